@@ -1,0 +1,73 @@
+"""Split raw message bytes into header fields and body exactly the way DKIM sees them.
+
+dkimpy's own parser gives up on the whole message at the first header line it cannot
+read; leaked mail is often damaged, so this one keeps going and reports what it skipped.
+The output has dkimpy's shape (a list of [name, value] with values ending in CRLF, and
+a CRLF-joined body) so dkimpy's canonicalisation and hashing can run on it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+):")
+_LINES = re.compile(rb"\r?\n")
+
+
+@dataclass
+class RawMail:
+    headers: list[list[bytes]]
+    body: bytes
+    skipped_lines: list[tuple[int, bytes]] = field(default_factory=list)
+
+    def values(self, name: str) -> list[bytes]:
+        """Values of all fields called `name`, top to bottom, unfolded."""
+        lname = name.lower().encode()
+        return [unfold(v) for n, v in self.headers if n.lower() == lname]
+
+    def count(self, name: str) -> int:
+        lname = name.lower().encode()
+        return sum(1 for n, _ in self.headers if n.lower() == lname)
+
+    def first_text(self, name: str) -> str | None:
+        vals = self.values(name)
+        return as_text(vals[0]) if vals else None
+
+
+def unfold(value: bytes) -> bytes:
+    return re.sub(rb"\r?\n(?=[ \t])", b"", value).strip()
+
+
+def as_text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def parse_raw(message: bytes) -> RawMail:
+    """Never raises: lines that are neither a field nor a continuation are skipped and listed."""
+    headers: list[list[bytes]] = []
+    skipped: list[tuple[int, bytes]] = []
+    lines = _LINES.split(message)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if len(line) == 0:
+            i += 1
+            break
+        if line[0] in (0x09, 0x20):
+            if headers:
+                headers[-1][1] += line + b"\r\n"
+            else:
+                skipped.append((i + 1, line))
+        else:
+            m = _NAME.match(line)
+            if m is not None:
+                headers.append([m.group(1), line[m.end(0):] + b"\r\n"])
+            elif not (i == 0 and line.startswith(b"From ")):
+                # mbox separator lines are expected; anything else is damage worth reporting.
+                skipped.append((i + 1, line))
+        i += 1
+    return RawMail(headers, b"\r\n".join(lines[i:]), skipped)
