@@ -1,0 +1,183 @@
+"""What a format reader receives and how it hands back what it found.
+
+A reader is a function ``read(src: Source, ctx: ReadContext) -> None``. It sets
+facts about the item on ``ctx`` (kind, text, email fields, metadata, findings)
+and announces each child with ``ctx.add_child`` (bytes or a stream, stored in
+the blob store at once), ``ctx.skip_child`` or ``ctx.fail_child`` (recorded,
+with a reason, so that the accounting always balances). Readers never write
+anywhere but through ``ctx``: member names from an archive are labels, never
+file-system paths.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ... import pathchain
+from ...model import FAILED, SKIPPED, STORED, Finding
+from ...store.blobs import BlobStore, LimitExceeded
+from ..limits import Limits
+
+
+@dataclass
+class Source:
+    """The item being read: its bytes are at ``path`` (a blob or an input file)."""
+
+    path: Path
+    name: str
+    chain: str
+    size: int
+    mime: str
+    depth: int
+    hints: dict[str, Any] = field(default_factory=dict)
+    parent_kind: str | None = None
+
+
+class BudgetExceeded(Exception):
+    """The source's expansion budget is spent: stop opening this container."""
+
+
+@dataclass
+class ReadContext:
+    src: Source
+    blobs: BlobStore
+    limits: Limits
+    budget: int
+    kind: str | None = None
+    text: str | None = None
+    text_status: str = "none"
+    email: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    children: list[dict[str, Any]] = field(default_factory=list)
+    expanded: int = 0
+    _names: set[str] = field(default_factory=set)
+
+    # -- facts about the item itself ------------------------------------------------
+    def finding(self, code: str, severity: str, message: str, **evidence: Any) -> None:
+        self.findings.append(Finding(code, severity, message, evidence))
+
+    # -- children ---------------------------------------------------------------------
+    def _segment(self, name: str) -> str:
+        name = name or "unnamed"
+        seg = name
+        n = 2
+        while seg in self._names:
+            seg = f"{name}~{n}"
+            n += 1
+        self._names.add(seg)
+        return seg
+
+    def _row(self, name: str, state: str, reason: str, hints: dict | None, findings, kind: str | None):
+        seg = self._segment(name)
+        chain = pathchain.child(self.src.chain, seg)
+        row = {
+            "id": pathchain.item_id(chain),
+            "path": chain,
+            "name": seg,
+            "depth": self.src.depth + 1,
+            "state": state,
+            "reason": reason,
+            "hints": dict(hints or {}),
+            "kind_hint": kind,
+            "findings": [f.to_dict() for f in findings],
+            "sha256": None,
+            "size": None,
+        }
+        self.children.append(row)
+        return row
+
+    def add_child(
+        self,
+        name: str,
+        *,
+        data: bytes | None = None,
+        stream: BinaryIO | None = None,
+        declared_size: int | None = None,
+        compressed_size: int | None = None,
+        hints: dict[str, Any] | None = None,
+        kind: str | None = None,
+        findings: list[Finding] = (),
+    ) -> dict[str, Any]:
+        """Store one child's bytes and record it (pending: the walker will read it next).
+
+        ``compressed_size`` lets the expansion-ratio guard judge archive members;
+        the budget guard applies to everything a container expands to.
+        """
+        limits = self.limits
+        if self.expanded >= self.budget:
+            raise BudgetExceeded()
+        ratio_cap = None
+        if compressed_size is not None:
+            ratio_cap = max(compressed_size * limits.max_ratio, 1 << 20)
+            if declared_size is not None and declared_size > ratio_cap:
+                return self._bomb(name, declared_size, compressed_size, hints, findings, kind)
+        cap = min(limits.max_item_bytes, self.budget - self.expanded)
+        if ratio_cap is not None:
+            cap = min(cap, ratio_cap)
+        try:
+            if data is not None:
+                if len(data) > cap:
+                    raise LimitExceeded(len(data))
+                sha, size = self.blobs.put_bytes(data)
+            else:
+                assert stream is not None
+                sha, size = self.blobs.put_stream(stream, limit=cap)
+        except LimitExceeded as exc:
+            if ratio_cap is not None and cap == ratio_cap:
+                return self._bomb(name, exc.size, compressed_size, hints, findings, kind)
+            if cap == limits.max_item_bytes:
+                return self.skip_child(
+                    name,
+                    f"larger than --max-item-bytes ({limits.max_item_bytes} bytes)",
+                    hints=hints,
+                    findings=[*findings, Finding("ingest.too_large", "warning",
+                                                 "Member too large to extract; raise --max-item-bytes to read it.",
+                                                 {"limit": limits.max_item_bytes})],
+                )
+            self.expanded = self.budget
+            raise BudgetExceeded() from None
+        self.expanded += size
+        row = self._row(name, STORED, "", hints, findings, kind)
+        row["sha256"], row["size"] = sha, size
+        return row
+
+    def _bomb(self, name, size, compressed, hints, findings, kind):
+        return self.skip_child(
+            name,
+            "expansion ratio above --max-ratio (zip bomb?)",
+            hints=hints,
+            findings=[*findings, Finding(
+                "ingest.bomb", "warning",
+                "This member expands far more than any normal file; it was not extracted.",
+                {"expanded_at_least": size, "compressed": compressed, "max_ratio": self.limits.max_ratio},
+            )],
+            kind=kind,
+        )
+
+    def skip_child(self, name: str, reason: str, *, hints=None, findings: list[Finding] = (), kind=None):
+        return self._row(name, SKIPPED, reason, hints, findings, kind)
+
+    def fail_child(self, name: str, reason: str, *, hints=None, findings: list[Finding] = (), kind=None):
+        return self._row(name, FAILED, reason, hints, findings, kind)
+
+
+Reader = Callable[[Source, ReadContext], None]
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """A reader declares what it reads; the walker picks the best-scoring one."""
+
+    name: str
+    mimes: tuple[str, ...]
+    read: Reader
+    score: int = 10
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,181 @@
+"""RFC 822 messages (.eml, mbox members, message/rfc822 parts, Maildir files).
+
+The item's blob is the message exactly as found; this reader only reads it.
+Body text goes to the search index; every other part becomes a child item
+carrying its MIME metadata.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import Message
+from typing import Any
+
+from lxml import html as lxml_html
+
+from ...model import Finding
+from .. import mime
+from ..text import decode_text
+from .base import ReadContext, ReaderSpec, Source
+
+MAX_EMAIL_BYTES = 512 << 20  # larger "emails" are read as opaque files
+
+
+def decode_header_value(value: str | None) -> tuple[str, list[Finding]]:
+    """RFC 2047 words and raw 8-bit bytes decoded into text; never raises."""
+    if value is None:
+        return "", []
+    findings: list[Finding] = []
+    if any(0xDC80 <= ord(c) <= 0xDCFF for c in value):
+        # compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8, else cp1252.
+        raw = value.encode("ascii", "surrogateescape")
+        text, _ = decode_text(raw, None)
+        findings.append(Finding("mime.8bit_header", "info",
+                                "A header contains raw 8-bit bytes (not RFC 2047 encoded).",
+                                {"raw": raw.decode("latin-1")[:200]}))
+        value = text
+    try:
+        decoded = str(make_header(decode_header(value)))
+    except (LookupError, ValueError, UnicodeError, AssertionError) as exc:
+        findings.append(Finding("mime.bad_header_encoding", "info",
+                                "A header's encoded words could not be decoded; it is shown as written.",
+                                {"value": value[:200], "error": str(exc)[:200]}))
+        decoded = value
+    return " ".join(decoded.split()), findings
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML body; scripts and styles dropped, nothing fetched."""
+    if not markup.strip():
+        return ""
+    try:
+        doc = lxml_html.document_fromstring(markup)
+    except (ValueError, TypeError, Exception):  # lxml raises ParserError for empty/garbage
+        return ""
+    for bad in doc.xpath("//script|//style|//head"):
+        bad.drop_tree()
+    return "\n".join(line.strip() for line in doc.text_content().splitlines() if line.strip())
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except (LookupError, ValueError, UnicodeError, TypeError):
+        name = None
+    if name:
+        name, _ = decode_header_value(str(name))
+    return name or None
+
+
+def _is_body_text(part: Message) -> bool:
+    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    return part.get_content_type() in ("text/plain", "text/html") and disposition != "attachment" \
+        and not _filename(part)
+
+
+def read_email(src: Source, ctx: ReadContext) -> None:
+    ctx.kind = "email"
+    if src.size > MAX_EMAIL_BYTES:
+        ctx.finding("ingest.too_large", "warning", "Message too large to parse; stored as is.", size=src.size)
+        return
+    raw = src.path.read_bytes()
+    if b"\x00" in raw:
+        ctx.finding("mime.nul_bytes", "warning", "The message contains NUL bytes, which no mail system sends.",
+                    count=raw.count(b"\x00"))
+    walked = mime.walk(raw)
+    ctx.findings.extend(walked.findings)
+    root = mime.parse_entity(raw)
+    headers = root.headers
+    for defect in headers.defects:
+        ctx.finding("mime.defect", "info", "The message headers are malformed.", defect=type(defect).__name__)
+
+    fields: dict[str, Any] = {}
+    for key, header in (("from", "From"), ("to", "To"), ("cc", "Cc"), ("subject", "Subject")):
+        values = headers.get_all(header) or []
+        texts = []
+        for v in values:
+            text, fnd = decode_header_value(v)
+            texts.append(text)
+            ctx.findings.extend(fnd)
+        fields[key] = ", ".join(texts)
+    date_raw = headers.get("Date")
+    date = parse_date(date_raw)
+    if date_raw and date is None:
+        ctx.finding("mime.bad_date", "info", "The Date header cannot be read as a date.", value=date_raw[:200])
+    fields["date"] = date.isoformat() if date else None
+    for key, header in (("message_id", "Message-ID"), ("in_reply_to", "In-Reply-To"), ("references", "References")):
+        v = headers.get(header)
+        fields[key] = " ".join(str(v).split()) if v else None
+    ctx.email = fields
+
+    texts: list[str] = []
+    html_texts: list[str] = []
+    names: list[str] = []
+    n_attachment = 0
+    for leaf in walked.leaves:
+        part = leaf.headers
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            payload, fnd = mime.decode_payload(leaf)
+            ctx.findings.extend(fnd)
+            n_attachment += 1
+            name = _filename(part) or f"part-{leaf.number or 1}.eml"
+            ctx.add_child(name, data=payload, hints=_hints(part, leaf), kind="email")
+            names.append(name)
+            continue
+        if _is_body_text(part):
+            payload, fnd = mime.decode_payload(leaf)
+            ctx.findings.extend(fnd)
+            text, fnd = decode_text(payload, part.get_content_charset())
+            ctx.findings.extend(fnd)
+            (html_texts if ctype == "text/html" else texts).append(text)
+            continue
+        payload, fnd = mime.decode_payload(leaf)
+        n_attachment += 1
+        name = _filename(part) or f"part-{leaf.number or 1}"
+        names.append(name)
+        ctx.add_child(name, data=payload, hints=_hints(part, leaf), kind="attachment", findings=fnd)
+    # Prefer the plain-text alternative; fall back to the HTML's visible text.
+    body = "\n\n".join(t for t in texts if t.strip())
+    if not body and html_texts:
+        body = "\n\n".join(html_to_text(h) for h in html_texts)
+    ctx.text = body[: ctx.limits.max_text_chars]
+    ctx.text_status = "extracted" if body.strip() else "empty"
+    ctx.metadata.update({
+        "attachments": n_attachment,
+        "attachment_names": names[:200],
+        "has_html": bool(html_texts),
+        "header_count": len(headers),
+    })
+
+
+def _hints(part: Message, leaf: mime.Entity) -> dict[str, Any]:
+    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower() or None
+    cid = part.get("Content-ID")
+    return {
+        "content_type": part.get_content_type(),
+        "filename": _filename(part),
+        "content_id": " ".join(str(cid).split()) if cid else None,
+        "disposition": disposition,
+        "mime_part": leaf.number or "1",
+        "transfer_encoding": (part.get("Content-Transfer-Encoding") or "").strip().lower() or None,
+    }
+
+
+READERS = [ReaderSpec("email", ("message/rfc822",), read_email)]

@@ -1,0 +1,97 @@
+"""mbox files, split by offsets so that each message keeps its own bytes.
+
+Separators are ``From `` lines at the start of the file or after a blank line
+(or, without the blank line, a full envelope line ``From addr Www Mmm dd
+hh:mm:ss yyyy``). The blank line that precedes a separator belongs to the mbox,
+not to the message, and is dropped.
+
+Quoting: writers of mboxo and mboxrd files prefix body lines that start with
+``From `` with ``>``, which changes the bytes a DKIM signature covers. leaklens
+undoes one level (``>From `` -> ``From ``, ``>>From `` -> ``>From ``: the mboxrd
+rule, which for mboxo files restores every escaped line). The mbox file itself
+is stored untouched, and each message records how many lines were unquoted.
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from collections.abc import Iterator
+
+from ...model import Finding
+from .base import ReadContext, ReaderSpec, Source
+
+_SEP = re.compile(rb"(?m)^From [^\r\n]*\r?$")
+_ENVELOPE = re.compile(
+    rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? +\S+ +\d+ +\d\d?:\d\d(?::\d\d)? ",
+)
+_QUOTED = re.compile(rb"(?m)^>(>*From )")
+
+
+def is_separator(buf: bytes | mmap.mmap, start: int, end: int) -> bool:
+    if start == 0:
+        return True
+    # Preceded by an empty line?
+    if buf[max(0, start - 2) : start] == b"\n\n" or buf[max(0, start - 4) : start] == b"\r\n\r\n":
+        return True
+    return _ENVELOPE.match(bytes(buf[start : min(end, start + 200)])) is not None
+
+
+def split_offsets(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int, int]]:
+    """Yield (separator_start, message_start, message_end) for every message."""
+    seps: list[tuple[int, int]] = []
+    for m in _SEP.finditer(buf):
+        if is_separator(buf, m.start(), m.end()):
+            line_end = m.end()
+            if buf[line_end : line_end + 1] == b"\n":
+                line_end += 1
+            seps.append((m.start(), line_end))
+    for i, (sep_start, msg_start) in enumerate(seps):
+        if i + 1 < len(seps):
+            end = seps[i + 1][0]
+            if buf[end - 4 : end] == b"\r\n\r\n":
+                end -= 2
+            elif buf[end - 2 : end] == b"\n\n":
+                end -= 1
+        else:
+            end = len(buf)
+        yield sep_start, msg_start, end
+
+
+def unquote(message: bytes) -> tuple[bytes, int]:
+    """Undo one level of ``>From `` quoting; returns the bytes and the lines changed."""
+    return _QUOTED.subn(rb"\1", message)
+
+
+def split_messages(data: bytes) -> list[bytes]:
+    """All messages of an mbox held in memory, unquoted (used by tests and the demo)."""
+    return [unquote(data[s:e])[0] for _, s, e in split_offsets(data)]
+
+
+def read_mbox(src: Source, ctx: ReadContext) -> None:
+    ctx.kind = "archive"
+    if src.size == 0:
+        return
+    with open(src.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        count = 0
+        if not buf.startswith(b"From "):
+            ctx.finding("mbox.leading_garbage", "warning", "Bytes before the first 'From ' line were not a message.",
+                        bytes=buf.find(b"\nFrom ") + 1 if buf.find(b"\nFrom ") >= 0 else len(buf))
+        for sep_start, start, end in split_offsets(buf):
+            count += 1
+            envelope = bytes(buf[sep_start:start]).rstrip(b"\r\n").decode("utf-8", "replace")
+            message, unquoted = unquote(bytes(buf[start:end]))
+            findings = []
+            if unquoted:
+                findings.append(Finding(
+                    "ingest.mbox_unquoted", "info",
+                    "Lines escaped as '>From ' by the mbox format were restored to 'From ' (as originally sent).",
+                    {"lines": unquoted, "rule": "mboxrd: one leading '>' removed from '>*From ' lines"},
+                ))
+            ctx.add_child(f"#{count}", data=message, kind="email",
+                          hints={"mbox_envelope": envelope, "mbox_offset": start}, findings=findings)
+    ctx.metadata["messages"] = count
+    ctx.text_status = "none"
+
+
+READERS = [ReaderSpec("mbox", ("application/mbox",), read_mbox)]

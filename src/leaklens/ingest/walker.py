@@ -1,0 +1,313 @@
+"""The ingest coordinator: finds sources' files, feeds a process pool, writes the case.
+
+Flow: every item found is first written as ``pending`` (with its bytes already
+in the blob store, or its file-system origin); a worker reads it and returns its
+facts plus its children; the coordinator writes both in one transaction. A run
+killed at any point leaves a consistent case, and the next run simply reads the
+pending items: nothing is lost, nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import pathchain
+from ..case import Case, now_iso
+from ..errors import LeaklensError
+from ..model import FAILED, PENDING, SKIPPED, Finding
+from ..verify.verdict import verdict_for
+from . import worker
+from .limits import Limits
+
+COMMIT_SECONDS = 1.0
+MAX_CRASHES = 2
+
+
+@dataclass
+class Progress:
+    """What the coordinator reports as it goes (the CLI draws it as a Rich bar)."""
+
+    found: int = 0
+    done: int = 0
+    bytes: int = 0
+    callback: Callable[[Progress], None] | None = None
+
+    def update(self) -> None:
+        if self.callback:
+            self.callback(self)
+
+
+@dataclass
+class IngestStats:
+    new_items: int = 0
+    processed: int = 0
+    sources: list[str] = field(default_factory=list)
+
+
+# --- planning: sources -> pending top-level items ------------------------------------------
+
+def _root_name(case: Case, abspath: Path) -> str:
+    known = case.db.source_root_for(str(abspath))
+    if known:
+        return known
+    base = abspath.name or str(abspath)
+    root, n = base, 2
+    while case.db.root_taken(root):
+        root = f"{base}~{n}"
+        n += 1
+    return root
+
+
+def _file_row(root: str, segment: str, *, origin: str | None, state: str = PENDING, reason: str = "",
+              findings: list[Finding] | None = None) -> dict[str, Any]:
+    chain = pathchain.join([segment])
+    return {
+        "id": pathchain.item_id(chain), "path": chain, "parent": None, "source": root, "depth": 0,
+        "name": segment.rsplit("/", 1)[-1], "ext": os.path.splitext(segment)[1].lower().lstrip(".") or None,
+        "origin": origin, "is_file": 1, "state": state, "reason": reason or None, "sha256": None, "size": None,
+        "kind_hint": None, "hints": None, "findings": findings or [],
+    }
+
+
+def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]:
+    """Every file under a source, as rows; links and special files are rows too (skipped)."""
+    if not os.path.lexists(path):
+        raise LeaklensError(f"{path}: no such file or folder")
+    abspath = path.resolve() if not path.is_symlink() else path.absolute()
+    root = _root_name(case, abspath)
+    rows: list[dict[str, Any]] = []
+    if abspath.is_file():
+        if not os.access(abspath, os.R_OK):
+            rows.append(_file_row(root, root, origin=None, state=FAILED, reason="unreadable file: permission denied"))
+        else:
+            rows.append(_file_row(root, root, origin=str(abspath)))
+        return root, str(abspath), rows
+    if not abspath.is_dir():
+        raise LeaklensError(f"{path}: not a regular file or folder")
+
+    def onerror(exc: OSError) -> None:
+        rel = os.path.relpath(exc.filename or str(abspath), abspath)
+        rows.append(_file_row(root, f"{root}/{rel}", origin=None, state=FAILED,
+                              reason=f"unreadable folder: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(abspath, onerror=onerror):
+        dirnames.sort()
+        for d in list(dirnames):
+            if os.path.islink(os.path.join(dirpath, d)):
+                dirnames.remove(d)
+                filenames.append(d)
+        for fname in sorted(filenames):
+            full = os.path.join(dirpath, fname)
+            rel = os.path.relpath(full, abspath).replace(os.sep, "/")
+            segment = f"{root}/{rel}"
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                rows.append(_file_row(root, segment, origin=None, state=SKIPPED,
+                                      reason="symbolic link (not followed)"))
+            elif not stat.S_ISREG(st.st_mode):
+                rows.append(_file_row(root, segment, origin=None, state=SKIPPED, reason="special file"))
+            elif not os.access(full, os.R_OK):
+                rows.append(_file_row(root, segment, origin=None, state=FAILED,
+                                      reason="unreadable file: permission denied"))
+            else:
+                rows.append(_file_row(root, segment, origin=full))
+    return root, str(abspath), rows
+
+
+# --- running ---------------------------------------------------------------------------------
+
+def _task(row: Any, budget: int) -> dict[str, Any]:
+    import json
+
+    get = row.__getitem__
+    return {"id": get("id"), "path": get("path"), "depth": get("depth"), "origin": get("origin"),
+            "sha256": get("sha256"), "size": get("size"), "kind_hint": get("kind_hint"),
+            "hints": json.loads(get("hints")) if get("hints") else {}, "source": get("source"), "budget": budget}
+
+
+class _Budgets:
+    """Expansion budget per source, shared across all nesting levels (zip-bomb guard)."""
+
+    def __init__(self, case: Case, limits: Limits) -> None:
+        self.limits = limits
+        self.bytes: dict[str, int] = {}
+        self.items: dict[str, int] = {}
+        for source, size, count in case.db.conn.execute(
+                "SELECT source, COALESCE(SUM(size),0), COUNT(*) FROM items WHERE depth>0 GROUP BY source"):
+            self.bytes[source] = size
+            self.items[source] = count
+
+    def remaining(self, source: str) -> int:
+        if self.items.get(source, 0) >= self.limits.max_items:
+            return 0
+        return max(0, self.limits.max_expanded_bytes - self.bytes.get(source, 0))
+
+    def spend(self, source: str, nbytes: int, nitems: int) -> None:
+        self.bytes[source] = self.bytes.get(source, 0) + nbytes
+        self.items[source] = self.items.get(source, 0) + nitems
+
+
+def ingest(case: Case, sources: Iterable[Path], *, limits: Limits | None = None, workers: int | None = None,
+           progress: Progress | None = None) -> IngestStats:
+    limits = limits or Limits()
+    progress = progress or Progress()
+    stats = IngestStats()
+    db = case.db
+    planned = [plan_source(case, Path(p)) for p in sources]  # all paths checked before anything is written
+    db.begin()
+    for root, abspath, rows in planned:
+        stats.sources.append(root)
+        db.add_source(root, abspath, now_iso())
+        stats.new_items += db.insert_pending(rows)
+        for r in rows:
+            if r["state"] != PENDING:
+                db.complete_item({"id": r["id"], "state": r["state"], "reason": r["reason"], "findings": []})
+                _set_verdict(db, r["id"], r["state"])
+    db.commit()
+    roots = [root for root, _, _ in planned]
+    budgets = _Budgets(case, limits)
+    queue: deque[dict[str, Any]] = deque()
+    for root in roots:
+        for row in db.pending(root):
+            queue.append(_task(row, 0))
+    progress.found = db.conn.execute("SELECT COUNT(*) FROM items WHERE source IN (%s)" % ",".join("?" * len(roots)),
+                                     roots).fetchone()[0] if roots else 0
+    progress.done = progress.found - len(queue)
+    progress.update()
+    workers = workers if workers is not None else (os.cpu_count() or 2)
+    _run(case, queue, budgets, limits, workers, progress, stats)
+    db.begin()
+    for root in roots:
+        db.complete_source(root, now_iso())
+    db.commit()
+    return stats
+
+
+def _run(case: Case, queue: deque, budgets: _Budgets, limits: Limits, workers: int, progress: Progress,
+         stats: IngestStats) -> None:
+    db = case.db
+    last_commit = time.monotonic()
+    crashes: dict[str, int] = {}
+
+    def submit_budget(task: dict[str, Any]) -> dict[str, Any]:
+        task["budget"] = budgets.remaining(task["source"])
+        return task
+
+    def handle(result: dict[str, Any], task: dict[str, Any]) -> None:
+        nonlocal last_commit
+        if not db.conn.in_transaction:
+            db.begin()
+        _write_result(case, task, result, queue, budgets)
+        stats.processed += 1
+        progress.done += 1
+        progress.found += len(result.get("children", []))
+        progress.bytes += result.get("size") or 0
+        progress.update()
+        if time.monotonic() - last_commit > COMMIT_SECONDS:
+            db.commit()
+            last_commit = time.monotonic()
+
+    try:
+        if workers <= 1:
+            worker.init_worker(str(case.blobs.root), limits)
+            while queue:
+                task = submit_budget(queue.popleft())
+                handle(_guarded(worker.process, task), task)
+            return
+        while queue:
+            inflight: dict[Future, dict[str, Any]] = {}
+            with ProcessPoolExecutor(workers, initializer=worker.init_worker,
+                                     initargs=(str(case.blobs.root), limits)) as pool:
+                try:
+                    while queue or inflight:
+                        while queue and len(inflight) < workers * 16:
+                            task = submit_budget(queue.popleft())
+                            inflight[pool.submit(worker.process, task)] = task
+                        done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            task = inflight.pop(fut)
+                            handle(_result_of(fut, task), task)
+                except BrokenProcessPool:
+                    # A worker died (a crash in a C library on a hostile file). Retry what was in
+                    # flight; an item present at repeated crashes is the likely culprit and fails.
+                    for task in inflight.values():
+                        crashes[task["id"]] = crashes.get(task["id"], 0) + 1
+                        if crashes[task["id"]] >= MAX_CRASHES:
+                            handle(worker._done(task, FAILED, "the reader crashed on this item", findings=[
+                                Finding("ingest.crash", "warning", "Reading this item crashed the reader process.")]),
+                                task)
+                        else:
+                            queue.appendleft(task)
+    finally:
+        db.commit()
+
+
+def _guarded(fn, task):
+    try:
+        return fn(task)
+    except OSError as exc:
+        if exc.errno == 28:
+            raise LeaklensError("the disk is full: free some space and run the same command again to resume") from None
+        raise
+
+
+def _result_of(fut: Future, task: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        raise
+    except OSError as exc:
+        if exc.errno == 28:
+            raise LeaklensError("the disk is full: free some space and run the same command again to resume") from None
+        return worker._done(task, FAILED, f"I/O error: {exc}")
+
+
+def _write_result(case: Case, task: dict[str, Any], result: dict[str, Any], queue: deque, budgets: _Budgets) -> None:
+    db = case.db
+    db.complete_item(result)
+    _set_verdict(db, result["id"], result["state"])
+    if result.get("ext"):
+        db.conn.execute("UPDATE items SET ext=? WHERE id=?", (result["ext"], result["id"]))
+    children = result.get("children") or []
+    if not children:
+        return
+    rows = []
+    for c in children:
+        rows.append({
+            "id": c["id"], "path": c["path"], "parent": result["id"], "source": task["source"], "depth": c["depth"],
+            "name": c["name"], "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None, "origin": None,
+            "is_file": 0, "state": c["state"], "reason": c["reason"] or None, "sha256": c["sha256"],
+            "size": c["size"], "kind_hint": c["kind_hint"], "hints": c["hints"],
+        })
+    db.insert_pending(rows)
+    budgets.spend(task["source"], result.get("expanded", 0), len(children))
+    for c, row in zip(children, rows, strict=True):
+        if c["findings"]:
+            # What the container observed about a member (unsafe name, unquoted mbox lines)
+            # is stored with the member at once, so a resumed run keeps it.
+            db.replace_findings(c["id"], "container", [Finding.from_dict(f) for f in c["findings"]])
+        if c["state"] == PENDING:
+            queue.append(_task_from_row(row))
+        else:
+            db.complete_item({"id": c["id"], "state": c["state"], "reason": c["reason"], "findings": [],
+                              "sha256": None, "size": None, "kind": c["kind_hint"]})
+            _set_verdict(db, c["id"], c["state"])
+
+
+def _set_verdict(db, item_id: str, state: str) -> None:
+    db.set_verdict(item_id, "error" if state == FAILED else verdict_for(db.findings_for(item_id)))
+
+
+def _task_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "path": row["path"], "depth": row["depth"], "origin": None, "sha256": row["sha256"],
+            "size": row["size"], "kind_hint": row["kind_hint"], "hints": row["hints"], "source": row["source"],
+            "budget": 0}

@@ -1,0 +1,118 @@
+"""Reading one item, in a worker process: store its bytes, sniff, read, return facts and children.
+
+Workers write blobs (content-addressed, so concurrent writers agree) and never
+touch the database; the coordinator is the one writer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from .. import pathchain
+from ..model import FAILED, PENDING, STORED, Finding
+from ..store.blobs import BlobStore
+from .limits import Limits
+from .readers import reader_for
+from .readers.base import BudgetExceeded, ReadContext, Source
+from .sniff import extension_for, family, sniff_file
+
+CONTAINER_FAMILIES = ("email", "mbox", "archive", "pst")
+
+_state: dict[str, Any] = {}
+
+
+class ItemTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):  # noqa: ARG001
+    raise ItemTimeout()
+
+
+def init_worker(blob_root: str, limits: Limits) -> None:
+    _state["blobs"] = BlobStore(Path(blob_root))
+    _state["limits"] = limits
+    # The coordinator handles Ctrl-C; a worker just stops with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def process(task: dict[str, Any]) -> dict[str, Any]:
+    blobs: BlobStore = _state["blobs"]
+    limits: Limits = _state["limits"]
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(max(1, limits.item_timeout))
+    try:
+        return _process(task, blobs, limits)
+    except ItemTimeout:
+        return _done(task, FAILED, f"reading took longer than --item-timeout ({limits.item_timeout} s)",
+                     findings=[Finding("ingest.timeout", "warning", "Reading this item took too long; it was stopped.",
+                                       {"seconds": limits.item_timeout})])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _done(task: dict[str, Any], state: str, reason: str = "", **extra: Any) -> dict[str, Any]:
+    findings = extra.pop("findings", [])
+    return {"id": task["id"], "state": state, "reason": reason or None,
+            "findings": [f.to_dict() for f in findings], "children": [], **extra}
+
+
+def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str, Any]:
+    sha, size = task.get("sha256"), task.get("size")
+    if task.get("origin"):
+        try:
+            with open(task["origin"], "rb") as fh:
+                sha, size = blobs.put_stream(fh)
+        except OSError as exc:
+            if exc.errno == 28:  # ENOSPC: no point going on; the coordinator stops the run.
+                raise
+            return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
+    path = blobs.path(sha)
+    name = pathchain.split(task["path"])[-1].rsplit("/", 1)[-1]
+    mime = sniff_file(path, name)
+    if task.get("kind_hint") == "email" and family(mime) not in ("email", "mbox"):
+        # A mailbox member or a message/rfc822 part is a message whatever its first line looks like.
+        mime = "message/rfc822"
+    fam = family(mime)
+    src = Source(path=path, name=name, chain=task["path"], size=size, mime=mime, depth=task["depth"],
+                 hints=task.get("hints") or {}, parent_kind=task.get("kind_hint"))
+    ctx = ReadContext(src, blobs, limits, budget=task.get("budget", limits.max_expanded_bytes))
+    spec = reader_for(mime)
+    if fam in CONTAINER_FAMILIES and fam != "email" and task["depth"] >= limits.max_depth:
+        ctx.kind = "archive"
+        ctx.finding("ingest.depth_limit", "warning",
+                    "Nested too deep: this container was stored but not opened (raise --max-depth to open it).",
+                    depth=task["depth"], max_depth=limits.max_depth)
+    else:
+        try:
+            spec.read(src, ctx)
+        except BudgetExceeded:
+            ctx.finding("ingest.expansion_limit", "warning",
+                        "The dump's expansion budget is spent; the rest of this container was not opened "
+                        "(raise --max-expanded-bytes or --max-items to read it).",
+                        budget=task.get("budget"))
+        except ItemTimeout:
+            raise
+        except MemoryError:
+            ctx.finding("ingest.read_error", "warning", "Out of memory while reading this item.")
+        except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the dump
+            ctx.finding("ingest.read_error", "warning", f"This {spec.name} file could not be read: {type(exc).__name__}.",
+                        error=f"{type(exc).__name__}: {exc}"[:500], reader=spec.name)
+    kind = ctx.kind or "other"
+    if task.get("kind_hint") == "attachment" and kind != "email":
+        kind = "attachment"
+    names = [name, *ctx.metadata.get("attachment_names", [])] if kind == "email" else [name]
+    for child in ctx.children:
+        if child["state"] == STORED:
+            child["state"] = PENDING
+    ext = os.path.splitext(name)[1].lower().lstrip(".") or extension_for(mime)
+    return {
+        "id": task["id"], "state": STORED, "reason": None, "sha256": sha, "size": size, "kind": kind,
+        "mime": mime, "ext": ext, "text": ctx.text, "text_status": ctx.text_status, "email": ctx.email,
+        "metadata": ctx.metadata or None, "findings": [f.to_dict() for f in ctx.findings],
+        "children": ctx.children, "names": " ".join(names), "expanded": ctx.expanded,
+    }

@@ -1,0 +1,96 @@
+"""Content-addressed blob store: ``blobs/ab/cd/<sha256>``, written once, never rewritten.
+
+Several worker processes write concurrently; a blob is written to a temporary
+file and renamed into place, so a reader never sees half a blob and a killed
+process leaves at most a stray temporary file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1 << 20
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+
+    def ensure(self) -> None:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        sha = hashlib.sha256(data).hexdigest()
+        final = self.path(sha)
+        if not final.exists():
+            self._write(final, lambda f: f.write(data))
+        return sha, len(data)
+
+    def put_stream(self, stream: BinaryIO, limit: int | None = None) -> tuple[str, int]:
+        """Copy a stream into the store while hashing it.
+
+        ``limit`` caps the bytes read: past it, :class:`LimitExceeded` is raised
+        and nothing is stored (the zip-bomb guard relies on this).
+        """
+        self.ensure()
+        h = hashlib.sha256()
+        size = 0
+        fd, tmpname = tempfile.mkstemp(dir=self.tmp)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while True:
+                    chunk = stream.read(CHUNK)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise LimitExceeded(size)
+                    h.update(chunk)
+                    out.write(chunk)
+            sha = h.hexdigest()
+            final = self.path(sha)
+            if final.exists():
+                os.unlink(tmpname)
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmpname, final)
+            return sha, size
+        except BaseException:
+            if os.path.exists(tmpname):
+                os.unlink(tmpname)
+            raise
+
+    def _write(self, final: Path, writer) -> None:
+        self.ensure()
+        fd, tmpname = tempfile.mkstemp(dir=self.tmp)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                writer(out)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmpname, final)
+        except BaseException:
+            if os.path.exists(tmpname):
+                os.unlink(tmpname)
+            raise
+
+    def read(self, sha256: str) -> bytes:
+        return self.path(sha256).read_bytes()
+
+
+class LimitExceeded(Exception):
+    """A stream produced more bytes than allowed."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"more than {size} bytes")
+        self.size = size

@@ -1,0 +1,238 @@
+"""The case database (SQLite): items, findings, the search index, accounting.
+
+All SQL lives here so that a PostgreSQL backend can mirror one module.
+One process writes (the ingest/verify coordinator); workers only read blobs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..model import FAILED, PENDING, SKIPPED, STORED, Finding
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS sources (
+    root TEXT PRIMARY KEY,          -- first segment of every path chain from this source
+    abspath TEXT NOT NULL,
+    added TEXT NOT NULL,
+    completed TEXT
+);
+CREATE TABLE IF NOT EXISTS items (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL UNIQUE,
+    parent TEXT,
+    source TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    ext TEXT,
+    origin TEXT,                    -- file-system path of a top-level file not yet stored
+    is_file INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,            -- pending | stored | skipped | failed
+    reason TEXT,
+    sha256 TEXT,
+    size INTEGER,
+    kind TEXT,
+    kind_hint TEXT,
+    mime TEXT,
+    text_status TEXT,
+    hints TEXT,
+    meta TEXT,
+    email_from TEXT, email_to TEXT, email_cc TEXT, subject TEXT, date TEXT,
+    message_id TEXT, in_reply_to TEXT, refs TEXT,
+    verdict TEXT NOT NULL DEFAULT 'unverified'
+);
+CREATE INDEX IF NOT EXISTS items_state ON items(state);
+CREATE INDEX IF NOT EXISTS items_parent ON items(parent);
+CREATE INDEX IF NOT EXISTS items_sha ON items(sha256);
+CREATE INDEX IF NOT EXISTS items_kind ON items(kind);
+CREATE INDEX IF NOT EXISTS items_date ON items(date);
+CREATE INDEX IF NOT EXISTS items_msgid ON items(message_id);
+CREATE TABLE IF NOT EXISTS findings (
+    item_id TEXT NOT NULL,
+    stage TEXT NOT NULL,            -- which step produced it (ingest, dkim, doc, ...): re-runs replace their own
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    evidence TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_item ON findings(item_id);
+CREATE INDEX IF NOT EXISTS findings_code ON findings(code);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    subject, sender, recipients, body, names,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+ITEM_COLUMNS = ("id", "path", "parent", "source", "depth", "name", "ext", "origin", "is_file", "state", "reason",
+                "sha256", "size", "kind", "kind_hint", "mime", "text_status", "hints", "meta", "email_from",
+                "email_to", "email_cc", "subject", "date", "message_id", "in_reply_to", "refs", "verdict")
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        self.conn.execute("PRAGMA cache_size=-65536")
+
+    # -- lifecycle --------------------------------------------------------------------
+    def create_schema(self) -> None:
+        self.conn.executescript(SCHEMA)
+        self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+
+    # -- meta -------------------------------------------------------------------------
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                          (key, value))
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    # -- sources ----------------------------------------------------------------------
+    def source_root_for(self, abspath: str) -> str | None:
+        row = self.conn.execute("SELECT root FROM sources WHERE abspath=?", (abspath,)).fetchone()
+        return row[0] if row else None
+
+    def root_taken(self, root: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sources WHERE root=?", (root,)).fetchone() is not None
+
+    def add_source(self, root: str, abspath: str, added: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO sources(root, abspath, added) VALUES(?,?,?)", (root, abspath, added))
+
+    def complete_source(self, root: str, when: str) -> None:
+        self.conn.execute("UPDATE sources SET completed=? WHERE root=?", (when, root))
+
+    def sources(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM sources ORDER BY added, root").fetchall()
+
+    # -- items ------------------------------------------------------------------------
+    def insert_pending(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert newly found items; an item already known (same path) is left as it is."""
+        cur = self.conn.executemany(
+            "INSERT OR IGNORE INTO items(id, path, parent, source, depth, name, ext, origin, is_file, state, reason,"
+            " sha256, size, kind_hint, hints) VALUES(:id, :path, :parent, :source, :depth, :name, :ext, :origin,"
+            " :is_file, :state, :reason, :sha256, :size, :kind_hint, :hints)",
+            ({**r, "hints": _json(r.get("hints") or None)} for r in rows),
+        )
+        return cur.rowcount
+
+    def pending(self, source: str | None = None) -> Iterator[sqlite3.Row]:
+        sql = "SELECT * FROM items WHERE state=?"
+        args: list[Any] = [PENDING]
+        if source is not None:
+            sql += " AND source=?"
+            args.append(source)
+        yield from self.conn.execute(sql + " ORDER BY rowid", args).fetchall()
+
+    def complete_item(self, result: dict[str, Any]) -> None:
+        """Record what reading an item found, and index its text."""
+        email = result.get("email") or {}
+        self.conn.execute(
+            "UPDATE items SET state=:state, reason=:reason, sha256=:sha256, size=:size, kind=:kind, mime=:mime,"
+            " text_status=:text_status, meta=:meta, origin=NULL, email_from=:email_from, email_to=:email_to,"
+            " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
+            " refs=:refs, verdict=:verdict WHERE id=:id",
+            {
+                "id": result["id"], "state": result["state"], "reason": result.get("reason"),
+                "sha256": result.get("sha256"), "size": result.get("size"), "kind": result.get("kind"),
+                "mime": result.get("mime"), "text_status": result.get("text_status"),
+                "meta": _json(result.get("metadata") or None),
+                "email_from": email.get("from"), "email_to": email.get("to"), "email_cc": email.get("cc"),
+                "subject": email.get("subject"), "date": email.get("date") or result.get("date"),
+                "message_id": email.get("message_id"), "in_reply_to": email.get("in_reply_to"),
+                "refs": email.get("references"), "verdict": result.get("verdict", "unverified"),
+            },
+        )
+        self.replace_findings(result["id"], "ingest", [Finding.from_dict(f) for f in result.get("findings", [])])
+        if result["state"] == STORED:
+            rowid = self.conn.execute("SELECT rowid FROM items WHERE id=?", (result["id"],)).fetchone()[0]
+            self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
+            self.conn.execute(
+                "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
+                (rowid, email.get("subject") or "", email.get("from") or "",
+                 " ".join(filter(None, (email.get("to"), email.get("cc")))), result.get("text") or "",
+                 result.get("names") or ""),
+            )
+
+    def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
+        self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage=?", (item_id, stage))
+        self.conn.executemany(
+            "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
+            ((item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for f in findings),
+        )
+
+    def findings_for(self, item_id: str) -> list[Finding]:
+        rows = self.conn.execute(
+            "SELECT code, severity, message, evidence FROM findings WHERE item_id=? ORDER BY rowid", (item_id,))
+        return [Finding(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def all_findings(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        for r in self.conn.execute("SELECT item_id, code, severity, message, evidence FROM findings ORDER BY rowid"):
+            out.setdefault(r[0], []).append(Finding(r[1], r[2], r[3], json.loads(r[4])))
+        return out
+
+    def set_verdict(self, item_id: str, verdict: str) -> None:
+        self.conn.execute("UPDATE items SET verdict=? WHERE id=?", (verdict, item_id))
+
+    def item(self, item_id: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM items WHERE id=?", (item_id,)).fetchone()
+
+    def items(self, where: str = "", args: Iterable[Any] = ()) -> Iterator[sqlite3.Row]:
+        sql = "SELECT * FROM items" + (f" WHERE {where}" if where else "") + " ORDER BY rowid"
+        yield from self.conn.execute(sql, tuple(args))
+
+    def children(self, item_id: str) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM items WHERE parent=? ORDER BY rowid", (item_id,)).fetchall()
+
+    # -- accounting -------------------------------------------------------------------
+    def accounting(self) -> dict[str, Any]:
+        c = self.conn
+        by_state = dict(c.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+        files = dict(c.execute("SELECT state, COUNT(*) FROM items WHERE is_file=1 GROUP BY state").fetchall())
+        reasons = {
+            state: [{"reason": r[0], "count": r[1]} for r in c.execute(
+                "SELECT reason, COUNT(*) FROM items WHERE state=? GROUP BY reason ORDER BY COUNT(*) DESC", (state,))]
+            for state in (SKIPPED, FAILED)
+        }
+        stored_bytes = c.execute("SELECT COALESCE(SUM(size),0) FROM items WHERE state=?", (STORED,)).fetchone()[0]
+        unique = c.execute("SELECT COUNT(*), COALESCE(SUM(size),0) FROM (SELECT sha256, MAX(size) AS size FROM items"
+                           " WHERE state=? GROUP BY sha256)", (STORED,)).fetchone()
+        return {
+            "files": {"found": sum(files.values()), **{s: files.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)}},
+            "items": {"found": sum(by_state.values()), **{s: by_state.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)}},
+            "skipped_reasons": reasons[SKIPPED],
+            "failed_reasons": reasons[FAILED],
+            "bytes": {"items": stored_bytes, "unique_blobs": unique[0], "unique_bytes": unique[1]},
+        }
+
+    def counts(self, column: str, where: str = "", args: Iterable[Any] = ()) -> dict[str, int]:
+        assert column in ITEM_COLUMNS
+        sql = f"SELECT {column}, COUNT(*) FROM items" + (f" WHERE {where}" if where else "") + f" GROUP BY {column}"
+        return {str(k): v for k, v in self.conn.execute(sql, tuple(args)).fetchall()}
