@@ -199,7 +199,7 @@ def _core_xml(meta: DocMeta, title: str) -> bytes:
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{_w3cdtf(meta.created)}</dcterms:created>'
         f'<dcterms:modified xsi:type="dcterms:W3CDTF">{_w3cdtf(meta.modified)}</dcterms:modified>'
         "</cp:coreProperties>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _app_xml(original: bytes, meta: DocMeta) -> bytes:
