@@ -1,0 +1,103 @@
+"""An item's verdict, derived from its findings through one table.
+
+Every check declares what each of its finding codes does to the verdict by adding one
+line to `EFFECTS` (or calling `register_effect` from its own module). Codes not in the
+table have no effect. The verdict is the strongest effect present:
+
+    error > altered > suspicious > verified > unverified (no effect at all)
+
+so a valid signature never hides a proven change or an anomaly, and "verified" needs at
+least one finding that proves authenticity (in practice `dkim.pass`).
+
+Context-dependent effects: a finding may carry `evidence["effect"]` (one of the effects,
+or "none"), which overrides the table for that one finding. Checks use it when the same
+observation means different things in different situations, e.g. `dkim.key_unavailable`
+is neutral, but becomes "suspicious" when the body also fails to match the signature's
+body hash; header-date anomalies are "suspicious" but neutral when a valid signature
+covers the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from leaklens.model import Finding
+
+VERIFIED, ALTERED, SUSPICIOUS, ERROR = "verified", "altered", "suspicious", "error"
+UNVERIFIED = "unverified"
+NONE = "none"
+EFFECT_VALUES = (VERIFIED, ALTERED, SUSPICIOUS, ERROR)
+PRECEDENCE = (ERROR, ALTERED, SUSPICIOUS, VERIFIED)
+
+# finding code -> effect on the verdict (None: informational only)
+EFFECTS: dict[str, str | None] = {
+    # DKIM
+    "dkim.pass": VERIFIED,
+    "dkim.body_hash_mismatch": ALTERED,
+    "dkim.header_mismatch": ALTERED,
+    "dkim.unsigned_header": SUSPICIOUS,
+    "dkim.length_limited": SUSPICIOUS,
+    "dkim.key_unavailable": None,  # "suspicious" via evidence when the body hash also fails
+    "dkim.key_revoked": None,
+    "dkim.key_invalid": None,
+    "dkim.weak_key": None,  # validates, but anyone could have forged it: never verified
+    "dkim.expired": None,
+    "dkim.signer_not_author": None,
+    "dkim.malformed": None,
+    "dkim.none": None,
+    # ARC: evidence about the path, never proof of authorship
+    "arc.pass": None,
+    "arc.fail": None,
+    "arc.key_unavailable": None,
+    "arc.dkim_pass_recorded": None,
+    # Header forensics: anomalies, neutralised (via evidence) when a valid signature covers the message
+    "headers.time_travel": SUSPICIOUS,
+    "headers.date_skew": SUSPICIOUS,
+    "headers.date_after_publication": SUSPICIOUS,
+    "headers.received_unparsed": None,
+    "headers.date_unreadable": None,
+    # Reading the message
+    "email.unreadable": ERROR,
+    "email.malformed_header": None,
+    "verify.internal_error": ERROR,
+    # Other checks (ingest, threads, documents, near-duplicates) register here too
+    "ingest.failed": ERROR,
+    "thread.quote_mismatch": SUSPICIOUS,
+}
+
+
+def register_effect(code: str, effect: str | None) -> None:
+    """Declare the verdict effect of a finding code (one line per code, from the check that emits it)."""
+    if effect is not None and effect not in EFFECT_VALUES:
+        raise ValueError(f"unknown effect {effect!r} for {code}; expected one of {EFFECT_VALUES} or None")
+    EFFECTS[code] = effect
+
+
+def effect_of(finding: Finding) -> str | None:
+    """The finding's effect: its own `evidence["effect"]` if it carries a valid one, else the table's."""
+    ev = finding.evidence if isinstance(finding.evidence, dict) else {}
+    override = ev.get("effect")
+    if override == NONE:
+        return None
+    if override in EFFECT_VALUES:
+        return override
+    return EFFECTS.get(finding.code)
+
+
+def verdict_for(findings: Iterable[Finding]) -> str:
+    effects = {effect_of(f) for f in findings}
+    for effect in PRECEDENCE:
+        if effect in effects:
+            return effect
+    return UNVERIFIED
+
+
+def inherits_verification(findings: Iterable[Finding]) -> bool:
+    """Whether this email's attachments and inline parts are verified through it.
+
+    They are when the email itself is verified, since its body hash covers their bytes,
+    unless a signature stops short of the end of the body (`l=`): then a part may lie in
+    the unsigned tail.
+    """
+    findings = list(findings)
+    return verdict_for(findings) == VERIFIED and not any(f.code == "dkim.length_limited" for f in findings)
