@@ -18,8 +18,14 @@ from leaklens.verify.dkim_check import key_finder
 from leaklens.verify.keys import KeyArchive, KeyRecord
 from leaklens.verify.rawmail import parse_raw
 
-SUITE = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "conformance" / "arc" / \
-    "arc-draft-validation-tests.yml"
+SUITE = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "corpus"
+    / "conformance"
+    / "arc"
+    / "arc-draft-validation-tests.yml"
+)
 TOTAL_SCENARIOS = 175
 
 # Scenarios dkimpy cannot pass, with the reason. Currently none: all 175 pass. The test

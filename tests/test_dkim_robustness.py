@@ -26,8 +26,10 @@ def _arc_sample() -> tuple[bytes, KeyArchive]:
         docs = list(yaml.safe_load_all(fh))
     for doc in docs:
         if "cv_pass_i2_1" in doc["tests"]:
-            keys = KeyArchive(KeyRecord(n.split("._domainkey.")[1], n.split("._domainkey.")[0], val, "suite")
-                              for n, val in doc["txt-records"].items())
+            keys = KeyArchive(
+                KeyRecord(n.split("._domainkey.")[1], n.split("._domainkey.")[0], val, "suite")
+                for n, val in doc["txt-records"].items()
+            )
             return doc["tests"]["cv_pass_i2_1"]["message"].encode(), keys
     raise AssertionError("scenario cv_pass_i2_1 not found")
 
@@ -57,17 +59,49 @@ def test_arbitrary_bytes(raw: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([b"DKIM-Signature: ", b"ARC-Seal: ", b"ARC-Message-Signature: ", b"i=1; ",
-                                 b"ARC-Authentication-Results: i=1; ", b"a=rsa-sha256; ", b"d=gmail.com; ",
-                                 b"s=20120113; ", b"h=from:to; ", b"bh=AAAA; ", b"b=AAAA; ", b"l=5; ", b"x=1; ",
-                                 b"t=99999999999; ", b"c=relaxed/simple; ", b"cv=pass; ", b"\r\n", b"\n", b"\t",
-                                 b"From: a@b\r\n", b"\x00", b"\xff\xfe", b":", b"=", b";"]), max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"DKIM-Signature: ",
+                b"ARC-Seal: ",
+                b"ARC-Message-Signature: ",
+                b"i=1; ",
+                b"ARC-Authentication-Results: i=1; ",
+                b"a=rsa-sha256; ",
+                b"d=gmail.com; ",
+                b"s=20120113; ",
+                b"h=from:to; ",
+                b"bh=AAAA; ",
+                b"b=AAAA; ",
+                b"l=5; ",
+                b"x=1; ",
+                b"t=99999999999; ",
+                b"c=relaxed/simple; ",
+                b"cv=pass; ",
+                b"\r\n",
+                b"\n",
+                b"\t",
+                b"From: a@b\r\n",
+                b"\x00",
+                b"\xff\xfe",
+                b":",
+                b"=",
+                b";",
+            ]
+        ),
+        max_size=60,
+    )
+)
 def test_header_shaped_noise(parts: list[bytes]) -> None:
     _check(b"".join(parts))
 
 
-_mutation = st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate", "dup_line", "nul"]),
-                      st.floats(0, 1, exclude_max=True), st.integers(0, 255))
+_mutation = st.tuples(
+    st.sampled_from(["flip", "insert", "delete", "truncate", "dup_line", "nul"]),
+    st.floats(0, 1, exclude_max=True),
+    st.integers(0, 255),
+)
 
 
 def _mutate(raw: bytes, mutations: list[tuple[str, float, int]]) -> bytes:
@@ -76,11 +110,11 @@ def _mutate(raw: bytes, mutations: list[tuple[str, float, int]]) -> bytes:
             break
         i = int(where * len(raw))
         if kind == "flip":
-            raw = raw[:i] + bytes([byte]) + raw[i + 1:]
+            raw = raw[:i] + bytes([byte]) + raw[i + 1 :]
         elif kind == "insert":
             raw = raw[:i] + bytes([byte]) + raw[i:]
         elif kind == "delete":
-            raw = raw[:i] + raw[i + 1:]
+            raw = raw[:i] + raw[i + 1 :]
         elif kind == "truncate":
             raw = raw[:i]
         elif kind == "nul":
@@ -106,5 +140,5 @@ _visible = st.integers(0x21, 0x7E)
 def test_a_changed_visible_body_byte_is_never_verified(pos: int, byte: int) -> None:
     if GMAIL[pos] in b" \t\r\n" or GMAIL[pos] == byte:
         return
-    changed = GMAIL[:pos] + bytes([byte]) + GMAIL[pos + 1:]
+    changed = GMAIL[:pos] + bytes([byte]) + GMAIL[pos + 1 :]
     assert _check(changed) == "altered"

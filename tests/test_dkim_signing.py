@@ -10,7 +10,7 @@ import base64
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dkim
 import nacl.signing
@@ -41,9 +41,14 @@ class SigningKey:
 
 def _rsa_key(bits: int, domain: str, selector: str) -> SigningKey:
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
-    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return SigningKey(domain, selector, pem, f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}")
 
 
@@ -62,16 +67,24 @@ def rsa512(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
     folder = tmp_path_factory.mktemp("rsa512")
     pem = subprocess.run(["openssl", "genrsa", "-traditional", "512"], check=True, capture_output=True).stdout
     (folder / "k.pem").write_bytes(pem)
-    der = subprocess.run(["openssl", "rsa", "-in", str(folder / "k.pem"), "-pubout", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
+    der = subprocess.run(
+        ["openssl", "rsa", "-in", str(folder / "k.pem"), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
     return SigningKey(AUTHOR, "s512", pem, f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}")
 
 
 @pytest.fixture(scope="module")
 def ed25519() -> SigningKey:
     sk = nacl.signing.SigningKey.generate()
-    return SigningKey(AUTHOR, "ed", base64.b64encode(bytes(sk)),
-                   f"v=DKIM1; k=ed25519; p={base64.b64encode(bytes(sk.verify_key)).decode()}", b"ed25519-sha256")
+    return SigningKey(
+        AUTHOR,
+        "ed",
+        base64.b64encode(bytes(sk)),
+        f"v=DKIM1; k=ed25519; p={base64.b64encode(bytes(sk.verify_key)).decode()}",
+        b"ed25519-sha256",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +116,9 @@ GMAIL_STYLE = [b"subject", b"from", b"content-type", b"message-id", b"date", b"t
 
 
 def sign(msg: bytes, key: SigningKey, **kw: object) -> bytes:
-    header = dkim.sign(msg, key.selector.encode(), key.domain.encode(), key.private,
-                       signature_algorithm=key.algorithm, **kw)
+    header = dkim.sign(
+        msg, key.selector.encode(), key.domain.encode(), key.private, signature_algorithm=key.algorithm, **kw
+    )
     return header + msg
 
 
@@ -115,9 +129,18 @@ def sign_with_times(msg: bytes, key: SigningKey, t: int, x: int) -> bytes:
     policy = CanonicalizationPolicy.from_c_value(b"relaxed/simple")
     bh = base64.b64encode(signer.hasher(policy.canonicalize_body(signer.body)).digest())
     include = [b"from", b"to", b"subject", b"date"]
-    fields = [(b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/simple"), (b"d", key.domain.encode()),
-              (b"s", key.selector.encode()), (b"t", str(t).encode()), (b"x", str(x).encode()),
-              (b"h", b" : ".join(include)), (b"bh", bh), (b"b", b"0" * 60)]
+    fields = [
+        (b"v", b"1"),
+        (b"a", b"rsa-sha256"),
+        (b"c", b"relaxed/simple"),
+        (b"d", key.domain.encode()),
+        (b"s", key.selector.encode()),
+        (b"t", str(t).encode()),
+        (b"x", str(x).encode()),
+        (b"h", b" : ".join(include)),
+        (b"bh", bh),
+        (b"b", b"0" * 60),
+    ]
     value = signer.gen_header(fields, include, policy, b"DKIM-Signature", parse_pem_private_key(key.private))
     return b"DKIM-Signature: " + value + msg
 
@@ -145,7 +168,12 @@ def test_rsa2048_signature_verifies(rsa2048: SigningKey) -> None:
     assert codes(result) == ["dkim.pass"]
     sig = result.signatures[0]
     assert (sig["algorithm"], sig["d"], sig["s"], sig["key_bits"], sig["result"]) == (
-        "rsa-sha256", AUTHOR, "s2048", 2048, "pass")
+        "rsa-sha256",
+        AUTHOR,
+        "s2048",
+        2048,
+        "pass",
+    )
     assert "from" in sig["h"] and sig["t"] is not None and sig["key"]["source"] == "generated in test"
     assert result.keys_used == [(AUTHOR, "s2048")] and result.keys_missing == []
     assert result.summary.startswith("Verified.") and "does not prove who typed" in result.summary
@@ -170,7 +198,11 @@ def test_key_window_is_stated(rsa2048: SigningKey) -> None:
     result = verify_message(sign(MESSAGE, rsa2048), keys)
     f = finding(result, "dkim.pass")
     assert "between 2016-01-01 and 2018-06-30" in f.message
-    assert f.evidence["key"] == {"source": "generated in test", "first_seen": "2016-01-01", "last_seen": "2018-06-30"}
+    assert f.evidence["key"] == {
+        "source": "generated in test",
+        "first_seen": "2016-01-01",
+        "last_seen": "2018-06-30",
+    }
 
 
 def test_dual_signed_with_one_key_missing_is_verified(rsa2048: SigningKey, ed25519: SigningKey) -> None:
@@ -199,7 +231,9 @@ def test_list_footer_breaks_body_hash(rsa2048: SigningKey) -> None:
 
 
 def test_changed_subject_is_a_header_mismatch(rsa2048: SigningKey) -> None:
-    signed = sign(MESSAGE, rsa2048).replace(b"Subject: Quarterly figures", b"Subject: Quarterly figures (fake)")
+    signed = sign(MESSAGE, rsa2048).replace(
+        b"Subject: Quarterly figures", b"Subject: Quarterly figures (fake)"
+    )
     result = verify_message(signed, archive(rsa2048))
     assert result.verdict == "altered"
     assert "dkim.header_mismatch" in codes(result)
@@ -228,7 +262,9 @@ def test_prepended_from_against_oversigned_from_fails(rsa2048: SigningKey) -> No
 
 
 def test_unsigned_cc_and_reply_to_are_suspicious(rsa2048: SigningKey) -> None:
-    msg = MESSAGE.replace(b"Subject:", b"Cc: Carol <carol@recipient.example>\r\nReply-To: x@evil.example\r\nSubject:")
+    msg = MESSAGE.replace(
+        b"Subject:", b"Cc: Carol <carol@recipient.example>\r\nReply-To: x@evil.example\r\nSubject:"
+    )
     result = verify_message(sign(msg, rsa2048, include_headers=GMAIL_STYLE), archive(rsa2048))
     assert result.verdict == "suspicious"
     named = sorted(f.evidence["header"] for f in result.findings if f.code == "dkim.unsigned_header")
@@ -237,8 +273,9 @@ def test_unsigned_cc_and_reply_to_are_suspicious(rsa2048: SigningKey) -> None:
 
 def test_deleting_an_unsigned_header_keeps_it_verified(rsa2048: SigningKey) -> None:
     signed = sign(MESSAGE, rsa2048)
-    stripped = b"".join(line for line in signed.splitlines(keepends=True)
-                        if not line.startswith((b"Received:", b"\tby mx")))
+    stripped = b"".join(
+        line for line in signed.splitlines(keepends=True) if not line.startswith((b"Received:", b"\tby mx"))
+    )
     assert stripped != signed
     assert verify_message(stripped, archive(rsa2048)).verdict == "verified"
 
@@ -315,9 +352,11 @@ def test_wrong_key_under_the_same_selector_is_not_verified(rsa2048: SigningKey, 
 
 
 def test_expired_signature_is_judged_at_signing_time(rsa2048: SigningKey) -> None:
-    t = int(datetime(2016, 3, 1, tzinfo=timezone.utc).timestamp())
+    t = int(datetime(2016, 3, 1, tzinfo=UTC).timestamp())
     signed = sign_with_times(MESSAGE, rsa2048, t=t, x=t + 7 * 86400)
-    assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: rsa2048.record.encode()) is False  # dkimpy alone
+    assert (
+        dkim.verify(signed, dnsfunc=lambda name, timeout=5: rsa2048.record.encode()) is False
+    )  # dkimpy alone
     result = verify_message(signed, archive(rsa2048))
     assert result.verdict == "verified"
     f = finding(result, "dkim.expired")
@@ -354,15 +393,18 @@ def test_subdomain_signer_is_aligned() -> None:
 # --- malformed signatures ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", [
-    b"DKIM-Signature: v=1; a=rsa-sha256; d=author.example; d=other.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
-    b"DKIM-Signature: v=1; a=rsa-sha256; d=author.example; s=x; h=from; b=AAAA\r\n",
-    b"DKIM-Signature: v=1; a=rsa-md5; d=author.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
-    b"DKIM-Signature: v=1; a=rsa-sha256; c=weird/thing; d=author.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
-    b"DKIM-Signature: v=1; a=rsa-sha256; d=author.example; s=x; h=from; bh=AAAA; b=AAAA; t=yesterday\r\n",
-    b"DKIM-Signature: garbage without tags\r\n",
-    b"DKIM-Signature: \r\n",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=a.example; d=b.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=author.example; s=x; h=from; b=AAAA\r\n",
+        b"DKIM-Signature: v=1; a=rsa-md5; d=author.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
+        b"DKIM-Signature: v=1; a=rsa-sha256; c=weird/thing; d=a.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=author.example; s=x; h=from; bh=AAAA; b=AAAA; t=yesterday\r\n",
+        b"DKIM-Signature: garbage without tags\r\n",
+        b"DKIM-Signature: \r\n",
+    ],
+)
 def test_malformed_signature_is_a_finding(header: bytes, rsa2048: SigningKey) -> None:
     result = verify_message(header + MESSAGE, archive(rsa2048))
     assert result.verdict == "unverified"
@@ -377,10 +419,13 @@ def _through_list(signed: bytes, list_key: SigningKey) -> bytes:
     """What a list does: tag the subject, add a footer, record its DKIM check, then ARC-seal."""
     relayed = signed.replace(b"Subject: Quarterly figures", b"Subject: [staff] Quarterly figures")
     relayed += b"--\r\nstaff mailing list - https://lists.example.org/staff\r\n"
-    relayed = (b"Authentication-Results: lists.example.org; dkim=pass header.d=author.example "
-               b"header.s=s2048; spf=pass smtp.mailfrom=author.example\r\n") + relayed
-    arc_headers = dkim.arc_sign(relayed, list_key.selector.encode(), list_key.domain.encode(), list_key.private,
-                                b"lists.example.org")
+    relayed = (
+        b"Authentication-Results: lists.example.org; dkim=pass header.d=author.example "
+        b"header.s=s2048; spf=pass smtp.mailfrom=author.example\r\n"
+    ) + relayed
+    arc_headers = dkim.arc_sign(
+        relayed, list_key.selector.encode(), list_key.domain.encode(), list_key.private, b"lists.example.org"
+    )
     assert len(arc_headers) == 3
     return b"".join(arc_headers) + relayed
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from leaklens.verify.headers import check_headers, parse_received
 from leaklens.verify.keys import KeyArchive
@@ -32,8 +32,13 @@ def test_received_hops_are_parsed() -> None:
     hop = parse_received(GOOD_CHAIN[2], 2)
     # Clause keywords inside comments ("by fake.example") are not mistaken for clauses.
     assert (hop.from_, hop.by, hop.with_, hop.id, hop.for_) == (
-        "[10.0.0.5]", "smtp.example.com", "ESMTPSA", "xyz", "bob@example.org")
-    assert hop.time == datetime(2017, 1, 3, 20, 31, 50, tzinfo=timezone.utc)
+        "[10.0.0.5]",
+        "smtp.example.com",
+        "ESMTPSA",
+        "xyz",
+        "bob@example.org",
+    )
+    assert hop.time == datetime(2017, 1, 3, 20, 31, 50, tzinfo=UTC)
     folded = parse_received("from a.example\r\n\tby b.example with SMTP;\r\n Tue, 3 Jan 2017 12:00:00 +0000")
     assert (folded.from_, folded.by, folded.time.hour) == ("a.example", "b.example", 12)
 
@@ -73,7 +78,7 @@ def test_date_after_publication() -> None:
     [f] = findings
     assert f.code == "headers.date_after_publication"
     assert f.evidence["published"] == "2017-01-01T00:00:00+00:00"
-    _, later = check_headers(parse_raw(raw), published=datetime(2017, 2, 1, tzinfo=timezone.utc))
+    _, later = check_headers(parse_raw(raw), published=datetime(2017, 2, 1, tzinfo=UTC))
     assert later == []
 
 

@@ -47,16 +47,21 @@ old._domainkey TXT "v=DKIM1; p="
     recs = {(r.domain, r.selector): r for r in parse_zone_file(text, source="export.zone")}
     assert set(recs) == {("example.com", "mail2019"), ("example.org", "sel2"), ("example.com", "old")}
     assert recs[("example.com", "mail2019")].record == "v=DKIM1; k=rsa; p=AAAA"
-    assert recs[("example.org", "sel2")].key_type == "ed25519" and recs[("example.org", "sel2")].key_bits == 256
+    assert (
+        recs[("example.org", "sel2")].key_type == "ed25519" and recs[("example.org", "sel2")].key_bits == 256
+    )
     assert recs[("example.com", "old")].revoked and recs[("example.com", "old")].key_bits is None
     assert all(r.source == "export.zone" for r in recs.values())
 
 
-@pytest.mark.parametrize("text", [
-    'a._domainkey.example.com. IN TXT "v=DKIM1; p=AAAA\n',
-    'a._domainkey.example.com. IN TXT ( "v=DKIM1; p=AAAA"\n',
-    'a._domainkey.example.com. IN TXT "v=DKIM1; p=AAAA" )\n',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a._domainkey.example.com. IN TXT "v=DKIM1; p=AAAA\n',
+        'a._domainkey.example.com. IN TXT ( "v=DKIM1; p=AAAA"\n',
+        'a._domainkey.example.com. IN TXT "v=DKIM1; p=AAAA" )\n',
+    ],
+)
 def test_zone_file_syntax_errors_are_one_line(text: str) -> None:
     with pytest.raises(LeaklensError) as e:
         parse_zone_file(text)
@@ -64,9 +69,14 @@ def test_zone_file_syntax_errors_are_one_line(text: str) -> None:
 
 
 def test_json_round_trip(tmp_path: Path) -> None:
-    original = KeyArchive([KeyRecord("Example.COM.", "S1", "v=DKIM1; k=rsa; p=AAAA", "archive.org copy",
-                                     "2015-02-01", "2017-12-31"),
-                           KeyRecord("example.org", "ed", ED25519_RECORD, "test")])
+    original = KeyArchive(
+        [
+            KeyRecord(
+                "Example.COM.", "S1", "v=DKIM1; k=rsa; p=AAAA", "archive.org copy", "2015-02-01", "2017-12-31"
+            ),
+            KeyRecord("example.org", "ed", ED25519_RECORD, "test"),
+        ]
+    )
     path = tmp_path / "keys.json"
     path.write_text(json.dumps(original.to_json()))
     loaded = KeyArchive.load([path])
@@ -96,15 +106,21 @@ def test_bundled_archive_follows_the_json_contract() -> None:
     assert len(gmail) == 1 and gmail[0].first_seen == "2012-01-13" and gmail[0].key_bits == 2048
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00garbage", "not a text file"),
-    (b"", "no DKIM key found"),
-    (b"just some notes about keys\n", "no DKIM key found"),
-    (b'{"keys": [{"domain": "x.example"}]}', "lacks a text 'selector'"),
-    (b'{"keys": [{"domain": "x", "selector": "s", "record": "p=A", "first_seen": "May 2015"}]}', "YYYY-MM-DD"),
-    (b'{"keys": ', "not valid JSON"),
-    (b'["p=AAAA"]', "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00garbage", "not a text file"),
+        (b"", "no DKIM key found"),
+        (b"just some notes about keys\n", "no DKIM key found"),
+        (b'{"keys": [{"domain": "x.example"}]}', "lacks a text 'selector'"),
+        (
+            b'{"keys": [{"domain": "x", "selector": "s", "record": "p=A", "first_seen": "May 2015"}]}',
+            "YYYY-MM-DD",
+        ),
+        (b'{"keys": ', "not valid JSON"),
+        (b'["p=AAAA"]', "expected a JSON object"),
+    ],
+)
 def test_import_rejects_bad_files_in_one_line(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "keys.txt"
     path.write_bytes(content)
@@ -118,7 +134,9 @@ def test_import_missing_file(tmp_path: Path) -> None:
         import_key_file(tmp_path / "nope.txt")
 
 
-_zone_chars = st.sampled_from(list('abc._domainkey.example.com IN TXT "v=DKIM1; k=rsa; p=AB+/=" ();\\\n\t$ORIGIN@'))
+_zone_chars = st.sampled_from(
+    list('abc._domainkey.example.com IN TXT "v=DKIM1; k=rsa; p=AB+/=" ();\\\n\t$ORIGIN@')
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -183,7 +201,11 @@ def test_dns_answers_and_failures_are_recorded(local_dns: tuple[str, int]) -> No
     assert rec.source.startswith("live DNS lookup of sel._domainkey.live.example at ")
     assert source.lookup("live.example", "gone") == []
     first, second = source.log
-    assert (first.name, first.answer, first.error) == ("sel._domainkey.live.example", "v=DKIM1; k=rsa; p=AAAA", None)
+    assert (first.name, first.answer, first.error) == (
+        "sel._domainkey.live.example",
+        "v=DKIM1; k=rsa; p=AAAA",
+        None,
+    )
     assert (second.answer, second.error) == (None, "NXDOMAIN (no such name)")
     assert first.at.endswith("+00:00") and set(first.to_dict()) == {"name", "answer", "error", "at"}
 
@@ -203,8 +225,10 @@ def test_dns_timeout_is_recorded_not_raised() -> None:
 def test_verify_message_consults_dns_only_when_archive_lacks_the_key(local_dns: tuple[str, int]) -> None:
     from leaklens.verify.message import verify_message
 
-    msg = (b"DKIM-Signature: v=1; a=rsa-sha256; d=live.example; s=sel; h=from; bh=AAAA; b=AAAA\r\n"
-           b"From: a@live.example\r\n\r\nhi\r\n")
+    msg = (
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=live.example; s=sel; h=from; bh=AAAA; b=AAAA\r\n"
+        b"From: a@live.example\r\n\r\nhi\r\n"
+    )
     source = DnsKeySource(_resolver(*local_dns), timeout=2)
     verify_message(msg, KeyArchive([KeyRecord("live.example", "sel", "p=AAAA", "archive")]), dns=source)
     assert source.log == []

@@ -13,19 +13,22 @@ def f(code: str, **evidence: object) -> Finding:
     return Finding(code, "info", code, dict(evidence))
 
 
-@pytest.mark.parametrize("codes, expected", [
-    ([], "unverified"),
-    (["dkim.none", "dkim.signer_not_author", "arc.pass"], "unverified"),
-    (["dkim.pass"], "verified"),
-    (["dkim.pass", "dkim.unsigned_header"], "suspicious"),
-    (["dkim.pass", "dkim.length_limited"], "suspicious"),
-    (["dkim.pass", "dkim.body_hash_mismatch"], "altered"),
-    (["dkim.header_mismatch", "headers.time_travel"], "altered"),
-    (["dkim.body_hash_mismatch", "ingest.failed"], "error"),
-    (["dkim.weak_key"], "unverified"),
-    (["headers.date_skew"], "suspicious"),
-    (["some.unknown_code"], "unverified"),
-])
+@pytest.mark.parametrize(
+    "codes, expected",
+    [
+        ([], "unverified"),
+        (["dkim.none", "dkim.signer_not_author", "arc.pass"], "unverified"),
+        (["dkim.pass"], "verified"),
+        (["dkim.pass", "dkim.unsigned_header"], "suspicious"),
+        (["dkim.pass", "dkim.length_limited"], "suspicious"),
+        (["dkim.pass", "dkim.body_hash_mismatch"], "altered"),
+        (["dkim.header_mismatch", "headers.time_travel"], "altered"),
+        (["dkim.body_hash_mismatch", "ingest.failed"], "error"),
+        (["dkim.weak_key"], "unverified"),
+        (["headers.date_skew"], "suspicious"),
+        (["some.unknown_code"], "unverified"),
+    ],
+)
 def test_precedence(codes: list[str], expected: str) -> None:
     assert verdict_for([f(c) for c in codes]) == expected
 

@@ -58,7 +58,7 @@ def first_hop_dkim(aar_value: str) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {"result": m.group(1).lower()}
     for tag in ("header.d", "header.i", "header.s"):
-        t = re.search(re.escape(tag) + r"\s*=\s*([^\s;]+)", aar_value[m.start():], re.I)
+        t = re.search(re.escape(tag) + r"\s*=\s*([^\s;]+)", aar_value[m.start() :], re.I)
         if t:
             out[tag] = t.group(1)
     return out
@@ -80,41 +80,77 @@ def check_arc(mail: RawMail, find: KeyFinder, dkim_broken: bool = False) -> ArcO
         hops, cv, results, reason = 0, dkim.CV_Fail, [], f"{type(e).__name__}: {e}"
     terminated = cv is None  # a seal recorded cv=fail: the chain ended before this hop
     cv_text = "fail" if terminated else _text(cv)
-    sealers = [{
-        "instance": r.get("instance"),
-        "seal_domain": _text(r.get("as-domain")), "seal_selector": _text(r.get("as-selector")),
-        "seal_valid": r.get("as-valid"), "cv": _text(r.get("cv")),
-        "ams_domain": _text(r.get("ams-domain")), "ams_selector": _text(r.get("ams-selector")),
-        "ams_valid": r.get("ams-valid"),
-    } for r in results]
+    sealers = [
+        {
+            "instance": r.get("instance"),
+            "seal_domain": _text(r.get("as-domain")),
+            "seal_selector": _text(r.get("as-selector")),
+            "seal_valid": r.get("as-valid"),
+            "cv": _text(r.get("cv")),
+            "ams_domain": _text(r.get("ams-domain")),
+            "ams_selector": _text(r.get("ams-selector")),
+            "ams_valid": r.get("ams-valid"),
+        }
+        for r in results
+    ]
     outcome.keys_used = list(dict.fromkeys(outcome.keys_used))
     outcome.keys_missing = list(dict.fromkeys(k for k in outcome.keys_missing if k not in outcome.keys_used))
-    outcome.arc = {"cv": cv_text, "terminated": terminated, "hops": hops, "reason": _text(reason),
-                   "sealers": sorted(sealers, key=lambda s: s["instance"] or 0)}
+    outcome.arc = {
+        "cv": cv_text,
+        "terminated": terminated,
+        "hops": hops,
+        "reason": _text(reason),
+        "sealers": sorted(sealers, key=lambda s: s["instance"] or 0),
+    }
     names = ", ".join(dict.fromkeys(s["seal_domain"] or "?" for s in outcome.arc["sealers"])) or "unknown"
     if cv_text == "pass":
-        outcome.findings.append(Finding(
-            "arc.pass", "info",
-            f"The ARC chain of {hops} hop(s), sealed by {names}, validates: each relay vouches for what it "
-            f"received. This documents the path, not who wrote the message.", dict(outcome.arc)))
+        outcome.findings.append(
+            Finding(
+                "arc.pass",
+                "info",
+                f"The ARC chain of {hops} hop(s), sealed by {names}, validates: each relay vouches for "
+                "what it "
+                f"received. This documents the path, not who wrote the message.",
+                dict(outcome.arc),
+            )
+        )
         first = next((r for r in results if r.get("instance") == 1), None)
         recorded = first_hop_dkim(_text(first.get("aar-value", b""))) if first else None
         if dkim_broken and recorded and recorded["result"] == "pass":
-            outcome.findings.append(Finding(
-                "arc.dkim_pass_recorded", "info",
-                f"The author's DKIM signature no longer validates, but the first relay ({names.split(', ')[0]}) "
-                f"recorded in its ARC seal that it passed when the message reached it: the change was probably "
-                f"made by that relay (a list adding a footer or tag), not before. This is the relay's word, "
-                f"not proof.", {"first_hop": recorded, "aar": _text(first.get("aar-value"))}))
+            outcome.findings.append(
+                Finding(
+                    "arc.dkim_pass_recorded",
+                    "info",
+                    "The author's DKIM signature no longer validates, but the first relay "
+                    f"({names.split(', ')[0]}) "
+                    "recorded in its ARC seal that it passed when the message reached it: the change "
+                    "was probably "
+                    "made by that relay (a list adding a footer or tag), not before. This is the "
+                    "relay's word, "
+                    f"not proof.",
+                    {"first_hop": recorded, "aar": _text(first.get("aar-value"))},
+                )
+            )
     elif cv_text != "none":
-        outcome.findings.append(Finding(
-            "arc.fail", "warning",
-            f"The ARC chain ({hops} hop(s), sealers: {names}) does not validate: {_text(reason)}. Relays with "
-            f"buggy ARC support cause this too.", dict(outcome.arc)))
+        outcome.findings.append(
+            Finding(
+                "arc.fail",
+                "warning",
+                f"The ARC chain ({hops} hop(s), sealers: {names}) does not validate: {_text(reason)}. "
+                "Relays with "
+                f"buggy ARC support cause this too.",
+                dict(outcome.arc),
+            )
+        )
     if outcome.keys_missing:
-        outcome.findings.append(Finding(
-            "arc.key_unavailable", "warning",
-            "No archived key for ARC sealer(s) " + ", ".join(f"{s}._domainkey.{d}" for d, s in outcome.keys_missing)
-            + "; import it with `leaklens keys import FILE` to check the chain.",
-            {"keys": [list(k) for k in outcome.keys_missing]}))
+        outcome.findings.append(
+            Finding(
+                "arc.key_unavailable",
+                "warning",
+                "No archived key for ARC sealer(s) "
+                + ", ".join(f"{s}._domainkey.{d}" for d, s in outcome.keys_missing)
+                + "; import it with `leaklens keys import FILE` to check the chain.",
+                {"keys": [list(k) for k in outcome.keys_missing]},
+            )
+        )
     return outcome

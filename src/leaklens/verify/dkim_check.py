@@ -21,7 +21,7 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import getaddresses
 from typing import Any
 
@@ -72,7 +72,7 @@ def _utc(ts: int | None) -> str | None:
     if ts is None:
         return None
     try:
-        return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -97,9 +97,16 @@ def aligned(signer: str, author: str | None) -> bool:
     return s == a or a.endswith("." + s) or s.endswith("." + a)
 
 
-def _verify_header_signature(mail: RawMail, sig: dict[bytes, bytes], sig_header: tuple[bytes, bytes],
-                             policy: CanonicalizationPolicy, hasher: Any, include: list[bytes],
-                             pk: Any, ktag: bytes) -> bool:
+def _verify_header_signature(
+    mail: RawMail,
+    sig: dict[bytes, bytes],
+    sig_header: tuple[bytes, bytes],
+    policy: CanonicalizationPolicy,
+    hasher: Any,
+    include: list[bytes],
+    pk: Any,
+    ktag: bytes,
+) -> bool:
     """The `b=` check over the signed headers, exactly per RFC 6376 (no extra From)."""
     h = hasher()
     canon = policy.canonicalize_headers(mail.headers)
@@ -126,29 +133,60 @@ def _finding(code: str, severity: str, message: str, info: dict[str, Any], **ext
     return Finding(code, severity, message, ev)
 
 
-def _check_signature(mail: RawMail, idx: int, sig_header: tuple[bytes, bytes], find: KeyFinder,
-                     now: datetime, outcome: DkimOutcome) -> dict[str, Any]:
-    info: dict[str, Any] = {"index": idx, "result": "malformed", "algorithm": None, "d": None, "s": None,
-                            "i": None, "c": None, "h": [], "t": None, "x": None, "l": None,
-                            "key_bits": None, "key_type": None, "key": None, "body_hash_matches": None,
-                            "header_signature_valid": None}
+def _check_signature(
+    mail: RawMail,
+    idx: int,
+    sig_header: tuple[bytes, bytes],
+    find: KeyFinder,
+    now: datetime,
+    outcome: DkimOutcome,
+) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "index": idx,
+        "result": "malformed",
+        "algorithm": None,
+        "d": None,
+        "s": None,
+        "i": None,
+        "c": None,
+        "h": [],
+        "t": None,
+        "x": None,
+        "l": None,
+        "key_bits": None,
+        "key_type": None,
+        "key": None,
+        "body_hash_matches": None,
+        "header_signature_valid": None,
+    }
     findings = outcome.findings
 
     def malformed(reason: str) -> dict[str, Any]:
         info["reason"] = reason
-        findings.append(_finding(
-            "dkim.malformed", "warning",
-            f"DKIM signature #{idx + 1} is malformed ({reason}); it cannot prove anything either way.",
-            info, reason=reason, header=_txt(sig_header[1])[:2000]))
+        findings.append(
+            _finding(
+                "dkim.malformed",
+                "warning",
+                f"DKIM signature #{idx + 1} is malformed ({reason}); it cannot prove anything either way.",
+                info,
+                reason=reason,
+                header=_txt(sig_header[1])[:2000],
+            )
+        )
         return info
 
     try:
         sig = parse_tag_value(re.sub(rb"\r?\n", b"", sig_header[1]))
     except InvalidTagValueList as e:
         return malformed(f"unreadable tag list: {str(e)[:200]}")
-    info.update(algorithm=_txt(sig.get(b"a", b"")) or None, d=_txt(sig.get(b"d", b"")).lower() or None,
-                s=_txt(sig.get(b"s", b"")) or None, i=_txt(sig[b"i"]) if b"i" in sig else None,
-                c=_txt(sig.get(b"c", b"simple/simple")), h=_header_list(sig))
+    info.update(
+        algorithm=_txt(sig.get(b"a", b"")) or None,
+        d=_txt(sig.get(b"d", b"")).lower() or None,
+        s=_txt(sig.get(b"s", b"")) or None,
+        i=_txt(sig[b"i"]) if b"i" in sig else None,
+        c=_txt(sig.get(b"c", b"simple/simple")),
+        h=_header_list(sig),
+    )
     missing = [t.decode() for t in MANDATORY_TAGS if t not in sig]
     if missing:
         return malformed("missing " + ", ".join(t + "=" for t in missing))
@@ -178,7 +216,7 @@ def _check_signature(mail: RawMail, idx: int, sig_header: tuple[bytes, bytes], f
     # Body hash, computed here so a body change can be told from a header change.
     body = policy.canonicalize_body(mail.body)
     signed_body = body if info["l"] is None else body[: info["l"]]
-    unsigned_tail = b"" if info["l"] is None else body[info["l"]:]
+    unsigned_tail = b"" if info["l"] is None else body[info["l"] :]
     try:
         claimed_bh = base64.b64decode(re.sub(rb"\s+", b"", sig[b"bh"]))
     except (binascii.Error, ValueError):
@@ -193,13 +231,18 @@ def _check_signature(mail: RawMail, idx: int, sig_header: tuple[bytes, bytes], f
     if not candidates:
         info["result"] = "key_unavailable"
         outcome.keys_missing.append((d, s))
-        msg = (f"No public key for {s}._domainkey.{d} in the key archive, so signature #{idx + 1} "
-               f"cannot be checked. If you have the historical key, import it with "
-               f"`leaklens keys import FILE` (zone-file TXT line or JSON) and verify again")
+        msg = (
+            f"No public key for {s}._domainkey.{d} in the key archive, so signature #{idx + 1} "
+            f"cannot be checked. If you have the historical key, import it with "
+            f"`leaklens keys import FILE` (zone-file TXT line or JSON) and verify again"
+        )
         extra: dict[str, Any] = {"body_hash_matches": bh_ok}
         if not bh_ok:
             # Without the key the bh= value itself is unproven, so this is an anomaly, not proof.
-            msg += ". Note: the body does not match the signature's body hash, so it was probably changed after signing"
+            msg += (
+                ". Note: the body does not match the signature's body hash, "
+                "so it was probably changed after signing"
+            )
             extra["effect"] = "suspicious"
         findings.append(_finding("dkim.key_unavailable", "warning", msg + ".", info, **extra))
         return info
@@ -225,18 +268,33 @@ def _check_signature(mail: RawMail, idx: int, sig_header: tuple[bytes, bytes], f
         if revoked:
             rec = revoked[0]
             info.update(result="key_revoked", key=rec.provenance())
-            findings.append(_finding(
-                "dkim.key_revoked", "warning",
-                f"The only key known for {s}._domainkey.{d} is revoked (empty p=): the domain withdrew it, "
-                f"usually after rotating keys. Signature #{idx + 1} cannot be checked until the key that was "
-                f"in use at the time is imported (`leaklens keys import FILE`).", info, key=rec.provenance()))
+            findings.append(
+                _finding(
+                    "dkim.key_revoked",
+                    "warning",
+                    f"The only key known for {s}._domainkey.{d} is revoked (empty p=): the domain "
+                    "withdrew it, "
+                    f"usually after rotating keys. Signature #{idx + 1} cannot be checked until the key "
+                    "that was "
+                    f"in use at the time is imported (`leaklens keys import FILE`).",
+                    info,
+                    key=rec.provenance(),
+                )
+            )
         else:
             rec, why = invalid[0]
             info.update(result="key_invalid", key=rec.provenance(), reason=why)
-            findings.append(_finding(
-                "dkim.key_invalid", "warning",
-                f"The key record for {s}._domainkey.{d} cannot be read ({why}), so signature #{idx + 1} "
-                f"cannot be checked.", info, key=rec.provenance(), reason=why))
+            findings.append(
+                _finding(
+                    "dkim.key_invalid",
+                    "warning",
+                    f"The key record for {s}._domainkey.{d} cannot be read ({why}), so signature #{idx + 1} "
+                    f"cannot be checked.",
+                    info,
+                    key=rec.provenance(),
+                    reason=why,
+                )
+            )
         return info
 
     chosen = None
@@ -254,25 +312,44 @@ def _check_signature(mail: RawMail, idx: int, sig_header: tuple[bytes, bytes], f
 
     if not bh_ok:
         info["result"] = "body_hash_mismatch"
-        proof = (" The signature over the headers, which includes the original body hash, is valid, so the "
-                 "signer really sent a different body." if hdr_ok else
-                 " The signed headers do not match either.")
-        findings.append(_finding(
-            "dkim.body_hash_mismatch", "critical",
-            f"The body was changed after {d} signed it (signature #{idx + 1}): its hash no longer matches "
-            f"the one in the signature.{proof} This is not proof of forgery: mailing lists that add a footer "
-            f"and servers that re-encode messages also cause it.",
-            info, body_hash_signed=_txt(sig[b"bh"]), body_hash_now=info["body_hash_computed"],
-            header_signature_valid=hdr_ok, key=rec.provenance()))
+        proof = (
+            " The signature over the headers, which includes the original body hash, is valid, so the "
+            "signer really sent a different body."
+            if hdr_ok
+            else " The signed headers do not match either."
+        )
+        findings.append(
+            _finding(
+                "dkim.body_hash_mismatch",
+                "critical",
+                f"The body was changed after {d} signed it (signature #{idx + 1}): its hash no longer "
+                "matches "
+                f"the one in the signature.{proof} This is not proof of forgery: mailing lists that add "
+                "a footer "
+                f"and servers that re-encode messages also cause it.",
+                info,
+                body_hash_signed=_txt(sig[b"bh"]),
+                body_hash_now=info["body_hash_computed"],
+                header_signature_valid=hdr_ok,
+                key=rec.provenance(),
+            )
+        )
         return info
     if not hdr_ok:
         info["result"] = "header_mismatch"
-        findings.append(_finding(
-            "dkim.header_mismatch", "critical",
-            f"A header signed by {d} was changed after signing (signature #{idx + 1}): the body still matches "
-            f"but the signature over the headers ({', '.join(info['h'])}) fails with {key_desc}. "
-            f"(It would also fail if the archived key is not the one that made this signature.)",
-            info, signed_headers=info["h"], key=rec.provenance()))
+        findings.append(
+            _finding(
+                "dkim.header_mismatch",
+                "critical",
+                f"A header signed by {d} was changed after signing (signature #{idx + 1}): the body "
+                "still matches "
+                f"but the signature over the headers ({', '.join(info['h'])}) fails with {key_desc}. "
+                f"(It would also fail if the archived key is not the one that made this signature.)",
+                info,
+                signed_headers=info["h"],
+                key=rec.provenance(),
+            )
+        )
         return info
 
     weak = ktag == b"rsa" and bits < MIN_KEY_BITS
@@ -281,35 +358,75 @@ def _check_signature(mail: RawMail, idx: int, sig_header: tuple[bytes, bytes], f
     when = f" The signature is dated {info['t_utc']}." if info["t_utc"] else ""
     window = rec.window_text()
     if window:
-        when += f" The key archive dates this key's use {window}, so the message was signed within that period."
+        when += (
+            f" The key archive dates this key's use {window}, so the message was signed within that period."
+        )
     if weak:
-        findings.append(_finding(
-            "dkim.weak_key", "warning",
-            f"Signature #{idx + 1} by {d} validates, but with a {bits}-bit RSA key: keys under {MIN_KEY_BITS} bits "
-            f"can be factored by anyone with modest computing power, so this signature could have been forged and "
-            f"does not make the message verified.", info, key_bits=bits, key=rec.provenance()))
+        findings.append(
+            _finding(
+                "dkim.weak_key",
+                "warning",
+                f"Signature #{idx + 1} by {d} validates, but with a {bits}-bit RSA key: keys under "
+                f"{MIN_KEY_BITS} bits "
+                "can be factored by anyone with modest computing power, so this signature could have "
+                "been forged and "
+                f"does not make the message verified.",
+                info,
+                key_bits=bits,
+                key=rec.provenance(),
+            )
+        )
     else:
-        findings.append(_finding(
-            "dkim.pass", "info",
-            f"Valid DKIM signature by {d} ({key_desc}, {info['algorithm']}): {d}'s mail system signed this "
-            f"body and the headers {', '.join(info['h'])}. It does not prove who typed the message.{when}",
-            info, algorithm=info["algorithm"], key_bits=bits, signed_headers=info["h"], t=info["t"],
-            key=rec.provenance(), key_origin=origin, window=window))
+        findings.append(
+            _finding(
+                "dkim.pass",
+                "info",
+                f"Valid DKIM signature by {d} ({key_desc}, {info['algorithm']}): {d}'s mail system "
+                "signed this "
+                f"body and the headers {', '.join(info['h'])}. It does not prove who typed the "
+                f"message.{when}",
+                info,
+                algorithm=info["algorithm"],
+                key_bits=bits,
+                signed_headers=info["h"],
+                t=info["t"],
+                key=rec.provenance(),
+                key_origin=origin,
+                window=window,
+            )
+        )
     if info["x"] is not None and info["x"] < int(now.timestamp()):
-        findings.append(_finding(
-            "dkim.expired", "info",
-            f"Signature #{idx + 1} carried an expiry date ({info['x_utc']}) that has passed. leaklens judges it as "
-            f"of its signing time{' (' + info['t_utc'] + ')' if info['t_utc'] else ''}, when it was valid: "
-            f"expiry limits how long receivers should trust it, not whether the content was signed.",
-            info, x=info["x"], t=info["t"]))
+        findings.append(
+            _finding(
+                "dkim.expired",
+                "info",
+                f"Signature #{idx + 1} carried an expiry date ({info['x_utc']}) that has passed. "
+                "leaklens judges it as "
+                f"of its signing time{' (' + info['t_utc'] + ')' if info['t_utc'] else ''}, when it was "
+                "valid: "
+                f"expiry limits how long receivers should trust it, not whether the content was signed.",
+                info,
+                x=info["x"],
+                t=info["t"],
+            )
+        )
     if info["l"] is not None and unsigned_tail:
         info["unsigned_tail_bytes"] = len(unsigned_tail)
-        findings.append(_finding(
-            "dkim.length_limited", "warning",
-            f"Signature #{idx + 1} covers only the first {info['l']} bytes of the body (l= tag); the remaining "
-            f"{len(unsigned_tail)} bytes, starting \"{_txt(unsigned_tail[:80]).strip()}\", are not signed and "
-            f"could have been added by anyone.",
-            info, l=info["l"], body_length=len(body), unsigned_tail=_txt(unsigned_tail[:2000])))
+        findings.append(
+            _finding(
+                "dkim.length_limited",
+                "warning",
+                f"Signature #{idx + 1} covers only the first {info['l']} bytes of the body (l= tag); "
+                "the remaining "
+                f'{len(unsigned_tail)} bytes, starting "{_txt(unsigned_tail[:80]).strip()}", '
+                "are not signed and "
+                f"could have been added by anyone.",
+                info,
+                l=info["l"],
+                body_length=len(body),
+                unsigned_tail=_txt(unsigned_tail[:2000]),
+            )
+        )
     return info
 
 
@@ -327,30 +444,52 @@ def _unsigned_header_findings(mail: RawMail, passing: list[dict[str, Any]]) -> l
         # DKIM signs instances from the bottom up, so the unsigned ones are the topmost.
         unsigned = values[: present - covered]
         if covered == 0:
-            msg = (f"The {name} header is not covered by the DKIM signature: it could have been changed "
-                   f"without breaking the signature. It reads: {unsigned[0][:200]!r}.")
+            msg = (
+                f"The {name} header is not covered by the DKIM signature: it could have been changed "
+                f"without breaking the signature. It reads: {unsigned[0][:200]!r}."
+            )
         else:
-            msg = (f"The message has {present} {name} headers but the signature covers only {covered}: "
-                   f"the extra one ({unsigned[0][:200]!r}) was added after signing, and mail programs "
-                   f"usually show it instead of the signed one.")
-        out.append(Finding("dkim.unsigned_header", "warning", msg,
-                           {"header": name, "present": present, "signed": covered, "unsigned_values": unsigned,
-                            "signatures": [sig["index"] for sig in passing]}))
+            msg = (
+                f"The message has {present} {name} headers but the signature covers only {covered}: "
+                f"the extra one ({unsigned[0][:200]!r}) was added after signing, and mail programs "
+                f"usually show it instead of the signed one."
+            )
+        out.append(
+            Finding(
+                "dkim.unsigned_header",
+                "warning",
+                msg,
+                {
+                    "header": name,
+                    "present": present,
+                    "signed": covered,
+                    "unsigned_values": unsigned,
+                    "signatures": [sig["index"] for sig in passing],
+                },
+            )
+        )
     return out
 
 
-def check_dkim(mail: RawMail, keys: KeyArchive, dns: DnsKeySource | None = None,
-               now: datetime | None = None) -> DkimOutcome:
+def check_dkim(
+    mail: RawMail, keys: KeyArchive, dns: DnsKeySource | None = None, now: datetime | None = None
+) -> DkimOutcome:
     """Findings and one summary dict per DKIM-Signature (top to bottom)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     outcome = DkimOutcome()
     find = key_finder(keys, dns)
     sig_headers = [(n, v) for n, v in mail.headers if n.lower() == b"dkim-signature"]
     if not sig_headers:
-        outcome.findings.append(Finding(
-            "dkim.none", "info",
-            "The message carries no DKIM signature, so its authenticity cannot be proven cryptographically "
-            "(many domains did not sign mail, and some servers strip signatures).", {}))
+        outcome.findings.append(
+            Finding(
+                "dkim.none",
+                "info",
+                "The message carries no DKIM signature, so its authenticity cannot be proven "
+                "cryptographically "
+                "(many domains did not sign mail, and some servers strip signatures).",
+                {},
+            )
+        )
         return outcome
     for idx, header in enumerate(sig_headers):
         outcome.signatures.append(_check_signature(mail, idx, header, find, now, outcome))
@@ -360,12 +499,16 @@ def check_dkim(mail: RawMail, keys: KeyArchive, dns: DnsKeySource | None = None,
         author = _from_domain(mail)
         if not any(aligned(s["d"], author) for s in passing):
             signers = sorted({s["d"] for s in passing})
-            outcome.findings.append(Finding(
-                "dkim.signer_not_author", "info",
-                f"The message was signed by {', '.join(signers)}, but the From address is at "
-                f"{author or '(no readable address)'}: the signature proves {signers[0]}'s mail system "
-                f"handled it, not that {author or 'the stated author'} sent it.",
-                {"signers": signers, "from_domain": author}))
+            outcome.findings.append(
+                Finding(
+                    "dkim.signer_not_author",
+                    "info",
+                    f"The message was signed by {', '.join(signers)}, but the From address is at "
+                    f"{author or '(no readable address)'}: the signature proves {signers[0]}'s mail system "
+                    f"handled it, not that {author or 'the stated author'} sent it.",
+                    {"signers": signers, "from_domain": author},
+                )
+            )
     outcome.keys_used = list(dict.fromkeys(outcome.keys_used))
     outcome.keys_missing = list(dict.fromkeys(k for k in outcome.keys_missing if k not in outcome.keys_used))
     return outcome

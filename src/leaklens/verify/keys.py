@@ -15,14 +15,13 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from leaklens.errors import LeaklensError
-
 
 
 def _norm_name(name: str) -> str:
@@ -200,8 +199,15 @@ def _records_from_json(text: str, where: str) -> list[KeyRecord]:
                     raise LeaklensError(f"{where}: key #{n} has {k}={v!r}, expected YYYY-MM-DD") from None
             dates[k] = v
         source = entry.get("source")
-        out.append(KeyRecord(entry["domain"], entry["selector"], entry["record"],
-                             source if isinstance(source, str) and source else where, **dates))
+        out.append(
+            KeyRecord(
+                entry["domain"],
+                entry["selector"],
+                entry["record"],
+                source if isinstance(source, str) and source else where,
+                **dates,
+            )
+        )
     return out
 
 
@@ -217,7 +223,9 @@ def _strip_comment(line: str) -> str:
 
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_TXT_LINE = re.compile(r"^(?P<owner>\S+)(?:\s+(?:\d+[smhdw]?|IN|CH|HS)){0,3}\s+TXT\s+(?P<data>.*)$", re.I | re.S)
+_TXT_LINE = re.compile(
+    r"^(?P<owner>\S+)(?:\s+(?:\d+[smhdw]?|IN|CH|HS)){0,3}\s+TXT\s+(?P<data>.*)$", re.I | re.S
+)
 
 
 def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
@@ -324,7 +332,8 @@ def import_key_file(path: Path) -> list[KeyRecord]:
             raise LeaklensError(f"{path}: {e}") from None
     if not records:
         raise LeaklensError(
-            f'{path}: no DKIM key found (expected lines like selector._domainkey.example.com. IN TXT "v=DKIM1; k=rsa; p=..." '
+            f"{path}: no DKIM key found (expected lines like "
+            'selector._domainkey.example.com. IN TXT "v=DKIM1; k=rsa; p=..." '
             'or a JSON file {"keys": [...]})'
         )
     return records
@@ -367,7 +376,7 @@ class DnsKeySource:
 
     def lookup(self, domain: str, selector: str) -> list[KeyRecord]:
         name = f"{_norm_name(selector)}._domainkey.{_norm_name(domain)}"
-        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        at = datetime.now(UTC).isoformat(timespec="seconds")
         import dns.exception
         import dns.resolver
 

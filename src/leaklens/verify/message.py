@@ -45,42 +45,60 @@ class MessageVerification:
         return [f.code for f in self.findings]
 
 
-def verify_message(raw: bytes, keys: KeyArchive, *, dns: DnsKeySource | None = None,
-                   published: datetime | None = None) -> MessageVerification:
+def verify_message(
+    raw: bytes, keys: KeyArchive, *, dns: DnsKeySource | None = None, published: datetime | None = None
+) -> MessageVerification:
     """Check DKIM, ARC and header dates of one raw message. Never raises: problems become findings."""
     try:
         return _verify(raw, keys, dns, published)
     except Exception as e:  # last resort: a bug must cost one message, not the whole run
-        finding = Finding("verify.internal_error", "critical",
-                          f"leaklens could not check this message ({type(e).__name__}: {str(e)[:200]}).",
-                          {"exception": type(e).__name__, "detail": str(e)[:2000]})
-        return MessageVerification(findings=[finding], verdict="error",
-                                   summary="leaklens failed while checking this message; the finding gives the "
-                                           "error. Please report it with the message.")
+        finding = Finding(
+            "verify.internal_error",
+            "critical",
+            f"leaklens could not check this message ({type(e).__name__}: {str(e)[:200]}).",
+            {"exception": type(e).__name__, "detail": str(e)[:2000]},
+        )
+        return MessageVerification(
+            findings=[finding],
+            verdict="error",
+            summary="leaklens failed while checking this message; the finding gives the "
+            "error. Please report it with the message.",
+        )
 
 
-def _verify(raw: bytes, keys: KeyArchive, dns: DnsKeySource | None,
-            published: datetime | None) -> MessageVerification:
+def _verify(
+    raw: bytes, keys: KeyArchive, dns: DnsKeySource | None, published: datetime | None
+) -> MessageVerification:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise TypeError("verify_message expects the raw message bytes")
     raw = bytes(raw)
     mail = parse_raw(raw)
     result = MessageVerification()
     if not mail.headers:
-        result.findings.append(Finding(
-            "email.unreadable", "critical",
-            "This cannot be read as an email: it has no header fields"
-            + (" (it is empty)." if not raw.strip() else "."),
-            {"size": len(raw), "start": raw[:200].decode("latin-1")}))
+        result.findings.append(
+            Finding(
+                "email.unreadable",
+                "critical",
+                "This cannot be read as an email: it has no header fields"
+                + (" (it is empty)." if not raw.strip() else "."),
+                {"size": len(raw), "start": raw[:200].decode("latin-1")},
+            )
+        )
         result.verdict = verdict_for(result.findings)
         result.summary = _summary(result)
         return result
     if mail.skipped_lines:
-        result.findings.append(Finding(
-            "email.malformed_header", "warning",
-            f"{len(mail.skipped_lines)} line(s) in the header block are not valid header fields and were ignored "
-            f"(first at line {mail.skipped_lines[0][0]}): damaged in transit or storage, or edited by hand.",
-            {"lines": [[n, line[:300].decode("latin-1")] for n, line in mail.skipped_lines[:20]]}))
+        result.findings.append(
+            Finding(
+                "email.malformed_header",
+                "warning",
+                f"{len(mail.skipped_lines)} line(s) in the header block are not valid header fields and "
+                "were ignored "
+                f"(first at line {mail.skipped_lines[0][0]}): damaged in transit or storage, or edited "
+                "by hand.",
+                {"lines": [[n, line[:300].decode("latin-1")] for n, line in mail.skipped_lines[:20]]},
+            )
+        )
 
     dk = check_dkim(mail, keys, dns)
     result.findings += dk.findings
@@ -96,13 +114,18 @@ def _verify(raw: bytes, keys: KeyArchive, dns: DnsKeySource | None,
     for f in header_findings:
         if signed and f.code in _HEADER_ANOMALIES:
             # Received headers are unsigned and clocks drift: note it, but a valid signature stands.
-            f = Finding(f.code, "info", f.message + " (Not held against the message: its DKIM signature is valid.)",
-                        {**f.evidence, "effect": "none"})
+            f = Finding(
+                f.code,
+                "info",
+                f.message + " (Not held against the message: its DKIM signature is valid.)",
+                {**f.evidence, "effect": "none"},
+            )
         result.findings.append(f)
 
     result.keys_used = list(dict.fromkeys(dk.keys_used + ar.keys_used))
-    result.keys_missing = list(dict.fromkeys(k for k in dk.keys_missing + ar.keys_missing
-                                             if k not in result.keys_used))
+    result.keys_missing = list(
+        dict.fromkeys(k for k in dk.keys_missing + ar.keys_missing if k not in result.keys_used)
+    )
     result.verdict = verdict_for(result.findings)
     result.summary = _summary(result)
     return result
@@ -135,14 +158,27 @@ def _summary(r: MessageVerification) -> str:
     if r.verdict == "suspicious":
         reasons = [f.message for f in fs if effect_of(f) == "suspicious"]
         lead = "Suspicious: no proof that it was altered, but "
-        lead += "something does not add up. " if len(reasons) == 1 else f"{len(reasons)} things do not add up. "
+        lead += (
+            "something does not add up. " if len(reasons) == 1 else f"{len(reasons)} things do not add up. "
+        )
         extra = ""
         if any(f.code == "dkim.pass" for f in fs):
             extra = " A DKIM signature does validate, but it does not cover what is listed above."
         return lead + " ".join(reasons[:3]) + extra
     # unverified
-    reasons = [f.message for f in fs if f.code in ("dkim.none", "dkim.key_unavailable", "dkim.key_revoked",
-                                                    "dkim.key_invalid", "dkim.weak_key", "dkim.malformed")]
+    reasons = [
+        f.message
+        for f in fs
+        if f.code
+        in (
+            "dkim.none",
+            "dkim.key_unavailable",
+            "dkim.key_revoked",
+            "dkim.key_invalid",
+            "dkim.weak_key",
+            "dkim.malformed",
+        )
+    ]
     text = "Unverified: nothing proves or disproves that this email is authentic. "
     text += " ".join(reasons[:2]) if reasons else ""
     if _first(fs, "arc.pass"):

@@ -65,7 +65,7 @@ def parse_raw(message: bytes) -> RawMail:
         else:
             m = _NAME.match(line)
             if m is not None:
-                headers.append([m.group(1), line[m.end(0):] + b"\r\n"])
+                headers.append([m.group(1), line[m.end(0) :] + b"\r\n"])
             elif not (i == 0 and line.startswith(b"From ")):
                 # mbox separator lines are expected; anything else is damage worth reporting.
                 skipped.append((i + 1, line))
