@@ -235,3 +235,4 @@ def test_verify_message_consults_dns_only_when_archive_lacks_the_key(local_dns: 
     result = verify_message(msg, KeyArchive(), dns=source)
     assert [entry.name for entry in source.log] == ["sel._domainkey.live.example"]
     assert result.signatures[0]["key_origin"] == "dns"
+    assert [entry["name"] for entry in result.dns_lookups] == ["sel._domainkey.live.example"]

@@ -196,6 +196,9 @@ def _check_signature(
         dkim.validate_signature_fields(timeless)
     except dkim.DKIMException as e:
         return malformed(str(e)[:200])
+    except IndexError:
+        # dkimpy indexes past the end of i= when it equals d= (no "@"): an invalid identity.
+        return malformed("i= is not an identity at d= (it lacks the @)")
     for tag in (b"t", b"x"):
         if tag in sig:
             if not re.fullmatch(rb"\d{1,12}", sig[tag]):

@@ -33,6 +33,8 @@ class MessageVerification:
     keys_missing: list[tuple[str, str]] = field(default_factory=list)
     summary: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
+    # Live DNS queries made while checking this message (only with `dns=`), for the case to keep.
+    dns_lookups: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -100,6 +102,7 @@ def _verify(
             )
         )
 
+    dns_log_start = len(dns.log) if dns is not None else 0
     dk = check_dkim(mail, keys, dns)
     result.findings += dk.findings
     result.signatures = dk.signatures
@@ -126,6 +129,8 @@ def _verify(
     result.keys_missing = list(
         dict.fromkeys(k for k in dk.keys_missing + ar.keys_missing if k not in result.keys_used)
     )
+    if dns is not None:
+        result.dns_lookups = [entry.to_dict() for entry in dns.log[dns_log_start:]]
     result.verdict = verdict_for(result.findings)
     result.summary = _summary(result)
     return result
