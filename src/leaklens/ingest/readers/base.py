@@ -78,7 +78,7 @@ class ReadContext:
         row = {
             "id": pathchain.item_id(chain),
             "path": chain,
-            "name": seg,
+            "name": seg.rsplit("/", 1)[-1],
             "depth": self.src.depth + 1,
             "state": state,
             "reason": reason,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import email.utils
 from datetime import UTC, datetime
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from typing import Any
 
@@ -23,11 +23,18 @@ from .base import ReadContext, ReaderSpec, Source
 MAX_EMAIL_BYTES = 512 << 20  # larger "emails" are read as opaque files
 
 
-def decode_header_value(value: str | None) -> tuple[str, list[Finding]]:
+def decode_header_value(value: str | Header | None) -> tuple[str, list[Finding]]:
     """RFC 2047 words and raw 8-bit bytes decoded into text; never raises."""
     if value is None:
         return "", []
     findings: list[Finding] = []
+    if isinstance(value, Header):
+        # compat32 hands back raw 8-bit header bytes as a Header of charset unknown-8bit.
+        value = "".join(
+            chunk.encode("ascii", "surrogateescape").decode("ascii", "surrogateescape") if isinstance(chunk, str)
+            else chunk.decode("ascii", "surrogateescape")
+            for chunk, _ in decode_header(value)
+        )
     if any(0xDC80 <= ord(c) <= 0xDCFF for c in value):
         # compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8, else cp1252.
         raw = value.encode("ascii", "surrogateescape")
@@ -147,10 +154,11 @@ def read_email(src: Source, ctx: ReadContext) -> None:
             (html_texts if ctype == "text/html" else texts).append(text)
             continue
         payload, fnd = mime.decode_payload(leaf)
+        ctx.findings.extend(fnd)  # a damaged encoding is a fact about the message's structure
         n_attachment += 1
         name = _filename(part) or f"part-{leaf.number or 1}"
         names.append(name)
-        ctx.add_child(name, data=payload, hints=_hints(part, leaf), kind="attachment", findings=fnd)
+        ctx.add_child(name, data=payload, hints=_hints(part, leaf), kind="attachment")
     # Prefer the plain-text alternative; fall back to the HTML's visible text.
     body = "\n\n".join(t for t in texts if t.strip())
     if not body and html_texts:

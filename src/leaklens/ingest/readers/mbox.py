@@ -2,8 +2,9 @@
 
 Separators are ``From `` lines at the start of the file or after a blank line
 (or, without the blank line, a full envelope line ``From addr Www Mmm dd
-hh:mm:ss yyyy``). The blank line that precedes a separator belongs to the mbox,
-not to the message, and is dropped.
+hh:mm:ss yyyy``). The empty line that writers put after every message (before
+the next separator, and at the end of the file) belongs to the mbox, not to the
+message, and is dropped.
 
 Quoting: writers of mboxo and mboxrd files prefix body lines that start with
 ``From `` with ``>``, which changes the bytes a DKIM signature covers. leaklens
@@ -47,14 +48,12 @@ def split_offsets(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int, int]]:
                 line_end += 1
             seps.append((m.start(), line_end))
     for i, (sep_start, msg_start) in enumerate(seps):
-        if i + 1 < len(seps):
-            end = seps[i + 1][0]
-            if buf[end - 4 : end] == b"\r\n\r\n":
-                end -= 2
-            elif buf[end - 2 : end] == b"\n\n":
-                end -= 1
-        else:
-            end = len(buf)
+        end = seps[i + 1][0] if i + 1 < len(seps) else len(buf)
+        # Writers follow every message (the last one too) with an empty line.
+        if end - msg_start >= 4 and buf[end - 4 : end] == b"\r\n\r\n":
+            end -= 2
+        elif end - msg_start >= 2 and buf[end - 2 : end] == b"\n\n":
+            end -= 1
         yield sep_start, msg_start, end
 
 
@@ -74,7 +73,7 @@ def read_mbox(src: Source, ctx: ReadContext) -> None:
         return
     with open(src.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         count = 0
-        if not buf.startswith(b"From "):
+        if buf[:5] != b"From ":
             ctx.finding("mbox.leading_garbage", "warning", "Bytes before the first 'From ' line were not a message.",
                         bytes=buf.find(b"\nFrom ") + 1 if buf.find(b"\nFrom ") >= 0 else len(buf))
         for sep_start, start, end in split_offsets(buf):

@@ -1,0 +1,3 @@
+from leaklens.cli import main
+
+main()

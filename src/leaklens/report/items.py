@@ -1,0 +1,53 @@
+"""The report's ITEM objects (DESIGN.md contract), built in one place for every output."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from .. import __version__
+from ..case import Case
+from ..model import Finding
+
+
+def item_dict(row: sqlite3.Row, findings: list[Finding]) -> dict[str, Any]:
+    email = None
+    if row["kind"] == "email":
+        email = {
+            "from": row["email_from"], "to": row["email_to"], "cc": row["email_cc"], "subject": row["subject"],
+            "date": row["date"], "message_id": row["message_id"],
+        }
+    out = {
+        "id": row["id"], "path": row["path"], "sha256": row["sha256"], "kind": row["kind"],
+        "parent": row["parent"], "size": row["size"], "verdict": row["verdict"],
+        "findings": [f.to_dict() for f in findings], "email": email,
+        "state": row["state"], "reason": row["reason"], "mime": row["mime"],
+        "text_status": row["text_status"],
+    }
+    meta = json.loads(row["meta"]) if row["meta"] else None
+    if meta and "document" in meta:
+        out["metadata"] = meta["document"]
+    return out
+
+
+def iter_items(case: Case) -> Iterator[dict[str, Any]]:
+    findings = case.db.all_findings()
+    for row in case.db.items():
+        yield item_dict(row, findings.get(row["id"], []))
+
+
+def summary(case: Case) -> dict[str, Any]:
+    db = case.db
+    stored = "state != 'pending'"
+    return {
+        "items": db.conn.execute(f"SELECT COUNT(*) FROM items WHERE {stored}").fetchone()[0],
+        "by_verdict": db.counts("verdict", stored),
+        "by_kind": db.counts("kind", "state = 'stored'"),
+        "accounting": db.accounting(),
+    }
+
+
+def report_header(case: Case) -> dict[str, Any]:
+    return {"leaklens": __version__, "case": case.info(), "summary": summary(case)}
