@@ -83,3 +83,14 @@ def test_received_chain_is_parsed(keys: KeyArchive) -> None:
     assert result.received[1]["by"] == "mx.google.com"
     assert result.received[1]["with"] == "ESMTPS"
     assert result.received[1]["time"] == "2015-04-17T06:00:53-07:00"
+
+
+def test_archive_and_result_cross_process_boundaries(keys: KeyArchive) -> None:
+    # `leaklens verify` ships the archive to pool workers and the results back.
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    keys.lookup("gmail.com", "20120113")[0].key_bits  # warm caches before pickling  # noqa: B018
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(verify_message, _raw("truncated.eml"), pickle.loads(pickle.dumps(keys))).result()
+    assert result.verdict == "verified" and result.keys_used == [("gmail.com", "20120113")]

@@ -61,17 +61,18 @@ def parse_date(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+_INNER_COMMENT = re.compile(r"\([^()]*\)")
+
+
 def _strip_comments(text: str) -> str:
     # Received headers carry parenthesised comments (TLS details, IPs) that contain clause keywords.
-    out, depth = [], 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
+    # Innermost first, so nested comments go too; an unbalanced "(" is left as text.
+    while "(" in text:
+        stripped = _INNER_COMMENT.sub(" ", text)
+        if stripped == text:
+            break
+        text = stripped
+    return text
 
 
 def parse_received(value: str, index: int = 0) -> Hop:
