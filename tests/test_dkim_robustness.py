@@ -142,3 +142,20 @@ def test_a_changed_visible_body_byte_is_never_verified(pos: int, byte: int) -> N
         return
     changed = GMAIL[:pos] + bytes([byte]) + GMAIL[pos + 1 :]
     assert _check(changed) == "altered"
+
+
+def test_empty_and_headerless_input_is_an_error_finding() -> None:
+    for raw in (b"", b"\r\n\r\nonly a body", b"\x00\x00\x00"):
+        result = verify_message(raw, KEYS)
+        assert result.verdict == "error"
+        assert [f.code for f in result.findings] == ["email.unreadable"]
+
+
+def test_a_damaged_header_line_is_reported_and_skipped() -> None:
+    lines = GMAIL.split(b"\n")
+    at = lines.index(next(line for line in lines if line.startswith(b"X-Mailer:")))
+    damaged = b"\n".join(lines[:at] + [b"\x00\x00garbage line without a colon"] + lines[at:])
+    result = verify_message(damaged, KEYS)
+    assert result.verdict == "verified"  # the damage is outside the signed headers
+    [f] = [f for f in result.findings if f.code == "email.malformed_header"]
+    assert f.evidence["lines"][0][0] == at + 1

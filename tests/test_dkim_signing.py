@@ -402,6 +402,8 @@ def test_subdomain_signer_is_aligned() -> None:
         b"DKIM-Signature: v=1; a=rsa-sha256; c=weird/thing; d=a.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
         b"DKIM-Signature: v=1; a=rsa-sha256; d=author.example; s=x; h=from; bh=AAAA; b=AAAA; t=yesterday\r\n",
         b"DKIM-Signature: v=1; a=rsa-sha256; d=a.example; i=a.example; s=x; h=from; bh=AAAA; b=AAAA\r\n",
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=; s=x; h=from; bh=AAAA; b=AAAA\r\n",
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=a.example; s=x; h=to:subject; bh=AAAA; b=AAAA\r\n",
         b"DKIM-Signature: garbage without tags\r\n",
         b"DKIM-Signature: \r\n",
     ],

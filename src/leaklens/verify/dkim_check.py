@@ -230,6 +230,11 @@ def _check_signature(
     missing = [t.decode() for t in MANDATORY_TAGS if t not in sig]
     if missing:
         return malformed("missing " + ", ".join(t + "=" for t in missing))
+    if not info["d"] or not info["s"]:
+        return malformed("empty d= or s=")
+    if "from" not in info["h"]:
+        # RFC 6376 6.1.1: a signature that does not cover From must be ignored.
+        return malformed("h= does not include From")
     # Time tags are checked here, not by dkimpy, which compares x= with today's clock.
     timeless = {k: v for k, v in sig.items() if k not in (b"t", b"x")}
     try:
@@ -275,7 +280,8 @@ def _check_signature(
         info["result"] = "key_unavailable"
         outcome.keys_missing.append((d, s))
         msg = (
-            f"No public key for {s}._domainkey.{d} in the key archive, so signature #{idx + 1} "
+            f"No public key for {s}._domainkey.{d} in the key archive"
+            f"{' or in DNS' if origin == 'dns' else ''}, so signature #{idx + 1} "
             f"cannot be checked. If you have the historical key, import it with "
             f"`leaklens keys import FILE` (zone-file TXT line or JSON) and verify again"
         )
