@@ -203,7 +203,7 @@ def write_sample_pst(path: str, eml: bytes) -> None:
     # .NET needs ICU for culture data unless told to run culture-invariant (read when it loads).
     os.environ.setdefault("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
     import aspose.email as ae
-    from aspose.email.mapi import MapiMessage
+    from aspose.email.mapi import MapiContact, MapiMessage
     from aspose.email.storage.pst import FileFormatVersion, PersonalStorage, StandardIpmFolder
 
     pst = PersonalStorage.create(path, FileFormatVersion.UNICODE)
@@ -231,4 +231,8 @@ def write_sample_pst(path: str, eml: bytes) -> None:
 
     sent = pst.create_predefined_folder("Sent Items", StandardIpmFolder.SENT_ITEMS)
     sent.add_message(MapiMessage("alice@example.org", "x@example.org", "third", "plain third"))
+
+    # Items that are not messages live in the same file and must not trip the reader.
+    contacts = pst.create_predefined_folder("Contacts", StandardIpmFolder.CONTACTS)
+    contacts.add_mapi_message_item(MapiContact("Jean Dupont", "jean@example.org", "ACME"))
     pst.__exit__(None, None, None)  # flushes and closes the file

@@ -234,6 +234,19 @@ def test_smime_encrypted_msg_keeps_the_encrypted_blob(tmp_path):
     assert blob(ctx, ctx.children[0]) == p7m
 
 
+def test_smime_signed_msg_keeps_the_signed_entity_for_the_email_reader(tmp_path):
+    entity = (b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary="b1"\r\n\r\n'
+              b"--b1\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n"
+              b"--b1\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\n\r\nSIG\r\n--b1--\r\n")
+    msg = campaign_message(message_class="IPM.Note.SMIME.MultipartSigned", body="signed text",
+                           attachments=[Attachment("smime.p7m", entity, "multipart/signed")])
+    ctx = run(read_msg, write(tmp_path, "signed.msg", build_msg(msg)), tmp_path)
+    assert "ingest.encrypted" not in codes(ctx.findings)
+    [child] = ctx.children
+    assert child["kind_hint"] == "email"  # a MIME entity: the email reader opens it and its parts
+    assert blob(ctx, child) == entity
+
+
 def test_garbage_msg_is_a_finding_not_a_crash(tmp_path):
     ctx = run(read_msg, write(tmp_path, "junk.msg", b"this is not an OLE file at all\n" * 20), tmp_path)
     assert ctx.kind == "other"
@@ -334,9 +347,10 @@ def sample_pst(tmp_path_factory) -> Path:
 def test_real_pst_messages_are_rebuilt(sample_pst, tmp_path):
     ctx = run(read_pst, sample_pst, tmp_path)
     assert ctx.kind == "archive"
-    assert ctx.metadata["format"] == "pst" and ctx.metadata["messages"] == 3
+    assert ctx.metadata["format"] == "pst" and ctx.metadata["messages"] == 4
     assert [c["path"] for c in ctx.children] == ["sample.pst!/Inbox/#1", "sample.pst!/Inbox/Campagne/#1",
-                                                 "sample.pst!/Sent Items/#1"]
+                                                 "sample.pst!/Sent Items/#1", "sample.pst!/Contacts/#1"]
+    assert {"path": "Inbox/Campagne", "messages": 1} in ctx.metadata["folders"]
     for child in ctx.children:
         assert child["state"] == "stored" and child["kind_hint"] == "email"
         assert child["findings"][0]["code"] == "ingest.reconstructed"
@@ -388,6 +402,16 @@ def test_real_pst_without_transport_headers_builds_headers(sample_pst, tmp_path)
     assert parsed["Subject"].startswith("third")
     assert parsed["Date"] is not None
     assert "plain third" in parsed.get_content()
+
+
+def test_real_pst_non_mail_items_are_kept_with_their_class(sample_pst, tmp_path):
+    ctx = run(read_pst, sample_pst, tmp_path)
+    contact = ctx.children[3]
+    assert contact["state"] == "stored"
+    assert contact["hints"]["message_class"] == "IPM.Contact"
+    parsed = email.message_from_bytes(blob(ctx, contact), policy=email.policy.default)
+    assert parsed["Subject"] == "Jean Dupont"
+    assert "IPM.Contact" in parsed["X-Leaklens-Reconstructed"]
 
 
 @pytest.mark.parametrize("keep", [0.1, 0.3, 0.6, 0.9])
