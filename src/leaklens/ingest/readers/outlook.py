@@ -208,6 +208,18 @@ def codepage_codec(cpid: int | None) -> str | None:
         return None
 
 
+def _protection_findings(message_class: str) -> list[Finding]:
+    """S/MIME and rights-managed items, told apart by their message class alone."""
+    upper = message_class.upper()
+    smime_opaque = upper.startswith("IPM.NOTE.SMIME") and not upper.endswith(".MULTIPARTSIGNED")
+    if not (smime_opaque or "RPMSG" in upper):
+        return []
+    # An opaque S/MIME blob is encrypted or signed-and-wrapped; either way its content is not readable here.
+    return [Finding("ingest.encrypted", "warning",
+                    "This message is protected (S/MIME or rights management); its content is an opaque blob "
+                    "that cannot be read without the recipient's key.", {"message_class": message_class})]
+
+
 def _transport_headers(text: str | None) -> str | None:
     """PR_TRANSPORT_MESSAGE_HEADERS without the prefix some Outlook versions put in front."""
     if not text or not text.strip():
@@ -307,7 +319,7 @@ def _msg_recipients(msg) -> list[dict[str, Any]]:
     return out
 
 
-def _msg_body(msg, ctx: ReadContext) -> tuple[str, list[str]]:
+def _msg_body(msg) -> tuple[str, list[str]]:
     """Plain text of the body and the body formats present (plain, html, rtf)."""
     formats = []
     plain = _msg_str(msg, "1000")
@@ -369,7 +381,7 @@ def _read_msg_file(msg, ctx: ReadContext) -> None:
         "in_reply_to": hdr("In-Reply-To") or _one_line(_msg_str(msg, "1042")),
         "references": hdr("References") or _one_line(_msg_str(msg, "1039")),
     }
-    text, formats = _msg_body(msg, ctx)
+    text, formats = _msg_body(msg)
     ctx.text = text[: ctx.limits.max_text_chars]
     ctx.text_status = "extracted" if text.strip() else "empty"
 
@@ -399,11 +411,7 @@ def _read_msg_file(msg, ctx: ReadContext) -> None:
         ctx.finding("ingest.msg_no_transport_headers", "info",
                     "This .msg has no internet headers (usual for drafts and sent items): sender, recipients "
                     "and date come from Outlook's own fields.")
-    upper = message_class.upper()
-    if upper.startswith("IPM.NOTE.SMIME") and not upper.endswith("MULTIPARTSIGNED") or "RPMSG" in upper:
-        ctx.finding("ingest.encrypted", "warning",
-                    "This message is encrypted (S/MIME or rights management); its content cannot be read "
-                    "without the recipient's key.", message_class=message_class)
+    ctx.findings.extend(_protection_findings(message_class))
     _msg_attachments(msg, ctx)
 
 
@@ -541,7 +549,7 @@ class _Props:
         except Exception:
             return cls(None)
 
-    def str(self, pid: int) -> str | None:
+    def text(self, pid: int) -> str | None:
         entry = self.entries.get(pid)
         if entry is None:
             return None
@@ -555,14 +563,14 @@ class _Props:
                 return None
         return value.replace("\x00", "") if value else None
 
-    def int(self, pid: int) -> int | None:
+    def integer(self, pid: int) -> int | None:
         entry = self.entries.get(pid)
         try:
             return entry.get_data_as_integer() if entry is not None else None
         except Exception:
             return None
 
-    def bytes(self, pid: int) -> bytes | None:
+    def binary(self, pid: int) -> bytes | None:
         entry = self.entries.get(pid)
         try:
             return entry.get_data() if entry is not None else None
@@ -712,10 +720,10 @@ def _recipients(message) -> list[dict[str, Any]]:
             p = _Props(table.get_record_set(i))
         except Exception:
             continue
-        addrtype = p.str(PR_ADDRTYPE)
-        address = p.str(PR_SMTP_ADDRESS) or p.str(PR_EMAIL_ADDRESS)
-        out.append({"type": RECIPIENT_HEADERS.get(p.int(PR_RECIPIENT_TYPE) or 1, "To").lower(),
-                    "name": p.str(PR_DISPLAY_NAME), "address": address, "address_type": addrtype})
+        addrtype = p.text(PR_ADDRTYPE)
+        address = p.text(PR_SMTP_ADDRESS) or p.text(PR_EMAIL_ADDRESS)
+        out.append({"type": RECIPIENT_HEADERS.get(p.integer(PR_RECIPIENT_TYPE) or 1, "To").lower(),
+                    "name": p.text(PR_DISPLAY_NAME), "address": address, "address_type": addrtype})
     return out
 
 
@@ -738,10 +746,10 @@ def _header_line(name: str, value: str) -> str:
 
 
 def _sender(props: _Props) -> tuple[str | None, str | None, str | None]:
-    name = props.str(PR_SENDER_NAME) or props.str(PR_SENT_REP_NAME)
-    addrtype = props.str(PR_SENDER_ADDRTYPE) or props.str(PR_SENT_REP_ADDRTYPE)
-    raw = props.str(PR_SENDER_EMAIL) or props.str(PR_SENT_REP_EMAIL)
-    smtp = props.str(PR_SENDER_SMTP) or props.str(PR_SENT_REP_SMTP)
+    name = props.text(PR_SENDER_NAME) or props.text(PR_SENT_REP_NAME)
+    addrtype = props.text(PR_SENDER_ADDRTYPE) or props.text(PR_SENT_REP_ADDRTYPE)
+    raw = props.text(PR_SENDER_EMAIL) or props.text(PR_SENT_REP_EMAIL)
+    smtp = props.text(PR_SENDER_SMTP) or props.text(PR_SENT_REP_SMTP)
     if not smtp and raw and (addrtype or "SMTP").upper() == "SMTP":
         smtp = raw
     return name, smtp, addrtype
@@ -774,13 +782,14 @@ def pst_message_to_rfc822(message, max_bytes: int = 1 << 62) -> tuple[bytes, dic
     """
     props = _Props.of(message)
     findings: list[Finding] = []
-    message_class = props.str(PR_MESSAGE_CLASS) or ""
-    transport = _transport_headers(props.str(PR_TRANSPORT_HEADERS) or _call(message, "get_transport_headers"))
+    message_class = props.text(PR_MESSAGE_CLASS) or ""
+    transport = props.text(PR_TRANSPORT_HEADERS) or _call(message, "get_transport_headers")
+    transport = _transport_headers(transport)
     name, smtp, addrtype = _sender(props)
     recipients = _recipients(message)
     submit = props.time(PR_CLIENT_SUBMIT_TIME) or _call(message, "get_client_submit_time")
     delivery = props.time(PR_DELIVERY_TIME) or _call(message, "get_delivery_time")
-    subject = props.str(PR_SUBJECT) or _call(message, "get_subject") or ""
+    subject = props.text(PR_SUBJECT) or _call(message, "get_subject") or ""
     subject = subject.lstrip("\x01")  # normalised-subject prefix marker some writers leave in place
 
     lines: list[str] = []
@@ -808,9 +817,9 @@ def pst_message_to_rfc822(message, max_bytes: int = 1 << 62) -> tuple[bytes, dic
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
         lines.append("Date: " + email.utils.format_datetime(when))
         present.add("date")
-    add("Message-ID", props.str(PR_MESSAGE_ID))
-    add("In-Reply-To", props.str(PR_IN_REPLY_TO))
-    add("References", props.str(PR_REFERENCES))
+    add("Message-ID", props.text(PR_MESSAGE_ID))
+    add("In-Reply-To", props.text(PR_IN_REPLY_TO))
+    add("References", props.text(PR_REFERENCES))
     lines.append(_header_line("X-Leaklens-Reconstructed",
                               f"rebuilt from Outlook PST properties, not the original bytes; "
                               f"message class {message_class or 'unknown'}"))
@@ -839,25 +848,21 @@ def pst_message_to_rfc822(message, max_bytes: int = 1 << 62) -> tuple[bytes, dic
         "last_modification_time": _iso(props.time(PR_MODIFICATION_TIME)),
         "recipients": recipients[:MAX_LISTED],
     }
-    upper = message_class.upper()
-    if upper.startswith("IPM.NOTE.SMIME") and not upper.endswith("MULTIPARTSIGNED") or "RPMSG" in upper:
-        findings.append(Finding("ingest.encrypted", "warning",
-                                "This message is encrypted (S/MIME or rights management); its content cannot "
-                                "be read without the recipient's key.", {"message_class": message_class}))
+    findings.extend(_protection_findings(message_class))
     return raw, info, findings
 
 
 def _pst_body(message, props: _Props, findings: list[Finding]) -> MIMEPart:
-    plain = props.str(PR_BODY)
+    plain = props.text(PR_BODY)
     if plain is None:
         data = _call(message, "get_plain_text_body")
         plain = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    html_bytes = props.bytes(PR_HTML)
+    html_bytes = props.binary(PR_HTML)
     if html_bytes is None:
         html_bytes = _call(message, "get_html_body")
     html = None
     if html_bytes:
-        codec = codepage_codec(props.int(PR_INTERNET_CPID)) or "utf-8"
+        codec = codepage_codec(props.integer(PR_INTERNET_CPID)) or "utf-8"
         html = html_bytes.decode(codec, "replace") if isinstance(html_bytes, bytes) else str(html_bytes)
     if not plain and not html:
         rtf = _call(message, "get_rtf_body")
@@ -898,9 +903,9 @@ def _pst_attachments(message, findings: list[Finding], max_bytes: int) -> list[M
 
 def _pst_attachment(att, index: int, findings: list[Finding], max_bytes: int) -> MIMEPart | None:
     p = _Props.of(att)
-    filename = p.str(PR_ATTACH_LONG_FILENAME) or p.str(PR_ATTACH_FILENAME) or p.str(PR_DISPLAY_NAME)
+    filename = p.text(PR_ATTACH_LONG_FILENAME) or p.text(PR_ATTACH_FILENAME) or p.text(PR_DISPLAY_NAME)
     part = MIMEPart(policy=SMTP_POLICY)
-    if p.int(PR_ATTACH_METHOD) == ATTACH_EMBEDDED_MSG:
+    if p.integer(PR_ATTACH_METHOD) == ATTACH_EMBEDDED_MSG:
         inner = _embedded_item(att)
         if inner is None:
             findings.append(Finding(
@@ -919,14 +924,14 @@ def _pst_attachment(att, index: int, findings: list[Finding], max_bytes: int) ->
         if size > max_bytes:
             raise ValueError(f"{size} bytes, larger than --max-item-bytes")
         data = att.read_buffer(size) if size else b""
-        mime = (p.str(PR_ATTACH_MIME_TAG) or "application/octet-stream").strip().lower()
+        mime = (p.text(PR_ATTACH_MIME_TAG) or "application/octet-stream").strip().lower()
         maintype, _, subtype = mime.partition("/")
         if not (_MIME_TOKEN.fullmatch(maintype) and _MIME_TOKEN.fullmatch(subtype)):
             maintype, subtype = "application", "octet-stream"
         part.set_content(data, maintype=maintype, subtype=subtype)
         filename = filename or f"part-{index + 1}{mimetypes.guess_extension(f'{maintype}/{subtype}') or ''}"
-    cid = p.str(PR_ATTACH_CONTENT_ID)
-    inline = bool(p.int(PR_ATTACHMENT_HIDDEN)) or bool(cid)
+    cid = p.text(PR_ATTACH_CONTENT_ID)
+    inline = bool(p.integer(PR_ATTACHMENT_HIDDEN)) or bool(cid)
     part.add_header("Content-Disposition", "inline" if inline else "attachment", filename=filename)
     if cid:
         part["Content-ID"] = f"<{cid.strip('<> ')}>"
