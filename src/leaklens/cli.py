@@ -201,6 +201,143 @@ def report(
 
 
 @app.command()
+def verify(
+    case: CaseOpt = DEFAULT_CASE,
+    keys: Annotated[list[Path] | None, typer.Option("--keys", "-k", help="Key file(s) to use and keep in the case "
+                                                                         "(zone-file TXT lines or leaklens JSON).")] = None,
+    dns: Annotated[bool, typer.Option("--dns", help="Also look keys up in live DNS (off by default: offline, "
+                                                    "reproducible, and silent towards the signer). Answers are recorded.")] = False,
+    published: Annotated[str | None, typer.Option(help="When the dump was published, e.g. 2017-05-05.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Check every email again, even those up to date.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Check every email's DKIM signatures and ARC chain against the key archive; derive verdicts.
+
+    Idempotent: a second run re-checks only the emails a newly imported key (or --dns) can change.
+    """
+    from .verify.case_keys import import_into_case
+    from .verify.case_verify import verification_summary, verify_case
+
+    with Case.open(case) as c:
+        for k in keys or []:
+            n = len(import_into_case(c, k))
+            console.print(f"imported {n} key(s) from {k}")
+        bar = Progress(TextColumn("[bold]verify"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} emails"),
+                       TimeElapsedColumn(), console=err, disable=quiet)
+        with bar:
+            tid = bar.add_task("verify", total=1)
+            stats = verify_case(c, dns=dns, published=_published(published), force=force, workers=workers,
+                                progress=lambda done, total: bar.update(tid, completed=done, total=total))
+        summary = verification_summary(c)
+        console.print(verdict_table(summary))
+        for key, n in summary["verified_by_key"].items():
+            console.print(f"  verified with key {key}: {n:,}")
+        console.print(f"{stats.checked:,} of {stats.emails:,} emails checked "
+                      f"({stats.skipped_up_to_date:,} already up to date).")
+
+
+def verdict_table(summary: dict) -> Table:
+    t = Table(title=f"Emails by verdict ({summary['emails']:,} emails)")
+    t.add_column("verdict")
+    t.add_column("emails", justify="right")
+    for v in ("verified", "altered", "suspicious", "unverified", "error"):
+        t.add_row(v, f"{summary['by_verdict'].get(v, 0):,}")
+    return t
+
+
+@app.command()
+def check(
+    message: Annotated[Path, typer.Argument(help="One email file (.eml): the raw message as received.")],
+    keys: Annotated[list[Path] | None, typer.Option("--keys", "-k", help="Extra key file(s).")] = None,
+    dns: Annotated[bool, typer.Option("--dns", help="Also look keys up in live DNS.")] = False,
+    published: Annotated[str | None, typer.Option(help="When the dump was published.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check one message, no case needed: a plain-language verdict first, then the evidence.
+
+    Exit code: 0 verified, 3 altered, 4 anything else.
+    """
+    import json
+
+    from .verify.case_keys import case_archive
+    from .verify.keys import DnsKeySource
+    from .verify.message import verify_message
+
+    try:
+        raw = message.read_bytes()
+    except FileNotFoundError:
+        raise LeaklensError(f"{message}: no such file") from None
+    except OSError as exc:
+        raise LeaklensError(f"{message}: cannot read: {exc.strerror}") from None
+    result = verify_message(raw, case_archive(None, keys or []), dns=DnsKeySource() if dns else None,
+                            published=_published(published))
+    if as_json:
+        console.print_json(json.dumps(result.to_dict(), default=str))
+    else:
+        colour = {"verified": "green", "altered": "red", "suspicious": "yellow"}.get(result.verdict, "white")
+        console.print(f"[bold {colour}]{result.verdict.upper()}[/]  {escape(result.summary)}\n")
+        for f in result.findings:
+            console.print(f"[bold]{f.code}[/] ({f.severity}): {escape(f.message)}")
+            for k, v in f.evidence.items():
+                console.print(f"    {k}: {escape(str(v))[:300]}", style="dim")
+    raise typer.Exit({"verified": 0, "altered": 3}.get(result.verdict, 4))
+
+
+keys_app = typer.Typer(help="The key archive: bundled historical DKIM keys plus the ones you import.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("list")
+def keys_list(case: CaseOpt = DEFAULT_CASE) -> None:
+    """List every key leaklens can use in this case, with its provenance and validity window."""
+    from .verify.case_keys import case_archive
+
+    c = Case.open(case) if (case / "case.db").exists() else None
+    archive = case_archive(c)
+    t = Table(title=f"{len(archive.records)} keys" + ("" if c else " (bundled only: no case here)"))
+    for col in ("selector._domainkey.domain", "type", "bits", "first seen", "last seen", "source"):
+        t.add_column(col, overflow="fold")
+    for r in archive.records:
+        t.add_row(f"{r.selector}._domainkey.{r.domain}", r.key_type, str(r.key_bits or "?"),
+                  str(r.first_seen or ""), str(r.last_seen or ""), escape(r.source or ""))
+    console.print(t)
+    if c:
+        c.close()
+
+
+@keys_app.command("import")
+def keys_import(
+    files: Annotated[list[Path], typer.Argument(help="Zone-file TXT lines or leaklens key JSON (with provenance).")],
+    case: CaseOpt = DEFAULT_CASE,
+) -> None:
+    """Import keys into the case; the next 'leaklens verify' re-checks only the emails they concern."""
+    from .verify.case_keys import import_into_case
+
+    with Case.open(case) as c:
+        for f in files:
+            records = import_into_case(c, f)
+            console.print(f"imported {len(records)} key(s) from {f}: "
+                          + ", ".join(f"{r.selector}._domainkey.{r.domain}" for r in records))
+
+
+@app.command()
+def serve(
+    case: CaseOpt = DEFAULT_CASE,
+    host: Annotated[str, typer.Option(help="Address to listen on. Anything but loopback requires --auth.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    auth: Annotated[str | None, typer.Option(help="Password/token required to log in (required off loopback).",
+                                             envvar="LEAKLENS_AUTH")] = None,
+) -> None:
+    """Open the web workbench over a case: search, read, check every item."""
+    from .web.server import run
+
+    Case.open(case).close()
+    run(case, host=host, port=port, auth=auth)
+
+
+@app.command()
 def demo(
     case: CaseOpt = Path("leaklens-demo"),
     out: Annotated[Path, typer.Option(help="Where the sample dump is written.")] = Path("leaklens-demo-dump"),
@@ -237,6 +374,15 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume")
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug must still end in one clear line
+        import tempfile
+        import traceback
+
+        log = Path(tempfile.gettempdir()) / "leaklens-error.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        err.print(f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:300])} "
+                  f"(details in {log}; please report it)")
+        sys.exit(70)
 
 
 @app.callback(invoke_without_command=True)

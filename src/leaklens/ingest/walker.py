@@ -99,8 +99,11 @@ def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]
         rows.append(_file_row(root, f"{root}/{rel}", origin=None, state=FAILED,
                               reason=f"unreadable folder: {exc.strerror}"))
 
+    case_root = case.root.resolve()
     for dirpath, dirnames, filenames in os.walk(abspath, onerror=onerror):
         dirnames.sort()
+        # Never ingest the case into itself (a case folder created inside the dump's folder).
+        dirnames[:] = [d for d in dirnames if Path(dirpath, d).resolve() != case_root]
         for d in list(dirnames):
             if os.path.islink(os.path.join(dirpath, d)):
                 dirnames.remove(d)

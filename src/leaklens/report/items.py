@@ -10,6 +10,7 @@ from typing import Any
 from .. import __version__
 from ..case import Case
 from ..model import Finding
+from ..verify.case_verify import verification_summary
 
 
 def item_dict(row: sqlite3.Row, findings: list[Finding]) -> dict[str, Any]:
@@ -46,6 +47,7 @@ def summary(case: Case) -> dict[str, Any]:
         "by_verdict": db.counts("verdict", stored),
         "by_kind": db.counts("kind", "state = 'stored'"),
         "accounting": db.accounting(),
+        "verification": verification_summary(case),
     }
 
 

@@ -1,0 +1,227 @@
+"""``leaklens verify``: every email of a case checked, in a process pool, idempotently.
+
+Each message's result is kept in ``verifications`` with the keys it lacked, so a
+later run (after ``keys import`` or with ``--dns``) re-checks only the messages
+that a new key can change. Then the case-wide steps run: attachments inherit a
+verified email's standing, replies are compared with the parents they quote,
+and every touched item's verdict is derived again from all its findings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..case import Case, now_iso
+from ..model import Finding
+from ..store.blobs import BlobStore
+from .case_keys import case_archive
+from .keys import DnsKeySource, KeyArchive
+from .message import verify_message
+from .threads import quote_findings
+from .verdict import VERIFIED, inherits_verification, register_effect, verdict_for
+
+ENGINE_VERSION = "1"
+
+register_effect("dkim.covered_by_parent", VERIFIED)
+register_effect("dkim.inside_verified", None)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS verifications (
+    item_id TEXT PRIMARY KEY,
+    engine TEXT NOT NULL,
+    published TEXT,
+    checked TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    keys_used TEXT NOT NULL,
+    keys_missing TEXT NOT NULL,
+    signatures TEXT NOT NULL,
+    arc TEXT,
+    received TEXT,
+    summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dns_lookups (item_id TEXT, name TEXT, answer TEXT, error TEXT, at TEXT);
+"""
+
+
+@dataclass
+class VerifyStats:
+    emails: int = 0
+    checked: int = 0
+    skipped_up_to_date: int = 0
+
+
+def ensure_schema(case: Case) -> None:
+    case.db.conn.executescript(SCHEMA)
+
+
+def _needs_check(row: Any, archive_keys: set[tuple[str, str]], published: str | None, dns: bool) -> bool:
+    if row["engine"] is None or row["engine"] != ENGINE_VERSION or row["published"] != published:
+        return True
+    missing = {tuple(k) for k in json.loads(row["keys_missing"])}
+    return bool(missing and (dns or missing & archive_keys))
+
+
+def select_emails(case: Case, archive: KeyArchive, *, published: str | None, dns: bool, force: bool) -> tuple[list[str], int]:
+    ensure_schema(case)
+    archive_keys = {(r.domain.lower(), r.selector.lower()) for r in archive.records}
+    todo, total = [], 0
+    for row in case.db.conn.execute(
+            "SELECT i.id, v.engine, v.published, v.keys_missing FROM items i LEFT JOIN verifications v"
+            " ON v.item_id = i.id WHERE i.kind='email' AND i.state='stored' ORDER BY i.rowid"):
+        total += 1
+        if force or _needs_check(row, archive_keys, published, dns):
+            todo.append(row["id"])
+    return todo, total
+
+
+# --- worker side -------------------------------------------------------------------------
+
+_W: dict[str, Any] = {}
+
+
+def _init(blob_root: str, archive: KeyArchive, published: str | None, dns: bool) -> None:
+    _W["blobs"] = BlobStore(Path(blob_root))
+    _W["archive"] = archive
+    _W["published"] = datetime.fromisoformat(published) if published else None
+    _W["dns"] = DnsKeySource() if dns else None
+
+
+def _check(job: tuple[str, str]) -> tuple[str, dict[str, Any]]:
+    item_id, sha = job
+    raw = _W["blobs"].read(sha)
+    result = verify_message(raw, _W["archive"], dns=_W["dns"], published=_W["published"])
+    return item_id, result.to_dict()
+
+
+# --- coordinator -----------------------------------------------------------------------------
+
+def verify_case(case: Case, *, key_files: Iterable[Path] = (), dns: bool = False, published: datetime | None = None,
+                force: bool = False, workers: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> VerifyStats:
+    db = case.db
+    ensure_schema(case)
+    if published is not None:
+        case.set_published(published)
+    published = case.published
+    pub = published.isoformat() if published else None
+    archive = case_archive(case, key_files)
+    todo, total = select_emails(case, archive, published=pub, dns=dns, force=force)
+    stats = VerifyStats(emails=total, skipped_up_to_date=total - len(todo))
+    shas = dict(db.conn.execute("SELECT id, sha256 FROM items WHERE kind='email' AND state='stored'").fetchall())
+    jobs = [(i, shas[i]) for i in todo]
+    init_args = (str(case.blobs.root), archive, pub, dns)
+    workers = workers if workers is not None else (os.cpu_count() or 2)
+    done = 0
+
+    def record(item_id: str, r: dict[str, Any]) -> None:
+        nonlocal done
+        findings = [Finding.from_dict(f) for f in r["findings"]]
+        db.replace_findings(item_id, "verify", findings)
+        db.conn.execute(
+            "INSERT OR REPLACE INTO verifications VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            (item_id, ENGINE_VERSION, pub, now_iso(), r["verdict"], json.dumps(r["keys_used"]),
+             json.dumps(r["keys_missing"]), json.dumps(r["signatures"], default=str),
+             json.dumps(r["arc"], default=str), json.dumps(r["received"], default=str), r["summary"]))
+        for lookup in r.get("dns_lookups") or []:
+            db.conn.execute("INSERT INTO dns_lookups VALUES(?,?,?,?,?)",
+                            (item_id, lookup.get("name"), json.dumps(lookup.get("answer"), default=str),
+                             lookup.get("error"), lookup.get("time") or lookup.get("at")))
+        done += 1
+        stats.checked += 1
+        if progress:
+            progress(done, len(jobs))
+
+    db.begin()
+    try:
+        if workers <= 1 or len(jobs) < 50:
+            _init(*init_args)
+            for job in jobs:
+                record(*_check(job))
+        else:
+            with ProcessPoolExecutor(workers, initializer=_init, initargs=init_args) as pool:
+                for n, (item_id, r) in enumerate(pool.map(_check, jobs, chunksize=64)):
+                    record(item_id, r)
+                    if n % 2000 == 1999:
+                        db.commit()
+                        db.begin()
+        db.commit()
+        db.begin()
+        propagate(case)
+        db.commit()
+    finally:
+        db.commit()
+    if progress:
+        progress(len(jobs), len(jobs))
+    return stats
+
+
+def propagate(case: Case) -> None:
+    """Case-wide steps after the per-message checks; cheap, so always run in full."""
+    db = case.db
+    conn = db.conn
+    conn.execute("DELETE FROM findings WHERE stage IN ('inherit', 'thread')")
+    # 1. Every email's verdict from all its findings (ingest + verify).
+    _refresh_verdicts(case, "kind='email' AND state='stored'")
+    # 2. Parts of a verified email: their bytes lie inside the signed body.
+    verified = [r[0] for r in conn.execute("SELECT id FROM items WHERE kind='email' AND verdict='verified'")]
+    for email_id in verified:
+        if not inherits_verification(db.findings_for(email_id)):
+            continue
+        v = conn.execute("SELECT signatures FROM verifications WHERE item_id=?", (email_id,)).fetchone()
+        domains = sorted({s.get("d") for s in json.loads(v[0]) if s.get("result") == "pass"} - {None}) if v else []
+        stack = [email_id]
+        while stack:
+            parent = stack.pop()
+            for child in conn.execute("SELECT id, kind FROM items WHERE parent=? AND state='stored'", (parent,)):
+                if child["kind"] == "email":
+                    db.replace_findings(child["id"], "inherit", [Finding(
+                        "dkim.inside_verified", "info",
+                        "This message was forwarded inside a DKIM-verified email: its bytes are unchanged since "
+                        "then, but that says nothing about who wrote it; its own signatures decide.",
+                        {"verified_email": email_id, "signing_domains": domains})])
+                    continue
+                db.replace_findings(child["id"], "inherit", [Finding(
+                    "dkim.covered_by_parent", "info",
+                    "Verified through its email: these bytes are inside a DKIM-signed message body that validates, "
+                    "so they are exactly what was sent.",
+                    {"verified_email": email_id, "signing_domains": domains})])
+                stack.append(child["id"])
+    # 3. Replies that misquote a verified parent.
+    for item_id, findings in quote_findings(case).items():
+        db.replace_findings(item_id, "thread", findings)
+    _refresh_verdicts(case, "state='stored'")
+
+
+def _refresh_verdicts(case: Case, where: str) -> None:
+    findings = case.db.all_findings()
+    for (item_id,) in case.db.conn.execute(f"SELECT id FROM items WHERE {where}").fetchall():
+        case.db.set_verdict(item_id, verdict_for(findings.get(item_id, [])))
+
+
+def verification_summary(case: Case) -> dict[str, Any]:
+    """The figures an editor quotes: emails by verdict, by signing domain and by key."""
+    conn = case.db.conn
+    ensure_schema(case)
+    emails = dict(conn.execute("SELECT verdict, COUNT(*) FROM items WHERE kind='email' AND state='stored'"
+                               " GROUP BY verdict").fetchall())
+    by_domain: dict[str, dict[str, int]] = {}
+    by_key: dict[str, int] = {}
+    for verdict, sigs in conn.execute(
+            "SELECT i.verdict, v.signatures FROM verifications v JOIN items i ON i.id = v.item_id"):
+        for d in {s.get("d") for s in json.loads(sigs) if s.get("d")}:
+            by_domain.setdefault(d, {}).setdefault(verdict, 0)
+            by_domain[d][verdict] += 1
+        for s in json.loads(sigs):
+            if s.get("result") == "pass":
+                key = f"{s.get('s')}._domainkey.{s.get('d')}"
+                by_key[key] = by_key.get(key, 0) + 1
+    checked = conn.execute("SELECT COUNT(*) FROM verifications").fetchone()[0]
+    return {"emails": sum(emails.values()), "checked": checked, "by_verdict": emails,
+            "by_signing_domain": by_domain, "verified_by_key": by_key}

@@ -1,0 +1,103 @@
+"""Thread forensics: a reply that misquotes its verified parent.
+
+Forgers often fabricate a damning reply that "quotes" a real message; the quote
+is where they slip. Replies are linked to parents through In-Reply-To (then the
+last of References); the reply's quoted lines (``> ...``, one level deep) must
+appear, word for word, in the parent's actual text. Line re-wrapping and
+whitespace are forgiven; changed words are not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from ..case import Case
+from ..model import Finding
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_ATTRIBUTION = re.compile(r"^(on .{0,200}wrote:|le .{0,200}a écrit\s*:|-+ ?original message ?-+)$", re.I)
+MIN_WORDS = 4
+
+
+def _ids(value: str | None) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", value or "")
+
+
+def quoted_words(text: str) -> list[list[str]]:
+    """Blocks of consecutive first-level quoted lines, as word lists."""
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(">") and not stripped.startswith(">>") and not stripped.startswith("> >"):
+            current.extend(w.lower() for w in _WORD.findall(stripped[1:]))
+        else:
+            if current:
+                blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return [b for b in blocks if len(b) >= MIN_WORDS]
+
+
+def _contains(haystack: list[str], needle: list[str]) -> bool:
+    n = len(needle)
+    first = needle[0]
+    return any(haystack[i : i + n] == needle for i, w in enumerate(haystack) if w == first)
+
+
+def _own_text(text: str) -> list[str]:
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(">") and not _ATTRIBUTION.match(ln.strip())]
+    return [w.lower() for w in _WORD.findall("\n".join(lines))]
+
+
+def quote_findings(case: Case) -> dict[str, list[Finding]]:
+    conn = case.db.conn
+    by_msgid: dict[str, tuple[str, int, str]] = {}
+    for item_id, rowid, msgid, verdict in conn.execute(
+            "SELECT id, rowid, message_id, verdict FROM items WHERE kind='email' AND message_id IS NOT NULL"):
+        for mid in _ids(msgid):
+            by_msgid.setdefault(mid, (item_id, rowid, verdict))
+    out: dict[str, list[Finding]] = {}
+    for item_id, rowid, irt, refs in conn.execute(
+            "SELECT id, rowid, in_reply_to, refs FROM items WHERE kind='email' AND state='stored'"
+            " AND (in_reply_to IS NOT NULL OR refs IS NOT NULL)"):
+        candidates = _ids(irt) or _ids(refs)[-1:]
+        parent = next((by_msgid[m] for m in candidates if m in by_msgid), None)
+        if parent is None or parent[2] != "verified" or parent[0] == item_id:
+            continue
+        reply_text = _body(conn, rowid)
+        parent_words = _own_text(_body(conn, parent[1]))
+        if not parent_words:
+            continue
+        for block in quoted_words(reply_text):
+            if _contains(parent_words, block):
+                continue
+            diff = _diff(block, parent_words)
+            out.setdefault(item_id, []).append(Finding(
+                "thread.quote_mismatch", "warning",
+                "This reply quotes its parent message, but the quoted words differ from what the verified "
+                "parent actually says: the quote (or the reply) was edited.",
+                {"parent": parent[0], "quoted": " ".join(block)[:2000], "diff": diff},
+            ))
+            break
+    return out
+
+
+def _body(conn, rowid: int) -> str:
+    row = conn.execute("SELECT body FROM fts WHERE rowid=?", (rowid,)).fetchone()
+    return row[0] if row else ""
+
+
+def _diff(quoted: list[str], parent: list[str]) -> list[dict[str, str]]:
+    """Word-level differences between the quote and the closest passage of the parent."""
+    sm = difflib.SequenceMatcher(a=parent, b=quoted, autojunk=False)
+    match = sm.find_longest_match(0, len(parent), 0, len(quoted))
+    start = max(0, match.a - match.b)
+    region = parent[start : start + len(quoted) + 10]
+    hunks = []
+    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(a=region, b=quoted, autojunk=False).get_opcodes():
+        if op != "equal":
+            hunks.append({"op": op, "parent": " ".join(region[a0:a1]), "quote": " ".join(quoted[b0:b1])})
+    return hunks[:20]
