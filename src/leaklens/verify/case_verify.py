@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS dns_lookups (item_id TEXT, name TEXT, answer TEXT, er
 """
 
 
+# Only messages kept as their original bytes can be checked: a .msg or a message rebuilt from
+# a PST's properties still carries the old DKIM-Signature, which would fail on the rebuilt bytes.
+CHECKABLE = ("i.kind='email' AND i.state='stored' AND i.mime='message/rfc822' AND NOT EXISTS"
+             " (SELECT 1 FROM findings f WHERE f.item_id=i.id AND f.code='ingest.reconstructed')")
+
+
 @dataclass
 class VerifyStats:
     emails: int = 0
@@ -74,7 +80,7 @@ def select_emails(case: Case, archive: KeyArchive, *, published: str | None, dns
     todo, total = [], 0
     for row in case.db.conn.execute(
             "SELECT i.id, v.engine, v.published, v.keys_missing FROM items i LEFT JOIN verifications v"
-            " ON v.item_id = i.id WHERE i.kind='email' AND i.state='stored' ORDER BY i.rowid"):
+            " ON v.item_id = i.id WHERE " + CHECKABLE + " ORDER BY i.rowid"):
         total += 1
         if force or _needs_check(row, archive_keys, published, dns):
             todo.append(row["id"])
@@ -114,7 +120,7 @@ def verify_case(case: Case, *, key_files: Iterable[Path] = (), dns: bool = False
     archive = case_archive(case, key_files)
     todo, total = select_emails(case, archive, published=pub, dns=dns, force=force)
     stats = VerifyStats(emails=total, skipped_up_to_date=total - len(todo))
-    shas = dict(db.conn.execute("SELECT id, sha256 FROM items WHERE kind='email' AND state='stored'").fetchall())
+    shas = dict(db.conn.execute(f"SELECT i.id, i.sha256 FROM items i WHERE {CHECKABLE}").fetchall())
     jobs = [(i, shas[i]) for i in todo]
     init_args = (str(case.blobs.root), archive, pub, dns)
     workers = workers if workers is not None else (os.cpu_count() or 2)
