@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import quopri
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,6 +78,13 @@ def _text_part(text: str, subtype: str, encoding: str, charset: str) -> bytes:
     return head.encode("ascii") + payload
 
 
+_URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def _linkify(escaped: str) -> str:
+    return _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+
+
 def to_html(text: str) -> str:
     """A plausible HTML alternative of a plain-text body (quotes as blockquotes)."""
     out: list[str] = ["<html><head><meta charset=\"utf-8\"></head><body>"]
@@ -93,7 +101,7 @@ def to_html(text: str) -> str:
             quoted.extend(line.lstrip("> ") for line in lines)
             continue
         flush_quote()
-        out.append("<p>" + "<br>\n".join(html.escape(line) for line in lines) + "</p>")
+        out.append("<p>" + "<br>\n".join(_linkify(html.escape(line)) for line in lines) + "</p>")
     flush_quote()
     out.append("</body></html>")
     return "\n".join(out)
