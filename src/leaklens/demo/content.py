@@ -24,6 +24,7 @@ VENUES = ["Palais des Congrès", "Halle des Expositions", "Salle de la Cité", "
 WEEKDAYS_FR = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
              "octobre", "novembre", "décembre"]
+AGENDA_ITEMS = ["déplacement à", "réunion publique à", "visite d’entreprise à", "marché à"]
 OUTLETS = {"journalist1": "Le Quotidien", "journalist2": "Global Wire", "journalist3": "Radio Nationale"}
 
 
@@ -179,7 +180,7 @@ def rally_logistics(rng: random.Random, when: datetime) -> ThreadPlan:
         Msg(ev, [treasurer], sign(f"{greet(treasurer, 'en', rng)}\n\nCan you approve the deposit of "
                                   f"{eur(deposit, 'en')} for {city} ({seats} seats)? Quote below from "
                                   "the venue.", ev, "en"), cc=[director]),
-        Msg(treasurer, [ev], sign(f"Approved. I will send the transfer today. Please ask them for an "
+        Msg(treasurer, [ev], sign("Approved. I will send the transfer today. Please ask them for an "
                                   "invoice in the name of the financing association.", treasurer, "en"),
             cc=[director]),
     ]
@@ -191,12 +192,11 @@ def weekly_agenda(rng: random.Random, when: datetime) -> ThreadPlan:
     team = [p for p in STAFF.values() if p is not director]
     days = [when + timedelta(days=i) for i in range(1, 6)]
     items = [
-        f"- {day_fr(d)} : {rng.choice(['déplacement à', 'réunion publique à', 'visite d’entreprise à', 'marché à'])} "
-        f"{rng.choice(CITIES)}"
+        f"- {day_fr(d)} : {rng.choice(AGENDA_ITEMS)} {rng.choice(CITIES)}"
         for d in days
     ]
     subject = f"Agenda de la semaine du {day_fr(days[0])}"
-    first = sign(f"Bonjour à tous,\n\nVoici les grandes lignes de la semaine :\n\n" + "\n".join(items)
+    first = sign("Bonjour à tous,\n\nVoici les grandes lignes de la semaine :\n\n" + "\n".join(items)
                  + "\n\nRéunion d'équipe comme d'habitude à 8h30. Merci de me signaler tout conflit.",
                  director, "fr")
     responder = rng.choice(team)
@@ -220,7 +220,8 @@ def fundraising_dinner(rng: random.Random, when: datetime) -> ThreadPlan:
     names = rng.sample(["M. Girard", "Mme Lemaire", "M. Faure", "Mme Perrin", "M. Renaud", "Mme Colin",
                         "M. Vidal", "Mme Roche", "M. Bertin", "Mme Arnaud", "M. Hubert", "Mme Leclerc"], 8)
     rows = tuple((n, rng.choice(["Paris", "Lyon", "Neuilly", "Versailles", "Nantes"]),
-                  rng.choice([500, 1000, 1500, 2500, 4500, 7500]), rng.choice(["confirmé", "à relancer", "reçu"]))
+                  rng.choice([500, 1000, 1500, 2500, 4500, 7500]),
+                  rng.choice(["confirmé", "à relancer", "reçu"]))
                  for n in names)
     sheet = DocSpec("xlsx", f"Diner_{city}_donateurs.xlsx", f"Dîner {city} - donateurs",
                     header=("Nom", "Ville", "Promesse (EUR)", "Statut"), rows=rows, total_column=2)
@@ -260,8 +261,8 @@ def donor_thanks(rng: random.Random, when: datetime) -> ThreadPlan:
         reply = sign(f"{greet(donor, 'en', rng)}\n\nWe received your gift of {eur(amount, 'en')}, thank you "
                      "so much for your support. The tax receipt will be posted in the spring. Our "
                      "programme is attached.", treasurer, "en")
-    return ThreadPlan("fundraising", subject, donor.lang, [
-        Msg(donor, [treasurer], first), Msg(treasurer, [donor], reply, docs=[PROGRAMME])][: rng.choice([1, 2, 2])])
+    msgs = [Msg(donor, [treasurer], first), Msg(treasurer, [donor], reply, docs=[PROGRAMME])]
+    return ThreadPlan("fundraising", subject, donor.lang, msgs[: rng.choice([1, 2, 2])])
 
 
 def poll_results(rng: random.Random, when: datetime) -> ThreadPlan:
@@ -386,9 +387,9 @@ def travel(rng: random.Random, when: datetime) -> ThreadPlan:
     date = when + timedelta(days=rng.randint(1, 6))
     train = rng.choice(["7h04", "8h12", "9h58", "13h16", "16h46"])
     subject = f"Déplacement {city} {day_fr(date)}"
-    first = sign(f"Bonjour à tous,\n\nPour {city} {day_fr(date)} : départ Gare de Lyon à {train}, voiture "
-                 f"{rng.randint(1, 18)}. Les billets électroniques sont dans vos boîtes. Retour le soir même.",
-                 ev, "fr")
+    first = sign(f"Bonjour à tous,\n\nPour {city} {day_fr(date)} : départ Gare de Lyon à {train}, "
+                 f"voiture {rng.randint(1, 18)}. Les billets électroniques sont dans vos boîtes. "
+                 "Retour le soir même.", ev, "fr")
     asker = travellers[0]
     msgs = [
         Msg(ev, travellers, first),
@@ -418,8 +419,9 @@ def debate_prep(rng: random.Random, when: datetime) -> ThreadPlan:
 
 def press_release(rng: random.Random, when: datetime) -> ThreadPlan:
     comms, press, director = S["comms"], S["press"], S["director"]
-    subject_word = rng.choice(["Soutien de plusieurs élus locaux", "Programme numérique", "Plan pour l'hôpital",
-                               "Déplacement en Outre-mer", "Réponse aux attaques de l'adversaire"])
+    subject_word = rng.choice(["Soutien de plusieurs élus locaux", "Programme numérique",
+                               "Plan pour l'hôpital", "Déplacement en Outre-mer",
+                               "Réponse aux attaques de l'adversaire"])
     doc = DocSpec("docx", f"CP_{subject_word.split()[0]}_{rng.randint(10, 99)}.docx",
                   f"Communiqué - {subject_word}",
                   (f"Communiqué de presse - {subject_word}.",

@@ -23,7 +23,8 @@ PARIS = ZoneInfo("Europe/Paris")
 
 MAILERS = [
     ("X-Mailer", "Microsoft Outlook 16.0"),
-    ("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:45.0) Gecko/20100101 Thunderbird/45.8.0"),
+    ("User-Agent",
+     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:45.0) Gecko/20100101 Thunderbird/45.8.0"),
     ("X-Mailer", "iPhone Mail (14D27)"),
     ("User-Agent", "Roundcube Webmail/1.2.4"),
 ]
