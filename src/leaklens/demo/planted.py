@@ -83,7 +83,9 @@ def prepended_from(f: MessageFactory) -> Built:
     b.raw = fake.encode("ascii") + b.raw
     return _signed(b, "suspicious", ["dkim.unsigned_header"], "dkim_prepended_from",
                    f"a second From header naming {CANDIDATE} was prepended; the signature covers "
-                   "only the original From (Antoine Chevalier)")
+                   "only the original From (Antoine Chevalier). Per RFC 6376 it still validates over "
+                   "the bottom From; dkimpy's verify() returns False because it deliberately hashes "
+                   "extra From fields (Launchpad bug 644046)")
 
 
 def list_forward_with_arc(f: MessageFactory) -> Built:
