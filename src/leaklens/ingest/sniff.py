@@ -462,14 +462,15 @@ def _markup_type(data: bytes) -> str | None:
     for _ in range(16):
         if data.startswith(b"<?", pos):
             declared_xml = declared_xml or data.startswith(b"<?xml", pos)
-            close = data.find(b"?>", pos, pos + 4096)
+            terminator = b"?>"
         elif data.startswith(b"<!--", pos):
-            close = data.find(b"-->", pos, pos + 4096)
+            terminator = b"-->"
         else:
             break
+        close = data.find(terminator, pos, pos + 4096)
         if close < 0:
             return XML if declared_xml else None
-        pos = _skip_space(data, close + 2)
+        pos = _skip_space(data, close + len(terminator))
     start = data[pos: pos + 16].lower()
     for prefix in _HTML_STARTS:
         if start.startswith(prefix):
@@ -491,13 +492,6 @@ def _skip_space(data: bytes, pos: int) -> int:
 
 
 def _looks_like_text(data: bytes, whole: bool) -> bool:
-    try:
-        data.decode("utf-8")
-        return True
-    except UnicodeDecodeError as e:
-        # The head may end in the middle of a multi-byte character.
-        if not whole and e.start >= len(data) - 3 and e.reason == "unexpected end of data":
-            return True
-    # Not UTF-8: an 8-bit charset, if control characters are rare.
+    # Text (UTF-8 or an 8-bit charset) has almost no control characters.
     controls = len(data) - len(data.translate(None, _CONTROL))
     return controls * 100 <= len(data)
