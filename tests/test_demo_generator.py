@@ -356,6 +356,8 @@ def test_phishing_email_comes_from_the_lookalike_domain(demo: Demo) -> None:
     assert PHISHING_URL in msg.get_body(("plain",)).get_content()
     assert f'href="{PHISHING_URL}"' in msg.get_body(("html",)).get_content()
     assert sum(a.domain == DOMAIN for a in msg["To"].addresses) >= 3
+    assert e["indicators"]["urls"] == [PHISHING_URL]
+    assert LOOKALIKE_MAIL_DOMAIN in e["indicators"]["domains"]
 
 
 # ------------------------------------------------------------------ forged documents (issue 4)

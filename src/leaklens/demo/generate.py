@@ -262,7 +262,7 @@ def _manifest(seed: int, emails: list[Built], documents: list[LooseDocument],
             expect.append({"case": b.case, "kind": "email", **{k: entry[k] for k in (
                 "path_hint", "mbox_index", "message_id", "sha256", "subject")},
                 "expected_verdict": b.expected_verdict, "expected_findings": b.expected_findings,
-                "note": b.note})
+                "note": b.note, **b.extra})
         for att in b.attachment_expect:
             expect.append({"case": att["case"], "kind": "attachment", "path_hint": hint,
                            "mbox_index": index, "message_id": b.message_id, "attachment": att["attachment"],

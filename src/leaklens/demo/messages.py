@@ -55,6 +55,7 @@ class Built:
     # expectations about this message's attachments: {"attachment", "case", "expected_...", "note"}
     attachment_expect: list[dict] = field(default_factory=list)
     loose_name: str | None = None  # published as a loose .eml instead of inside a mailbox
+    extra: dict = field(default_factory=dict)  # more manifest fields for planted messages
 
     @property
     def sha256(self) -> str:

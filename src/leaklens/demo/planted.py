@@ -15,7 +15,18 @@ from . import documents as docs
 from .content import DocSpec
 from .messages import PARIS, Built, MessageFactory, render
 from .mime import address
-from .people import CANDIDATE, DOMAIN, EXTERNAL, LIST_DOMAIN, PHISHER, PHISHING_URL, STAFF, TEAM_LIST, Person
+from .people import (
+    CANDIDATE,
+    DOMAIN,
+    EXTERNAL,
+    LIST_DOMAIN,
+    LOOKALIKE_LOGIN_DOMAIN,
+    PHISHER,
+    PHISHING_URL,
+    STAFF,
+    TEAM_LIST,
+    Person,
+)
 from .signing import ARC_SIGNER, ORG_SIGNER, arc_seal, outside_signer
 
 S = STAFF
@@ -160,6 +171,8 @@ def phishing(f: MessageFactory) -> Built:
     b = f.build(PHISHER, targets, "Action required: re-validate your mailbox password", text,
                 _at(3, 9, 7, 42), signer=outside_signer(PHISHER.domain), html=True)
     b.case = "phishing"
+    b.extra = {"indicators": {"domains": [PHISHER.domain, LOOKALIKE_LOGIN_DOMAIN], "urls": [PHISHING_URL],
+                              "impersonates": DOMAIN}}
     b.expected_findings = ["dkim.key_unavailable"]
     b.note = (f"phishing from the lookalike domain {PHISHER.domain}, linking to {PHISHING_URL}; "
               "indicators: domains " + PHISHER.domain + ", " + PHISHING_URL.split("/")[2])
