@@ -104,6 +104,8 @@ def extract_text(path: Path, mime: str, *, max_chars: int = 5_000_000,
         return _failed(label, mime, f"{type(exc).__name__}: {exc}")
     text = _tidy(sink.text())
     if not text.strip():
+        if status == TRUNCATED and any(f.severity != "info" for f in findings):
+            return TextResult(None, FAILED, findings)  # cut before any text: nothing was readable
         return TextResult("", EMPTY if status == EXTRACTED else status, findings)
     return TextResult(text, status, findings)
 
