@@ -1,0 +1,1 @@
+"""The leaklens web workbench (`leaklens serve`)."""

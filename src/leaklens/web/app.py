@@ -1,0 +1,93 @@
+"""The workbench application: one FastAPI app over one case folder."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..case import Case
+from ..errors import LeaklensError
+from ..store import annotations
+from .render import Renderer
+from .security import Guard, SecurityMiddleware, csrf_guard
+
+WEB_DIR = Path(__file__).resolve().parent
+
+
+class CasePool:
+    """One open case (one SQLite connection) per server thread: sqlite3 connections are not shared."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._local = threading.local()
+        with Case.open(self.root) as case:
+            annotations.ensure_schema(case.db.conn)
+            # Replies are looked up by In-Reply-To on every email page; without an index that is a scan.
+            case.db.conn.execute("CREATE INDEX IF NOT EXISTS web_items_in_reply_to ON items(in_reply_to)")
+            self.name = self.root.resolve().name
+
+    def get(self) -> Case:
+        case = getattr(self._local, "case", None)
+        if case is None:
+            case = Case.open(self.root)
+            self._local.case = case
+        return case
+
+
+def create_app(
+    case_dir: Path, *, auth_token: str | None = None, allowed_hosts: list[str] | None = None
+) -> FastAPI:
+    """The workbench over `case_dir`. With `auth_token`, every page and API call needs a login
+    (or `Authorization: Bearer TOKEN`); `allowed_hosts` limits the Host header (DNS rebinding guard)."""
+    if auth_token is not None and not auth_token.strip():
+        raise LeaklensError("--auth needs a non-empty password or token")
+    pool = CasePool(case_dir)
+    guard = Guard(auth_token, allowed_hosts)
+    app = FastAPI(
+        title="leaklens workbench API",
+        version=__version__,
+        description="Search, read and check every item of a leak. State-changing calls need the session's "
+        "CSRF token in `X-CSRF-Token` (GET /api/session) or `Authorization: Bearer TOKEN`.",
+        dependencies=[Depends(csrf_guard)],
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.pool = pool
+    app.state.guard = guard
+    app.state.render = Renderer(WEB_DIR / "templates", case_name=pool.name, auth=guard.auth_required)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    from .views import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):  # noqa: ANN202 - Starlette handler
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return HTMLResponse(
+            request.app.state.render.page(
+                request, "error.html", status=exc.status_code, message=str(exc.detail)
+            ),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(LeaklensError)
+    async def user_error(request: Request, exc: LeaklensError):  # noqa: ANN202
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        return HTMLResponse(
+            request.app.state.render.page(request, "error.html", status=400, message=str(exc)),
+            status_code=400,
+        )
+
+    app.add_middleware(SecurityMiddleware, guard=guard)
+    return app

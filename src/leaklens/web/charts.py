@@ -1,0 +1,301 @@
+"""Charts drawn in Python as SVG text: no chart library, nothing fetched, same output in the app
+and in the offline HTML report.
+
+Only presentation attributes (fill, stroke) are used, never ``style=""``: the app's CSP
+forbids inline styles, and presentation attributes are not styles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from html import escape
+from urllib.parse import quote
+
+VERDICT_ORDER = ("verified", "altered", "suspicious", "unverified", "error")
+VERDICT_COLOURS = {
+    "verified": "#1a7f37",
+    "altered": "#c62828",
+    "suspicious": "#a15c00",
+    "unverified": "#6b7280",
+    "error": "#6f42c1",
+}
+VERDICT_LABELS = {
+    "verified": "Verified",
+    "altered": "Altered",
+    "suspicious": "Suspicious",
+    "unverified": "Unverified",
+    "error": "Error",
+}
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _bucket(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next(day: date, unit: str) -> date:
+    if unit == "week":
+        return day + timedelta(days=7)
+    if unit == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+def timeline_buckets(rows: Iterable[tuple[str, str, int]]) -> tuple[str, list[tuple[date, dict[str, int]]]]:
+    """Group (YYYY-MM-DD, verdict, count) rows by day, week or month, whichever keeps bars readable."""
+    per_day: dict[date, dict[str, int]] = {}
+    for day_text, verdict, n in rows:
+        try:
+            day = date.fromisoformat(str(day_text)[:10])
+        except ValueError:
+            continue
+        per_day.setdefault(day, {}).setdefault(verdict, 0)
+        per_day[day][verdict] += n
+    if not per_day:
+        return "day", []
+    first, last = min(per_day), max(per_day)
+    span = (last - first).days
+    unit = "day" if span <= 120 else "week" if span <= 3 * 365 else "month"
+    buckets: dict[date, dict[str, int]] = {}
+    for day, counts in per_day.items():
+        b = buckets.setdefault(_bucket(day, unit), {})
+        for v, n in counts.items():
+            b[v] = b.get(v, 0) + n
+    out = []
+    cur = _bucket(first, unit)
+    end = _bucket(last, unit)
+    # Empty periods are drawn too: a gap in the mail is itself a fact.
+    guard = 0
+    while cur <= end and guard < 5000:
+        out.append((cur, buckets.get(cur, {})))
+        cur = _next(cur, unit)
+        guard += 1
+    return unit, out
+
+
+def timeline_svg(
+    rows: Iterable[tuple[str, str, int]],
+    *,
+    width: int = 960,
+    height: int = 240,
+    link: str | None = "/search?q=",
+) -> str:
+    """Emails per day (or week/month) as stacked bars coloured by verdict, with a legend in words."""
+    unit, buckets = timeline_buckets(rows)
+    if not buckets:
+        return '<p class="empty">No dated emails yet.</p>'
+    left, right, top, bottom = 44, 12, 12, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(sum(c.values()) for _, c in buckets) or 1
+    bar_w = plot_w / len(buckets)
+    parts = [
+        f'<svg class="chart timeline" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="Emails per {unit}, coloured by verdict; peak {peak}" '
+        'xmlns="http://www.w3.org/2000/svg" '
+        f'font-family="{_e(FONT)}" font-size="11">',
+        f"<title>Emails per {unit}, by verdict</title>",
+    ]
+    for frac in (0, 0.5, 1):
+        y = top + plot_h - frac * plot_h
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9dde3" '
+            f'stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">'
+            f"{round(peak * frac)}</text>"
+        )
+    for i, (start, counts) in enumerate(buckets):
+        total = sum(counts.values())
+        x = left + i * bar_w
+        y = top + plot_h
+        label = (
+            start.isoformat()
+            if unit == "day"
+            else (f"week of {start.isoformat()}" if unit == "week" else start.strftime("%Y-%m"))
+        )
+        detail = ", ".join(f"{VERDICT_LABELS[v].lower()} {counts[v]}" for v in VERDICT_ORDER if counts.get(v))
+        tip = f"{label}: {total} email{'s' if total != 1 else ''}" + (f" ({detail})" if detail else "")
+        inner = []
+        for v in VERDICT_ORDER:
+            n = counts.get(v, 0)
+            if not n:
+                continue
+            h = n / peak * plot_h
+            y -= h
+            inner.append(
+                f'<rect x="{x + 0.5:.2f}" y="{y:.2f}" width="{max(bar_w - 1, 0.8):.2f}" height="{h:.2f}" '
+                f'fill="{VERDICT_COLOURS[v]}"/>'
+            )
+        group = f"<g><title>{_e(tip)}</title>{''.join(inner)}</g>"
+        if link is not None and total:
+            after = start.isoformat()
+            before = _next(start, unit).isoformat()
+            href = link + quote(f"kind:email after:{after} before:{before}")
+            group = f'<a href="{_e(href)}" aria-label="{_e(tip)}">{group}</a>'
+        parts.append(group)
+    # A few dates along the axis.
+    ticks = min(6, len(buckets))
+    for k in range(ticks):
+        i = round(k * (len(buckets) - 1) / max(ticks - 1, 1))
+        start = buckets[i][0]
+        x = left + (i + 0.5) * bar_w
+        text = start.isoformat() if unit != "month" else start.strftime("%Y-%m")
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#374151">{text}</text>'
+        )
+    lx = left
+    for v in VERDICT_ORDER:
+        parts.append(
+            f'<rect x="{lx}" y="{height - 14}" width="10" height="10" fill="{VERDICT_COLOURS[v]}"/>'
+            f'<text x="{lx + 14}" y="{height - 5}" fill="#1f2937">{VERDICT_LABELS[v]}</text>'
+        )
+        lx += 24 + 7 * len(VERDICT_LABELS[v])
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def verdict_bars_svg(counts: dict[str, int], *, width: int = 480, link: str | None = None) -> str:
+    """One horizontal bar per verdict, labelled with its name and count (never colour alone)."""
+    rows = [(v, int(counts.get(v, 0) or 0)) for v in VERDICT_ORDER]
+    total = sum(n for _, n in rows) or 1
+    row_h, label_w, num_w = 26, 96, 90
+    height = row_h * len(rows) + 4
+    bar_max = width - label_w - num_w
+    parts = [
+        f'<svg class="chart verdicts" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="Items by verdict" xmlns="http://www.w3.org/2000/svg" font-family="{_e(FONT)}" '
+        f'font-size="13"><title>Items by verdict</title>'
+    ]
+    for i, (v, n) in enumerate(rows):
+        y = i * row_h + 2
+        w = n / total * bar_max
+        pct = f"{100 * n / total:.1f}%" if n else "0"
+        bar = (
+            f'<text x="0" y="{y + 17}" fill="#1f2937">{VERDICT_LABELS[v]}</text>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{bar_max}" height="16" fill="#eef0f3"/>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="16" fill="{VERDICT_COLOURS[v]}"/>'
+            f'<text x="{label_w + bar_max + 8}" y="{y + 17}" fill="#1f2937">{n:,} ({pct})</text>'
+        )
+        if link is not None and n:
+            bar = f'<a href="{_e(link + quote("verdict:" + v))}">{bar}</a>'
+        parts.append(f"<g><title>{VERDICT_LABELS[v]}: {n:,}</title>{bar}</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def layout(
+    nodes: Sequence[str], edges: Sequence[tuple[str, str, int]], *, iterations: int = 120
+) -> dict[str, tuple[float, float]]:
+    """Deterministic force layout in the unit square: circle start, Fruchterman-Reingold steps."""
+    n = len(nodes)
+    if n == 0:
+        return {}
+    pos = {
+        name: [0.5 + 0.4 * math.cos(2 * math.pi * i / n), 0.5 + 0.4 * math.sin(2 * math.pi * i / n)]
+        for i, name in enumerate(nodes)
+    }
+    if n < 3:
+        return {k: (v[0], v[1]) for k, v in pos.items()}
+    k = math.sqrt(1.0 / n)
+    max_w = max((w for _, _, w in edges), default=1)
+    temp = 0.1
+    for _ in range(iterations):
+        disp = {name: [0.0, 0.0] for name in nodes}
+        for i, a in enumerate(nodes):
+            pa = pos[a]
+            for b in nodes[i + 1 :]:
+                pb = pos[b]
+                dx, dy = pa[0] - pb[0], pa[1] - pb[1]
+                d2 = dx * dx + dy * dy or 1e-6
+                f = k * k / d2
+                disp[a][0] += dx * f
+                disp[a][1] += dy * f
+                disp[b][0] -= dx * f
+                disp[b][1] -= dy * f
+        for a, b, w in edges:
+            pa, pb = pos[a], pos[b]
+            dx, dy = pa[0] - pb[0], pa[1] - pb[1]
+            d = math.sqrt(dx * dx + dy * dy) or 1e-6
+            f = d / k * (0.5 + 0.5 * w / max_w)
+            disp[a][0] -= dx * f
+            disp[a][1] -= dy * f
+            disp[b][0] += dx * f
+            disp[b][1] += dy * f
+        for name in nodes:
+            dx, dy = disp[name]
+            # a gentle pull to the centre keeps loose pairs on the canvas
+            dx += (0.5 - pos[name][0]) * 0.5
+            dy += (0.5 - pos[name][1]) * 0.5
+            d = math.sqrt(dx * dx + dy * dy) or 1e-6
+            step = min(d, temp)
+            pos[name][0] = min(0.97, max(0.03, pos[name][0] + dx / d * step))
+            pos[name][1] = min(0.97, max(0.03, pos[name][1] + dy / d * step))
+        temp *= 0.97
+    return {k2: (v[0], v[1]) for k2, v in pos.items()}
+
+
+def graph_svg(
+    nodes: Sequence[tuple[str, int]],
+    edges: Sequence[tuple[str, str, int]],
+    *,
+    width: int = 960,
+    height: int = 620,
+    link: str | None = "/search?q=",
+) -> str:
+    """Who writes to whom: nodes sized by messages, edges as thick as the messages between two people."""
+    if not nodes:
+        return '<p class="empty">No correspondents for these filters.</p>'
+    names = [n for n, _ in nodes]
+    weight = dict(nodes)
+    pos = layout(names, edges)
+    max_node = max(weight.values()) or 1
+    max_edge = max((w for _, _, w in edges), default=1) or 1
+    pad = 70
+
+    def xy(name: str) -> tuple[float, float]:
+        x, y = pos[name]
+        return pad + x * (width - 2 * pad), pad / 2 + y * (height - pad)
+
+    parts = [
+        f'<svg class="chart graph" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="Correspondents graph: {len(nodes)} people, {len(edges)} links" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="{_e(FONT)}" font-size="11">'
+        f"<title>Correspondents</title>"
+    ]
+    for a, b, w in sorted(edges, key=lambda e: e[2]):
+        (x1, y1), (x2, y2) = xy(a), xy(b)
+        sw = 0.8 + 5 * math.sqrt(w / max_edge)
+        parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#7c8aa5" '
+            f'stroke-opacity="0.55" stroke-width="{sw:.2f}"><title>{_e(a)} ↔ {_e(b)}: {w} '
+            f"message{'s' if w != 1 else ''}</title></line>"
+        )
+    for name, n in nodes:
+        x, y = xy(name)
+        r = 4 + 10 * math.sqrt(n / max_node)
+        label = name if len(name) <= 28 else name[:26] + "…"
+        node = (
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="#1d4e89" stroke="#ffffff" '
+            'stroke-width="1.5"/>'
+            f'<text x="{x:.1f}" y="{y - r - 4:.1f}" text-anchor="middle" fill="#111827" stroke="#ffffff" '
+            f'stroke-width="3" paint-order="stroke">{_e(label)}</text>'
+        )
+        title = f"<title>{_e(name)}: {n} message{'s' if n != 1 else ''}</title>"
+        if link is not None:
+            href = link + quote(f'from:"{name}"' if " " in name else f"from:{name}")
+            parts.append(f'<a href="{_e(href)}" class="node">{title}{node}</a>')
+        else:
+            parts.append(f"<g>{title}{node}</g>")
+    parts.append("</svg>")
+    return "".join(parts)

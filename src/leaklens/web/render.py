@@ -1,0 +1,93 @@
+"""Jinja2 rendering with autoescape on, and the small filters the templates share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from ..model import VERDICTS
+from . import query as webquery
+from .charts import VERDICT_COLOURS, VERDICT_LABELS
+
+
+def highlight(snippet: str | None) -> Markup:
+    """FTS snippet -> HTML: everything escaped first, then the \\x02/\\x03 markers become <mark>."""
+    if not snippet:
+        return Markup("")
+    out: list[str] = []
+    open_ = False
+    for ch in snippet:
+        if ch == "\x02":
+            if not open_:
+                out.append("<mark>")
+                open_ = True
+        elif ch == "\x03":
+            if open_:
+                out.append("</mark>")
+                open_ = False
+        else:
+            out.append(str(escape(ch)))
+    if open_:
+        out.append("</mark>")
+    return Markup("".join(out))
+
+
+def plain_snippet(snippet: str | None) -> str:
+    return (snippet or "").replace("\x02", "").replace("\x03", "")
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "—"
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def search_url(q: str, **params: Any) -> str:
+    args = {"q": q, **{k: v for k, v in params.items() if v not in (None, "", 1, "relevance")}}
+    return "/search?" + urlencode(args)
+
+
+class Renderer:
+    def __init__(self, templates: Path, *, case_name: str, auth: bool) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates)),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(
+            highlight=highlight, human_size=human_size, pretty_json=pretty_json, plain_snippet=plain_snippet
+        )
+        self.env.globals.update(
+            VERDICTS=VERDICTS,
+            VERDICT_LABELS=VERDICT_LABELS,
+            VERDICT_COLOURS=VERDICT_COLOURS,
+            case_name=case_name,
+            auth=auth,
+            search_url=search_url,
+            add_filter=webquery.add_filter,
+            remove_filter=webquery.remove_filter,
+            facet_active=webquery.active,
+            FACETS=webquery.FACETS,
+        )
+
+    def page(self, request: Request, name: str, **context: Any) -> str:
+        session = getattr(request.state, "session", None)
+        return self.env.get_template(name).render(
+            request=request, csrf_token=session.csrf if session else "", path=request.url.path, **context
+        )

@@ -1,0 +1,282 @@
+"""Make an email's HTML inert before it is shown: an allow-list walk over lxml's tree.
+
+The HTML is attacker-made. It is shown in an iframe with ``sandbox=""`` and a CSP
+that allows no scripts, no remote loads and no forms; this module is the second
+wall, so that a browser bug or a missed header still finds nothing to run or
+fetch. What goes: scripts, event handlers, every element that loads or embeds
+(iframe, object, embed, link, meta, base, form and its controls, svg, math),
+every URL that is not ``data:image/...`` or an in-page ``#anchor``, and CSS
+``url()``/``@import``/``expression()``. Links keep their text and show their
+target in a title, so a reader can still see where they pointed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from lxml import etree
+from lxml import html as lxml_html
+
+# Dropped with everything inside them.
+DROP_WHOLE = {
+    "script",
+    "noscript",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "link",
+    "meta",
+    "base",
+    "svg",
+    "math",
+    "template",
+    "audio",
+    "video",
+    "source",
+    "track",
+    "canvas",
+    "portal",
+    "param",
+    "title",
+}
+# Dropped, keeping their text and children (the words of a form are still evidence).
+UNWRAP = {
+    "form",
+    "button",
+    "input",
+    "select",
+    "option",
+    "optgroup",
+    "textarea",
+    "label",
+    "fieldset",
+    "legend",
+    "datalist",
+    "output",
+    "dialog",
+    "html",
+    "head",
+    "body",
+    "picture",
+    "map",
+    "area",
+    "font",
+    "center",
+}
+ALLOWED = {
+    "a",
+    "abbr",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "main",
+    "mark",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "section",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "wbr",
+}
+ATTRS = {
+    "align",
+    "alt",
+    "bgcolor",
+    "border",
+    "cellpadding",
+    "cellspacing",
+    "class",
+    "color",
+    "colspan",
+    "dir",
+    "face",
+    "height",
+    "href",
+    "id",
+    "lang",
+    "rowspan",
+    "size",
+    "src",
+    "style",
+    "summary",
+    "title",
+    "valign",
+    "width",
+    "headers",
+    "scope",
+    "start",
+    "type",
+    "reversed",
+    "datetime",
+    "cite",
+    "name",
+    "open",
+}
+_CSS_URL = re.compile(
+    r"url\s*\(|@import|expression\s*\(|behaviou?r\s*:|-moz-binding|javascript:|image-set\s*\(|"
+    r"\\[0-9a-f]",
+    re.I,
+)
+_CSS_URL_CALL = re.compile(r"url\s*\([^)]*\)?", re.I)
+_CSS_IMPORT = re.compile(r"@import[^;]*;?", re.I)
+_DATA_IMAGE = re.compile(r"^data:image/(png|gif|jpeg|jpg|webp|bmp);base64,[a-z0-9+/=\s]*$", re.I)
+
+
+def clean_css(css: str) -> str:
+    """CSS with nothing that loads or runs: url(), @import, expression() and escapes removed."""
+    if not _CSS_URL.search(css):
+        return css
+    css = _CSS_IMPORT.sub("", css)
+    css = _CSS_URL_CALL.sub("none", css)
+    # CSS escapes could spell "url(" past the patterns above; drop them outright.
+    css = re.sub(r"\\[0-9a-fA-F]{1,6}\s?", "", css)
+    css = re.sub(
+        r"expression\s*\(|behaviou?r\s*:|-moz-binding|javascript:|image-set\s*\(", "", css, flags=re.I
+    )
+    return css
+
+
+def sanitise_html(markup: str, *, cid_resolver: Callable[[str], str | None] | None = None) -> str:
+    """An inert HTML fragment (body content only) made from an email's HTML part."""
+    if not markup or not markup.strip():
+        return ""
+    try:
+        doc = lxml_html.document_fromstring(markup)
+    except (etree.ParserError, ValueError, TypeError):
+        return ""
+    # Comments and processing instructions can hide conditional markup (<!--[if IE]>...).
+    for node in doc.xpath("//comment()|//processing-instruction()"):
+        _remove_keep_tail(node)
+    for el in list(doc.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower().split("}")[-1]
+        if tag in DROP_WHOLE:
+            if el.getparent() is not None:
+                _remove_keep_tail(el)
+            continue
+    for el in list(doc.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None and el is not doc:
+            continue
+        tag = el.tag.lower().split("}")[-1]
+        if el is doc or tag in UNWRAP or tag not in ALLOWED:
+            if el is not doc:
+                el.drop_tag()
+            continue
+        _clean_attributes(el, tag, cid_resolver)
+    body_parts = [lxml_html.tostring(child, encoding="unicode") for child in doc]
+    text = doc.text or ""
+    return (_escape_text(text) + "".join(body_parts)).strip()
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _remove_keep_tail(node: etree._Element) -> None:
+    parent = node.getparent()
+    if parent is None:
+        return
+    tail = node.tail
+    prev = node.getprevious()
+    parent.remove(node)
+    if tail:
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def _clean_attributes(el: etree._Element, tag: str, cid_resolver: Callable[[str], str | None] | None) -> None:
+    for name in list(el.attrib):
+        value = el.attrib[name]
+        lname = name.lower()
+        if lname not in ATTRS or lname.startswith("on"):
+            del el.attrib[name]
+            continue
+        if lname == "style":
+            el.attrib[name] = clean_css(value)
+        elif lname == "href":
+            target = value.strip()
+            if not target.startswith("#"):
+                del el.attrib[name]
+                el.attrib["title"] = f"Link (disabled): {target[:300]}"
+        elif lname == "src":
+            src = value.strip()
+            resolved = None
+            if src.lower().startswith("cid:") and cid_resolver is not None:
+                resolved = cid_resolver(src[4:])
+            if resolved and _DATA_IMAGE.match(resolved):
+                el.attrib[name] = resolved
+            elif _DATA_IMAGE.match(src):
+                el.attrib[name] = src
+            else:
+                del el.attrib[name]
+                el.attrib["alt"] = f"[remote image blocked: {src[:200]}]" if src else "[image]"
+        elif lname == "cite":
+            del el.attrib[name]
+    if tag == "style":
+        el.text = clean_css(el.text or "")
+        for child in list(el):
+            el.remove(child)

@@ -1,0 +1,1 @@
+"""Routes: HTML pages and the JSON API."""
