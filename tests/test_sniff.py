@@ -451,6 +451,9 @@ def test_markup(data: bytes, expected: str) -> None:
     (b"From - Thu Jan  1 00:00:00 1970\nX-Mozilla-Status: 0001\nDate: x\n\n", S.MBOX),
     (b"From someone without a date\nFrom: a@b\n\n", S.TEXT),
     (b"\n\nReceived: from x\nFrom: y\n\nz", S.EMAIL),
+    (b"From: a@b.org\nTo: c@d.org\nSubject: NUL in body\n\nbad\x00byte\n", S.EMAIL),
+    (b"From: a@b.org\nTo: c@d.org\x00\nSubject: NUL in a header\n\n", S.EMAIL),
+    (b"Key: value\x00\nOther: x\n\n", S.BINARY),
 ])
 def test_mail_heuristics(data: bytes, expected: str) -> None:
     assert sniff(data) == expected

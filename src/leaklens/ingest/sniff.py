@@ -382,8 +382,8 @@ def _text_type(head: bytes, name: str, whole: bool) -> str:
         data = body.decode(codec, "replace").encode("utf-8")
     elif head.startswith(b"\xef\xbb\xbf"):
         data = head[3:]
-    elif b"\x00" in head:
-        return _pdf_late(head) or BINARY
+    # NUL bytes rule out text, but not mail: a message with a NUL in its body is still a message.
+    binary = b"\x00" in data
 
     start = 0
     while start < len(data) and data[start] in b"\r\n":
@@ -395,6 +395,8 @@ def _text_type(head: bytes, name: str, whole: bool) -> str:
     late = _pdf_late(head)
     if late:
         return late
+    if binary:
+        return BINARY
     markup = _markup_type(data)
     if markup:
         return markup

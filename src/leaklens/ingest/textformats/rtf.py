@@ -83,10 +83,9 @@ def rtf_to_text(data: bytes, sink: Sink) -> None:
     first_token = True  # a control word right after "{" names the group's destination
 
     def flush() -> None:
-        if pending:
-            if not state.skip:
-                sink.add(pending.decode(state.codec, "replace"))
-            pending.clear()
+        if not state.skip:
+            sink.add(pending.decode(state.codec, "replace"))
+        pending.clear()
 
     def emit(text: str) -> None:
         nonlocal high_surrogate
@@ -102,7 +101,7 @@ def rtf_to_text(data: bytes, sink: Sink) -> None:
             pos += 1
             continue
         pos = m.end()
-        word, hexbyte, symbol, brace, text = m.group(1), m.group(3), m.group(4), m.group(5), m.group(6)
+        word, param, hexbyte, symbol, brace, text = m.groups()
         starts_group = first_token
         first_token = False
         if hexbyte is not None:
@@ -111,7 +110,8 @@ def rtf_to_text(data: bytes, sink: Sink) -> None:
             elif not state.skip:
                 pending.append(int(hexbyte, 16))
             continue
-        flush()
+        if pending:
+            flush()
         if brace is not None:
             to_skip = 0
             if brace == b"{":
@@ -132,7 +132,9 @@ def rtf_to_text(data: bytes, sink: Sink) -> None:
                 to_skip -= cut
                 text = text[cut:]
             if text and not state.skip and not state.fonttbl:
-                emit(text.decode(state.codec, "replace"))
+                if high_surrogate:
+                    emit("")
+                sink.add(text.decode(state.codec, "replace"))
             continue
         if symbol is not None:
             if symbol == b"*":
@@ -145,7 +147,6 @@ def rtf_to_text(data: bytes, sink: Sink) -> None:
         if word is None:
             continue  # raw line breaks
         name = word.decode("ascii")
-        param = m.group(2)
         num = int(param) if param is not None else None
         if name == "bin":
             pos += max(num or 0, 0)  # raw bytes: never text
@@ -194,7 +195,8 @@ def rtf_to_text(data: bytes, sink: Sink) -> None:
             emit("\n")
         elif name in _SYMBOLS:
             emit(_SYMBOLS[name])
-    flush()
+    if pending:
+        flush()
 
 
 def _codepage(number: int, current: str) -> str:
