@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -59,6 +60,28 @@ class _RateColumn(ProgressColumn):
         return Text(f"{items:,.0f} items/s  {mb:,.1f} MB/s", style="cyan")
 
 
+@contextmanager
+def _bar(label: str, quiet: bool):
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+                   _RateColumn(), TimeElapsedColumn(), console=err, disable=quiet)
+    with bar:
+        yield bar, bar.add_task(label, total=1)
+
+
+def _ingest_progress(bar: Progress, tid):
+    from .ingest.walker import Progress as IngestProgress
+
+    last = [0.0]
+
+    def draw(p: IngestProgress) -> None:
+        now = time.monotonic()
+        if now - last[0] > 0.1 or p.done == p.found:
+            last[0] = now
+            bar.update(tid, total=max(p.found, 1), completed=p.done, items_done=p.done, bytes=p.bytes)
+
+    return IngestProgress(callback=draw)
+
+
 def accounting_table(acc: dict) -> Table:
     t = Table(title="Accounting", show_lines=False)
     t.add_column("")
@@ -106,7 +129,6 @@ def ingest(
 
     Re-running the same command adds nothing; re-running after an interruption finishes the job.
     """
-    from .ingest.walker import Progress as IngestProgress
     from .ingest.walker import ingest as run_ingest
 
     limits = Limits(max_depth=max_depth, max_ratio=max_ratio, max_expanded_bytes=max_expanded_bytes,
@@ -118,22 +140,9 @@ def ingest(
     with Case.open(case, create=True) as c:
         if when:
             c.set_published(when)
-        progress = IngestProgress()
-        bar = Progress(TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} items"),
-                       _RateColumn(), TimeElapsedColumn(), console=err, disable=quiet, transient=False)
-        started = time.monotonic()
-        with bar:
-            tid = bar.add_task("ingest", total=1)
-            last = [0.0]
-
-            def draw(p: IngestProgress) -> None:
-                now = time.monotonic()
-                if now - last[0] > 0.1 or p.done == p.found:
-                    last[0] = now
-                    bar.update(tid, total=max(p.found, 1), completed=p.done, items_done=p.done, bytes=p.bytes)
-
-            progress.callback = draw
-            stats = run_ingest(c, sources, limits=limits, workers=workers, progress=progress)
+        with _bar("ingest", quiet) as (bar, tid):
+            started = time.monotonic()
+            stats = run_ingest(c, sources, limits=limits, workers=workers, progress=_ingest_progress(bar, tid))
         acc = c.db.accounting()
         if not quiet:
             console.print(accounting_table(acc))
@@ -223,12 +232,9 @@ def verify(
         for k in keys or []:
             n = len(import_into_case(c, k))
             console.print(f"imported {n} key(s) from {k}")
-        bar = Progress(TextColumn("[bold]verify"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} emails"),
-                       TimeElapsedColumn(), console=err, disable=quiet)
-        with bar:
-            tid = bar.add_task("verify", total=1)
+        with _bar("verify", quiet) as (bar, tid):
             stats = verify_case(c, dns=dns, published=_published(published), force=force, workers=workers,
-                                progress=lambda done, total: bar.update(tid, completed=done, total=total))
+                                progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done))
         summary = verification_summary(c)
         console.print(verdict_table(summary))
         for key, n in summary["verified_by_key"].items():
@@ -341,28 +347,46 @@ def serve(
 def demo(
     case: CaseOpt = Path("leaklens-demo"),
     out: Annotated[Path, typer.Option(help="Where the sample dump is written.")] = Path("leaklens-demo-dump"),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Open the web workbench afterwards.")] = True,
+    port: Annotated[int, typer.Option(help="Port for the web workbench.")] = 8000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Generate the bundled sample leak, ingest it into a fresh case and show what to do next."""
+    """Build the bundled sample leak (seeded, deterministic), ingest and verify it, then serve it.
+
+    The sample is a fictional campaign's mailboxes (mbox in a zip) and documents (in a 7z), with planted
+    forgeries; MANIFEST.json beside it lists what each item should be found to be.
+    """
     import shutil
 
     from .demo.generate import generate_demo
     from .ingest.walker import ingest as run_ingest
+    from .verify.case_keys import import_into_case
+    from .verify.case_verify import verification_summary, verify_case
 
     if case.exists():
         if not (case / "case.db").exists():
             raise LeaklensError(f"{case} exists and is not a leaklens case; choose another --case")
         shutil.rmtree(case)
     manifest = generate_demo(out)
-    console.print(f"Sample dump written to {out}/")
+    console.print(f"Sample dump written to {out}/ (what was planted: {out}/MANIFEST.json)")
     with Case.open(case, create=True) as c:
-        if getattr(manifest, "published", None):
-            c.set_published(_published(str(manifest.published)))
-        run_ingest(c, sorted(p for p in out.iterdir() if p.name not in ("MANIFEST.json",) and not p.name.endswith("keys.json")))
+        c.set_published(_published(manifest.published))
+        sources = sorted(p for p in out.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
+        with _bar("ingest", quiet) as (bar, tid):
+            progress = _ingest_progress(bar, tid)
+            run_ingest(c, sources, progress=progress)
         console.print(accounting_table(c.db.accounting()))
+        import_into_case(c, out / manifest.keys_file)
+        with _bar("verify", quiet) as (bar, tid):
+            verify_case(c, progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done))
+        console.print(verdict_table(verification_summary(c)))
     console.print(f"\nDemo case ready in {case}/. Try:\n"
-                  f"  leaklens search --case {case} 'budget'\n"
-                  f"  leaklens report --case {case} --format json -o report.json")
+                  f"  leaklens search --case {case} 'virement'\n"
+                  f"  leaklens report --case {case} --format html -o demo-report.html")
+    if serve_after:
+        from .web.server import run
+
+        run(case, host="127.0.0.1", port=port, auth=None)
 
 
 def main() -> None:

@@ -31,7 +31,10 @@ def quoted_words(text: str) -> list[list[str]]:
     for line in text.splitlines():
         stripped = line.lstrip()
         if stripped.startswith(">") and not stripped.startswith(">>") and not stripped.startswith("> >"):
-            current.extend(w.lower() for w in _WORD.findall(stripped[1:]))
+            inner = stripped[1:].strip()
+            # The parent's own attribution of an older quote ("On ... wrote:") is dropped on both sides.
+            if not _ATTRIBUTION.match(inner):
+                current.extend(w.lower() for w in _WORD.findall(inner))
         else:
             if current:
                 blocks.append(current)
