@@ -254,6 +254,18 @@ def test_enormous_zip_member_is_capped(tmp_path: Path) -> None:
     assert "filler" in result.text
 
 
+def test_zip_bomb_spread_over_many_parts_is_capped_in_total(tmp_path: Path) -> None:
+    para = b"<w:p><w:r><w:t>headerfill</w:t></w:r></w:p>"
+    header = (b'<w:hdr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+              + para * 8_000 + b"</w:hdr>")  # ~350 KB each
+    parts = {f"word/header{i}.xml": header for i in range(2, 12)}
+    data = rewrite_zip(samples()["docx"][0], parts)
+    result = run(tmp_path, data, S.DOCX, max_bytes=1 << 20)  # each part fits, all of them do not
+    assert result.status == "truncated"
+    assert "ingest.member_too_large" in codes(result)
+    assert "marmalade" in result.text
+
+
 # -- statuses ------------------------------------------------------------------------------
 
 def test_max_chars_truncates_with_a_finding(tmp_path: Path) -> None:

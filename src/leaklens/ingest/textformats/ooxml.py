@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Finding
-from .support import Limits, Sink, local
+from .support import Budget, Limits, Sink, local
 from .zipparts import feed_member, main_part, open_package, relationships
 
 _SMALL = 16 << 20  # relationship and workbook parts: never legitimately larger
+_MAX_SIDE_PARTS = 200  # headers or footers per document; Word makes at most three per section
 
 
 class _Runs:
@@ -85,12 +86,13 @@ def extract_docx(path: Path, sink: Sink, limits: Limits) -> list[Finding]:
         parts = [main]
         # Headers, footers, notes and comments are text a reader sees (or a reviewer wrote).
         for pattern in (r"header(\d*)\.xml", r"footer(\d*)\.xml"):
-            parts += _numbered(names, re.escape(folder) + "/" + pattern)
+            parts += _numbered(names, re.escape(folder) + "/" + pattern)[:_MAX_SIDE_PARTS]
         parts += [f"{folder}/{n}.xml" for n in ("footnotes", "endnotes", "comments")]
+        budget = Budget(limits.max_bytes)
         for part in parts:
             if part != parts[0]:
                 sink.add("\n")
-            feed_member(zf, part, _Runs(sink, "t"), limits.max_bytes, "docx")
+            feed_member(zf, part, _Runs(sink, "t"), limits.max_bytes, "docx", budget)
     return []
 
 
@@ -103,14 +105,15 @@ def extract_pptx(path: Path, sink: Sink, limits: Limits) -> list[Finding]:
         slides = [rels[rid][1] for rid in order.ids if rid in rels]
         if not slides:
             slides = _numbered(zf.namelist(), r"ppt/slides/slide(\d+)\.xml")
+        budget = Budget(limits.max_bytes)
         for number, slide in enumerate(slides):
             if number:
                 sink.add("\n")
-            feed_member(zf, slide, _Runs(sink, "t"), limits.max_bytes, "pptx")
+            feed_member(zf, slide, _Runs(sink, "t"), limits.max_bytes, "pptx", budget)
             # Speaker notes: what the presenter meant to say is often the story.
             for rtype, target in relationships(zf, slide, _SMALL).values():
                 if rtype.endswith("/notesSlide"):
-                    feed_member(zf, target, _Runs(sink, "t"), limits.max_bytes, "pptx")
+                    feed_member(zf, target, _Runs(sink, "t"), limits.max_bytes, "pptx", budget)
     return []
 
 
@@ -242,7 +245,8 @@ def extract_xlsx(path: Path, sink: Sink, limits: Limits) -> list[Finding]:
         strings = _SharedStrings()
         shared = next((t for rt, t in rels.values() if rt.endswith("/sharedStrings")),
                       f"{folder}/sharedStrings.xml")
-        feed_member(zf, shared, strings, limits.max_bytes, "xlsx")
+        budget = Budget(limits.max_bytes)
+        feed_member(zf, shared, strings, limits.max_bytes, "xlsx", budget)
         book = _Workbook()
         feed_member(zf, main, book, _SMALL, "xlsx")
         sheets = [(name, rels[rid][1]) for name, rid in book.sheets if rid in rels]
@@ -254,5 +258,5 @@ def extract_xlsx(path: Path, sink: Sink, limits: Limits) -> list[Finding]:
                 sink.add("\n")
             if name:
                 sink.add(name + "\n")
-            feed_member(zf, member, _Cells(sink, strings.strings), limits.max_bytes, "xlsx")
+            feed_member(zf, member, _Cells(sink, strings.strings), limits.max_bytes, "xlsx", budget)
     return []

@@ -109,13 +109,22 @@ class _Collect:
         return None
 
 
-def feed_xml(stream: BinaryIO | Readable, handler: Target, member: str, limit: int) -> None:
+class Budget:
+    """Bytes that may still be decompressed from one document, across all its zip members."""
+
+    __slots__ = ("remaining",)
+
+    def __init__(self, total: int) -> None:
+        self.remaining = total
+
+
+def feed_xml(stream: BinaryIO | Readable, handler: Target, member: str, limit: int) -> int:
     """Stream an XML part through ``handler`` with no DTD, no network and a size cap.
 
     A target parser (unlike a tree parser) expands internal entities whatever
     ``resolve_entities`` says, so a part that declares a DOCTYPE is refused:
     Office and OpenDocument parts never carry one, and a billion-laughs bomb
-    needs one.
+    needs one. Returns the number of bytes read.
     """
     parser = etree.XMLParser(target=_Collect(handler), resolve_entities=False, no_network=True,
                              huge_tree=False, load_dtd=False, remove_comments=True, remove_pis=True)
@@ -145,7 +154,7 @@ def feed_xml(stream: BinaryIO | Readable, handler: Target, member: str, limit: i
         parser.feed(chunk)
     if not checked:
         if not prolog.strip():
-            return
+            return read
         if _prolog_has_doctype(prolog) is not False:
             raise Cut(Finding(
                 "ingest.xml_dtd", "warning",
@@ -154,6 +163,7 @@ def feed_xml(stream: BinaryIO | Readable, handler: Target, member: str, limit: i
             ))
         parser.feed(prolog)
     parser.close()
+    return read
 
 
 _SAFE_ENCODINGS = frozenset({b"utf-8", b"utf8", b"utf-16", b"utf-16le", b"utf-16be", b"us-ascii", b"ascii",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import olefile
 
-from .support import Failed, Target, feed_xml, local
+from .support import Budget, Failed, Target, feed_xml, local
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -48,8 +48,13 @@ def _is_encrypted_ooxml(path: Path) -> bool:
         return False
 
 
-def feed_member(zf: zipfile.ZipFile, name: str, handler: Target, limit: int, fmt: str) -> None:
-    """Parse one XML member through ``handler``; a missing member is silently skipped."""
+def feed_member(zf: zipfile.ZipFile, name: str, handler: Target, limit: int, fmt: str,
+                budget: Budget | None = None) -> None:
+    """Parse one XML member through ``handler``; a missing member is silently skipped.
+
+    ``budget``, shared by the members of one document, caps what all of them
+    together may inflate to: a zip bomb can spread itself over many parts.
+    """
     try:
         info = zf.getinfo(name)
     except KeyError:
@@ -58,8 +63,12 @@ def feed_member(zf: zipfile.ZipFile, name: str, handler: Target, limit: int, fmt
         raise Failed("ingest.encrypted",
                      f"This {fmt.upper()} file has encrypted parts; its text could not be read.",
                      format=fmt, member=name)
+    if budget is not None:
+        limit = min(limit, budget.remaining)
     with zf.open(info) as stream:
-        feed_xml(stream, handler, name, limit)
+        read = feed_xml(stream, handler, name, limit)
+    if budget is not None:
+        budget.remaining -= read
 
 
 def read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes | None:
