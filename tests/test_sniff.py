@@ -459,6 +459,12 @@ def test_mail_heuristics(data: bytes, expected: str) -> None:
     assert sniff(data) == expected
 
 
+def test_corpus_messages_are_mail() -> None:
+    for path in sorted((CORPUS / "real" / "gmail-2015").glob("*.eml")):
+        assert sniff_file(path) == S.EMAIL, path.name
+        assert sniff_file(path, "attachment.txt") == S.EMAIL
+
+
 def test_long_headers_cut_by_the_head_limit_still_read_as_email() -> None:
     data = b"Received: from a\r\n" + b"".join(b"X-Hop-%d: %s\r\n" % (i, b"v" * 60) for i in range(2000))
     assert len(data) > S.HEAD_SIZE
@@ -477,6 +483,7 @@ def test_long_headers_cut_by_the_head_limit_still_read_as_email() -> None:
     (b"%PDF-1.7\n", "x.txt", S.PDF),
     (b"garbage before\n%PDF-1.4\n", "", S.PDF),
     (b"BM this is a text file", "", S.TEXT),  # 'BM' alone is not a bitmap
+    (b"x" * 257 + b"ustar and more text" * 30, "", S.TEXT),  # 'ustar' in text is not a tar header
     (b"BZh9" + bz2.compress(b"x")[4:], "", S.BZIP2),
 ])
 def test_tie_breakers_and_edge_cases(data: bytes, name: str, expected: str) -> None:

@@ -186,7 +186,7 @@ def _sniff(head: bytes, name: str, size: int | None, f: BinaryIO | None) -> str:
         return _ole_type(head, f, name)
     if head.startswith(b"BZh") and len(head) > 3 and 0x31 <= head[3] <= 0x39:
         return BZIP2
-    if head[257:262] == b"ustar" or _old_tar(head):
+    if _tar(head):
         return TAR
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return WEBP
@@ -329,9 +329,13 @@ def _ole_type_from_streams(top: set[str], name: str) -> str:
 
 # -- archives without a magic at offset 0 --------------------------------------------------
 
-def _old_tar(head: bytes) -> bool:
-    """A pre-POSIX tar header: a name, octal fields and a checksum that adds up."""
-    if len(head) < 512 or head[0] == 0:
+def _tar(head: bytes) -> bool:
+    """A tar header: ``ustar`` at 257 in a binary block, or (pre-POSIX tar) a checksum that adds up."""
+    if len(head) < 512:
+        return False
+    if head[257:262] == b"ustar" and b"\x00" in head[:512]:
+        return True
+    if head[0] == 0:
         return False
     field = head[148:156].replace(b"\x00", b" ").strip()
     if not field or field.strip(b"01234567"):
