@@ -68,7 +68,7 @@ def _walk(root: etree._Element, sink: Sink) -> None:
             if el.tail:
                 sink.add(_squash(el.tail, sink))
             continue
-        if tag in _BLOCKS and not sink.ends_with_space():
+        if tag in _BLOCKS and tag != "br" and not sink.ends_with_space():
             sink.add("\n")
         if el.text:
             sink.add(el.text if tag == "pre" else _squash(el.text, sink))
