@@ -374,6 +374,7 @@ def test_encrypted_office_and_opendocument(tmp_path: Path) -> None:
     ("héllo".encode("utf-16"), None, "héllo", None),
     (b"+2D3eAA-", "utf-7", "\U0001f600", None),
     (b"plain", "unknown-8bit", "plain", None),
+    (b"\xef\xbb\xbfbom and declared", "utf-8", "bom and declared", None),
 ])
 def test_decode_text(data: bytes, charset: str | None, text: str, finding: str | None) -> None:
     decoded, findings = decode_text(data, charset)

@@ -122,9 +122,11 @@ def _utf8_or_western(data: bytes) -> str:
 
 
 def _clean(text: str) -> str:
-    """Replace lone surrogates (from UTF-7 or UTF-16 mishaps), which cannot be stored or encoded."""
+    """Drop a leading BOM; replace lone surrogates (UTF-7 or UTF-16 mishaps), which cannot be encoded."""
     if text.isascii():
         return text
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
         text.encode("utf-8")
         return text
