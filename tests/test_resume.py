@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import signal
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def test_sigkill_then_resume_matches_clean_run(tmp_path):
     expected = _snapshot(clean)
 
     killed = tmp_path / "killed"
-    proc = _ingest(killed, src)
+    proc = _ingest(killed, src, start_new_session=True)
     # Wait until the run is visibly under way, then kill it without warning.
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -61,7 +62,8 @@ def test_sigkill_then_resume_matches_clean_run(tmp_path):
             if n > 200:
                 break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
+    # The whole process group: the coordinator and its pool workers die together, as in a power cut.
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     partial = _snapshot(killed)
     assert len(partial) < len(expected) or any(s == "pending" for _, s, _, _ in partial)

@@ -1,0 +1,102 @@
+"""Ingest benchmark (not a test): leaklens ingest vs a one-process parse-and-hash baseline.
+
+    python bench/ingest.py [--n 20000] [--workers N]
+
+Generates an mbox of N emails (~20% with an attachment), then, in the same run,
+times (a) `leaklens ingest` of that mbox into a fresh case (storing, extracting,
+indexing and accounting, on all cores) and (b) a baseline: one Python process
+that reads the mbox, splits it and parses every message with
+`email.parser.BytesParser`, hashing each with sha256. Prints messages/s, MB/s,
+the ratio, and leaklens's peak RSS. Target: ratio >= 0.7, peak RSS < 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+WORDS = ("campaign budget meeting press release poll rally volunteers donors schedule speech draft "
+         "transfer invoice printer venue security interview television debate region mayor").split()
+
+
+def generate(path: Path, n: int, seed: int = 1) -> int:
+    rng = random.Random(seed)
+    people = [f"{a}.{b}@horizon.example" for a in ("anne", "paul", "marc", "lea", "sami") for b in ("martin", "roux")]
+    with open(path, "wb") as out:
+        for i in range(n):
+            m = EmailMessage()
+            m["From"] = rng.choice(people)
+            m["To"] = ", ".join(rng.sample(people, 2))
+            m["Subject"] = " ".join(rng.choices(WORDS, k=5))
+            m["Date"] = f"Mon, {1 + i % 28:02d} Apr 2017 {i % 24:02d}:{i % 60:02d}:00 +0200"
+            m["Message-ID"] = f"<{i}.{seed}@horizon.example>"
+            body = "\n".join(" ".join(rng.choices(WORDS, k=12)) for _ in range(rng.randint(5, 60)))
+            m.set_content(body + "\n")
+            if rng.random() < 0.2:
+                m.add_attachment(rng.randbytes(rng.randint(2_000, 60_000)), maintype="application",
+                                 subtype="octet-stream", filename=f"file{i}.bin")
+            raw = bytes(m).replace(b"\nFrom ", b"\n>From ")
+            out.write(b"From sender@horizon.example Mon Apr  3 10:00:00 2017\n" + raw + b"\n")
+    return path.stat().st_size
+
+
+def baseline(path: Path) -> tuple[int, float]:
+    t = time.perf_counter()
+    data = path.read_bytes()
+    parser = BytesParser()
+    count = 0
+    for chunk in re.split(rb"\n(?=From )", data):
+        if not chunk.startswith(b"From "):
+            continue
+        msg = chunk[chunk.index(b"\n") + 1 :]
+        parser.parsebytes(msg)
+        hashlib.sha256(msg).hexdigest()
+        count += 1
+    return count, time.perf_counter() - t
+
+
+def leaklens(path: Path, case: Path, workers: int | None) -> tuple[float, int]:
+    cmd = [sys.executable, "-m", "leaklens", "ingest", "--quiet", "--case", str(case), str(path)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - t
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, peak_kb
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=None)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="leaklens-bench-"))
+    try:
+        mbox = tmp / "bench.mbox"
+        size = generate(mbox, args.n)
+        print(f"mbox: {args.n:,} messages, {size / 1e6:,.1f} MB")
+        count, base_s = baseline(mbox)
+        ll_s, peak_kb = leaklens(mbox, tmp / "case", args.workers)
+        base_rate, ll_rate = count / base_s, args.n / ll_s
+        print(f"baseline (1 process, parse + sha256): {base_rate:8,.0f} msg/s  {size / base_s / 1e6:7,.1f} MB/s")
+        print(f"leaklens ingest (store+extract+index): {ll_rate:8,.0f} msg/s  {size / ll_s / 1e6:7,.1f} MB/s")
+        print(f"ratio leaklens/baseline: {ll_rate / base_rate:.2f}  (target >= 0.70)")
+        print(f"peak RSS of the largest leaklens process: {peak_kb / 1024:,.0f} MB  (target < 1024 MB)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
