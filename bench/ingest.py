@@ -26,8 +26,10 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-WORDS = ("campaign budget meeting press release poll rally volunteers donors schedule speech draft "
-         "transfer invoice printer venue security interview television debate region mayor").split()
+WORDS = (
+    "campaign budget meeting press release poll rally volunteers donors schedule speech draft "
+    "transfer invoice printer venue security interview television debate region mayor"
+).split()
 
 
 def generate(path: Path, n: int, seed: int = 1) -> int:
@@ -44,8 +46,12 @@ def generate(path: Path, n: int, seed: int = 1) -> int:
             body = "\n".join(" ".join(rng.choices(WORDS, k=12)) for _ in range(rng.randint(5, 60)))
             m.set_content(body + "\n")
             if rng.random() < 0.2:
-                m.add_attachment(rng.randbytes(rng.randint(2_000, 60_000)), maintype="application",
-                                 subtype="octet-stream", filename=f"file{i}.bin")
+                m.add_attachment(
+                    rng.randbytes(rng.randint(2_000, 60_000)),
+                    maintype="application",
+                    subtype="octet-stream",
+                    filename=f"file{i}.bin",
+                )
             raw = bytes(m).replace(b"\nFrom ", b"\n>From ")
             out.write(b"From sender@horizon.example Mon Apr  3 10:00:00 2017\n" + raw + b"\n")
     return path.stat().st_size

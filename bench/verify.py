@@ -44,11 +44,23 @@ def _sign_batch(args: tuple[bytes, int, int]) -> list[bytes]:
         m["Message-ID"] = f"<{i}@horizon.example>"
         m.set_content("\n".join(" ".join(rng.choices(WORDS, k=12)) for _ in range(rng.randint(5, 80))) + "\n")
         if rng.random() < 0.15:
-            m.add_attachment(rng.randbytes(rng.randint(5_000, 80_000)), maintype="application",
-                             subtype="pdf", filename=f"doc{i}.pdf")
+            m.add_attachment(
+                rng.randbytes(rng.randint(5_000, 80_000)),
+                maintype="application",
+                subtype="pdf",
+                filename=f"doc{i}.pdf",
+            )
         raw = bytes(m).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        out.append(dkim.sign(raw, SELECTOR, DOMAIN, pem, include_headers=[b"from", b"to", b"subject", b"date",
-                                                                             b"message-id"]) + raw)
+        out.append(
+            dkim.sign(
+                raw,
+                SELECTOR,
+                DOMAIN,
+                pem,
+                include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+            )
+            + raw
+        )
     return out
 
 
@@ -57,10 +69,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     args = ap.parse_args()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
-    pub = base64.b64encode(key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    pub = base64.b64encode(
+        key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ).decode()
     record = f"v=DKIM1; k=rsa; p={pub}".encode()
     tmp = Path(tempfile.mkdtemp(prefix="leaklens-bench-verify-"))
     try:
@@ -76,10 +92,16 @@ def main() -> None:
         print(f"signed {len(messages):,} messages in {time.perf_counter() - t:.0f} s")
         case = tmp / "case"
         leak = [sys.executable, "-m", "leaklens"]
-        subprocess.run([*leak, "ingest", "--quiet", "--case", str(case), str(tmp / "signed.mbox")], check=True,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run([*leak, "keys", "import", "--case", str(case), str(tmp / "keys.txt")], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*leak, "ingest", "--quiet", "--case", str(case), str(tmp / "signed.mbox")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            [*leak, "keys", "import", "--case", str(case), str(tmp / "keys.txt")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
         def dnsfunc(name, timeout=5):
             return record

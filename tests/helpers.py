@@ -16,8 +16,10 @@ GMAIL = CORPUS / "real" / "gmail-2015"
 
 def cpython_email_data() -> Path | None:
     """CPython's own real-world test messages (pyenv builds ship them; Debian: libpython3.11-testsuite)."""
-    candidates = [Path(email.__file__).resolve().parents[1] / "test" / "test_email" / "data",
-                  Path("/usr/lib/python3.11/test/test_email/data")]
+    candidates = [
+        Path(email.__file__).resolve().parents[1] / "test" / "test_email" / "data",
+        Path("/usr/lib/python3.11/test/test_email/data"),
+    ]
     return next((p for p in candidates if p.is_dir()), None)
 
 

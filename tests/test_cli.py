@@ -16,8 +16,13 @@ VERBS = ["ingest", "search", "report", "demo"]
 
 
 def run(*args, cwd=None, check_rc=None):
-    proc = subprocess.run([sys.executable, "-m", "leaklens", *map(str, args)], cwd=cwd or ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "leaklens", *map(str, args)],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check_rc is not None:
         assert proc.returncode == check_rc, (proc.returncode, proc.stdout, proc.stderr)
     return proc

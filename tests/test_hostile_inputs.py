@@ -62,7 +62,7 @@ def test_traversal_names_and_symlinks_recorded_never_written(tmp_path):
         zf.writestr("../../evil.txt", "escape attempt")
         zf.writestr("/etc/cron.d/evil", "absolute attempt")
         link = zipfile.ZipInfo("link-to-passwd")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
         zf.writestr("fine.txt", "fine")
     (tmp_path / "t.zip").write_bytes(buf.getvalue())
@@ -122,15 +122,25 @@ def test_encrypted_zip_member(tmp_path):
 
 
 MALFORMED = {
-    "missing_boundary.eml": (b"From: a@x.example\nSubject: no boundary\nMIME-Version: 1.0\n"
-                             b"Content-Type: multipart/mixed\n\nbody without parts heron\n", "mime.missing_boundary"),
-    "bad_base64.eml": (b"From: a@x.example\nSubject: bad b64\nMIME-Version: 1.0\nContent-Type: multipart/mixed; "
-                       b"boundary=b\n\n--b\nContent-Type: application/octet-stream; name=x.bin\n"
-                       b"Content-Transfer-Encoding: base64\n\nSGVsbG8gd29ybGQ*!!!=A\n--b--\n", "mime.bad_base64"),
-    "unknown_charset.eml": (b"From: a@x.example\nSubject: charset\nContent-Type: text/plain; charset=x-klingon\n\n"
-                            b"caf\xe9 egret\n", "mime.unknown_charset"),
-    "eight_bit.eml": ("From: Jos\u00e9 <jose@x.example>\nSubject: R\u00e9union\n\nbody\n".encode("latin-1"),
-                      "mime.8bit_header"),
+    "missing_boundary.eml": (
+        b"From: a@x.example\nSubject: no boundary\nMIME-Version: 1.0\n"
+        b"Content-Type: multipart/mixed\n\nbody without parts heron\n",
+        "mime.missing_boundary",
+    ),
+    "bad_base64.eml": (
+        b"From: a@x.example\nSubject: bad b64\nMIME-Version: 1.0\nContent-Type: multipart/mixed; "
+        b"boundary=b\n\n--b\nContent-Type: application/octet-stream; name=x.bin\n"
+        b"Content-Transfer-Encoding: base64\n\nSGVsbG8gd29ybGQ*!!!=A\n--b--\n",
+        "mime.bad_base64",
+    ),
+    "unknown_charset.eml": (
+        b"From: a@x.example\nSubject: charset\nContent-Type: text/plain; charset=x-klingon\n\ncaf\xe9 egret\n",
+        "mime.unknown_charset",
+    ),
+    "eight_bit.eml": (
+        "From: Jos\u00e9 <jose@x.example>\nSubject: R\u00e9union\n\nbody\n".encode("latin-1"),
+        "mime.8bit_header",
+    ),
     "nul.eml": (b"From: a@x.example\nSubject: nul\n\nbody\x00with\x00nuls\n", "mime.nul_bytes"),
 }
 

@@ -10,16 +10,14 @@ import mailbox
 import tarfile
 import zipfile
 from email.message import EmailMessage
-from pathlib import Path
 
 import docx
 import openpyxl
 import py7zr
+from helpers import GMAIL, assert_balanced, build_case, codes, cpython_email_data, rows, sha
 from reportlab.pdfgen import canvas
 
 from leaklens.store.search import search
-
-from helpers import GMAIL, assert_balanced, build_case, codes, cpython_email_data, rows, sha
 
 
 def make_docx(words: str) -> bytes:
@@ -126,7 +124,11 @@ def test_tar_variants_gzip_and_7z(tmp_path):
     assert_balanced(case)
     memos = rows(case, "name='memo.docx'")
     assert len(memos) == 5 and {r["sha256"] for r in memos} == {sha(payload)}
-    assert {r["path"] for r in memos} >= {"a.tar!/docs/memo.docx", "a.tar.gz!/docs/memo.docx", "docs.7z!/folder/memo.docx"}
+    assert {r["path"] for r in memos} >= {
+        "a.tar!/docs/memo.docx",
+        "a.tar.gz!/docs/memo.docx",
+        "docs.7z!/folder/memo.docx",
+    }
     assert all(r["kind"] == "document" for r in memos)
     assert search(case.db.conn, "pelican")[0] == 5
     assert search(case.db.conn, "walrus")[0] == 3
@@ -137,9 +139,11 @@ def test_tar_variants_gzip_and_7z(tmp_path):
 
 def test_message_rfc822_part_keeps_original_bytes(tmp_path):
     inner = (GMAIL / "meeting-for-coffee.eml").read_bytes()
-    outer = (b"From: fwd@horizon.example\r\nTo: x@horizon.example\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
-             b"Content-Type: multipart/mixed; boundary=\"BB\"\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\n"
-             b"see attached\r\n--BB\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--BB--\r\n")
+    outer = (
+        b"From: fwd@horizon.example\r\nTo: x@horizon.example\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="BB"\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\n'
+        b"see attached\r\n--BB\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--BB--\r\n"
+    )
     (tmp_path / "fwd.eml").write_bytes(outer)
     case = build_case(tmp_path, tmp_path / "fwd.eml")
     assert_balanced(case)

@@ -9,8 +9,17 @@ from hypothesis import strategies as st
 from leaklens.ingest.readers.mbox import split_messages, unquote
 
 line = st.one_of(
-    st.sampled_from(["From here on we disagree.", ">From the archive", ">>From a quote", "From: not a header",
-                     "", "Regards,", "From me"]),
+    st.sampled_from(
+        [
+            "From here on we disagree.",
+            ">From the archive",
+            ">>From a quote",
+            "From: not a header",
+            "",
+            "Regards,",
+            "From me",
+        ]
+    ),
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=40),
 )
 body = st.lists(line, max_size=12)
@@ -25,8 +34,9 @@ def _mboxrd(messages: list[bytes]) -> bytes:
     """An mboxrd writer: every '>*From ' body line gets one more '>'."""
     out = []
     for m in messages:
-        out.append(b"From sender@example.org Thu Jan  5 10:00:00 2017\n" + re.sub(rb"(?m)^(>*From )", rb">\1", m)
-                   + b"\n")
+        out.append(
+            b"From sender@example.org Thu Jan  5 10:00:00 2017\n" + re.sub(rb"(?m)^(>*From )", rb">\1", m) + b"\n"
+        )
     return b"".join(out)
 
 

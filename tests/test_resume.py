@@ -25,15 +25,24 @@ def _mbox(path, n: int) -> None:
         m["Message-ID"] = f"<{i}@horizon.example>"
         m.set_content(f"message number {i}\n" * 20)
         if i % 5 == 0:
-            m.add_attachment(f"attachment {i}".encode() * 100, maintype="application", subtype="octet-stream",
-                             filename=f"a{i}.bin")
+            m.add_attachment(
+                f"attachment {i}".encode() * 100,
+                maintype="application",
+                subtype="octet-stream",
+                filename=f"a{i}.bin",
+            )
         box.add(m)
     box.close()
 
 
 def _ingest(case, src, **kw):
-    return subprocess.Popen([sys.executable, "-m", "leaklens", "ingest", "--quiet", "--case", str(case), str(src)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "leaklens", "ingest", "--quiet", "--case", str(case), str(src)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
 
 
 def _snapshot(case_dir):

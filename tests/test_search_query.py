@@ -18,8 +18,14 @@ def test_parse_filters_phrases_and_plain_words():
     q = parse('budget "wire transfer" from:alice to:bob kind:email after:2017-03-01 before:2017-05-01 ext:pdf -draft')
     assert q.terms == ["budget", "wire transfer"]
     assert q.excluded == ["draft"]
-    assert q.filters == {"from": ["alice"], "to": ["bob"], "kind": ["email"], "after": ["2017-03-01"],
-                         "before": ["2017-05-01"], "ext": ["pdf"]}
+    assert q.filters == {
+        "from": ["alice"],
+        "to": ["bob"],
+        "kind": ["email"],
+        "after": ["2017-03-01"],
+        "before": ["2017-05-01"],
+        "ext": ["pdf"],
+    }
 
 
 @given(st.text(max_size=80))
@@ -44,30 +50,35 @@ def _case(tmp_path_factory):
         (src / "a.eml").write_text(
             "From: Alice <alice@horizon.example>\nTo: bob@horizon.example\nSubject: Virement\n"
             "Date: Mon, 03 Apr 2017 10:00:00 +0200\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
-            f"Content-Transfer-Encoding: base64\n\n{b64}")
+            f"Content-Transfer-Encoding: base64\n\n{b64}"
+        )
         (src / "b.eml").write_text(
             "From: Bob <bob@horizon.example>\nTo: alice@horizon.example\nSubject: Trésorier\n"
             "Date: Mon, 01 May 2017 10:00:00 +0200\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
-            f"Content-Transfer-Encoding: quoted-printable\n\n{qp}")
+            f"Content-Transfer-Encoding: quoted-printable\n\n{qp}"
+        )
         (src / "memo.txt").write_text("internal memo: no transfer mentioned here")
         _CASE["c"] = build_case(tmp, src)
     return _CASE["c"]
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("virement", 2),
-    ('"virement bancaire"', 1),
-    ("virement from:alice", 1),
-    ("virement to:alice", 1),
-    ("virement after:2017-04-15", 1),
-    ("virement before:2017-04-15", 1),
-    ("tresorier", 1),          # accents folded
-    ("kind:email", 2),
-    ("ext:txt", 1),
-    ("memo -transfer", 0),
-    ("-virement", 1),
-    ("AND OR NOT *", 0),       # FTS syntax in user input is just words
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("virement", 2),
+        ('"virement bancaire"', 1),
+        ("virement from:alice", 1),
+        ("virement to:alice", 1),
+        ("virement after:2017-04-15", 1),
+        ("virement before:2017-04-15", 1),
+        ("tresorier", 1),  # accents folded
+        ("kind:email", 2),
+        ("ext:txt", 1),
+        ("memo -transfer", 0),
+        ("-virement", 1),
+        ("AND OR NOT *", 0),  # FTS syntax in user input is just words
+    ],
+)
 def test_search_counts(tmp_path_factory, query, expected):
     total, hits = search(_case(tmp_path_factory).db.conn, query)
     assert total == expected == len(hits)

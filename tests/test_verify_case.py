@@ -20,8 +20,11 @@ DOMAIN, SELECTOR = "horizon.example", "mail2017"
 @pytest.fixture(scope="module")
 def key():
     k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                          serialization.NoEncryption())
+    pem = k.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
     der = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     import base64
 
@@ -34,8 +37,15 @@ def keyfile(tmp_path, pub: str):
     return p
 
 
-def signed(pem: bytes, *, mid: str, body: str, subject: str = "Budget", reply_to: str | None = None,
-           attachment: bytes | None = None) -> bytes:
+def signed(
+    pem: bytes,
+    *,
+    mid: str,
+    body: str,
+    subject: str = "Budget",
+    reply_to: str | None = None,
+    attachment: bytes | None = None,
+) -> bytes:
     m = EmailMessage()
     m["From"] = f"Anne Leroy <anne@{DOMAIN}>"
     m["To"] = f"paul@{DOMAIN}"
@@ -49,13 +59,20 @@ def signed(pem: bytes, *, mid: str, body: str, subject: str = "Budget", reply_to
     if attachment:
         m.add_attachment(attachment, maintype="application", subtype="pdf", filename="ledger.pdf")
     raw = bytes(m).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    sig = dkim.sign(raw, SELECTOR.encode(), DOMAIN.encode(), pem,
-                    include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to"])
+    sig = dkim.sign(
+        raw,
+        SELECTOR.encode(),
+        DOMAIN.encode(),
+        pem,
+        include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to"],
+    )
     return sig + raw
 
 
-PARENT_BODY = ("The transfer of 12,000 euros to the printer is approved for Friday.\n"
-               "Please keep the invoice for the campaign accounts.\n")
+PARENT_BODY = (
+    "The transfer of 12,000 euros to the printer is approved for Friday.\n"
+    "Please keep the invoice for the campaign accounts.\n"
+)
 
 
 @pytest.fixture

@@ -42,7 +42,9 @@ def _published(value: str | None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--published expects a date like 2017-05-05 or 2017-05-05T20:00+02:00, got {value!r}") from None
+        raise UsageError(
+            f"--published expects a date like 2017-05-05 or 2017-05-05T20:00+02:00, got {value!r}"
+        ) from None
     if dt.tzinfo is None:
         from datetime import UTC
 
@@ -62,8 +64,15 @@ class _RateColumn(ProgressColumn):
 
 @contextmanager
 def _bar(label: str, quiet: bool):
-    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
-                   _RateColumn(), TimeElapsedColumn(), console=err, disable=quiet)
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
     with bar:
         yield bar, bar.add_task(label, total=1)
 
@@ -91,8 +100,10 @@ def accounting_table(acc: dict) -> Table:
         row = acc[label]
         t.add_row(label, *(f"{row[c]:,}" for c in ("found", "stored", "skipped", "failed", "pending")))
     b = acc["bytes"]
-    t.caption = (f"{b['items']:,} bytes in stored items; {b['unique_blobs']:,} distinct blobs "
-                 f"({b['unique_bytes']:,} bytes on disk)")
+    t.caption = (
+        f"{b['items']:,} bytes in stored items; {b['unique_blobs']:,} distinct blobs "
+        f"({b['unique_bytes']:,} bytes on disk)"
+    )
     return t
 
 
@@ -111,16 +122,26 @@ def _reasons_table(acc: dict) -> Table | None:
 
 @app.command()
 def ingest(
-    sources: Annotated[list[Path], typer.Argument(help="Files or folders: mbox, .eml, Maildir, .msg, .pst, zip, "
-                                                       "tar, 7z, gz, documents… nested to any depth.")],
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files or folders: mbox, .eml, Maildir, .msg, .pst, zip, tar, 7z, gz, documents… nested to any depth."
+        ),
+    ],
     case: CaseOpt = DEFAULT_CASE,
-    published: Annotated[str | None, typer.Option(help="When the dump was published (dates after it are "
-                                                          "suspicious), e.g. 2017-05-05T20:00+02:00.")] = None,
+    published: Annotated[
+        str | None,
+        typer.Option(help="When the dump was published (dates after it are suspicious), e.g. 2017-05-05T20:00+02:00."),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core; 1 = no pool).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     max_depth: Annotated[int, typer.Option(help="Containers nested deeper are stored, not opened.")] = Limits.max_depth,
-    max_ratio: Annotated[int, typer.Option(help="Max expansion ratio of an archive member (zip bombs).")] = Limits.max_ratio,
-    max_expanded_bytes: Annotated[int, typer.Option(help="Max bytes one source may expand to, in total.")] = Limits.max_expanded_bytes,
+    max_ratio: Annotated[
+        int, typer.Option(help="Max expansion ratio of an archive member (zip bombs).")
+    ] = Limits.max_ratio,
+    max_expanded_bytes: Annotated[
+        int, typer.Option(help="Max bytes one source may expand to, in total.")
+    ] = Limits.max_expanded_bytes,
     max_items: Annotated[int, typer.Option(help="Max items one source may produce.")] = Limits.max_items,
     max_item_bytes: Annotated[int, typer.Option(help="Largest single member extracted.")] = Limits.max_item_bytes,
     item_timeout: Annotated[int, typer.Option(help="Seconds allowed to read one item.")] = Limits.item_timeout,
@@ -131,8 +152,14 @@ def ingest(
     """
     from .ingest.walker import ingest as run_ingest
 
-    limits = Limits(max_depth=max_depth, max_ratio=max_ratio, max_expanded_bytes=max_expanded_bytes,
-                    max_items=max_items, max_item_bytes=max_item_bytes, item_timeout=item_timeout)
+    limits = Limits(
+        max_depth=max_depth,
+        max_ratio=max_ratio,
+        max_expanded_bytes=max_expanded_bytes,
+        max_items=max_items,
+        max_item_bytes=max_item_bytes,
+        item_timeout=item_timeout,
+    )
     when = _published(published)
     for s in sources:
         if not s.exists() and not s.is_symlink():
@@ -149,16 +176,25 @@ def ingest(
             reasons = _reasons_table(acc)
             if reasons:
                 console.print(reasons)
-        console.print(f"{stats.processed:,} items read in {time.monotonic() - started:.1f} s "
-                      f"({stats.new_items:,} new top-level files). Case: {c.root}")
-        console.print("Next: [bold]leaklens verify[/bold] · [bold]leaklens search QUERY[/bold] · "
-                      "[bold]leaklens report --format json[/bold]")
+        console.print(
+            f"{stats.processed:,} items read in {time.monotonic() - started:.1f} s "
+            f"({stats.new_items:,} new top-level files). Case: {c.root}"
+        )
+        console.print(
+            "Next: [bold]leaklens verify[/bold] · [bold]leaklens search QUERY[/bold] · "
+            "[bold]leaklens report --format json[/bold]"
+        )
 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Words, "phrases", and filters: from: to: kind: after: before: ext: '
-                                              'verdict: (e.g. \'"bank transfer" from:alice after:2017-04-01 ext:pdf\').')],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words, "phrases", and filters: from: to: kind: after: before: ext: '
+            "verdict: (e.g. '\"bank transfer\" from:alice after:2017-04-01 ext:pdf')."
+        ),
+    ],
     case: CaseOpt = DEFAULT_CASE,
     limit: Annotated[int, typer.Option(help="Results to show.")] = 20,
     sort: Annotated[str, typer.Option(help="relevance, date or -date.")] = "relevance",
@@ -179,8 +215,14 @@ def search(
             raw = (h["snippet"] or "").replace("\n", " ")
             for i, part in enumerate(raw.replace("\x03", "\x02").split("\x02")):
                 snippet.append(part, style="bold yellow" if i % 2 else "")
-            t.add_row((h["date"] or "")[:10], escape(h["email_from"] or ""), escape(h["subject"] or h["path"]),
-                      snippet, h["verdict"], h["id"])
+            t.add_row(
+                (h["date"] or "")[:10],
+                escape(h["email_from"] or ""),
+                escape(h["subject"] or h["path"]),
+                snippet,
+                h["verdict"],
+                h["id"],
+            )
         console.print(t)
 
 
@@ -188,7 +230,9 @@ def search(
 def report(
     case: CaseOpt = DEFAULT_CASE,
     format: Annotated[str, typer.Option("--format", "-f", help="json, jsonl, csv or html.")] = "json",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")
+    ] = None,
 ) -> None:
     """Write the case report: summary, accounting, and every item with its verdict and findings."""
     from .report.writers import FORMATS, WRITERS
@@ -212,10 +256,22 @@ def report(
 @app.command()
 def verify(
     case: CaseOpt = DEFAULT_CASE,
-    keys: Annotated[list[Path] | None, typer.Option("--keys", "-k", help="Key file(s) to use and keep in the case "
-                                                                         "(zone-file TXT lines or leaklens JSON).")] = None,
-    dns: Annotated[bool, typer.Option("--dns", help="Also look keys up in live DNS (off by default: offline, "
-                                                    "reproducible, and silent towards the signer). Answers are recorded.")] = False,
+    keys: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--keys",
+            "-k",
+            help="Key file(s) to use and keep in the case (zone-file TXT lines or leaklens JSON).",
+        ),
+    ] = None,
+    dns: Annotated[
+        bool,
+        typer.Option(
+            "--dns",
+            help="Also look keys up in live DNS (off by default: offline, "
+            "reproducible, and silent towards the signer). Answers are recorded.",
+        ),
+    ] = False,
     published: Annotated[str | None, typer.Option(help="When the dump was published, e.g. 2017-05-05.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Check every email again, even those up to date.")] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
@@ -233,14 +289,21 @@ def verify(
             n = len(import_into_case(c, k))
             console.print(f"imported {n} key(s) from {k}")
         with _bar("verify", quiet) as (bar, tid):
-            stats = verify_case(c, dns=dns, published=_published(published), force=force, workers=workers,
-                                progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done))
+            stats = verify_case(
+                c,
+                dns=dns,
+                published=_published(published),
+                force=force,
+                workers=workers,
+                progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done),
+            )
         summary = verification_summary(c)
         console.print(verdict_table(summary))
         for key, n in summary["verified_by_key"].items():
             console.print(f"  verified with key {key}: {n:,}")
-        console.print(f"{stats.checked:,} of {stats.emails:,} emails checked "
-                      f"({stats.skipped_up_to_date:,} already up to date).")
+        console.print(
+            f"{stats.checked:,} of {stats.emails:,} emails checked ({stats.skipped_up_to_date:,} already up to date)."
+        )
 
 
 def verdict_table(summary: dict) -> Table:
@@ -276,8 +339,12 @@ def check(
         raise LeaklensError(f"{message}: no such file") from None
     except OSError as exc:
         raise LeaklensError(f"{message}: cannot read: {exc.strerror}") from None
-    result = verify_message(raw, case_archive(None, keys or []), dns=DnsKeySource() if dns else None,
-                            published=_published(published))
+    result = verify_message(
+        raw,
+        case_archive(None, keys or []),
+        dns=DnsKeySource() if dns else None,
+        published=_published(published),
+    )
     if as_json:
         console.print_json(json.dumps(result.to_dict(), default=str))
     else:
@@ -290,8 +357,9 @@ def check(
     raise typer.Exit({"verified": 0, "altered": 3}.get(result.verdict, 4))
 
 
-keys_app = typer.Typer(help="The key archive: bundled historical DKIM keys plus the ones you import.",
-                       no_args_is_help=True)
+keys_app = typer.Typer(
+    help="The key archive: bundled historical DKIM keys plus the ones you import.", no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 
 
@@ -306,8 +374,14 @@ def keys_list(case: CaseOpt = DEFAULT_CASE) -> None:
     for col in ("selector._domainkey.domain", "type", "bits", "first seen", "last seen", "source"):
         t.add_column(col, overflow="fold")
     for r in archive.records:
-        t.add_row(f"{r.selector}._domainkey.{r.domain}", r.key_type, str(r.key_bits or "?"),
-                  str(r.first_seen or ""), str(r.last_seen or ""), escape(r.source or ""))
+        t.add_row(
+            f"{r.selector}._domainkey.{r.domain}",
+            r.key_type,
+            str(r.key_bits or "?"),
+            str(r.first_seen or ""),
+            str(r.last_seen or ""),
+            escape(r.source or ""),
+        )
     console.print(t)
     if c:
         c.close()
@@ -324,17 +398,23 @@ def keys_import(
     with Case.open(case) as c:
         for f in files:
             records = import_into_case(c, f)
-            console.print(f"imported {len(records)} key(s) from {f}: "
-                          + ", ".join(f"{r.selector}._domainkey.{r.domain}" for r in records))
+            console.print(
+                f"imported {len(records)} key(s) from {f}: "
+                + ", ".join(f"{r.selector}._domainkey.{r.domain}" for r in records)
+            )
 
 
 @app.command()
 def serve(
     case: CaseOpt = DEFAULT_CASE,
-    host: Annotated[str, typer.Option(help="Address to listen on. Anything but loopback requires --auth.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on. Anything but loopback requires --auth.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    auth: Annotated[str | None, typer.Option(help="Password/token required to log in (required off loopback).",
-                                             envvar="LEAKLENS_AUTH")] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(help="Password/token required to log in (required off loopback).", envvar="LEAKLENS_AUTH"),
+    ] = None,
 ) -> None:
     """Open the web workbench over a case: search, read, check every item."""
     from .web.server import run
@@ -380,9 +460,11 @@ def demo(
         with _bar("verify", quiet) as (bar, tid):
             verify_case(c, progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done))
         console.print(verdict_table(verification_summary(c)))
-    console.print(f"\nDemo case ready in {case}/. Try:\n"
-                  f"  leaklens search --case {case} 'virement'\n"
-                  f"  leaklens report --case {case} --format html -o demo-report.html")
+    console.print(
+        f"\nDemo case ready in {case}/. Try:\n"
+        f"  leaklens search --case {case} 'virement'\n"
+        f"  leaklens report --case {case} --format html -o demo-report.html"
+    )
     if serve_after:
         from .web.server import run
 
@@ -404,8 +486,10 @@ def main() -> None:
 
         log = Path(tempfile.gettempdir()) / "leaklens-error.log"
         log.write_text(traceback.format_exc(), encoding="utf-8")
-        err.print(f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:300])} "
-                  f"(details in {log}; please report it)")
+        err.print(
+            f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:300])} "
+            f"(details in {log}; please report it)"
+        )
         sys.exit(70)
 
 

@@ -54,7 +54,7 @@ def split_headers(raw: bytes) -> tuple[bytes, bytes]:
     m = _HEADER_END.search(raw)
     if not m:
         return raw, b""
-    return raw[: m.start()], raw[m.end():]
+    return raw[: m.start()], raw[m.end() :]
 
 
 def parse_entity(raw: bytes, number: str = "") -> Entity:
@@ -103,36 +103,57 @@ def _walk(entity: Entity, result: Walk, depth: int) -> None:
     boundary = entity.headers.get_boundary()
     where = entity.number or "message"
     if not boundary:
-        result.findings.append(Finding(
-            "mime.missing_boundary", "warning",
-            "A multipart part declares no boundary; its content was read as one block of text.",
-            {"part": where},
-        ))
+        result.findings.append(
+            Finding(
+                "mime.missing_boundary",
+                "warning",
+                "A multipart part declares no boundary; its content was read as one block of text.",
+                {"part": where},
+            )
+        )
         result.leaves.append(Entity(entity.headers, entity.body, entity.number))
         return
     if depth >= MAX_DEPTH:
-        result.findings.append(Finding("mime.too_deep", "warning", "MIME nesting too deep; inner parts not read.",
-                                       {"part": where, "depth": depth}))
+        result.findings.append(
+            Finding(
+                "mime.too_deep",
+                "warning",
+                "MIME nesting too deep; inner parts not read.",
+                {"part": where, "depth": depth},
+            )
+        )
         return
     parts, closed = split_multipart(entity.body, boundary)
     if not parts:
-        result.findings.append(Finding(
-            "mime.boundary_not_found", "warning",
-            "The multipart boundary never appears in the body; its content was read as one block of text.",
-            {"part": where, "boundary": boundary},
-        ))
+        result.findings.append(
+            Finding(
+                "mime.boundary_not_found",
+                "warning",
+                "The multipart boundary never appears in the body; its content was read as one block of text.",
+                {"part": where, "boundary": boundary},
+            )
+        )
         result.leaves.append(Entity(entity.headers, entity.body, entity.number))
         return
     if not closed:
-        result.findings.append(Finding(
-            "mime.unterminated", "info",
-            "A multipart body has no closing boundary (the message may be truncated).",
-            {"part": where},
-        ))
+        result.findings.append(
+            Finding(
+                "mime.unterminated",
+                "info",
+                "A multipart body has no closing boundary (the message may be truncated).",
+                {"part": where},
+            )
+        )
     for i, part in enumerate(parts, 1):
         if len(result.leaves) >= MAX_PARTS:
-            result.findings.append(Finding("mime.too_many_parts", "warning", "Too many MIME parts; the rest were not read.",
-                                           {"limit": MAX_PARTS}))
+            result.findings.append(
+                Finding(
+                    "mime.too_many_parts",
+                    "warning",
+                    "Too many MIME parts; the rest were not read.",
+                    {"limit": MAX_PARTS},
+                )
+            )
             return
         number = f"{entity.number}.{i}" if entity.number else str(i)
         _walk(parse_entity(part, number), result, depth + 1)
@@ -160,18 +181,24 @@ def decode_payload(entity: Entity) -> tuple[bytes, list[Finding]]:
             decoded = base64.b64decode(padded)
         except (binascii.Error, ValueError):
             decoded = b""
-        findings.append(Finding(
-            "mime.bad_base64", "warning",
-            "A base64 part is damaged; what could be decoded was kept.",
-            {"part": entity.number or "body", "encoded_bytes": len(body), "decoded_bytes": len(decoded)},
-        ))
+        findings.append(
+            Finding(
+                "mime.bad_base64",
+                "warning",
+                "A base64 part is damaged; what could be decoded was kept.",
+                {"part": entity.number or "body", "encoded_bytes": len(body), "decoded_bytes": len(decoded)},
+            )
+        )
         return decoded, findings
     if cte == "quoted-printable":
         return quopri.decodestring(body), findings
     if cte and cte not in ("7bit", "8bit", "binary"):
-        findings.append(Finding(
-            "mime.unknown_encoding", "info",
-            "Unknown Content-Transfer-Encoding; the part was kept as it is.",
-            {"part": entity.number or "body", "encoding": cte},
-        ))
+        findings.append(
+            Finding(
+                "mime.unknown_encoding",
+                "info",
+                "Unknown Content-Transfer-Encoding; the part was kept as it is.",
+                {"part": entity.number or "body", "encoding": cte},
+            )
+        )
     return body, findings

@@ -55,6 +55,7 @@ class IngestStats:
 
 # --- planning: sources -> pending top-level items ------------------------------------------
 
+
 def _root_name(case: Case, abspath: Path) -> str:
     known = case.db.source_root_for(str(abspath))
     if known:
@@ -67,14 +68,33 @@ def _root_name(case: Case, abspath: Path) -> str:
     return root
 
 
-def _file_row(root: str, segment: str, *, origin: str | None, state: str = PENDING, reason: str = "",
-              findings: list[Finding] | None = None) -> dict[str, Any]:
+def _file_row(
+    root: str,
+    segment: str,
+    *,
+    origin: str | None,
+    state: str = PENDING,
+    reason: str = "",
+    findings: list[Finding] | None = None,
+) -> dict[str, Any]:
     chain = pathchain.join([segment])
     return {
-        "id": pathchain.item_id(chain), "path": chain, "parent": None, "source": root, "depth": 0,
-        "name": segment.rsplit("/", 1)[-1], "ext": os.path.splitext(segment)[1].lower().lstrip(".") or None,
-        "origin": origin, "is_file": 1, "state": state, "reason": reason or None, "sha256": None, "size": None,
-        "kind_hint": None, "hints": None, "findings": findings or [],
+        "id": pathchain.item_id(chain),
+        "path": chain,
+        "parent": None,
+        "source": root,
+        "depth": 0,
+        "name": segment.rsplit("/", 1)[-1],
+        "ext": os.path.splitext(segment)[1].lower().lstrip(".") or None,
+        "origin": origin,
+        "is_file": 1,
+        "state": state,
+        "reason": reason or None,
+        "sha256": None,
+        "size": None,
+        "kind_hint": None,
+        "hints": None,
+        "findings": findings or [],
     }
 
 
@@ -96,8 +116,9 @@ def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]
 
     def onerror(exc: OSError) -> None:
         rel = os.path.relpath(exc.filename or str(abspath), abspath)
-        rows.append(_file_row(root, f"{root}/{rel}", origin=None, state=FAILED,
-                              reason=f"unreadable folder: {exc.strerror}"))
+        rows.append(
+            _file_row(root, f"{root}/{rel}", origin=None, state=FAILED, reason=f"unreadable folder: {exc.strerror}")
+        )
 
     case_root = case.root.resolve()
     for dirpath, dirnames, filenames in os.walk(abspath, onerror=onerror):
@@ -114,13 +135,13 @@ def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]
             segment = f"{root}/{rel}"
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
-                rows.append(_file_row(root, segment, origin=None, state=SKIPPED,
-                                      reason="symbolic link (not followed)"))
+                rows.append(_file_row(root, segment, origin=None, state=SKIPPED, reason="symbolic link (not followed)"))
             elif not stat.S_ISREG(st.st_mode):
                 rows.append(_file_row(root, segment, origin=None, state=SKIPPED, reason="special file"))
             elif not os.access(full, os.R_OK):
-                rows.append(_file_row(root, segment, origin=None, state=FAILED,
-                                      reason="unreadable file: permission denied"))
+                rows.append(
+                    _file_row(root, segment, origin=None, state=FAILED, reason="unreadable file: permission denied")
+                )
             else:
                 rows.append(_file_row(root, segment, origin=full))
     return root, str(abspath), rows
@@ -128,13 +149,23 @@ def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]
 
 # --- running ---------------------------------------------------------------------------------
 
+
 def _task(row: Any, budget: int) -> dict[str, Any]:
     import json
 
     get = row.__getitem__
-    return {"id": get("id"), "path": get("path"), "depth": get("depth"), "origin": get("origin"),
-            "sha256": get("sha256"), "size": get("size"), "kind_hint": get("kind_hint"),
-            "hints": json.loads(get("hints")) if get("hints") else {}, "source": get("source"), "budget": budget}
+    return {
+        "id": get("id"),
+        "path": get("path"),
+        "depth": get("depth"),
+        "origin": get("origin"),
+        "sha256": get("sha256"),
+        "size": get("size"),
+        "kind_hint": get("kind_hint"),
+        "hints": json.loads(get("hints")) if get("hints") else {},
+        "source": get("source"),
+        "budget": budget,
+    }
 
 
 class _Budgets:
@@ -145,7 +176,8 @@ class _Budgets:
         self.bytes: dict[str, int] = {}
         self.items: dict[str, int] = {}
         for source, size, count in case.db.conn.execute(
-                "SELECT source, COALESCE(SUM(size),0), COUNT(*) FROM items WHERE depth>0 GROUP BY source"):
+            "SELECT source, COALESCE(SUM(size),0), COUNT(*) FROM items WHERE depth>0 GROUP BY source"
+        ):
             self.bytes[source] = size
             self.items[source] = count
 
@@ -159,8 +191,14 @@ class _Budgets:
         self.items[source] = self.items.get(source, 0) + nitems
 
 
-def ingest(case: Case, sources: Iterable[Path], *, limits: Limits | None = None, workers: int | None = None,
-           progress: Progress | None = None) -> IngestStats:
+def ingest(
+    case: Case,
+    sources: Iterable[Path],
+    *,
+    limits: Limits | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> IngestStats:
     limits = limits or Limits()
     progress = progress or Progress()
     stats = IngestStats()
@@ -182,8 +220,8 @@ def ingest(case: Case, sources: Iterable[Path], *, limits: Limits | None = None,
     for root in roots:
         for row in db.pending(root):
             queue.append(_task(row, 0))
-    progress.found = db.conn.execute("SELECT COUNT(*) FROM items WHERE source IN (%s)" % ",".join("?" * len(roots)),
-                                     roots).fetchone()[0] if roots else 0
+    marks = ",".join("?" * len(roots))
+    progress.found = db.conn.execute(f"SELECT COUNT(*) FROM items WHERE source IN ({marks})", roots).fetchone()[0]
     progress.done = progress.found - len(queue)
     progress.update()
     workers = workers if workers is not None else (os.cpu_count() or 2)
@@ -195,8 +233,15 @@ def ingest(case: Case, sources: Iterable[Path], *, limits: Limits | None = None,
     return stats
 
 
-def _run(case: Case, queue: deque, budgets: _Budgets, limits: Limits, workers: int, progress: Progress,
-         stats: IngestStats) -> None:
+def _run(
+    case: Case,
+    queue: deque,
+    budgets: _Budgets,
+    limits: Limits,
+    workers: int,
+    progress: Progress,
+    stats: IngestStats,
+) -> None:
     db = case.db
     last_commit = time.monotonic()
     crashes: dict[str, int] = {}
@@ -228,8 +273,9 @@ def _run(case: Case, queue: deque, budgets: _Budgets, limits: Limits, workers: i
             return
         while queue:
             inflight: dict[Future, dict[str, Any]] = {}
-            with ProcessPoolExecutor(workers, initializer=worker.init_worker,
-                                     initargs=(str(case.blobs.root), limits)) as pool:
+            with ProcessPoolExecutor(
+                workers, initializer=worker.init_worker, initargs=(str(case.blobs.root), limits)
+            ) as pool:
                 try:
                     while queue or inflight:
                         while queue and len(inflight) < workers * 16:
@@ -245,9 +291,21 @@ def _run(case: Case, queue: deque, budgets: _Budgets, limits: Limits, workers: i
                     for task in inflight.values():
                         crashes[task["id"]] = crashes.get(task["id"], 0) + 1
                         if crashes[task["id"]] >= MAX_CRASHES:
-                            handle(worker._done(task, FAILED, "the reader crashed on this item", findings=[
-                                Finding("ingest.crash", "warning", "Reading this item crashed the reader process.")]),
-                                task)
+                            handle(
+                                worker._done(
+                                    task,
+                                    FAILED,
+                                    "the reader crashed on this item",
+                                    findings=[
+                                        Finding(
+                                            "ingest.crash",
+                                            "warning",
+                                            "Reading this item crashed the reader process.",
+                                        )
+                                    ],
+                                ),
+                                task,
+                            )
                         else:
                             queue.appendleft(task)
     finally:
@@ -285,12 +343,25 @@ def _write_result(case: Case, task: dict[str, Any], result: dict[str, Any], queu
         return
     rows = []
     for c in children:
-        rows.append({
-            "id": c["id"], "path": c["path"], "parent": result["id"], "source": task["source"], "depth": c["depth"],
-            "name": c["name"], "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None, "origin": None,
-            "is_file": 0, "state": c["state"], "reason": c["reason"] or None, "sha256": c["sha256"],
-            "size": c["size"], "kind_hint": c["kind_hint"], "hints": c["hints"],
-        })
+        rows.append(
+            {
+                "id": c["id"],
+                "path": c["path"],
+                "parent": result["id"],
+                "source": task["source"],
+                "depth": c["depth"],
+                "name": c["name"],
+                "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None,
+                "origin": None,
+                "is_file": 0,
+                "state": c["state"],
+                "reason": c["reason"] or None,
+                "sha256": c["sha256"],
+                "size": c["size"],
+                "kind_hint": c["kind_hint"],
+                "hints": c["hints"],
+            }
+        )
     db.insert_pending(rows)
     budgets.spend(task["source"], result.get("expanded", 0), len(children))
     for c, row in zip(children, rows, strict=True):
@@ -301,8 +372,17 @@ def _write_result(case: Case, task: dict[str, Any], result: dict[str, Any], queu
         if c["state"] == PENDING:
             queue.append(_task_from_row(row))
         else:
-            db.complete_item({"id": c["id"], "state": c["state"], "reason": c["reason"], "findings": [],
-                              "sha256": None, "size": None, "kind": c["kind_hint"]})
+            db.complete_item(
+                {
+                    "id": c["id"],
+                    "state": c["state"],
+                    "reason": c["reason"],
+                    "findings": [],
+                    "sha256": None,
+                    "size": None,
+                    "kind": c["kind_hint"],
+                }
+            )
             _set_verdict(db, c["id"], c["state"])
 
 
@@ -311,6 +391,15 @@ def _set_verdict(db, item_id: str, state: str) -> None:
 
 
 def _task_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "path": row["path"], "depth": row["depth"], "origin": None, "sha256": row["sha256"],
-            "size": row["size"], "kind_hint": row["kind_hint"], "hints": row["hints"], "source": row["source"],
-            "budget": 0}
+    return {
+        "id": row["id"],
+        "path": row["path"],
+        "depth": row["depth"],
+        "origin": None,
+        "sha256": row["sha256"],
+        "size": row["size"],
+        "kind_hint": row["kind_hint"],
+        "hints": row["hints"],
+        "source": row["source"],
+        "budget": 0,
+    }

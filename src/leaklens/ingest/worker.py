@@ -47,9 +47,19 @@ def process(task: dict[str, Any]) -> dict[str, Any]:
     try:
         return _process(task, blobs, limits)
     except ItemTimeout:
-        return _done(task, FAILED, f"reading took longer than --item-timeout ({limits.item_timeout} s)",
-                     findings=[Finding("ingest.timeout", "warning", "Reading this item took too long; it was stopped.",
-                                       {"seconds": limits.item_timeout})])
+        return _done(
+            task,
+            FAILED,
+            f"reading took longer than --item-timeout ({limits.item_timeout} s)",
+            findings=[
+                Finding(
+                    "ingest.timeout",
+                    "warning",
+                    "Reading this item took too long; it was stopped.",
+                    {"seconds": limits.item_timeout},
+                )
+            ],
+        )
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
@@ -57,8 +67,14 @@ def process(task: dict[str, Any]) -> dict[str, Any]:
 
 def _done(task: dict[str, Any], state: str, reason: str = "", **extra: Any) -> dict[str, Any]:
     findings = extra.pop("findings", [])
-    return {"id": task["id"], "state": state, "reason": reason or None,
-            "findings": [f.to_dict() for f in findings], "children": [], **extra}
+    return {
+        "id": task["id"],
+        "state": state,
+        "reason": reason or None,
+        "findings": [f.to_dict() for f in findings],
+        "children": [],
+        **extra,
+    }
 
 
 def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str, Any]:
@@ -78,30 +94,50 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         # A mailbox member or a message/rfc822 part is a message whatever its first line looks like.
         mime = "message/rfc822"
     fam = family(mime)
-    src = Source(path=path, name=name, chain=task["path"], size=size, mime=mime, depth=task["depth"],
-                 hints=task.get("hints") or {}, parent_kind=task.get("kind_hint"))
+    src = Source(
+        path=path,
+        name=name,
+        chain=task["path"],
+        size=size,
+        mime=mime,
+        depth=task["depth"],
+        hints=task.get("hints") or {},
+        parent_kind=task.get("kind_hint"),
+    )
     ctx = ReadContext(src, blobs, limits, budget=task.get("budget", limits.max_expanded_bytes))
     spec = reader_for(mime)
     if fam in CONTAINER_FAMILIES and fam != "email" and task["depth"] >= limits.max_depth:
         ctx.kind = "archive"
-        ctx.finding("ingest.depth_limit", "warning",
-                    "Nested too deep: this container was stored but not opened (raise --max-depth to open it).",
-                    depth=task["depth"], max_depth=limits.max_depth)
+        ctx.finding(
+            "ingest.depth_limit",
+            "warning",
+            "Nested too deep: this container was stored but not opened (raise --max-depth to open it).",
+            depth=task["depth"],
+            max_depth=limits.max_depth,
+        )
     else:
         try:
             spec.read(src, ctx)
         except BudgetExceeded:
-            ctx.finding("ingest.expansion_limit", "warning",
-                        "The dump's expansion budget is spent; the rest of this container was not opened "
-                        "(raise --max-expanded-bytes or --max-items to read it).",
-                        budget=task.get("budget"))
+            ctx.finding(
+                "ingest.expansion_limit",
+                "warning",
+                "The dump's expansion budget is spent; the rest of this container was not opened "
+                "(raise --max-expanded-bytes or --max-items to read it).",
+                budget=task.get("budget"),
+            )
         except ItemTimeout:
             raise
         except MemoryError:
             ctx.finding("ingest.read_error", "warning", "Out of memory while reading this item.")
         except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the dump
-            ctx.finding("ingest.read_error", "warning", f"This {spec.name} file could not be read: {type(exc).__name__}.",
-                        error=f"{type(exc).__name__}: {exc}"[:500], reader=spec.name)
+            ctx.finding(
+                "ingest.read_error",
+                "warning",
+                f"This {spec.name} file could not be read: {type(exc).__name__}.",
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                reader=spec.name,
+            )
     kind = ctx.kind or "other"
     if task.get("kind_hint") == "attachment" and kind != "email":
         kind = "attachment"
@@ -109,10 +145,22 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
     for child in ctx.children:
         if child["state"] == STORED:
             child["state"] = PENDING
-    ext = os.path.splitext(name)[1].lower().lstrip(".") or extension_for(mime)
+    ext = os.path.splitext(name)[1].lower().lstrip(".") or extension_for(mime).lstrip(".")
     return {
-        "id": task["id"], "state": STORED, "reason": None, "sha256": sha, "size": size, "kind": kind,
-        "mime": mime, "ext": ext, "text": ctx.text, "text_status": ctx.text_status, "email": ctx.email,
-        "metadata": ctx.metadata or None, "findings": [f.to_dict() for f in ctx.findings],
-        "children": ctx.children, "names": " ".join(names), "expanded": ctx.expanded,
+        "id": task["id"],
+        "state": STORED,
+        "reason": None,
+        "sha256": sha,
+        "size": size,
+        "kind": kind,
+        "mime": mime,
+        "ext": ext,
+        "text": ctx.text,
+        "text_status": ctx.text_status,
+        "email": ctx.email,
+        "metadata": ctx.metadata or None,
+        "findings": [f.to_dict() for f in ctx.findings],
+        "children": ctx.children,
+        "names": " ".join(names),
+        "expanded": ctx.expanded,
     }

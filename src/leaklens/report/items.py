@@ -17,14 +17,26 @@ def item_dict(row: sqlite3.Row, findings: list[Finding]) -> dict[str, Any]:
     email = None
     if row["kind"] == "email":
         email = {
-            "from": row["email_from"], "to": row["email_to"], "cc": row["email_cc"], "subject": row["subject"],
-            "date": row["date"], "message_id": row["message_id"],
+            "from": row["email_from"],
+            "to": row["email_to"],
+            "cc": row["email_cc"],
+            "subject": row["subject"],
+            "date": row["date"],
+            "message_id": row["message_id"],
         }
     out = {
-        "id": row["id"], "path": row["path"], "sha256": row["sha256"], "kind": row["kind"],
-        "parent": row["parent"], "size": row["size"], "verdict": row["verdict"],
-        "findings": [f.to_dict() for f in findings], "email": email,
-        "state": row["state"], "reason": row["reason"], "mime": row["mime"],
+        "id": row["id"],
+        "path": row["path"],
+        "sha256": row["sha256"],
+        "kind": row["kind"],
+        "parent": row["parent"],
+        "size": row["size"],
+        "verdict": row["verdict"],
+        "findings": [f.to_dict() for f in findings],
+        "email": email,
+        "state": row["state"],
+        "reason": row["reason"],
+        "mime": row["mime"],
         "text_status": row["text_status"],
     }
     meta = json.loads(row["meta"]) if row["meta"] else None

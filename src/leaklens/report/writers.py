@@ -10,8 +10,25 @@ from ..case import Case
 from .items import iter_items, report_header
 
 FORMATS = ("json", "jsonl", "csv", "html")
-CSV_COLUMNS = ("id", "path", "sha256", "kind", "parent", "size", "verdict", "state", "reason", "mime",
-               "from", "to", "cc", "subject", "date", "message_id", "finding_codes")
+CSV_COLUMNS = (
+    "id",
+    "path",
+    "sha256",
+    "kind",
+    "parent",
+    "size",
+    "verdict",
+    "state",
+    "reason",
+    "mime",
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message_id",
+    "finding_codes",
+)
 
 
 def write_json(case: Case, out: IO[str]) -> None:
@@ -39,12 +56,27 @@ def write_csv(case: Case, out: IO[str]) -> None:
     w.writerow(CSV_COLUMNS)
     for item in iter_items(case):
         email = item["email"] or {}
-        w.writerow([
-            item["id"], item["path"], item["sha256"], item["kind"], item["parent"], item["size"], item["verdict"],
-            item["state"], item["reason"], item["mime"], email.get("from"), email.get("to"), email.get("cc"),
-            email.get("subject"), email.get("date"), email.get("message_id"),
-            " ".join(f["code"] for f in item["findings"]),
-        ])
+        w.writerow(
+            [
+                item["id"],
+                item["path"],
+                item["sha256"],
+                item["kind"],
+                item["parent"],
+                item["size"],
+                item["verdict"],
+                item["state"],
+                item["reason"],
+                item["mime"],
+                email.get("from"),
+                email.get("to"),
+                email.get("cc"),
+                email.get("subject"),
+                email.get("date"),
+                email.get("message_id"),
+                " ".join(f["code"] for f in item["findings"]),
+            ]
+        )
 
 
 WRITERS = {"json": write_json, "jsonl": write_jsonl, "csv": write_csv}

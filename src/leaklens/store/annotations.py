@@ -58,16 +58,12 @@ def normalise_tag(tag: str) -> str:
 
 def add_tag(conn: sqlite3.Connection, item_id: str, tag: str) -> str:
     tag = normalise_tag(tag)
-    conn.execute(
-        "INSERT OR IGNORE INTO item_tags(item_id, tag, created) VALUES(?,?,?)", (item_id, tag, _now())
-    )
+    conn.execute("INSERT OR IGNORE INTO item_tags(item_id, tag, created) VALUES(?,?,?)", (item_id, tag, _now()))
     return tag
 
 
 def remove_tag(conn: sqlite3.Connection, item_id: str, tag: str) -> bool:
-    cur = conn.execute(
-        "DELETE FROM item_tags WHERE item_id=? AND tag=?", (item_id, " ".join(tag.split()).lower())
-    )
+    cur = conn.execute("DELETE FROM item_tags WHERE item_id=? AND tag=?", (item_id, " ".join(tag.split()).lower()))
     return cur.rowcount > 0
 
 
@@ -86,8 +82,7 @@ def tagged_item_ids(conn: sqlite3.Connection, tag: str) -> list[str]:
     return [
         r[0]
         for r in conn.execute(
-            "SELECT t.item_id FROM item_tags t JOIN items i ON i.id = t.item_id"
-            " WHERE t.tag=? ORDER BY i.rowid",
+            "SELECT t.item_id FROM item_tags t JOIN items i ON i.id = t.item_id WHERE t.tag=? ORDER BY i.rowid",
             (" ".join(tag.split()).lower(),),
         )
     ]
@@ -99,9 +94,7 @@ def add_note(conn: sqlite3.Connection, item_id: str, body: str) -> int:
         raise UsageError("a note cannot be empty")
     if len(body) > MAX_NOTE:
         raise UsageError(f"a note is at most {MAX_NOTE} characters")
-    cur = conn.execute(
-        "INSERT INTO item_notes(item_id, body, created) VALUES(?,?,?)", (item_id, body, _now())
-    )
+    cur = conn.execute("INSERT INTO item_notes(item_id, body, created) VALUES(?,?,?)", (item_id, body, _now()))
     return int(cur.lastrowid or 0)
 
 
@@ -112,7 +105,5 @@ def delete_note(conn: sqlite3.Connection, item_id: str, note_id: int) -> bool:
 def notes_for(conn: sqlite3.Connection, item_id: str) -> list[dict[str, Any]]:
     return [
         {"id": r[0], "body": r[1], "created": r[2]}
-        for r in conn.execute(
-            "SELECT id, body, created FROM item_notes WHERE item_id=? ORDER BY id", (item_id,)
-        )
+        for r in conn.execute("SELECT id, body, created FROM item_notes WHERE item_id=? ORDER BY id", (item_id,))
     ]

@@ -71,9 +71,36 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 );
 """
 
-ITEM_COLUMNS = ("id", "path", "parent", "source", "depth", "name", "ext", "origin", "is_file", "state", "reason",
-                "sha256", "size", "kind", "kind_hint", "mime", "text_status", "hints", "meta", "email_from",
-                "email_to", "email_cc", "subject", "date", "message_id", "in_reply_to", "refs", "verdict")
+ITEM_COLUMNS = (
+    "id",
+    "path",
+    "parent",
+    "source",
+    "depth",
+    "name",
+    "ext",
+    "origin",
+    "is_file",
+    "state",
+    "reason",
+    "sha256",
+    "size",
+    "kind",
+    "kind_hint",
+    "mime",
+    "text_status",
+    "hints",
+    "meta",
+    "email_from",
+    "email_to",
+    "email_cc",
+    "subject",
+    "date",
+    "message_id",
+    "in_reply_to",
+    "refs",
+    "verdict",
+)
 
 
 def _json(value: Any) -> str | None:
@@ -107,8 +134,10 @@ class Database:
 
     # -- meta -------------------------------------------------------------------------
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                          (key, value))
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -159,14 +188,24 @@ class Database:
             " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
             " refs=:refs, verdict=:verdict WHERE id=:id",
             {
-                "id": result["id"], "state": result["state"], "reason": result.get("reason"),
-                "sha256": result.get("sha256"), "size": result.get("size"), "kind": result.get("kind"),
-                "mime": result.get("mime"), "text_status": result.get("text_status"),
+                "id": result["id"],
+                "state": result["state"],
+                "reason": result.get("reason"),
+                "sha256": result.get("sha256"),
+                "size": result.get("size"),
+                "kind": result.get("kind"),
+                "mime": result.get("mime"),
+                "text_status": result.get("text_status"),
                 "meta": _json(result.get("metadata") or None),
-                "email_from": email.get("from"), "email_to": email.get("to"), "email_cc": email.get("cc"),
-                "subject": email.get("subject"), "date": email.get("date") or result.get("date"),
-                "message_id": email.get("message_id"), "in_reply_to": email.get("in_reply_to"),
-                "refs": email.get("references"), "verdict": result.get("verdict", "unverified"),
+                "email_from": email.get("from"),
+                "email_to": email.get("to"),
+                "email_cc": email.get("cc"),
+                "subject": email.get("subject"),
+                "date": email.get("date") or result.get("date"),
+                "message_id": email.get("message_id"),
+                "in_reply_to": email.get("in_reply_to"),
+                "refs": email.get("references"),
+                "verdict": result.get("verdict", "unverified"),
             },
         )
         self.replace_findings(result["id"], "ingest", [Finding.from_dict(f) for f in result.get("findings", [])])
@@ -175,9 +214,14 @@ class Database:
             self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
             self.conn.execute(
                 "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
-                (rowid, email.get("subject") or "", email.get("from") or "",
-                 " ".join(filter(None, (email.get("to"), email.get("cc")))), result.get("text") or "",
-                 result.get("names") or ""),
+                (
+                    rowid,
+                    email.get("subject") or "",
+                    email.get("from") or "",
+                    " ".join(filter(None, (email.get("to"), email.get("cc")))),
+                    result.get("text") or "",
+                    result.get("names") or "",
+                ),
             )
 
     def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
@@ -189,7 +233,9 @@ class Database:
 
     def findings_for(self, item_id: str) -> list[Finding]:
         rows = self.conn.execute(
-            "SELECT code, severity, message, evidence FROM findings WHERE item_id=? ORDER BY rowid", (item_id,))
+            "SELECT code, severity, message, evidence FROM findings WHERE item_id=? ORDER BY rowid",
+            (item_id,),
+        )
         return [Finding(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def all_findings(self) -> dict[str, list[Finding]]:
@@ -217,16 +263,30 @@ class Database:
         by_state = dict(c.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
         files = dict(c.execute("SELECT state, COUNT(*) FROM items WHERE is_file=1 GROUP BY state").fetchall())
         reasons = {
-            state: [{"reason": r[0], "count": r[1]} for r in c.execute(
-                "SELECT reason, COUNT(*) FROM items WHERE state=? GROUP BY reason ORDER BY COUNT(*) DESC", (state,))]
+            state: [
+                {"reason": r[0], "count": r[1]}
+                for r in c.execute(
+                    "SELECT reason, COUNT(*) FROM items WHERE state=? GROUP BY reason ORDER BY COUNT(*) DESC",
+                    (state,),
+                )
+            ]
             for state in (SKIPPED, FAILED)
         }
         stored_bytes = c.execute("SELECT COALESCE(SUM(size),0) FROM items WHERE state=?", (STORED,)).fetchone()[0]
-        unique = c.execute("SELECT COUNT(*), COALESCE(SUM(size),0) FROM (SELECT sha256, MAX(size) AS size FROM items"
-                           " WHERE state=? GROUP BY sha256)", (STORED,)).fetchone()
+        unique = c.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size),0) FROM (SELECT sha256, MAX(size) AS size FROM items"
+            " WHERE state=? GROUP BY sha256)",
+            (STORED,),
+        ).fetchone()
         return {
-            "files": {"found": sum(files.values()), **{s: files.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)}},
-            "items": {"found": sum(by_state.values()), **{s: by_state.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)}},
+            "files": {
+                "found": sum(files.values()),
+                **{s: files.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)},
+            },
+            "items": {
+                "found": sum(by_state.values()),
+                **{s: by_state.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)},
+            },
             "skipped_reasons": reasons[SKIPPED],
             "failed_reasons": reasons[FAILED],
             "bytes": {"items": stored_bytes, "unique_blobs": unique[0], "unique_bytes": unique[1]},

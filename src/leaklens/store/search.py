@@ -111,8 +111,16 @@ def build_sql(q: Query) -> tuple[str, list[Any], bool]:
 SORTS = {"relevance", "date", "-date"}
 
 
-def search(conn: sqlite3.Connection, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance",
-           extra_where: str = "", extra_args: list[Any] | None = None) -> tuple[int, list[dict[str, Any]]]:
+def search(
+    conn: sqlite3.Connection,
+    text: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "relevance",
+    extra_where: str = "",
+    extra_args: list[Any] | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
     """Run a query; returns (total matches, one page of hits with a highlighted snippet)."""
     q = parse(text)
     where, args, uses_fts = build_sql(q)

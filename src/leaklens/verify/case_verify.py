@@ -29,6 +29,18 @@ from .verdict import VERIFIED, inherits_verification, register_effect, verdict_f
 
 ENGINE_VERSION = "1"
 
+COVERED_BY_PARENT = (
+    "dkim.covered_by_parent",
+    "info",
+    "Verified through its email: these bytes are inside a DKIM-signed message body that validates, "
+    "so they are exactly what was sent.",
+)
+INSIDE_VERIFIED = (
+    "dkim.inside_verified",
+    "info",
+    "This message was forwarded inside a DKIM-verified email: its bytes are unchanged since then, "
+    "but that says nothing about who wrote it; its own signatures decide.",
+)
 register_effect("dkim.covered_by_parent", VERIFIED)
 register_effect("dkim.inside_verified", None)
 
@@ -52,8 +64,10 @@ CREATE TABLE IF NOT EXISTS dns_lookups (item_id TEXT, name TEXT, answer TEXT, er
 
 # Only messages kept as their original bytes can be checked: a .msg or a message rebuilt from
 # a PST's properties still carries the old DKIM-Signature, which would fail on the rebuilt bytes.
-CHECKABLE = ("i.kind='email' AND i.state='stored' AND i.mime='message/rfc822' AND NOT EXISTS"
-             " (SELECT 1 FROM findings f WHERE f.item_id=i.id AND f.code='ingest.reconstructed')")
+CHECKABLE = (
+    "i.kind='email' AND i.state='stored' AND i.mime='message/rfc822' AND NOT EXISTS"
+    " (SELECT 1 FROM findings f WHERE f.item_id=i.id AND f.code='ingest.reconstructed')"
+)
 
 
 @dataclass
@@ -74,13 +88,16 @@ def _needs_check(row: Any, archive_keys: set[tuple[str, str]], published: str | 
     return bool(missing and (dns or missing & archive_keys))
 
 
-def select_emails(case: Case, archive: KeyArchive, *, published: str | None, dns: bool, force: bool) -> tuple[list[str], int]:
+def select_emails(
+    case: Case, archive: KeyArchive, *, published: str | None, dns: bool, force: bool
+) -> tuple[list[str], int]:
     ensure_schema(case)
     archive_keys = {(r.domain.lower(), r.selector.lower()) for r in archive.records}
     todo, total = [], 0
     for row in case.db.conn.execute(
-            "SELECT i.id, v.engine, v.published, v.keys_missing FROM items i LEFT JOIN verifications v"
-            " ON v.item_id = i.id WHERE " + CHECKABLE + " ORDER BY i.rowid"):
+        "SELECT i.id, v.engine, v.published, v.keys_missing FROM items i LEFT JOIN verifications v"
+        " ON v.item_id = i.id WHERE " + CHECKABLE + " ORDER BY i.rowid"
+    ):
         total += 1
         if force or _needs_check(row, archive_keys, published, dns):
             todo.append(row["id"])
@@ -108,9 +125,17 @@ def _check(job: tuple[str, str]) -> tuple[str, dict[str, Any]]:
 
 # --- coordinator -----------------------------------------------------------------------------
 
-def verify_case(case: Case, *, key_files: Iterable[Path] = (), dns: bool = False, published: datetime | None = None,
-                force: bool = False, workers: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> VerifyStats:
+
+def verify_case(
+    case: Case,
+    *,
+    key_files: Iterable[Path] = (),
+    dns: bool = False,
+    published: datetime | None = None,
+    force: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyStats:
     db = case.db
     ensure_schema(case)
     if published is not None:
@@ -132,13 +157,31 @@ def verify_case(case: Case, *, key_files: Iterable[Path] = (), dns: bool = False
         db.replace_findings(item_id, "verify", findings)
         db.conn.execute(
             "INSERT OR REPLACE INTO verifications VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-            (item_id, ENGINE_VERSION, pub, now_iso(), r["verdict"], json.dumps(r["keys_used"]),
-             json.dumps(r["keys_missing"]), json.dumps(r["signatures"], default=str),
-             json.dumps(r["arc"], default=str), json.dumps(r["received"], default=str), r["summary"]))
+            (
+                item_id,
+                ENGINE_VERSION,
+                pub,
+                now_iso(),
+                r["verdict"],
+                json.dumps(r["keys_used"]),
+                json.dumps(r["keys_missing"]),
+                json.dumps(r["signatures"], default=str),
+                json.dumps(r["arc"], default=str),
+                json.dumps(r["received"], default=str),
+                r["summary"],
+            ),
+        )
         for lookup in r.get("dns_lookups") or []:
-            db.conn.execute("INSERT INTO dns_lookups VALUES(?,?,?,?,?)",
-                            (item_id, lookup.get("name"), json.dumps(lookup.get("answer"), default=str),
-                             lookup.get("error"), lookup.get("time") or lookup.get("at")))
+            db.conn.execute(
+                "INSERT INTO dns_lookups VALUES(?,?,?,?,?)",
+                (
+                    item_id,
+                    lookup.get("name"),
+                    json.dumps(lookup.get("answer"), default=str),
+                    lookup.get("error"),
+                    lookup.get("time") or lookup.get("at"),
+                ),
+            )
         done += 1
         stats.checked += 1
         if progress:
@@ -182,22 +225,16 @@ def propagate(case: Case) -> None:
             continue
         v = conn.execute("SELECT signatures FROM verifications WHERE item_id=?", (email_id,)).fetchone()
         domains = sorted({s.get("d") for s in json.loads(v[0]) if s.get("result") == "pass"} - {None}) if v else []
+        evidence = {"verified_email": email_id, "signing_domains": domains}
         stack = [email_id]
         while stack:
             parent = stack.pop()
             for child in conn.execute("SELECT id, kind FROM items WHERE parent=? AND state='stored'", (parent,)):
                 if child["kind"] == "email":
-                    db.replace_findings(child["id"], "inherit", [Finding(
-                        "dkim.inside_verified", "info",
-                        "This message was forwarded inside a DKIM-verified email: its bytes are unchanged since "
-                        "then, but that says nothing about who wrote it; its own signatures decide.",
-                        {"verified_email": email_id, "signing_domains": domains})])
+                    # A forwarded message's own signatures decide its standing.
+                    db.replace_findings(child["id"], "inherit", [Finding(*INSIDE_VERIFIED, evidence)])
                     continue
-                db.replace_findings(child["id"], "inherit", [Finding(
-                    "dkim.covered_by_parent", "info",
-                    "Verified through its email: these bytes are inside a DKIM-signed message body that validates, "
-                    "so they are exactly what was sent.",
-                    {"verified_email": email_id, "signing_domains": domains})])
+                db.replace_findings(child["id"], "inherit", [Finding(*COVERED_BY_PARENT, evidence)])
                 stack.append(child["id"])
     # 3. Replies that misquote a verified parent.
     for item_id, findings in quote_findings(case).items():
@@ -215,12 +252,16 @@ def verification_summary(case: Case) -> dict[str, Any]:
     """The figures an editor quotes: emails by verdict, by signing domain and by key."""
     conn = case.db.conn
     ensure_schema(case)
-    emails = dict(conn.execute("SELECT verdict, COUNT(*) FROM items WHERE kind='email' AND state='stored'"
-                               " GROUP BY verdict").fetchall())
+    emails = dict(
+        conn.execute(
+            "SELECT verdict, COUNT(*) FROM items WHERE kind='email' AND state='stored' GROUP BY verdict"
+        ).fetchall()
+    )
     by_domain: dict[str, dict[str, int]] = {}
     by_key: dict[str, int] = {}
     for verdict, sigs in conn.execute(
-            "SELECT i.verdict, v.signatures FROM verifications v JOIN items i ON i.id = v.item_id"):
+        "SELECT i.verdict, v.signatures FROM verifications v JOIN items i ON i.id = v.item_id"
+    ):
         for d in {s.get("d") for s in json.loads(sigs) if s.get("d")}:
             by_domain.setdefault(d, {}).setdefault(verdict, 0)
             by_domain[d][verdict] += 1
@@ -229,5 +270,10 @@ def verification_summary(case: Case) -> dict[str, Any]:
                 key = f"{s.get('s')}._domainkey.{s.get('d')}"
                 by_key[key] = by_key.get(key, 0) + 1
     checked = conn.execute("SELECT COUNT(*) FROM verifications").fetchone()[0]
-    return {"emails": sum(emails.values()), "checked": checked, "by_verdict": emails,
-            "by_signing_domain": by_domain, "verified_by_key": by_key}
+    return {
+        "emails": sum(emails.values()),
+        "checked": checked,
+        "by_verdict": emails,
+        "by_signing_domain": by_domain,
+        "verified_by_key": by_key,
+    }

@@ -59,13 +59,15 @@ def quote_findings(case: Case) -> dict[str, list[Finding]]:
     conn = case.db.conn
     by_msgid: dict[str, tuple[str, int, str]] = {}
     for item_id, rowid, msgid, verdict in conn.execute(
-            "SELECT id, rowid, message_id, verdict FROM items WHERE kind='email' AND message_id IS NOT NULL"):
+        "SELECT id, rowid, message_id, verdict FROM items WHERE kind='email' AND message_id IS NOT NULL"
+    ):
         for mid in _ids(msgid):
             by_msgid.setdefault(mid, (item_id, rowid, verdict))
     out: dict[str, list[Finding]] = {}
     for item_id, rowid, irt, refs in conn.execute(
-            "SELECT id, rowid, in_reply_to, refs FROM items WHERE kind='email' AND state='stored'"
-            " AND (in_reply_to IS NOT NULL OR refs IS NOT NULL)"):
+        "SELECT id, rowid, in_reply_to, refs FROM items WHERE kind='email' AND state='stored'"
+        " AND (in_reply_to IS NOT NULL OR refs IS NOT NULL)"
+    ):
         candidates = _ids(irt) or _ids(refs)[-1:]
         parent = next((by_msgid[m] for m in candidates if m in by_msgid), None)
         if parent is None or parent[2] != "verified" or parent[0] == item_id:
@@ -78,12 +80,15 @@ def quote_findings(case: Case) -> dict[str, list[Finding]]:
             if _contains(parent_words, block):
                 continue
             diff = _diff(block, parent_words)
-            out.setdefault(item_id, []).append(Finding(
-                "thread.quote_mismatch", "warning",
-                "This reply quotes its parent message, but the quoted words differ from what the verified "
-                "parent actually says: the quote (or the reply) was edited.",
-                {"parent": parent[0], "quoted": " ".join(block)[:2000], "diff": diff},
-            ))
+            out.setdefault(item_id, []).append(
+                Finding(
+                    "thread.quote_mismatch",
+                    "warning",
+                    "This reply quotes its parent message, but the quoted words differ from what the verified "
+                    "parent actually says: the quote (or the reply) was edited.",
+                    {"parent": parent[0], "quoted": " ".join(block)[:2000], "diff": diff},
+                )
+            )
             break
     return out
 

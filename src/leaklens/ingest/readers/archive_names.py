@@ -20,12 +20,15 @@ def unsafe_name_findings(name: str) -> list[Finding]:
         problems.append("'..' component")
     if not problems:
         return []
-    return [Finding(
-        "ingest.unsafe_name", "warning",
-        "The archive names this member with a path that points outside the archive "
-        "(a path-traversal trick); it was stored by content only, never written to that path.",
-        {"name": name, "problems": problems},
-    )]
+    return [
+        Finding(
+            "ingest.unsafe_name",
+            "warning",
+            "The archive names this member with a path that points outside the archive "
+            "(a path-traversal trick); it was stored by content only, never written to that path.",
+            {"name": name, "problems": problems},
+        )
+    ]
 
 
 def clean_member_name(name: str) -> str:

@@ -26,17 +26,26 @@ from .zip_recover import scan_local_headers
 
 
 def _encrypted(name: str) -> Finding:
-    return Finding("ingest.encrypted", "warning",
-                   "This member is encrypted; without the password its content cannot be read.", {"member": name})
+    return Finding(
+        "ingest.encrypted",
+        "warning",
+        "This member is encrypted; without the password its content cannot be read.",
+        {"member": name},
+    )
 
 
 def _corrupt(ctx: ReadContext, fmt: str, exc: BaseException, **extra) -> None:
-    ctx.finding("ingest.corrupt", "warning",
-                f"The {fmt} archive is damaged or truncated; the members that could be read were kept.",
-                error=f"{type(exc).__name__}: {exc}"[:300], **extra)
+    ctx.finding(
+        "ingest.corrupt",
+        "warning",
+        f"The {fmt} archive is damaged or truncated; the members that could be read were kept.",
+        error=f"{type(exc).__name__}: {exc}"[:300],
+        **extra,
+    )
 
 
 # --- zip ---------------------------------------------------------------------------
+
 
 def read_zip(src: Source, ctx: ReadContext) -> None:
     ctx.kind = "archive"
@@ -59,27 +68,59 @@ def read_zip(src: Source, ctx: ReadContext) -> None:
             findings = unsafe_name_findings(info.filename)
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                ctx.skip_child(name, "symbolic link (not followed)", findings=[*findings, Finding(
-                    "ingest.symlink", "info", "A symbolic link inside the archive was recorded but not followed.",
-                    {"member": info.filename})])
+                ctx.skip_child(
+                    name,
+                    "symbolic link (not followed)",
+                    findings=[
+                        *findings,
+                        Finding(
+                            "ingest.symlink",
+                            "info",
+                            "A symbolic link inside the archive was recorded but not followed.",
+                            {"member": info.filename},
+                        ),
+                    ],
+                )
                 continue
             if info.flag_bits & 0x1:
                 ctx.skip_child(name, "encrypted member", findings=[*findings, _encrypted(info.filename)])
                 continue
-            hints = {"archive_mtime": "%04d-%02d-%02dT%02d:%02d:%02d" % info.date_time, "member_name": info.filename}
+            hints = {
+                "archive_mtime": "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(*info.date_time),
+                "member_name": info.filename,
+            }
             try:
                 with zf.open(info) as stream:
-                    ctx.add_child(name, stream=stream, declared_size=info.file_size,
-                                  compressed_size=info.compress_size, hints=hints, findings=findings)
+                    ctx.add_child(
+                        name,
+                        stream=stream,
+                        declared_size=info.file_size,
+                        compressed_size=info.compress_size,
+                        hints=hints,
+                        findings=findings,
+                    )
             except BudgetExceeded:
                 raise
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError,
-                    RuntimeError, lzma.LZMAError) as exc:
-                ctx.fail_child(name, f"unreadable member: {type(exc).__name__}: {exc}"[:300], hints=hints,
-                               findings=findings)
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                OSError,
+                NotImplementedError,
+                ValueError,
+                RuntimeError,
+                lzma.LZMAError,
+            ) as exc:
+                ctx.fail_child(
+                    name,
+                    f"unreadable member: {type(exc).__name__}: {exc}"[:300],
+                    hints=hints,
+                    findings=findings,
+                )
 
 
 # --- tar ---------------------------------------------------------------------------
+
 
 def read_tar(src: Source, ctx: ReadContext) -> None:
     ctx.kind = "archive"
@@ -103,9 +144,20 @@ def read_tar(src: Source, ctx: ReadContext) -> None:
             findings = unsafe_name_findings(member.name)
             hints = {"archive_mtime": member.mtime, "member_name": member.name}
             if member.issym() or member.islnk():
-                ctx.skip_child(name, "link (not followed)", hints=hints, findings=[*findings, Finding(
-                    "ingest.symlink", "info", "A link inside the archive was recorded but not followed.",
-                    {"member": member.name, "target": member.linkname})])
+                ctx.skip_child(
+                    name,
+                    "link (not followed)",
+                    hints=hints,
+                    findings=[
+                        *findings,
+                        Finding(
+                            "ingest.symlink",
+                            "info",
+                            "A link inside the archive was recorded but not followed.",
+                            {"member": member.name, "target": member.linkname},
+                        ),
+                    ],
+                )
                 continue
             if not member.isfile():
                 ctx.skip_child(name, "special file (device, fifo)", hints=hints, findings=findings)
@@ -120,8 +172,12 @@ def read_tar(src: Source, ctx: ReadContext) -> None:
             except BudgetExceeded:
                 raise
             except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, AssertionError) as exc:
-                ctx.fail_child(name, f"unreadable member: {type(exc).__name__}: {exc}"[:300], hints=hints,
-                               findings=findings)
+                ctx.fail_child(
+                    name,
+                    f"unreadable member: {type(exc).__name__}: {exc}"[:300],
+                    hints=hints,
+                    findings=findings,
+                )
 
 
 # --- single-stream compressors -------------------------------------------------------
@@ -131,8 +187,11 @@ _OPENERS = {
     "application/x-bzip2": bz2.open,
     "application/x-xz": lzma.open,
 }
-_SUFFIXES = {"application/gzip": (".gz", ".tgz"), "application/x-bzip2": (".bz2", ".tbz2"),
-             "application/x-xz": (".xz", ".txz")}
+_SUFFIXES = {
+    "application/gzip": (".gz", ".tgz"),
+    "application/x-bzip2": (".bz2", ".tbz2"),
+    "application/x-xz": (".xz", ".txz"),
+}
 
 
 def _looks_like_tar(opener, path: Path) -> bool:
@@ -181,27 +240,54 @@ def _salvage(opener, src: Source, ctx: ReadContext, name: str) -> None:
         pass
     if tmp.tell():
         tmp.seek(0)
-        ctx.add_child(name + ".partial", stream=tmp, compressed_size=src.size, findings=[Finding(
-            "ingest.truncated", "warning", "Only the start of this compressed file could be recovered.",
-            {"recovered_bytes": tmp.tell()})])
+        ctx.add_child(
+            name + ".partial",
+            stream=tmp,
+            compressed_size=src.size,
+            findings=[
+                Finding(
+                    "ingest.truncated",
+                    "warning",
+                    "Only the start of this compressed file could be recovered.",
+                    {"recovered_bytes": tmp.tell()},
+                )
+            ],
+        )
     else:
         ctx.fail_child(name, "nothing could be decompressed")
 
 
 # --- 7z ------------------------------------------------------------------------------
 
+
 def read_7z(src: Source, ctx: ReadContext) -> None:
     import py7zr
     from py7zr.exceptions import Bad7zFile, PasswordRequired, UnsupportedCompressionMethodError
 
     ctx.kind = "archive"
-    errors = (Bad7zFile, PasswordRequired, UnsupportedCompressionMethodError, OSError, EOFError, ValueError,
-              KeyError, IndexError, TypeError, lzma.LZMAError, zlib.error, RuntimeError, AttributeError)
+    errors = (
+        Bad7zFile,
+        PasswordRequired,
+        UnsupportedCompressionMethodError,
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        lzma.LZMAError,
+        zlib.error,
+        RuntimeError,
+        AttributeError,
+    )
     try:
         archive = py7zr.SevenZipFile(src.path, mode="r")
     except PasswordRequired:
-        ctx.finding("ingest.encrypted", "warning",
-                    "The 7z archive's file list is encrypted; without the password nothing can be read.")
+        ctx.finding(
+            "ingest.encrypted",
+            "warning",
+            "The 7z archive's file list is encrypted; without the password nothing can be read.",
+        )
         return
     except errors as exc:
         _corrupt(ctx, "7z", exc)
@@ -215,8 +301,11 @@ def read_7z(src: Source, ctx: ReadContext) -> None:
             return
         if encrypted:
             for e in entries:
-                ctx.skip_child(clean_member_name(e.filename), "encrypted member", findings=[
-                    *unsafe_name_findings(e.filename), _encrypted(e.filename)])
+                ctx.skip_child(
+                    clean_member_name(e.filename),
+                    "encrypted member",
+                    findings=[*unsafe_name_findings(e.filename), _encrypted(e.filename)],
+                )
             return
         total = sum(e.uncompressed for e in entries)
         if total > max(src.size * ctx.limits.max_ratio, 1 << 20):
@@ -236,8 +325,11 @@ def read_7z(src: Source, ctx: ReadContext) -> None:
                 if getattr(entry, "is_symlink", False):
                     ctx.skip_child(clean_member_name(name), "symbolic link (not followed)")
                 else:
-                    ctx.fail_child(clean_member_name(name), "member could not be extracted",
-                                   findings=unsafe_name_findings(name))
+                    ctx.fail_child(
+                        clean_member_name(name),
+                        "member could not be extracted",
+                        findings=unsafe_name_findings(name),
+                    )
 
 
 class _SevenZipFactory:
@@ -305,4 +397,3 @@ READERS = [
     ReaderSpec("compressed", tuple(_OPENERS), read_compressed),
     ReaderSpec("7z", ("application/x-7z-compressed",), read_7z),
 ]
-

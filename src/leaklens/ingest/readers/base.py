@@ -135,9 +135,15 @@ class ReadContext:
                     name,
                     f"larger than --max-item-bytes ({limits.max_item_bytes} bytes)",
                     hints=hints,
-                    findings=[*findings, Finding("ingest.too_large", "warning",
-                                                 "Member too large to extract; raise --max-item-bytes to read it.",
-                                                 {"limit": limits.max_item_bytes})],
+                    findings=[
+                        *findings,
+                        Finding(
+                            "ingest.too_large",
+                            "warning",
+                            "Member too large to extract; raise --max-item-bytes to read it.",
+                            {"limit": limits.max_item_bytes},
+                        ),
+                    ],
                 )
             self.expanded = self.budget
             raise BudgetExceeded() from None
@@ -151,11 +157,15 @@ class ReadContext:
             name,
             "expansion ratio above --max-ratio (zip bomb?)",
             hints=hints,
-            findings=[*findings, Finding(
-                "ingest.bomb", "warning",
-                "This member expands far more than any normal file; it was not extracted.",
-                {"expanded_at_least": size, "compressed": compressed, "max_ratio": self.limits.max_ratio},
-            )],
+            findings=[
+                *findings,
+                Finding(
+                    "ingest.bomb",
+                    "warning",
+                    "This member expands far more than any normal file; it was not extracted.",
+                    {"expanded_at_least": size, "compressed": compressed, "max_ratio": self.limits.max_ratio},
+                ),
+            ],
             kind=kind,
         )
 

@@ -31,7 +31,8 @@ def decode_header_value(value: str | Header | None) -> tuple[str, list[Finding]]
     if isinstance(value, Header):
         # compat32 hands back raw 8-bit header bytes as a Header of charset unknown-8bit.
         value = "".join(
-            chunk.encode("ascii", "surrogateescape").decode("ascii", "surrogateescape") if isinstance(chunk, str)
+            chunk.encode("ascii", "surrogateescape").decode("ascii", "surrogateescape")
+            if isinstance(chunk, str)
             else chunk.decode("ascii", "surrogateescape")
             for chunk, _ in decode_header(value)
         )
@@ -39,16 +40,26 @@ def decode_header_value(value: str | Header | None) -> tuple[str, list[Finding]]
         # compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8, else cp1252.
         raw = value.encode("ascii", "surrogateescape")
         text, _ = decode_text(raw, None)
-        findings.append(Finding("mime.8bit_header", "info",
-                                "A header contains raw 8-bit bytes (not RFC 2047 encoded).",
-                                {"raw": raw.decode("latin-1")[:200]}))
+        findings.append(
+            Finding(
+                "mime.8bit_header",
+                "info",
+                "A header contains raw 8-bit bytes (not RFC 2047 encoded).",
+                {"raw": raw.decode("latin-1")[:200]},
+            )
+        )
         value = text
     try:
         decoded = str(make_header(decode_header(value)))
     except (LookupError, ValueError, UnicodeError, AssertionError) as exc:
-        findings.append(Finding("mime.bad_header_encoding", "info",
-                                "A header's encoded words could not be decoded; it is shown as written.",
-                                {"value": value[:200], "error": str(exc)[:200]}))
+        findings.append(
+            Finding(
+                "mime.bad_header_encoding",
+                "info",
+                "A header's encoded words could not be decoded; it is shown as written.",
+                {"value": value[:200], "error": str(exc)[:200]},
+            )
+        )
         decoded = value
     return " ".join(decoded.split()), findings
 
@@ -92,8 +103,9 @@ def _filename(part: Message) -> str | None:
 
 def _is_body_text(part: Message) -> bool:
     disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-    return part.get_content_type() in ("text/plain", "text/html") and disposition != "attachment" \
-        and not _filename(part)
+    return (
+        part.get_content_type() in ("text/plain", "text/html") and disposition != "attachment" and not _filename(part)
+    )
 
 
 def read_email(src: Source, ctx: ReadContext) -> None:
@@ -103,8 +115,12 @@ def read_email(src: Source, ctx: ReadContext) -> None:
         return
     raw = src.path.read_bytes()
     if b"\x00" in raw:
-        ctx.finding("mime.nul_bytes", "warning", "The message contains NUL bytes, which no mail system sends.",
-                    count=raw.count(b"\x00"))
+        ctx.finding(
+            "mime.nul_bytes",
+            "warning",
+            "The message contains NUL bytes, which no mail system sends.",
+            count=raw.count(b"\x00"),
+        )
     walked = mime.walk(raw)
     ctx.findings.extend(walked.findings)
     root = mime.parse_entity(raw)
@@ -126,7 +142,11 @@ def read_email(src: Source, ctx: ReadContext) -> None:
     if date_raw and date is None:
         ctx.finding("mime.bad_date", "info", "The Date header cannot be read as a date.", value=date_raw[:200])
     fields["date"] = date.isoformat() if date else None
-    for key, header in (("message_id", "Message-ID"), ("in_reply_to", "In-Reply-To"), ("references", "References")):
+    for key, header in (
+        ("message_id", "Message-ID"),
+        ("in_reply_to", "In-Reply-To"),
+        ("references", "References"),
+    ):
         v = headers.get(header)
         fields[key] = " ".join(str(v).split()) if v else None
     ctx.email = fields
@@ -165,12 +185,14 @@ def read_email(src: Source, ctx: ReadContext) -> None:
         body = "\n\n".join(html_to_text(h) for h in html_texts)
     ctx.text = body[: ctx.limits.max_text_chars]
     ctx.text_status = "extracted" if body.strip() else "empty"
-    ctx.metadata.update({
-        "attachments": n_attachment,
-        "attachment_names": names[:200],
-        "has_html": bool(html_texts),
-        "header_count": len(headers),
-    })
+    ctx.metadata.update(
+        {
+            "attachments": n_attachment,
+            "attachment_names": names[:200],
+            "has_html": bool(html_texts),
+            "header_count": len(headers),
+        }
+    )
 
 
 def _hints(part: Message, leaf: mime.Entity) -> dict[str, Any]:

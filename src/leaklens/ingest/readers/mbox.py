@@ -74,21 +74,33 @@ def read_mbox(src: Source, ctx: ReadContext) -> None:
     with open(src.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         count = 0
         if buf[:5] != b"From ":
-            ctx.finding("mbox.leading_garbage", "warning", "Bytes before the first 'From ' line were not a message.",
-                        bytes=buf.find(b"\nFrom ") + 1 if buf.find(b"\nFrom ") >= 0 else len(buf))
+            ctx.finding(
+                "mbox.leading_garbage",
+                "warning",
+                "Bytes before the first 'From ' line were not a message.",
+                bytes=buf.find(b"\nFrom ") + 1 if buf.find(b"\nFrom ") >= 0 else len(buf),
+            )
         for sep_start, start, end in split_offsets(buf):
             count += 1
             envelope = bytes(buf[sep_start:start]).rstrip(b"\r\n").decode("utf-8", "replace")
             message, unquoted = unquote(bytes(buf[start:end]))
             findings = []
             if unquoted:
-                findings.append(Finding(
-                    "ingest.mbox_unquoted", "info",
-                    "Lines escaped as '>From ' by the mbox format were restored to 'From ' (as originally sent).",
-                    {"lines": unquoted, "rule": "mboxrd: one leading '>' removed from '>*From ' lines"},
-                ))
-            ctx.add_child(f"#{count}", data=message, kind="email",
-                          hints={"mbox_envelope": envelope, "mbox_offset": start}, findings=findings)
+                findings.append(
+                    Finding(
+                        "ingest.mbox_unquoted",
+                        "info",
+                        "Lines escaped as '>From ' by the mbox format were restored to 'From ' (as originally sent).",
+                        {"lines": unquoted, "rule": "mboxrd: one leading '>' removed from '>*From ' lines"},
+                    )
+                )
+            ctx.add_child(
+                f"#{count}",
+                data=message,
+                kind="email",
+                hints={"mbox_envelope": envelope, "mbox_offset": start},
+                findings=findings,
+            )
     ctx.metadata["messages"] = count
     ctx.text_status = "none"
 

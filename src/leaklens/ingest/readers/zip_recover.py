@@ -36,9 +36,19 @@ def scan_local_headers(path: Path, ctx: ReadContext) -> int:
         label = clean_member_name(name)
         findings = unsafe_name_findings(name)
         if flags & 0x1:
-            ctx.skip_child(label, "encrypted member", findings=[*findings, Finding(
-                "ingest.encrypted", "warning", "This member is encrypted; its content cannot be read.",
-                {"member": name})])
+            ctx.skip_child(
+                label,
+                "encrypted member",
+                findings=[
+                    *findings,
+                    Finding(
+                        "ingest.encrypted",
+                        "warning",
+                        "This member is encrypted; its content cannot be read.",
+                        {"member": name},
+                    ),
+                ],
+            )
             pos = nxt
             continue
         # With a data descriptor (flag 8) the sizes are unknown here: read up to the next header.
@@ -61,12 +71,24 @@ def scan_local_headers(path: Path, ctx: ReadContext) -> int:
             pos = nxt
             continue
         if not complete:
-            findings = [*findings, Finding("ingest.truncated", "warning",
-                                           "This member was cut off; only its start was recovered.",
-                                           {"member": name, "recovered_bytes": len(payload)})]
+            findings = [
+                *findings,
+                Finding(
+                    "ingest.truncated",
+                    "warning",
+                    "This member was cut off; only its start was recovered.",
+                    {"member": name, "recovered_bytes": len(payload)},
+                ),
+            ]
         try:
-            ctx.add_child(label, stream=io.BytesIO(payload), compressed_size=max(len(chunk), 1),
-                          declared_size=usize or None, findings=findings, hints={"member_name": name})
+            ctx.add_child(
+                label,
+                stream=io.BytesIO(payload),
+                compressed_size=max(len(chunk), 1),
+                declared_size=usize or None,
+                findings=findings,
+                hints={"member_name": name},
+            )
             recovered += 1
         except BudgetExceeded:
             raise
