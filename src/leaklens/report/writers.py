@@ -7,6 +7,7 @@ import json
 from typing import IO
 
 from ..case import Case
+from .html_report import write_html
 from .items import iter_items, report_header
 
 FORMATS = ("json", "jsonl", "csv", "html")
@@ -79,4 +80,4 @@ def write_csv(case: Case, out: IO[str]) -> None:
         )
 
 
-WRITERS = {"json": write_json, "jsonl": write_jsonl, "csv": write_csv}
+WRITERS = {"json": write_json, "jsonl": write_jsonl, "csv": write_csv, "html": write_html}

@@ -44,6 +44,11 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
+def _ready(conn: sqlite3.Connection) -> bool:
+    """Reads on a case that was never served find no tables, and mean "no tags yet"."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name='item_tags'").fetchone() is not None
+
+
 def normalise_tag(tag: str) -> str:
     """The stored form of a tag; raises UsageError for an empty or unusable one."""
     value = " ".join((tag or "").split()).lower()
@@ -68,10 +73,14 @@ def remove_tag(conn: sqlite3.Connection, item_id: str, tag: str) -> bool:
 
 
 def tags_for(conn: sqlite3.Connection, item_id: str) -> list[str]:
+    if not _ready(conn):
+        return []
     return [r[0] for r in conn.execute("SELECT tag FROM item_tags WHERE item_id=? ORDER BY tag", (item_id,))]
 
 
 def all_tags(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    if not _ready(conn):
+        return []
     return [
         {"tag": r[0], "count": r[1]}
         for r in conn.execute("SELECT tag, COUNT(*) FROM item_tags GROUP BY tag ORDER BY COUNT(*) DESC, tag")
@@ -79,6 +88,8 @@ def all_tags(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 
 def tagged_item_ids(conn: sqlite3.Connection, tag: str) -> list[str]:
+    if not _ready(conn):
+        return []
     return [
         r[0]
         for r in conn.execute(
@@ -103,6 +114,8 @@ def delete_note(conn: sqlite3.Connection, item_id: str, note_id: int) -> bool:
 
 
 def notes_for(conn: sqlite3.Connection, item_id: str) -> list[dict[str, Any]]:
+    if not _ready(conn):
+        return []
     return [
         {"id": r[0], "body": r[1], "created": r[2]}
         for r in conn.execute("SELECT id, body, created FROM item_notes WHERE item_id=? ORDER BY id", (item_id,))
