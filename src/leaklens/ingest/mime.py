@@ -43,6 +43,7 @@ class Entity:
 
 @dataclass
 class Walk:
+    root: Entity
     leaves: list[Entity] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -62,36 +63,61 @@ def parse_entity(raw: bytes, number: str = "") -> Entity:
     return Entity(_PARSER.parsebytes(head + b"\n\n"), body, number)
 
 
+def _delimiters(body: bytes, dash_boundary: bytes):
+    """Yield (line_start, after_line, closing) for each boundary delimiter line.
+
+    A delimiter is ``--boundary`` at the start of the body or of a line, followed by
+    optional ``--`` (the closing one), optional blanks and the end of the line. Found
+    with ``bytes.find``: a regex over base64 attachments is many times slower.
+    """
+    n = len(dash_boundary)
+    pos = body.find(dash_boundary)
+    while pos >= 0:
+        if pos == 0 or body[pos - 1 : pos] == b"\n":
+            if pos == 0:
+                line_start = 0
+            elif body[pos - 2 : pos - 1] == b"\r":
+                line_start = pos - 2
+            else:
+                line_start = pos - 1
+            k = pos + n
+            closing = body[k : k + 2] == b"--"
+            if closing:
+                k += 2
+            while body[k : k + 1] in (b" ", b"\t"):
+                k += 1
+            if k == len(body) or body[k : k + 1] in (b"\r", b"\n"):
+                if body[k : k + 2] == b"\r\n":
+                    k += 2
+                elif body[k : k + 1] in (b"\n", b"\r"):
+                    k += 1
+                yield line_start, k, closing
+        pos = body.find(dash_boundary, pos + n)
+
+
 def split_multipart(body: bytes, boundary: str) -> tuple[list[bytes], bool]:
-    """Split a multipart body into raw parts; returns (parts, closed)."""
-    b = re.escape(boundary.encode("utf-8", "surrogateescape"))
-    delim = re.compile(rb"(?:\A|\r?\n)--" + b + rb"(--)?[ \t]*(?=\r?\n|\Z)")
+    """Split a multipart body into raw parts; returns (parts, closed).
+
+    The line break before a delimiter belongs to the delimiter (RFC 2046), so a
+    part's bytes end just before it.
+    """
     parts: list[bytes] = []
     start = None
-    closed = False
-    for m in delim.finditer(body):
+    for line_start, after, closing in _delimiters(body, b"--" + boundary.encode("utf-8", "surrogateescape")):
         if start is not None:
-            parts.append(body[start : m.start()])
-        if m.group(1):
-            closed = True
-            break
-        # The part starts after the delimiter line's line break.
-        end = m.end()
-        if body.startswith(b"\r\n", end):
-            end += 2
-        elif body.startswith(b"\n", end):
-            end += 1
-        start = end
-    else:
-        if start is not None:
-            parts.append(body[start:])
-    return parts, closed
+            parts.append(body[start:line_start])
+        if closing:
+            return parts, True
+        start = after
+    if start is not None:
+        parts.append(body[start:])
+    return parts, False
 
 
 def walk(raw: bytes) -> Walk:
     """Every leaf entity of a message, each with its raw body; defects as findings."""
-    result = Walk()
     root = parse_entity(raw, "")
+    result = Walk(root)
     _walk(root, result, 0)
     return result
 
@@ -159,7 +185,9 @@ def _walk(entity: Entity, result: Walk, depth: int) -> None:
         _walk(parse_entity(part, number), result, depth + 1)
 
 
-_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_OK = _B64_ALPHABET + b"= \t\r\n"
+_B64_NOT_DATA = bytes(c for c in range(256) if c not in _B64_ALPHABET + b"=")
 
 
 def decode_payload(entity: Entity) -> tuple[bytes, list[Finding]]:
@@ -168,27 +196,27 @@ def decode_payload(entity: Entity) -> tuple[bytes, list[Finding]]:
     body = entity.body
     findings: list[Finding] = []
     if cte == "base64":
-        cleaned = _B64_JUNK.sub(b"", body)
-        data_part = cleaned.rstrip(b"=")
+        # Anything but the alphabet and line breaks means damage (or a smuggling attempt).
+        damaged = bool(body.translate(None, _B64_OK))
         try:
-            return base64.b64decode(cleaned, validate=True), findings
+            decoded = base64.b64decode(body)  # validate=False: skips line breaks (and junk)
         except (binascii.Error, ValueError):
-            pass
-        # Repair: drop stray characters and fix the padding, then say so.
-        usable = data_part[: len(data_part) - len(data_part) % 4] if len(data_part) % 4 == 1 else data_part
-        padded = usable + b"=" * (-len(usable) % 4)
-        try:
-            decoded = base64.b64decode(padded)
-        except (binascii.Error, ValueError):
-            decoded = b""
-        findings.append(
-            Finding(
-                "mime.bad_base64",
-                "warning",
-                "A base64 part is damaged; what could be decoded was kept.",
-                {"part": entity.number or "body", "encoded_bytes": len(body), "decoded_bytes": len(decoded)},
+            damaged = True
+            data = body.translate(None, _B64_NOT_DATA).rstrip(b"=")
+            usable = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data
+            try:
+                decoded = base64.b64decode(usable + b"=" * (-len(usable) % 4))
+            except (binascii.Error, ValueError):
+                decoded = b""
+        if damaged:
+            findings.append(
+                Finding(
+                    "mime.bad_base64",
+                    "warning",
+                    "A base64 part is damaged; what could be decoded was kept.",
+                    {"part": entity.number or "body", "encoded_bytes": len(body), "decoded_bytes": len(decoded)},
+                )
             )
-        )
         return decoded, findings
     if cte == "quoted-printable":
         return quopri.decodestring(body), findings

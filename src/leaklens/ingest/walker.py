@@ -272,44 +272,53 @@ def _run(
                 handle(_guarded(worker.process, task), task)
             return
         while queue:
-            inflight: dict[Future, dict[str, Any]] = {}
+            inflight: dict[Future, list[dict[str, Any]]] = {}
             with ProcessPoolExecutor(
                 workers, initializer=worker.init_worker, initargs=(str(case.blobs.root), limits)
             ) as pool:
                 try:
                     while queue or inflight:
-                        while queue and len(inflight) < workers * 16:
-                            task = submit_budget(queue.popleft())
-                            inflight[pool.submit(worker.process, task)] = task
+                        while queue and len(inflight) < workers * 4:
+                            batch = _next_batch(queue, workers, submit_budget)
+                            inflight[pool.submit(worker.process_batch, batch)] = batch
                         done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
                         for fut in done:
-                            task = inflight.pop(fut)
-                            handle(_result_of(fut, task), task)
+                            batch = inflight.pop(fut)
+                            for task, result in zip(batch, _results_of(fut, batch), strict=True):
+                                handle(result, task)
                 except BrokenProcessPool:
                     # A worker died (a crash in a C library on a hostile file). Retry what was in
-                    # flight; an item present at repeated crashes is the likely culprit and fails.
-                    for task in inflight.values():
+                    # flight, one item per round trip; an item present at repeated crashes fails.
+                    for task in (t for batch in inflight.values() for t in batch):
                         crashes[task["id"]] = crashes.get(task["id"], 0) + 1
+                        task["solo"] = True
                         if crashes[task["id"]] >= MAX_CRASHES:
+                            crash = Finding("ingest.crash", "warning", "Reading this item crashed the reader process.")
                             handle(
-                                worker._done(
-                                    task,
-                                    FAILED,
-                                    "the reader crashed on this item",
-                                    findings=[
-                                        Finding(
-                                            "ingest.crash",
-                                            "warning",
-                                            "Reading this item crashed the reader process.",
-                                        )
-                                    ],
-                                ),
-                                task,
+                                worker._done(task, FAILED, "the reader crashed on this item", findings=[crash]), task
                             )
                         else:
                             queue.appendleft(task)
     finally:
         db.commit()
+
+
+MAX_BATCH = 32
+
+
+def _next_batch(queue: deque, workers: int, prepare) -> list[dict[str, Any]]:
+    """Up to MAX_BATCH small items per round trip, fewer when the queue runs low (keep both cores busy)."""
+    size = max(1, min(MAX_BATCH, len(queue) // (workers * 4)))
+    batch = []
+    while queue and len(batch) < size:
+        task = queue[0]
+        if task.get("solo") or (task.get("size") or 0) > worker.IN_MEMORY:
+            if batch:
+                break
+            batch.append(prepare(queue.popleft()))
+            break
+        batch.append(prepare(queue.popleft()))
+    return batch
 
 
 def _guarded(fn, task):
@@ -321,7 +330,7 @@ def _guarded(fn, task):
         raise
 
 
-def _result_of(fut: Future, task: dict[str, Any]) -> dict[str, Any]:
+def _results_of(fut: Future, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
     try:
         return fut.result()
     except BrokenProcessPool:
@@ -329,65 +338,69 @@ def _result_of(fut: Future, task: dict[str, Any]) -> dict[str, Any]:
     except OSError as exc:
         if exc.errno == 28:
             raise LeaklensError("the disk is full: free some space and run the same command again to resume") from None
-        return worker._done(task, FAILED, f"I/O error: {exc}")
+        return [worker._done(task, FAILED, f"I/O error: {exc}") for task in batch]
+
+
+def _verdict(state: str, findings: list[Finding]) -> str:
+    return "error" if state == FAILED else verdict_for(findings)
 
 
 def _write_result(case: Case, task: dict[str, Any], result: dict[str, Any], queue: deque, budgets: _Budgets) -> None:
     db = case.db
-    db.complete_item(result)
-    _set_verdict(db, result["id"], result["state"])
-    if result.get("ext"):
-        db.conn.execute("UPDATE items SET ext=? WHERE id=?", (result["ext"], result["id"]))
+    carried = task.get("container_findings")
+    if carried is None:  # a task read back from the database (a resumed run)
+        carried = db.findings_for(task["id"], "container")
+    result["verdict"] = _verdict(result["state"], [*carried, *map(Finding.from_dict, result.get("findings", []))])
+    db.complete_item(result, fresh=True)
     children = result.get("children") or []
     if not children:
         return
-    rows = []
-    for c in children:
-        rows.append(
-            {
-                "id": c["id"],
-                "path": c["path"],
-                "parent": result["id"],
-                "source": task["source"],
-                "depth": c["depth"],
-                "name": c["name"],
-                "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None,
-                "origin": None,
-                "is_file": 0,
-                "state": c["state"],
-                "reason": c["reason"] or None,
-                "sha256": c["sha256"],
-                "size": c["size"],
-                "kind_hint": c["kind_hint"],
-                "hints": c["hints"],
-            }
-        )
+    rows = [
+        {
+            "id": c["id"],
+            "path": c["path"],
+            "parent": result["id"],
+            "source": task["source"],
+            "depth": c["depth"],
+            "name": c["name"],
+            "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None,
+            "origin": c.get("origin"),
+            "is_file": 0,
+            "state": c["state"],
+            "reason": c["reason"] or None,
+            "sha256": c["sha256"],
+            "size": c["size"],
+            "kind_hint": c["kind_hint"],
+            "hints": c["hints"],
+        }
+        for c in children
+    ]
     db.insert_pending(rows)
     budgets.spend(task["source"], result.get("expanded", 0), len(children))
     for c, row in zip(children, rows, strict=True):
-        if c["findings"]:
-            # What the container observed about a member (unsafe name, unquoted mbox lines)
-            # is stored with the member at once, so a resumed run keeps it.
-            db.replace_findings(c["id"], "container", [Finding.from_dict(f) for f in c["findings"]])
+        findings = [Finding.from_dict(f) for f in c["findings"]]
+        # What the container observed about a member (unsafe name, unquoted mbox lines)
+        # is stored with the member at once, so a resumed run keeps it.
+        db.add_findings(c["id"], "container", findings)
         if c["state"] == PENDING:
-            queue.append(_task_from_row(row))
+            queue.append({**_task_from_row(row), "container_findings": findings})
         else:
             db.complete_item(
                 {
                     "id": c["id"],
                     "state": c["state"],
                     "reason": c["reason"],
-                    "findings": [],
                     "sha256": None,
                     "size": None,
                     "kind": c["kind_hint"],
-                }
+                    "verdict": _verdict(c["state"], findings),
+                },
+                fresh=True,
             )
-            _set_verdict(db, c["id"], c["state"])
 
 
 def _set_verdict(db, item_id: str, state: str) -> None:
-    db.set_verdict(item_id, "error" if state == FAILED else verdict_for(db.findings_for(item_id)))
+    db.set_verdict(item_id, _verdict(state, db.findings_for(item_id)))
 
 
 def _task_from_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -395,7 +408,7 @@ def _task_from_row(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "path": row["path"],
         "depth": row["depth"],
-        "origin": None,
+        "origin": row["origin"],
         "sha256": row["sha256"],
         "size": row["size"],
         "kind_hint": row["kind_hint"],

@@ -17,7 +17,8 @@ from ..store.blobs import BlobStore
 from .limits import Limits
 from .readers import reader_for
 from .readers.base import BudgetExceeded, ReadContext, Source
-from .sniff import extension_for, family, sniff_file
+from .readers.mbox import cut_message
+from .sniff import extension_for, family, sniff, sniff_file
 
 CONTAINER_FAMILIES = ("email", "mbox", "archive", "pst")
 
@@ -47,19 +48,21 @@ def process(task: dict[str, Any]) -> dict[str, Any]:
     try:
         return _process(task, blobs, limits)
     except ItemTimeout:
-        return _done(
-            task,
-            FAILED,
-            f"reading took longer than --item-timeout ({limits.item_timeout} s)",
-            findings=[
-                Finding(
-                    "ingest.timeout",
-                    "warning",
-                    "Reading this item took too long; it was stopped.",
-                    {"seconds": limits.item_timeout},
-                )
-            ],
+        timeout = Finding(
+            "ingest.timeout",
+            "warning",
+            "Reading this item took too long; it was stopped.",
+            {"seconds": limits.item_timeout},
         )
+        return _done(
+            task, FAILED, f"reading took longer than --item-timeout ({limits.item_timeout} s)", findings=[timeout]
+        )
+    except OSError as exc:
+        if exc.errno == 28:  # ENOSPC: the coordinator stops the run with a clear message
+            raise
+        return _done(task, FAILED, f"I/O error: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - a bug costs one item, not the run
+        return _done(task, FAILED, f"internal error: {type(exc).__name__}: {exc}"[:300])
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
@@ -77,19 +80,47 @@ def _done(task: dict[str, Any], state: str, reason: str = "", **extra: Any) -> d
     }
 
 
+IN_MEMORY = 4 << 20  # items up to this size are read once and handed to the reader in memory
+
+
+def _obtain(task: dict[str, Any], blobs: BlobStore) -> tuple[str, int, bytes | None, list[Finding]]:
+    """Store the item's bytes if they are not stored yet; returns (sha256, size, data or None, findings)."""
+    origin = task.get("origin")
+    if not origin:
+        sha, size = task["sha256"], task["size"]
+        data = blobs.read(sha) if size <= IN_MEMORY else None
+        return sha, size, data, []
+    if origin.startswith("slice:"):
+        # A byte range of a stored container (an mbox member): cut, transform, store.
+        _, parent_sha, start, end, transform = origin.split(":", 4)
+        with open(blobs.path(parent_sha), "rb") as fh:
+            fh.seek(int(start))
+            data = fh.read(int(end) - int(start))
+        findings: list[Finding] = []
+        if transform == "mboxrd":
+            data, findings = cut_message(data)
+        sha, size = blobs.put_bytes(data)
+        return sha, size, data if size <= IN_MEMORY else None, findings
+    with open(origin, "rb") as fh:
+        sha, size = blobs.put_stream(fh)
+    return sha, size, blobs.read(sha) if size <= IN_MEMORY else None, []
+
+
+def process_batch(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Several small items per round trip: the pool's per-task overhead is not free."""
+    return [process(t) for t in tasks]
+
+
 def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str, Any]:
-    sha, size = task.get("sha256"), task.get("size")
-    if task.get("origin"):
-        try:
-            with open(task["origin"], "rb") as fh:
-                sha, size = blobs.put_stream(fh)
-        except OSError as exc:
-            if exc.errno == 28:  # ENOSPC: no point going on; the coordinator stops the run.
-                raise
-            return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
+    try:
+        sha, size, data, obtained = _obtain(task, blobs)
+    except OSError as exc:
+        if exc.errno == 28:  # ENOSPC: no point going on; the coordinator stops the run.
+            raise
+        return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
     path = blobs.path(sha)
     name = pathchain.split(task["path"])[-1].rsplit("/", 1)[-1]
-    mime = sniff_file(path, name)
+    mime = sniff(data, name, size) if data is not None else sniff_file(path, name)
     if task.get("kind_hint") == "email" and family(mime) not in ("email", "mbox"):
         # A mailbox member or a message/rfc822 part is a message whatever its first line looks like.
         mime = "message/rfc822"
@@ -103,8 +134,11 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         depth=task["depth"],
         hints=task.get("hints") or {},
         parent_kind=task.get("kind_hint"),
+        sha256=sha,
+        data=data,
     )
     ctx = ReadContext(src, blobs, limits, budget=task.get("budget", limits.max_expanded_bytes))
+    ctx.findings.extend(obtained)
     spec = reader_for(mime)
     if fam in CONTAINER_FAMILIES and fam != "email" and task["depth"] >= limits.max_depth:
         ctx.kind = "archive"

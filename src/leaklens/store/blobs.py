@@ -20,21 +20,36 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
+        self._root = str(self.root)
+        self._dirs: set[str] = set()
+        self._seq = 0
+        self._ready = False
 
     def ensure(self) -> None:
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if not self._ready:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            self._ready = True
 
     def path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return Path(self._path(sha256))
+
+    def _path(self, sha256: str) -> str:
+        return f"{self._root}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+    def _ensure_dir(self, final: str) -> None:
+        d = os.path.dirname(final)
+        if d not in self._dirs:
+            os.makedirs(d, exist_ok=True)
+            self._dirs.add(d)
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         sha = hashlib.sha256(data).hexdigest()
-        final = self.path(sha)
-        if not final.exists():
-            self._write(final, lambda f: f.write(data))
+        final = self._path(sha)
+        if not os.path.exists(final):
+            self._write(final, data)
         return sha, len(data)
 
     def put_stream(self, stream: BinaryIO, limit: int | None = None) -> tuple[str, int]:
@@ -59,11 +74,11 @@ class BlobStore:
                     h.update(chunk)
                     out.write(chunk)
             sha = h.hexdigest()
-            final = self.path(sha)
-            if final.exists():
+            final = self._path(sha)
+            if os.path.exists(final):
                 os.unlink(tmpname)
             else:
-                final.parent.mkdir(parents=True, exist_ok=True)
+                self._ensure_dir(final)
                 os.replace(tmpname, final)
             return sha, size
         except BaseException:
@@ -71,13 +86,15 @@ class BlobStore:
                 os.unlink(tmpname)
             raise
 
-    def _write(self, final: Path, writer) -> None:
-        self.ensure()
-        fd, tmpname = tempfile.mkstemp(dir=self.tmp)
+    def _write(self, final: str, data: bytes) -> None:
+        # A name unique to this process and write: no O_EXCL retry loop as in mkstemp.
+        self._seq += 1
+        tmpname = f"{self.tmp}/{os.getpid()}-{self._seq}"
         try:
-            with os.fdopen(fd, "wb") as out:
-                writer(out)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            self.ensure()
+            with open(tmpname, "wb") as out:
+                out.write(data)
+            self._ensure_dir(final)
             os.replace(tmpname, final)
         except BaseException:
             if os.path.exists(tmpname):

@@ -179,14 +179,18 @@ class Database:
             args.append(source)
         yield from self.conn.execute(sql + " ORDER BY rowid", args).fetchall()
 
-    def complete_item(self, result: dict[str, Any]) -> None:
-        """Record what reading an item found, and index its text."""
+    def complete_item(self, result: dict[str, Any], *, fresh: bool = False) -> None:
+        """Record what reading an item found, and index its text.
+
+        ``fresh``: the item was pending until now, so it has no ingest findings and no
+        index entry yet (a pending item's results are committed in one transaction).
+        """
         email = result.get("email") or {}
-        self.conn.execute(
+        rowid = self.conn.execute(
             "UPDATE items SET state=:state, reason=:reason, sha256=:sha256, size=:size, kind=:kind, mime=:mime,"
             " text_status=:text_status, meta=:meta, origin=NULL, email_from=:email_from, email_to=:email_to,"
             " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
-            " refs=:refs, verdict=:verdict WHERE id=:id",
+            " refs=:refs, verdict=:verdict, ext=COALESCE(:ext, ext) WHERE id=:id RETURNING rowid",
             {
                 "id": result["id"],
                 "state": result["state"],
@@ -206,12 +210,15 @@ class Database:
                 "in_reply_to": email.get("in_reply_to"),
                 "refs": email.get("references"),
                 "verdict": result.get("verdict", "unverified"),
+                "ext": result.get("ext"),
             },
-        )
-        self.replace_findings(result["id"], "ingest", [Finding.from_dict(f) for f in result.get("findings", [])])
-        if result["state"] == STORED:
-            rowid = self.conn.execute("SELECT rowid FROM items WHERE id=?", (result["id"],)).fetchone()[0]
+        ).fetchone()[0]
+        findings = [Finding.from_dict(f) for f in result.get("findings", [])]
+        if not fresh:
+            self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result["id"],))
             self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
+        self.add_findings(result["id"], "ingest", findings)
+        if result["state"] == STORED:
             self.conn.execute(
                 "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
                 (
@@ -226,16 +233,24 @@ class Database:
 
     def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
         self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage=?", (item_id, stage))
+        self.add_findings(item_id, stage, findings)
+
+    def add_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
+        findings = list(findings)
+        if not findings:
+            return
         self.conn.executemany(
             "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
             ((item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for f in findings),
         )
 
-    def findings_for(self, item_id: str) -> list[Finding]:
-        rows = self.conn.execute(
-            "SELECT code, severity, message, evidence FROM findings WHERE item_id=? ORDER BY rowid",
-            (item_id,),
-        )
+    def findings_for(self, item_id: str, stage: str | None = None) -> list[Finding]:
+        sql = "SELECT code, severity, message, evidence FROM findings WHERE item_id=?"
+        args: tuple = (item_id,)
+        if stage is not None:
+            sql += " AND stage=?"
+            args += (stage,)
+        rows = self.conn.execute(sql + " ORDER BY rowid", args)
         return [Finding(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def all_findings(self) -> dict[str, list[Finding]]:

@@ -35,6 +35,11 @@ class Source:
     depth: int
     hints: dict[str, Any] = field(default_factory=dict)
     parent_kind: str | None = None
+    sha256: str = ""
+    data: bytes | None = None  # the bytes, when the worker already holds them (small items)
+
+    def read_bytes(self) -> bytes:
+        return self.data if self.data is not None else self.path.read_bytes()
 
 
 class BudgetExceeded(Exception):
@@ -168,6 +173,28 @@ class ReadContext:
             ],
             kind=kind,
         )
+
+    def add_slice(
+        self,
+        name: str,
+        start: int,
+        end: int,
+        *,
+        transform: str = "",
+        hints: dict[str, Any] | None = None,
+        kind: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a child that is a byte range of this item (an mbox member).
+
+        Its bytes are cut out, transformed and stored by the worker that reads the
+        child, so that a large mailbox is split across all cores instead of one.
+        """
+        if self.expanded >= self.budget:
+            raise BudgetExceeded()
+        self.expanded += end - start
+        row = self._row(name, STORED, "", hints, (), kind)
+        row["origin"] = f"slice:{self.src.sha256}:{start}:{end}:{transform}"
+        return row
 
     def skip_child(self, name: str, reason: str, *, hints=None, findings: list[Finding] = (), kind=None):
         return self._row(name, SKIPPED, reason, hints, findings, kind)

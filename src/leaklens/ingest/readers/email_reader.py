@@ -36,7 +36,10 @@ def decode_header_value(value: str | Header | None) -> tuple[str, list[Finding]]
             else chunk.decode("ascii", "surrogateescape")
             for chunk, _ in decode_header(value)
         )
-    if any(0xDC80 <= ord(c) <= 0xDCFF for c in value):
+    if value.isascii():
+        if "=?" not in value:  # nothing to decode: the common case
+            return " ".join(value.split()), findings
+    elif any(0xDC80 <= ord(c) <= 0xDCFF for c in value):
         # compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8, else cp1252.
         raw = value.encode("ascii", "surrogateescape")
         text, _ = decode_text(raw, None)
@@ -113,7 +116,7 @@ def read_email(src: Source, ctx: ReadContext) -> None:
     if src.size > MAX_EMAIL_BYTES:
         ctx.finding("ingest.too_large", "warning", "Message too large to parse; stored as is.", size=src.size)
         return
-    raw = src.path.read_bytes()
+    raw = src.read_bytes()
     if b"\x00" in raw:
         ctx.finding(
             "mime.nul_bytes",
@@ -123,8 +126,7 @@ def read_email(src: Source, ctx: ReadContext) -> None:
         )
     walked = mime.walk(raw)
     ctx.findings.extend(walked.findings)
-    root = mime.parse_entity(raw)
-    headers = root.headers
+    headers = walked.root.headers
     for defect in headers.defects:
         ctx.finding("mime.defect", "info", "The message headers are malformed.", defect=type(defect).__name__)
 

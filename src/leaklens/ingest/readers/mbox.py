@@ -59,6 +59,8 @@ def split_offsets(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int, int]]:
 
 def unquote(message: bytes) -> tuple[bytes, int]:
     """Undo one level of ``>From `` quoting; returns the bytes and the lines changed."""
+    if b">From " not in message:  # the common case, checked in C
+        return message, 0
     return _QUOTED.subn(rb"\1", message)
 
 
@@ -74,35 +76,41 @@ def read_mbox(src: Source, ctx: ReadContext) -> None:
     with open(src.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         count = 0
         if buf[:5] != b"From ":
+            first = buf.find(b"\nFrom ")
             ctx.finding(
                 "mbox.leading_garbage",
                 "warning",
                 "Bytes before the first 'From ' line were not a message.",
-                bytes=buf.find(b"\nFrom ") + 1 if buf.find(b"\nFrom ") >= 0 else len(buf),
+                bytes=first + 1 if first >= 0 else len(buf),
             )
         for sep_start, start, end in split_offsets(buf):
             count += 1
             envelope = bytes(buf[sep_start:start]).rstrip(b"\r\n").decode("utf-8", "replace")
-            message, unquoted = unquote(bytes(buf[start:end]))
-            findings = []
-            if unquoted:
-                findings.append(
-                    Finding(
-                        "ingest.mbox_unquoted",
-                        "info",
-                        "Lines escaped as '>From ' by the mbox format were restored to 'From ' (as originally sent).",
-                        {"lines": unquoted, "rule": "mboxrd: one leading '>' removed from '>*From ' lines"},
-                    )
-                )
-            ctx.add_child(
+            ctx.add_slice(
                 f"#{count}",
-                data=message,
+                start,
+                end,
+                transform="mboxrd",
                 kind="email",
                 hints={"mbox_envelope": envelope, "mbox_offset": start},
-                findings=findings,
             )
     ctx.metadata["messages"] = count
     ctx.text_status = "none"
+
+
+def cut_message(data: bytes) -> tuple[bytes, list[Finding]]:
+    """An mbox member's bytes as sent: one level of '>From ' quoting undone, and said so."""
+    message, unquoted = unquote(data)
+    if not unquoted:
+        return message, []
+    return message, [
+        Finding(
+            "ingest.mbox_unquoted",
+            "info",
+            "Lines escaped as '>From ' by the mbox format were restored to 'From ' (as originally sent).",
+            {"lines": unquoted, "rule": "mboxrd: one leading '>' removed from '>*From ' lines"},
+        )
+    ]
 
 
 READERS = [ReaderSpec("mbox", ("application/mbox",), read_mbox)]
