@@ -83,6 +83,17 @@ def _done(task: dict[str, Any], state: str, reason: str = "", **extra: Any) -> d
 IN_MEMORY = 4 << 20  # items up to this size are read once and handed to the reader in memory
 
 
+def _container(blobs: BlobStore, sha: str):
+    """An open handle on a container whose members this worker is cutting out (one open per mailbox)."""
+    handles: dict[str, Any] = _state.setdefault("handles", {})
+    fh = handles.get(sha)
+    if fh is None:
+        for old in list(handles)[:-3]:  # keep a few: members of one mailbox arrive together
+            handles.pop(old).close()
+        fh = handles[sha] = open(blobs.path(sha), "rb")  # noqa: SIM115 - kept open across items on purpose
+    return fh
+
+
 def _obtain(task: dict[str, Any], blobs: BlobStore) -> tuple[str, int, bytes | None, list[Finding]]:
     """Store the item's bytes if they are not stored yet; returns (sha256, size, data or None, findings)."""
     origin = task.get("origin")
@@ -93,9 +104,9 @@ def _obtain(task: dict[str, Any], blobs: BlobStore) -> tuple[str, int, bytes | N
     if origin.startswith("slice:"):
         # A byte range of a stored container (an mbox member): cut, transform, store.
         _, parent_sha, start, end, transform = origin.split(":", 4)
-        with open(blobs.path(parent_sha), "rb") as fh:
-            fh.seek(int(start))
-            data = fh.read(int(end) - int(start))
+        fh = _container(blobs, parent_sha)
+        fh.seek(int(start))
+        data = fh.read(int(end) - int(start))
         findings: list[Finding] = []
         if transform == "mboxrd":
             data, findings = cut_message(data)
