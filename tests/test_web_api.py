@@ -404,3 +404,28 @@ def test_empty_case_renders(tmp_path):
     c = TestClient(create_app(Path(tmp_path / "empty")))
     for url in ("/", "/search", "/search?q=anything", "/correspondents", "/tags", "/api/summary"):
         assert c.get(url).status_code == 200, url
+
+
+def test_facets_out_of_time_are_skipped_not_wrong(client, monkeypatch):
+    from leaklens.web import query as webquery
+
+    monkeypatch.setattr(webquery, "FACET_CACHE_SIZE", 0)
+    monkeypatch.setattr(webquery, "FACET_BUDGET_S", -1.0)  # every facet query is already late
+    monkeypatch.setattr(webquery, "FACET_CHECK_EVERY", 1)
+    r = client.get("/api/search", params={"q": "printer"}).json()
+    assert r["facets_complete"] is False and r["facets"] == {}
+    assert r["total"] == 3 and len(r["hits"]) == 3
+    page = client.get("/search", params={"q": "printer"}).text
+    assert "Too many matches to count by facet in time" in page
+
+
+def test_facet_cache_follows_the_case(client, case, csrf):
+    lunch = item_id(case, name="05-unsigned.eml")
+    q = "kind:email lunch"
+    before = client.get("/api/search", params={"q": q}).json()
+    assert before["facets_complete"] and before["total"] == 1
+    client.post(f"/api/items/{lunch}/tags", json={"tag": "cache-probe"}, headers={"X-CSRF-Token": csrf})
+    tagged = client.get("/api/search", params={"q": q + " tag:cache-probe"}).json()
+    assert tagged["total"] == 1 and tagged["facets"]["kind"] == [{"value": "email", "count": 1}]
+    client.delete(f"/api/items/{lunch}/tags/cache-probe", headers={"X-CSRF-Token": csrf})
+    assert client.get("/api/search", params={"q": q + " tag:cache-probe"}).json()["total"] == 0

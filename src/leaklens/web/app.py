@@ -40,9 +40,7 @@ class CasePool:
         return case
 
 
-def create_app(
-    case_dir: Path, *, auth_token: str | None = None, allowed_hosts: list[str] | None = None
-) -> FastAPI:
+def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
     """The workbench over `case_dir`. With `auth_token`, every page and API call needs a login
     (or `Authorization: Bearer TOKEN`); `allowed_hosts` limits the Host header (DNS rebinding guard)."""
     if auth_token is not None and not auth_token.strip():
@@ -73,9 +71,7 @@ def create_app(
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return HTMLResponse(
-            request.app.state.render.page(
-                request, "error.html", status=exc.status_code, message=str(exc.detail)
-            ),
+            request.app.state.render.page(request, "error.html", status=exc.status_code, message=str(exc.detail)),
             status_code=exc.status_code,
             headers=exc.headers,
         )

@@ -108,12 +108,10 @@ def timeline_svg(
     for frac in (0, 0.5, 1):
         y = top + plot_h - frac * plot_h
         parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9dde3" '
-            f'stroke-width="1"/>'
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9dde3" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">'
-            f"{round(peak * frac)}</text>"
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">{round(peak * frac)}</text>'
         )
     for i, (start, counts) in enumerate(buckets):
         total = sum(counts.values())
@@ -151,9 +149,7 @@ def timeline_svg(
         start = buckets[i][0]
         x = left + (i + 0.5) * bar_w
         text = start.isoformat() if unit != "month" else start.strftime("%Y-%m")
-        parts.append(
-            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#374151">{text}</text>'
-        )
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#374151">{text}</text>')
     lx = left
     for v in VERDICT_ORDER:
         parts.append(

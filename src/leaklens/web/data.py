@@ -127,9 +127,7 @@ def _ids_in(value: Any, found: set[str]) -> None:
             _ids_in(v, found)
 
 
-def related_items(
-    conn: sqlite3.Connection, findings: list[dict[str, Any]], own_id: str
-) -> dict[str, dict[str, Any]]:
+def related_items(conn: sqlite3.Connection, findings: list[dict[str, Any]], own_id: str) -> dict[str, dict[str, Any]]:
     """Items named in findings' evidence (near-duplicate groups, the verified email, the quoted parent)."""
     ids: set[str] = set()
     for f in findings:
@@ -174,8 +172,7 @@ def thread(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
     cur = row
     while cur["in_reply_to"] and len(ancestors) < 50:
         parent = conn.execute(
-            "SELECT * FROM items WHERE message_id=? AND kind='email' AND state='stored'"
-            " ORDER BY rowid LIMIT 1",
+            "SELECT * FROM items WHERE message_id=? AND kind='email' AND state='stored' ORDER BY rowid LIMIT 1",
             (cur["in_reply_to"],),
         ).fetchone()
         if parent is None or parent["id"] in seen:
@@ -187,8 +184,7 @@ def thread(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         [
             _brief(r)
             for r in conn.execute(
-                "SELECT * FROM items WHERE in_reply_to=? AND kind='email' AND state='stored'"
-                " ORDER BY date, rowid",
+                "SELECT * FROM items WHERE in_reply_to=? AND kind='email' AND state='stored' ORDER BY date, rowid",
                 (row["message_id"],),
             )
         ]
@@ -233,11 +229,7 @@ def _is_body(leaf: mime.Entity) -> bool:
         has_name = bool(part.get_filename())
     except (LookupError, ValueError, UnicodeError, TypeError):
         has_name = False
-    return (
-        part.get_content_type() in ("text/plain", "text/html")
-        and disposition != "attachment"
-        and not has_name
-    )
+    return part.get_content_type() in ("text/plain", "text/html") and disposition != "attachment" and not has_name
 
 
 def render_email(case: Case, row: sqlite3.Row, children: list[sqlite3.Row]) -> dict[str, Any]:
@@ -263,9 +255,7 @@ def render_email(case: Case, row: sqlite3.Row, children: list[sqlite3.Row]) -> d
             out["text"].append(text[:MAX_BODY_CHARS])
     if html_parts:
         by_cid = _cid_map(case, children)
-        out["html"] = "\n<hr>\n".join(
-            sanitise_html(h[: MAX_BODY_CHARS * 4], cid_resolver=by_cid) for h in html_parts
-        )
+        out["html"] = "\n<hr>\n".join(sanitise_html(h[: MAX_BODY_CHARS * 4], cid_resolver=by_cid) for h in html_parts)
     return out
 
 

@@ -46,9 +46,7 @@ def tagged_items(case: Case, tag: str) -> Iterator[dict[str, Any]]:
 
 
 def as_json(case: Case, tag: str) -> str:
-    return json.dumps(
-        {"tag": tag, "items": list(tagged_items(case, tag))}, ensure_ascii=False, indent=1, default=str
-    )
+    return json.dumps({"tag": tag, "items": list(tagged_items(case, tag))}, ensure_ascii=False, indent=1, default=str)
 
 
 def as_csv(case: Case, tag: str) -> str:

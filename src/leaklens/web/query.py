@@ -8,8 +8,12 @@ become an ``extra_where`` clause, so the shared parser never sees them.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +28,12 @@ SENDER_DOMAIN = (
     "CASE WHEN INSTR(i.email_from, '@') > 0 THEN RTRIM(LOWER(TRIM("
     "SUBSTR(i.email_from, INSTR(i.email_from, '@') + 1))), '> ,;\"') END"
 )
+SIGNER_OF_FINDING = "LOWER(json_extract(f.evidence, '$.d'))"
 SIGNER = (
-    "(SELECT LOWER(json_extract(f.evidence, '$.d')) FROM findings f"
+    f"(SELECT {SIGNER_OF_FINDING} FROM findings f INDEXED BY findings_item"
     " WHERE f.item_id = i.id AND f.code = 'dkim.pass' LIMIT 1)"
 )
-EDITOR = (
-    "COALESCE(json_extract(i.meta, '$.document.last_modified_by'), json_extract(i.meta, '$.document.author'))"
-)
+EDITOR = "COALESCE(json_extract(i.meta, '$.document.last_modified_by'), json_extract(i.meta, '$.document.author'))"
 YEAR = "SUBSTR(i.date, 1, 4)"
 
 FACETS: dict[str, tuple[str, str]] = {
@@ -78,9 +81,9 @@ def split(text: str) -> WebQuery:
             clause = "EXISTS (SELECT 1 FROM item_tags t WHERE t.item_id = i.id AND t.tag = ?)"
             args.append(" ".join(value.split()).lower())
         elif key == "signer":
+            # Evaluated once (the few valid-signature findings), not once per matching item.
             clause = (
-                "EXISTS (SELECT 1 FROM findings f WHERE f.item_id = i.id AND f.code = 'dkim.pass'"
-                " AND LOWER(json_extract(f.evidence, '$.d')) = ?)"
+                f"i.id IN (SELECT f.item_id FROM findings f WHERE f.code = 'dkim.pass' AND {SIGNER_OF_FINDING} = ?)"
             )
             args.append(value.lower())
         elif key == "editor":
@@ -97,41 +100,164 @@ def split(text: str) -> WebQuery:
     )
 
 
-def run_search(
-    conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str
-) -> tuple[int, list[dict[str, Any]]]:
+def _sql(text: str) -> tuple[str, str, list[Any], bool]:
+    """(source, where, args, uses_fts) for the whole query, shared grammar plus web filters."""
     wq = split(text)
-    if sort not in core.SORTS:
-        sort = "relevance"
-    return core.search(
-        conn,
-        wq.core_text,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        extra_where=wq.where,
-        extra_args=list(wq.args),
-    )
-
-
-def facets(conn: sqlite3.Connection, text: str, *, top: int = 12) -> dict[str, list[tuple[str, int]]]:
-    """Counts of every facet's values over the items matching the query."""
-    wq = split(text)
-    q = core.parse(wq.core_text)
-    where, args, uses_fts = core.build_sql(q)
+    where, args, uses_fts = core.build_sql(core.parse(wq.core_text))
     if wq.where:
         where += f" AND ({wq.where})"
         args += wq.args
-    source = "items i JOIN fts ON fts.rowid = i.rowid" if uses_fts else "items i"
+    # The full-text index goes first: left to itself, SQLite may walk every item and probe the
+    # index once per item, which costs seconds at 100,000 items for a one-word query.
+    source = "fts CROSS JOIN items i ON i.rowid = fts.rowid" if uses_fts else "items i"
+    return source, where, args, uses_fts
+
+
+def _order(sort: str, uses_fts: bool) -> str:
+    # The same orders as `leaklens search` (store/search.py).
+    if sort == "date":
+        return "i.date IS NULL, i.date ASC, i.rowid"
+    if sort == "-date" or not uses_fts:
+        return "i.date IS NULL, i.date DESC, i.rowid"
+    return "bm25(fts, 4.0, 2.0, 1.0, 1.0, 2.0), i.rowid"
+
+
+def _hits(conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str) -> list[dict[str, Any]]:
+    source, where, args, uses_fts = _sql(text)
+    snippet = "snippet(fts, -1, '\x02', '\x03', ' … ', 12)" if uses_fts else "NULL"
+    rows = conn.execute(
+        f"SELECT i.id, i.path, i.kind, i.verdict, i.date, i.email_from, i.subject, i.name, i.ext, i.size,"
+        f" {snippet} AS snippet FROM {source} WHERE {where} ORDER BY {_order(sort, uses_fts)} LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def count(conn: sqlite3.Connection, text: str) -> int:
+    source, where, args, _ = _sql(text)
+    return conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", args).fetchone()[0]
+
+
+def run_search(
+    conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, one page of hits with snippets): the results of `leaklens search` for the same text."""
+    if sort not in core.SORTS:
+        sort = "relevance"
+    return count(conn, text), _hits(conn, text, limit=limit, offset=offset, sort=sort)
+
+
+# Facet counts over a huge result set are the costly part of a search page. As in Datasette,
+# they get a time budget: past it they are skipped (the page says so) rather than holding the
+# page up. Results are remembered per query until the case changes, so paging stays fast.
+FACET_BUDGET_S = float(os.environ.get("LEAKLENS_FACET_BUDGET_MS", "150")) / 1000
+FACET_CHECK_EVERY = 5000  # SQLite VM steps between two looks at the clock
+FACET_CACHE_SIZE = int(os.environ.get("LEAKLENS_FACET_CACHE", "256"))
+_cache: OrderedDict[tuple[str, tuple[Any, ...]], tuple[int, dict[str, list[tuple[str, int]]]]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def search_with_facets(
+    conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str, top: int = 12
+) -> tuple[int, list[dict[str, Any]], dict[str, list[tuple[str, int]]], bool]:
+    """(total, one page of hits, facets, facets complete?): the total comes with the facets (it is
+    the sum of their groups), or from a plain count when the facets ran out of time."""
+    if sort not in core.SORTS:
+        sort = "relevance"
+    hits = _hits(conn, text, limit=limit, offset=offset, sort=sort)
+    got = _facets(conn, text, top=top)
+    if got is None:
+        return count(conn, text), hits, {}, False
+    return got[0], hits, got[1], True
+
+
+def facets(conn: sqlite3.Connection, text: str, *, top: int = 12) -> dict[str, list[tuple[str, int]]]:
+    """Counts of every facet's values over the items matching the query ({} if out of time)."""
+    got = _facets(conn, text, top=top)
+    return got[1] if got else {}
+
+
+def _fingerprint(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    # Which case, and its state: new items, new findings (every re-check inserts afresh) or tags
+    # change these. In-place edits of an item's columns alone would not; no step makes them.
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    state = conn.execute(
+        "SELECT (SELECT MAX(rowid) FROM items), (SELECT MAX(rowid) FROM findings),"
+        " (SELECT COUNT(*) FROM findings WHERE rowid > (SELECT MAX(rowid) - 1000 FROM findings)),"
+        " (SELECT COUNT(*) FROM item_tags), (SELECT MAX(rowid) FROM item_tags)"
+    ).fetchone()
+    return (path, *state)
+
+
+def _facets(conn: sqlite3.Connection, text: str, *, top: int) -> tuple[int, dict[str, list[tuple[str, int]]]] | None:
+    key = None
+    if FACET_CACHE_SIZE:
+        try:
+            key = (f"{top}\x00{text}", _fingerprint(conn))
+        except sqlite3.OperationalError:  # no annotation tables (a case opened outside the app)
+            key = None
+        if key is not None:
+            with _cache_lock:
+                if key in _cache:
+                    _cache.move_to_end(key)
+                    return _cache[key]
+    deadline = time.perf_counter() + FACET_BUDGET_S
+    conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline else 0, FACET_CHECK_EVERY)
+    try:
+        got = _compute_facets(conn, text, top=top)
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc):
+            raise
+        return None
+    finally:
+        conn.set_progress_handler(None, 0)
+    if key is not None:
+        with _cache_lock:
+            _cache[key] = got
+            while len(_cache) > FACET_CACHE_SIZE:
+                _cache.popitem(last=False)
+    return got
+
+
+def _compute_facets(conn: sqlite3.Connection, text: str, *, top: int) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    source, where, args, uses_fts = _sql(text)
+    names = [n for n in FACETS if n != "signer"]
+    exprs = ", ".join(FACETS[n][1] for n in names)
+    cols = ", ".join(str(k + 1) for k in range(len(names)))
+    # One pass: group by every facet at once, then add up each facet's margins here.
+    rows = conn.execute(f"SELECT {exprs}, COUNT(*) FROM {source} WHERE {where} GROUP BY {cols}", args).fetchall()
+    counters: dict[str, dict[str, int]] = {n: {} for n in names}
+    total = 0
+    for r in rows:
+        n = r[-1]
+        total += n
+        for k, name in enumerate(names):
+            v = r[k]
+            if v not in (None, ""):
+                c = counters[name]
+                c[str(v)] = c.get(str(v), 0) + n
     out: dict[str, list[tuple[str, int]]] = {}
-    for name, (_, expr) in FACETS.items():
-        rows = conn.execute(
-            f"SELECT {expr} AS v, COUNT(*) AS n FROM {source} WHERE {where}"
-            " GROUP BY v ORDER BY n DESC, v LIMIT ?",
-            [*args, top + 1],
-        ).fetchall()
-        out[name] = [(str(r[0]), r[1]) for r in rows if r[0] not in (None, "")][:top]
-    return out
+    for name in FACETS:
+        if name == "signer":
+            out[name] = _signer_facet(conn, source, where, args, uses_fts, top)
+        else:
+            out[name] = sorted(counters[name].items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return total, out
+
+
+def _signer_facet(
+    conn: sqlite3.Connection, source: str, where: str, args: list[Any], uses_fts: bool, top: int
+) -> list[tuple[str, int]]:
+    # From the (few) valid-signature findings to the matches, not the other way round.
+    sql = f"SELECT {SIGNER_OF_FINDING} AS v, COUNT(DISTINCT f.item_id) AS n FROM findings f WHERE f.code = 'dkim.pass'"
+    params: list[Any] = []
+    if uses_fts or where != core.build_sql(core.parse(""))[0]:
+        sql += f" AND f.item_id IN (SELECT i.id FROM {source} WHERE {where})"
+        params = list(args)
+    else:
+        sql += " AND f.item_id IN (SELECT id FROM items WHERE state = 'stored')"
+    rows = conn.execute(sql + " GROUP BY v ORDER BY n DESC, v LIMIT ?", [*params, top]).fetchall()
+    return [(str(r[0]), r[1]) for r in rows if r[0]]
 
 
 def add_filter(text: str, key: str, value: str) -> str:

@@ -191,9 +191,7 @@ def clean_css(css: str) -> str:
     css = _CSS_URL_CALL.sub("none", css)
     # CSS escapes could spell "url(" past the patterns above; drop them outright.
     css = re.sub(r"\\[0-9a-fA-F]{1,6}\s?", "", css)
-    css = re.sub(
-        r"expression\s*\(|behaviou?r\s*:|-moz-binding|javascript:|image-set\s*\(", "", css, flags=re.I
-    )
+    css = re.sub(r"expression\s*\(|behaviou?r\s*:|-moz-binding|javascript:|image-set\s*\(", "", css, flags=re.I)
     return css
 
 

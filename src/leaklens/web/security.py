@@ -98,9 +98,7 @@ class Sessions:
 class LoginThrottle:
     """After `free` failures from one client, each further try waits longer (doubling, capped)."""
 
-    def __init__(
-        self, free: int = 5, base_delay: float = 30.0, cap: float = 900.0, window: float = 3600.0
-    ) -> None:
+    def __init__(self, free: int = 5, base_delay: float = 30.0, cap: float = 900.0, window: float = 3600.0) -> None:
         self.free, self.base_delay, self.cap, self.window = free, base_delay, cap, window
         self._fails: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
@@ -152,9 +150,7 @@ class Guard:
         return hmac.compare_digest(candidate.encode("utf-8"), self.auth_token.encode("utf-8"))
 
     def cookie_header(self, session: Session, secure: bool) -> str:
-        return f"{self.cookie}={session.id}; Path=/; HttpOnly; SameSite=Strict" + (
-            "; Secure" if secure else ""
-        )
+        return f"{self.cookie}={session.id}; Path=/; HttpOnly; SameSite=Strict" + ("; Secure" if secure else "")
 
 
 Scope = MutableMapping[str, Any]
@@ -218,9 +214,7 @@ class SecurityMiddleware:
             if path.startswith("/api/") or path in ("/openapi.json", "/docs", "/redoc"):
                 await _plain(send, 401, '{"detail": "log in first"}', new_cookie, "application/json")
             else:
-                target = path + (
-                    "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
-                )
+                target = path + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
                 await _redirect(send, "/login?next=" + quote(target, safe=""), new_cookie)
             return
 

@@ -38,9 +38,7 @@ def session(request: Request) -> dict[str, Any]:
     return {"csrf_token": request.state.session.csrf, "authenticated": True}
 
 
-@router.get(
-    "/summary", summary="Case figures: items by kind and verdict, verification, top senders and signers"
-)
+@router.get("/summary", summary="Case figures: items by kind and verdict, verification, top senders and signers")
 def summary(request: Request) -> dict[str, Any]:
     d = data.dashboard(_case(request))
     d["timeline"] = [{"day": day, "verdict": v, "emails": n} for day, v, n in d["timeline"]]
@@ -58,8 +56,13 @@ def search(
 ) -> dict[str, Any]:
     conn = _case(request).db.conn
     try:
-        total, hits = webquery.run_search(conn, q, limit=per_page, offset=(page - 1) * per_page, sort=sort)
-        facet_counts = webquery.facets(conn, q) if facets else {}
+        if facets:
+            total, hits, facet_counts, complete = webquery.search_with_facets(
+                conn, q, limit=per_page, offset=(page - 1) * per_page, sort=sort
+            )
+        else:
+            total, hits = webquery.run_search(conn, q, limit=per_page, offset=(page - 1) * per_page, sort=sort)
+            facet_counts, complete = {}, False
     except LeaklensError as exc:
         raise HTTPException(400, str(exc)) from None
     for h in hits:
@@ -74,6 +77,7 @@ def search(
         "total": total,
         "hits": hits,
         "facets": {k: [{"value": v, "count": n} for v, n in vals] for k, vals in facet_counts.items()},
+        "facets_complete": complete,
     }
 
 

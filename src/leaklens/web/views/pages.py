@@ -60,10 +60,11 @@ def search_page(
     case = _case(request)
     conn = case.db.conn
     error = None
-    total, hits, facets = 0, [], {}
+    total, hits, facets, facets_complete = 0, [], {}, True
     try:
-        total, hits = webquery.run_search(conn, q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, sort=sort)
-        facets = webquery.facets(conn, q)
+        total, hits, facets, facets_complete = webquery.search_with_facets(
+            conn, q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, sort=sort
+        )
     except LeaklensError as exc:
         error = str(exc)
     pages = max(1, math.ceil(total / PER_PAGE))
@@ -77,6 +78,7 @@ def search_page(
         total=total,
         hits=hits,
         facets=facets,
+        facets_complete=facets_complete,
         error=error,
         per_page=PER_PAGE,
     )
@@ -99,9 +101,7 @@ def item_html_body(request: Request, item_id: str) -> Response:
     doc = (
         '<!doctype html><html><head><meta charset="utf-8"><style>body{font:15px/1.5 system-ui,sans-serif;'
         "color:#111;background:#fff;margin:12px;word-wrap:break-word}img{max-width:100%;height:auto}"
-        "img[alt]{outline:1px dashed #999;font-size:12px;color:#555}</style></head><body>"
-        + body
-        + "</body></html>"
+        "img[alt]{outline:1px dashed #999;font-size:12px;color:#555}</style></head><body>" + body + "</body></html>"
     )
     return Response(
         doc,
@@ -167,9 +167,7 @@ def delete_note(request: Request, item_id: str, note_id: int) -> RedirectRespons
 
 
 @router.get("/correspondents", response_class=HTMLResponse)
-def correspondents_page(
-    request: Request, after: str = "", before: str = "", verdict: str = ""
-) -> HTMLResponse:
+def correspondents_page(request: Request, after: str = "", before: str = "", verdict: str = "") -> HTMLResponse:
     for name, value in (("after", after), ("before", before)):
         if value:
             try:
@@ -178,9 +176,7 @@ def correspondents_page(
                 raise HTTPException(400, f"{name}: expects a date like 2017-05-05") from None
     if verdict and verdict not in VERDICTS:
         raise HTTPException(400, f"verdict: one of {', '.join(VERDICTS)}")
-    g = data.correspondents(
-        _case(request), after=after or None, before=before or None, verdict=verdict or None
-    )
+    g = data.correspondents(_case(request), after=after or None, before=before or None, verdict=verdict or None)
     return _page(
         request,
         "correspondents.html",
@@ -236,9 +232,7 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 
 
 @router.post("/login")
-def login(
-    request: Request, password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
-) -> Response:
+def login(request: Request, password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     guard = request.app.state.guard
     client = request.client.host if request.client else "?"
     wait = guard.throttle.retry_after(client)
@@ -252,9 +246,7 @@ def login(
         )
     if not guard.check_secret(password):
         guard.throttle.failed(client)
-        return _page(
-            request, "login.html", status=401, next=_safe_next(next), error="Wrong password or token."
-        )
+        return _page(request, "login.html", status=401, next=_safe_next(next), error="Wrong password or token.")
     guard.throttle.succeeded(client)
     # A fresh session id on login: a session id planted before login is worth nothing after it.
     guard.sessions.drop(request.state.session.id)

@@ -1,0 +1,311 @@
+"""Workbench benchmark (not a test): search and item pages under 8 concurrent clients.
+
+    python bench/web.py [--items 100000] [--clients 8] [--requests 400] [--keep DIR]
+
+Builds a case with the real pipeline: an mbox of generated emails (a vocabulary of
+common and rare words, threads, ~15% with a text attachment, a tenth DKIM-signed
+by a key made for the run) ingested by `leaklens ingest` and checked by
+`leaklens verify`, until the case holds --items items. Then, in the same run:
+
+* raw query: `store.search.search()` (count + one page of 25 with snippets) and the
+  facet queries, called directly on a connection, one at a time;
+* pages: the real server (`leaklens.web.server.run` in a subprocess, one process,
+  loopback) measured over HTTP with 1 client, then with --clients concurrent
+  clients: p50, p95, requests/s for /search?q=... and /items/ID.
+
+Target: search page p95 < 200 ms at 100,000 items with 8 clients; the page adds
+under 50% over the raw query (serial page time vs serial raw time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+DOMAIN, SELECTOR = "horizon.example", "bench2017"
+COMMON = (
+    "campaign budget meeting press release poll rally volunteers donors schedule speech draft transfer invoice "
+    "printer venue security interview television debate region mayor minister program party candidate vote "
+    "office team call week report numbers review plan agenda list contract payment account bank travel hotel"
+).split()
+QUERIES = [
+    "budget",
+    "printer invoice",
+    '"press release"',
+    "kind:email verdict:verified",
+    "from:anne after:2017-03-01 before:2017-04-01",
+    "",
+    "zorvath",
+    "ext:txt",
+    "payment -hotel",
+    "signer:horizon.example",
+]
+
+
+def rare_words(rng: random.Random, n: int) -> list[str]:
+    syll = ["ka", "lo", "mi", "zor", "vath", "tre", "qui", "ne", "ul", "bri", "sta", "po", "rel", "dun", "ix"]
+    return sorted({"".join(rng.choices(syll, k=rng.randint(2, 4))) for _ in range(n)})
+
+
+def make_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = k.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    der = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem, base64.b64encode(der).decode()
+
+
+def generate(path: Path, n_emails: int, pem: bytes, seed: int = 7) -> None:
+    import dkim
+
+    rng = random.Random(seed)
+    rare = rare_words(rng, 20_000)
+    first = ["anne", "paul", "marc", "lea", "sami", "ines", "hugo", "nora", "theo", "emma"]
+    last = ["martin", "roux", "leroy", "dubois", "moreau", "garcia"]
+    people = [f"{a}.{b}@{DOMAIN}" for a in first for b in last] + [
+        f"contact{i}@outside{i % 40}.example" for i in range(200)
+    ]
+    with open(path, "wb") as out:
+        for i in range(n_emails):
+            m = EmailMessage()
+            m["From"] = rng.choice(people[:60]) if rng.random() < 0.8 else rng.choice(people)
+            m["To"] = ", ".join(rng.sample(people, rng.randint(1, 3)))
+            m["Subject"] = " ".join(rng.choices(COMMON, k=3) + rng.choices(rare, k=1))
+            day = 1 + (i * 7919) % 700
+            m["Date"] = time.strftime("%a, %d %b %Y %H:%M:%S +0200", time.gmtime(1483225200 + day * 86400 + i % 86400))
+            m["Message-ID"] = f"<{i}@{DOMAIN}>"
+            if i > 10 and rng.random() < 0.3:
+                parent = rng.randint(max(0, i - 500), i - 1)
+                m["In-Reply-To"] = f"<{parent}@{DOMAIN}>"
+                m["References"] = f"<{parent}@{DOMAIN}>"
+            lines = [" ".join(rng.choices(COMMON, k=9) + rng.choices(rare, k=3)) for _ in range(rng.randint(3, 30))]
+            m.set_content("\n".join(lines) + "\n")
+            if rng.random() < 0.15:
+                att = "\n".join(" ".join(rng.choices(rare, k=10)) for _ in range(rng.randint(5, 40)))
+                m.add_attachment(att.encode(), maintype="text", subtype="plain", filename=f"notes-{i}.txt")
+            raw = bytes(m).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            if i % 10 == 0:
+                raw = (
+                    dkim.sign(
+                        raw,
+                        SELECTOR.encode(),
+                        DOMAIN.encode(),
+                        pem,
+                        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+                    )
+                    + raw
+                )
+            raw = raw.replace(b"\r\n", b"\n").replace(b"\nFrom ", b"\n>From ")
+            out.write(b"From sender@horizon.example Mon Apr  3 10:00:00 2017\n" + raw + b"\n")
+
+
+def build_case(work: Path, items: int) -> tuple[Path, dict]:
+    pem, pub = make_key()
+    n_emails = int(items / 1.15) + 1
+    mbox = work / "dump.mbox"
+    t0 = time.perf_counter()
+    generate(mbox, n_emails, pem)
+    t_gen = time.perf_counter() - t0
+    keys = work / "keys.txt"
+    keys.write_text(f'{SELECTOR}._domainkey.{DOMAIN}. IN TXT "v=DKIM1; k=rsa; p={pub}"\n')
+    case = work / "case"
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "leaklens", "ingest", "--quiet", "--case", str(case), str(mbox)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    t_ingest = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "leaklens", "verify", "--case", str(case), "--keys", str(keys)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    t_verify = time.perf_counter() - t0
+    conn = sqlite3.connect(case / "case.db")
+    n_items = conn.execute("SELECT COUNT(*) FROM items WHERE state='stored'").fetchone()[0]
+    conn.close()
+    return case, {"emails": n_emails, "items": n_items, "generate_s": t_gen, "ingest_s": t_ingest, "verify_s": t_verify}
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def raw_times(case: Path, rounds: int) -> dict[str, list[float]]:
+    from leaklens.case import Case
+    from leaklens.web import query as webquery
+
+    c = Case.open(case)
+    conn = c.db.conn
+    out: dict[str, list[float]] = {"search": [], "search+facets": []}
+    for _ in range(rounds):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            webquery.run_search(conn, q, limit=25, offset=0, sort="relevance")
+            t1 = time.perf_counter()
+            webquery.facets(conn, q)
+            t2 = time.perf_counter()
+            out["search"].append(t1 - t0)
+            out["search+facets"].append(t2 - t0)
+    c.close()
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(case: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    code = (
+        "import sys; from pathlib import Path; from leaklens.web.server import run; "
+        f"run(Path({str(case)!r}), '127.0.0.1', {port}, None)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/static/app.css", timeout=1).read()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
+
+
+def fetch(url: str) -> float:
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as r:
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{url}: {r.status}")
+    return time.perf_counter() - t0
+
+
+def load(urls: list[str], clients: int) -> tuple[list[float], float]:
+    """Each client takes the next URL from the shared list until none is left."""
+    lock = threading.Lock()
+    todo = list(urls)
+    times: list[float] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                u = todo.pop()
+            t = fetch(u)
+            with lock:
+                times.append(t)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, time.perf_counter() - t0
+
+
+def summary(times: list[float], wall: float | None = None) -> str:
+    s = f"p50 {1000 * pct(times, 50):6.1f} ms  p95 {1000 * pct(times, 95):6.1f} ms"
+    if wall:
+        s += f"  {len(times) / wall:6.1f} req/s"
+    return s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--items", type=int, default=100_000)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=400, help="requests per page kind in the concurrent run")
+    ap.add_argument("--keep", type=Path, help="reuse/keep the case in this folder")
+    args = ap.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="leaklens-webbench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        if (work / "case" / "case.db").exists():
+            case, build = work / "case", json.loads((work / "build.json").read_text())
+        else:
+            case, build = build_case(work, args.items)
+            (work / "build.json").write_text(json.dumps(build))
+        print(
+            f"case: {build['items']:,} items ({build['emails']:,} emails); generated in {build['generate_s']:.0f} s,"
+            f" ingested in {build['ingest_s']:.0f} s, verified in {build['verify_s']:.0f} s"
+        )
+        proc, url = start_server(case)
+        try:
+            conn = sqlite3.connect(case / "case.db")
+            ids = [r[0] for r in conn.execute("SELECT id FROM items WHERE kind='email' ORDER BY random() LIMIT 400")]
+            conn.close()
+            search_urls = [url + "/search?" + urllib.parse.urlencode({"q": q}) for q in QUERIES]
+            item_urls = [f"{url}/items/{i}" for i in ids]
+            for u in search_urls + item_urls[:20]:  # warm the page cache and the server's connections
+                fetch(u)
+            raw = raw_times(case, rounds=5)
+            serial_search = [fetch(u) for _ in range(5) for u in search_urls]
+            serial_item = [fetch(u) for u in item_urls[:100]]
+            rng = random.Random(3)
+            conc_search, wall_s = load([rng.choice(search_urls) for _ in range(args.requests)], args.clients)
+            conc_item, wall_i = load([rng.choice(item_urls) for _ in range(args.requests)], args.clients)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        over_facets = statistics.median(serial_search) / statistics.median(raw["search+facets"]) - 1
+        over_search = statistics.median(serial_search) / statistics.median(raw["search"]) - 1
+        lines = [
+            f"raw search() (count + page of 25), serial:   {summary(raw['search'])}",
+            f"raw search() + 7 facet queries, serial:      {summary(raw['search+facets'])}",
+            f"search page over HTTP, 1 client:             {summary(serial_search)}",
+            f"item page over HTTP, 1 client:               {summary(serial_item)}",
+            f"search page, {args.clients} concurrent clients:         {summary(conc_search, wall_s)}",
+            f"item page, {args.clients} concurrent clients:           {summary(conc_item, wall_i)}",
+            f"page overhead over raw queries (medians): {100 * over_facets:+.0f}% vs search+facets, "
+            f"{100 * over_search:+.0f}% vs search alone",
+            f"target: search p95 < 200 ms with {args.clients} clients -> "
+            f"{'met' if pct(conc_search, 95) < 0.2 else 'NOT met'}; overhead < 50% -> "
+            f"{'met' if over_facets < 0.5 else 'NOT met'} (vs the same queries the page runs)",
+        ]
+        print("\n".join(lines))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
