@@ -23,7 +23,7 @@ from .textformats import html, odf, ooxml, pdf, plain, rtf, xmltext
 from .textformats.charset import decode_text
 from .textformats.support import Cut, Failed, Full, Limits, Sink
 
-__all__ = ["TextResult", "extract_text", "decode_text", "STATUSES"]
+__all__ = ["TextResult", "extract_text", "decode_text", "html_text", "rtf_text", "STATUSES"]
 
 EXTRACTED, EMPTY, UNSUPPORTED, TRUNCATED, FAILED = "extracted", "empty", "unsupported", "truncated", "failed"
 STATUSES = (EXTRACTED, EMPTY, UNSUPPORTED, TRUNCATED, FAILED)
@@ -145,3 +145,26 @@ def _tidy(text: str) -> str:
         except UnicodeEncodeError:
             text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return text
+
+
+def _from_memory(convert: Callable[[Sink], object], max_chars: int) -> str:
+    sink = Sink(max_chars)
+    try:
+        convert(sink)
+    except Full:
+        pass
+    except Exception:  # noqa: BLE001 - a damaged body yields what was read before the damage
+        pass
+    return _tidy(sink.text()).strip()
+
+
+def html_text(markup: bytes | str, charset: str | None = None, *, max_chars: int = 5_000_000) -> str:
+    """Visible text of an HTML body held in memory (email bodies, Outlook items). Never raises."""
+    data = markup.encode("utf-8") if isinstance(markup, str) else markup
+    return _from_memory(lambda sink: html.html_to_text(data, sink, "utf-8" if isinstance(markup, str) else charset),
+                        max_chars)
+
+
+def rtf_text(data: bytes, *, max_chars: int = 5_000_000) -> str:
+    """Text of an RTF body held in memory (Outlook items). Never raises."""
+    return _from_memory(lambda sink: rtf.rtf_to_text(data, sink), max_chars)

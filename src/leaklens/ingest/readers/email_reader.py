@@ -13,11 +13,9 @@ from email.header import Header, decode_header, make_header
 from email.message import Message
 from typing import Any
 
-from lxml import html as lxml_html
-
 from ...model import Finding
 from .. import mime
-from ..text import decode_text
+from ..text import decode_text, html_text
 from .base import ReadContext, ReaderSpec, Source
 
 MAX_EMAIL_BYTES = 512 << 20  # larger "emails" are read as opaque files
@@ -79,19 +77,6 @@ def parse_date(value: str | None) -> datetime | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
-
-
-def html_to_text(markup: str) -> str:
-    """Visible text of an HTML body; scripts and styles dropped, nothing fetched."""
-    if not markup.strip():
-        return ""
-    try:
-        doc = lxml_html.document_fromstring(markup)
-    except (ValueError, TypeError, Exception):  # lxml raises ParserError for empty/garbage
-        return ""
-    for bad in doc.xpath("//script|//style|//head"):
-        bad.drop_tree()
-    return "\n".join(line.strip() for line in doc.text_content().splitlines() if line.strip())
 
 
 def _filename(part: Message) -> str | None:
@@ -184,7 +169,7 @@ def read_email(src: Source, ctx: ReadContext) -> None:
     # Prefer the plain-text alternative; fall back to the HTML's visible text.
     body = "\n\n".join(t for t in texts if t.strip())
     if not body and html_texts:
-        body = "\n\n".join(html_to_text(h) for h in html_texts)
+        body = "\n\n".join(html_text(h) for h in html_texts)
     ctx.text = body[: ctx.limits.max_text_chars]
     ctx.text_status = "extracted" if body.strip() else "empty"
     ctx.metadata.update(

@@ -25,9 +25,8 @@ from email.policy import SMTP as SMTP_POLICY
 from email.policy import compat32
 from typing import Any
 
-from lxml import html as lxml_html
-
 from ...model import Finding
+from ..text import html_text, rtf_text
 from .base import BudgetExceeded, ReadContext, ReaderSpec, Source
 
 MAX_HEADER_CHARS = 256 * 1024  # transport headers kept in metadata (real ones are a few KB)
@@ -91,96 +90,12 @@ def format_address(name: str | None, address: str | None) -> str:
 
 def html_to_text(markup: bytes | str, charset: str | None = None) -> str:
     """Visible text of an HTML body; scripts and styles dropped, nothing fetched."""
-    if isinstance(markup, bytes):
-        markup = markup.decode(charset or "utf-8", "replace")
-    if not markup.strip():
-        return ""
-    try:
-        doc = lxml_html.document_fromstring(markup)
-    except Exception:  # lxml raises ParserError/ValueError for empty or garbage documents
-        return ""
-    for bad in doc.xpath("//script|//style|//head"):
-        bad.drop_tree()
-    return "\n".join(line.strip() for line in doc.text_content().splitlines() if line.strip())
-
-
-_RTF_TOKEN = re.compile(
-    rb"\\([a-zA-Z]+)(-?\d+)? ?|\\'([0-9a-fA-F]{2})|\\(.)|([{}])|([\r\n]+)|([^\\{}\r\n]+)", re.S)
-# Groups whose content is not text: font/colour tables, pictures, document info, embedded objects.
-_RTF_SKIP = {b"fonttbl", b"colortbl", b"stylesheet", b"info", b"pict", b"object", b"header", b"footer",
-             b"headerl", b"headerr", b"footerl", b"footerr", b"listtable", b"listoverridetable",
-             b"rsidtbl", b"generator", b"xmlnstbl", b"themedata", b"colorschememapping", b"latentstyles",
-             b"datastore", b"filetbl", b"revtbl", b"pgdsctbl", b"mmathPr"}
-_RTF_BREAKS = {b"par": "\n", b"line": "\n", b"sect": "\n\n", b"page": "\n\n", b"row": "\n", b"cell": "\t",
-               b"tab": "\t", b"emdash": "\u2014", b"endash": "\u2013", b"bullet": "\u2022",
-               b"lquote": "\u2018", b"rquote": "\u2019", b"ldblquote": "\u201c", b"rdblquote": "\u201d"}
+    return html_text(markup, charset)
 
 
 def rtf_to_text(rtf: bytes) -> str:
-    """Plain text of an RTF body: good enough for search, not a renderer.
-
-    Outlook's RTF usually wraps HTML or plain text (extract-msg de-encapsulates
-    those first); this handles the rest: native RTF written by Outlook/Word.
-    """
-    out: list[str] = []
-    codepage = "cp1252"
-    stack: list[tuple[bool, int]] = []
-    skip = False
-    uc = 1  # characters to drop after a \\uN escape (its ANSI fallback)
-    pending_skip = 0
-    first_in_group = False
-    for m in _RTF_TOKEN.finditer(rtf):
-        word, arg, hexbyte, symbol, brace, newline, text = m.groups()
-        if brace == b"{":
-            stack.append((skip, uc))
-            first_in_group = True
-            continue
-        if brace == b"}":
-            skip, uc = stack.pop() if stack else (False, 1)
-            first_in_group = False
-            continue
-        starts_group, first_in_group = first_in_group, False
-        if newline:
-            continue
-        if pending_skip and (text or hexbyte):
-            if text:
-                drop = min(pending_skip, len(text))
-                text, pending_skip = text[drop:], pending_skip - drop
-                if not text:
-                    continue
-            else:
-                pending_skip -= 1
-                continue
-        if symbol is not None:
-            if symbol == b"*":
-                skip = True  # \\* marks an optional destination that a reader may ignore
-            elif not skip and symbol in (b"\\", b"{", b"}"):
-                out.append(symbol.decode())
-            elif not skip and symbol == b"~":
-                out.append("\u00a0")
-            continue
-        if word is not None:
-            if word in _RTF_SKIP and starts_group:
-                skip = True
-            elif word == b"ansicpg" and arg:
-                codepage = f"cp{int(arg)}"
-            elif word == b"uc" and arg:
-                uc = int(arg)
-            elif word == b"u" and arg:
-                if not skip:
-                    out.append(chr(int(arg) % 65536))
-                pending_skip = uc
-            elif not skip and word in _RTF_BREAKS:
-                out.append(_RTF_BREAKS[word])
-            continue
-        if skip:
-            continue
-        if hexbyte is not None:
-            out.append(_decode_bytes(bytes([int(hexbyte, 16)]), codepage))
-        elif text:
-            out.append(_decode_bytes(text, codepage))
-    lines = "".join(out).replace("\r", "").split("\n")
-    return "\n".join(line.rstrip() for line in lines).strip()
+    """Text of an RTF body (Outlook's compressed RTF, decompressed by the library)."""
+    return rtf_text(rtf)
 
 
 def _decode_bytes(data: bytes, codec: str) -> str:
