@@ -1,0 +1,103 @@
+"""Near-duplicate grouping, word diffs and altered-copy findings on planted texts."""
+
+from __future__ import annotations
+
+import random
+
+from leaklens.verify.neardup import (
+    DupGroup,
+    altered_copy_findings,
+    exact_groups,
+    find_near_duplicates,
+    word_diff,
+)
+
+rng = random.Random(7)
+VOCAB = [f"w{i}" for i in range(5000)]
+
+
+def doc(n: int = 200) -> str:
+    return " ".join(rng.choice(VOCAB) for _ in range(n))
+
+
+CONTRACT = (
+    "Invoice 2017-114 from Alpha Conseil to En Marche for consulting services rendered in March. "
+    "The amount due is 1,250.00 EUR payable within thirty days to the account held at Banque Populaire. "
+    "Please quote the invoice number with any payment and contact the accounts department with questions."
+)
+
+
+def test_planted_groups_found_and_unrelated_left_alone() -> None:
+    base_a, base_b = doc(), doc()
+    words_a = base_a.split()
+    variant = " ".join(words_a[:50] + ["changed", "words", "here"] + words_a[53:])  # 97% overlap
+    texts = [("a1", base_a), ("a2", base_a), ("a3", variant), ("b1", base_b), ("b2", base_b + " appended")]
+    texts += [(f"x{i}", doc()) for i in range(50)]
+    groups = find_near_duplicates(texts)
+    found = sorted(sorted(g.members) for g in groups)
+    assert found == [["a1", "a2", "a3"], ["b1", "b2"]]
+    g = next(g for g in groups if "a3" in g.members)
+    assert 0.95 <= g.similarity < 1.0 and g.to_dict()["kind"] == "near"
+
+
+def test_threshold_is_word_overlap() -> None:
+    base = doc(400).split()
+    # 82% of words kept in place: found at 0.8, not at 0.9.
+    kept = base[:328] + [f"new{i}" for i in range(72)]
+    texts = [("p", " ".join(base)), ("q", " ".join(kept))]
+    assert [sorted(g.members) for g in find_near_duplicates(texts, threshold=0.8)] == [["p", "q"]]
+    assert find_near_duplicates(texts, threshold=0.9) == []
+
+
+def test_short_texts_are_not_grouped() -> None:
+    assert find_near_duplicates([("a", "See attached."), ("b", "See attached.")]) == []
+
+
+def test_exact_groups_by_sha256() -> None:
+    groups = exact_groups([("a", "h1"), ("b", "h2"), ("c", "h1"), ("d", "h1")])
+    assert [(g.kind, g.members) for g in groups] == [("exact", ["a", "c", "d"])]
+
+
+def test_word_diff_shows_changed_amount_with_context() -> None:
+    changed = CONTRACT.replace("1,250.00", "91,250.00")
+    (hunk,) = word_diff(CONTRACT, changed, context=4)
+    assert (hunk["op"], hunk["removed"], hunk["added"]) == ("replace", "1,250.00", "91,250.00")
+    assert hunk["before"] == "The amount due is" and hunk["after"].startswith("EUR payable")
+    assert "[-1,250.00-] {+91,250.00+}" in hunk["text"]
+    assert word_diff(CONTRACT, CONTRACT) == []
+
+
+def _group(texts: dict[str, str]) -> DupGroup:
+    (g,) = find_near_duplicates(texts.items())
+    return g
+
+
+def test_altered_copy_of_verified_member_is_altered_with_diff() -> None:
+    forged = CONTRACT.replace("1,250.00", "91,250.00")
+    g = _group({"mail-att": CONTRACT, "leaked.pdf": forged, "copy.pdf": CONTRACT})
+    out = altered_copy_findings([g], {"mail-att": "verified"})
+    assert list(out) == ["leaked.pdf"]
+    (f,) = out["leaked.pdf"]
+    assert f.code == "dup.altered_copy" and f.severity == "critical"
+    assert f.evidence["effect"] == "altered" and f.evidence["reference"] == "mail-att"
+    assert f.evidence["diff"][0]["added"] == "91,250.00" and "91,250.00" in f.message
+
+
+def test_odd_one_out_among_agreeing_copies_is_suspicious() -> None:
+    forged = CONTRACT.replace("Banque Populaire", "Bank of Cyprus")
+    g = _group({"c1": CONTRACT, "c2": CONTRACT, "c3": CONTRACT, "odd": forged})
+    out = altered_copy_findings([g], {})
+    assert list(out) == ["odd"]
+    (f,) = out["odd"]
+    assert f.evidence["effect"] == "suspicious" and f.evidence["reference"] in ("c1", "c2", "c3")
+    assert f.evidence["diff"][0]["added"] == "Bank of Cyprus."
+
+
+def test_no_finding_when_copies_disagree_or_only_two() -> None:
+    v1, v2 = CONTRACT.replace("March", "April"), CONTRACT.replace("thirty", "sixty")
+    # A pair: nobody can tell which is the original.
+    assert altered_copy_findings([_group({"a": CONTRACT, "b": v1})], {}) == {}
+    # Three different versions: no agreeing majority.
+    assert altered_copy_findings([_group({"a": CONTRACT, "b": v1, "c": v2})], {}) == {}
+    # Faithful copies of a verified item are not flagged.
+    assert altered_copy_findings([_group({"a": CONTRACT, "b": CONTRACT + " "})], {"a": "verified"}) == {}
