@@ -118,6 +118,9 @@ def test_web_filters(client, case):
     assert [h["name"] for h in editor["hits"]] == ["memo.docx"]
     assert client.get("/api/search", params={"q": "year:2017 kind:email"}).json()["total"] == 6
     assert client.get("/api/search", params={"q": "year:2016"}).json()["total"] == 0
+    altered = client.get("/api/search", params={"q": "finding:dkim.body_hash_mismatch"}).json()
+    assert [h["name"] for h in altered["hits"]] == ["04-altered.eml"]
+    assert client.get("/api/search", params={"q": "finding:dkim.pass kind:email"}).json()["total"] == 3
     bad = client.get("/api/search", params={"q": "year:soon"})
     assert bad.status_code == 400 and "year" in bad.json()["detail"]
 

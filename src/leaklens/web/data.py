@@ -75,15 +75,20 @@ def dashboard(case: Case) -> dict[str, Any]:
             " GROUP BY sha256 HAVING COUNT(*) > 1 ORDER BY copies DESC, name LIMIT 10"
         )
     ]
-    latest = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT f.item_id, f.code, f.severity, f.message, i.name, i.subject, i.verdict, i.kind"
-            " FROM findings f"
-            " JOIN items i ON i.id = f.item_id WHERE f.severity IN ('warning', 'critical')"
-            " ORDER BY f.rowid DESC LIMIT 12"
-        )
-    ]
+    # The latest warning of each kind, with how many items carry it: a list of 40 identical
+    # "key unavailable" lines would hide the one altered email.
+    latest = []
+    for code, severity, items, last in conn.execute(
+        "SELECT code, severity, COUNT(DISTINCT item_id), MAX(rowid) AS last FROM findings"
+        " WHERE severity IN ('warning', 'critical') GROUP BY code, severity ORDER BY last DESC LIMIT 10"
+    ).fetchall():
+        r = conn.execute(
+            "SELECT f.item_id, f.message, i.name, i.subject, i.verdict, i.kind FROM findings f"
+            " JOIN items i ON i.id = f.item_id WHERE f.rowid = ?",
+            (last,),
+        ).fetchone()
+        if r is not None:
+            latest.append({**dict(r), "code": code, "severity": severity, "items": items})
     return {
         "summary": s,
         "emails": emails,

@@ -2,7 +2,8 @@
 
 The shared language (store/search.py) is used as is; the web adds ``tag:``,
 ``signer:`` (a DKIM signing domain that validated), ``editor:`` (a document's
-author or last editor) and ``year:``. Those terms are taken out of the text and
+author or last editor), ``year:`` and ``finding:`` (a finding code, e.g.
+``finding:dkim.body_hash_mismatch``). Those terms are taken out of the text and
 become an ``extra_where`` clause, so the shared parser never sees them.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from ..errors import UsageError
 from ..store import search as core
 
-WEB_FILTERS = ("tag", "signer", "editor", "year")
+WEB_FILTERS = ("tag", "signer", "editor", "year", "finding")
 _TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
 
 # Derived values, as SQL over `items i`; facets and filters read the same expressions.
@@ -85,6 +86,9 @@ def split(text: str) -> WebQuery:
             clause = (
                 f"i.id IN (SELECT f.item_id FROM findings f WHERE f.code = 'dkim.pass' AND {SIGNER_OF_FINDING} = ?)"
             )
+            args.append(value.lower())
+        elif key == "finding":
+            clause = "i.id IN (SELECT f.item_id FROM findings f WHERE f.code = ?)"
             args.append(value.lower())
         elif key == "editor":
             clause = f"{EDITOR} = ?"
