@@ -63,9 +63,10 @@ class _RateColumn(ProgressColumn):
 
 
 @contextmanager
-def _bar(label: str, quiet: bool):
+def _bar(label: str, quiet: bool, *more: str):
+    """One progress display (Rich allows one at a time) with a bar per label."""
     bar = Progress(
-        TextColumn(f"[bold]{label}"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         _RateColumn(),
@@ -74,7 +75,8 @@ def _bar(label: str, quiet: bool):
         disable=quiet,
     )
     with bar:
-        yield bar, bar.add_task(label, total=1)
+        tasks = [bar.add_task(name, total=1) for name in (label, *more)]
+        yield (bar, *tasks)
 
 
 def _ingest_progress(bar: Progress, tid):
@@ -436,29 +438,19 @@ def demo(
     The sample is a fictional campaign's mailboxes (mbox in a zip) and documents (in a 7z), with planted
     forgeries; MANIFEST.json beside it lists what each item should be found to be.
     """
-    import shutil
+    from .demo.build import build_demo_case
+    from .verify.case_verify import verification_summary
 
-    from .demo.generate import generate_demo
-    from .ingest.walker import ingest as run_ingest
-    from .verify.case_keys import import_into_case
-    from .verify.case_verify import verification_summary, verify_case
-
-    if case.exists():
-        if not (case / "case.db").exists():
-            raise LeaklensError(f"{case} exists and is not a leaklens case; choose another --case")
-        shutil.rmtree(case)
-    manifest = generate_demo(out)
+    with _bar("ingest", quiet, "verify") as (bar, itid, vtid):
+        build_demo_case(
+            case,
+            out,
+            ingest_progress=_ingest_progress(bar, itid),
+            verify_progress=lambda done, total: bar.update(vtid, completed=done, total=total, items_done=done),
+        )
     console.print(f"Sample dump written to {out}/ (what was planted: {out}/MANIFEST.json)")
-    with Case.open(case, create=True) as c:
-        c.set_published(_published(manifest.published))
-        sources = sorted(p for p in out.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
-        with _bar("ingest", quiet) as (bar, tid):
-            progress = _ingest_progress(bar, tid)
-            run_ingest(c, sources, progress=progress)
+    with Case.open(case) as c:
         console.print(accounting_table(c.db.accounting()))
-        import_into_case(c, out / manifest.keys_file)
-        with _bar("verify", quiet) as (bar, tid):
-            verify_case(c, progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done))
         console.print(verdict_table(verification_summary(c)))
     console.print(
         f"\nDemo case ready in {case}/. Try:\n"
