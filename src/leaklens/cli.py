@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from contextlib import contextmanager
@@ -463,26 +464,30 @@ def demo(
         run(case, host="127.0.0.1", port=port, auth=None)
 
 
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/bold red] {escape(message)}")
+    sys.exit(code)
+
+
 def main() -> None:
     try:
         app()
     except LeaklensError as exc:
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted: run the same command again to resume")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - a bug must still end in one clear line
+    except Exception as exc:  # noqa: BLE001 - whatever happens ends in one clear line
+        if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc):
+            _fail("the disk is full: free some space and run the same command again")
+        if isinstance(exc, OSError):
+            _fail(f"{exc.strerror or exc}: {exc.filename or ''}")
         import tempfile
         import traceback
 
         log = Path(tempfile.gettempdir()) / "leaklens-error.log"
         log.write_text(traceback.format_exc(), encoding="utf-8")
-        err.print(
-            f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc)[:300])} "
-            f"(details in {log}; please report it)"
-        )
-        sys.exit(70)
+        _fail(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (details in {log}; please report it)", 70)
 
 
 @app.callback(invoke_without_command=True)
