@@ -175,8 +175,9 @@ def word_diff(a: str, b: str, context: int = 8) -> list[dict[str, Any]]:
                 "added": added,
                 "after": after,
                 "text": " ".join(
-                    x for x in (before, f"[-{removed}-]" if removed else "", f"{{+{added}+}}" if added else "",
-                                after) if x
+                    x
+                    for x in (before, f"[-{removed}-]" if removed else "", f"{{+{added}+}}" if added else "", after)
+                    if x
                 ),
             }
         )
@@ -209,8 +210,9 @@ def altered_copy_findings(groups: Iterable[DupGroup], verdicts: dict[str, str]) 
             if verified:
                 if prints[member] in verified_prints:
                     continue  # a faithful copy of one verified version
-                reference = max(verified, key=lambda v: _similarity(group.texts.get(v, ""),
-                                                                    group.texts.get(member, "")))
+                reference = max(
+                    verified, key=lambda v: _similarity(group.texts.get(v, ""), group.texts.get(member, ""))
+                )
                 out[member].append(_finding(group, member, reference, "altered"))
                 continue
             others = [m for m in group.members if m != member]
