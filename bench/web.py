@@ -159,21 +159,29 @@ def pct(values: list[float], p: float) -> float:
 
 
 def raw_times(case: Path, rounds: int) -> dict[str, list[float]]:
+    """The queries behind the page, called directly: the CLI's search(), the web's search
+    (same results, FTS-first join) and the web's search plus facets (no facet cache)."""
     from leaklens.case import Case
+    from leaklens.store import search as core
     from leaklens.web import query as webquery
 
+    webquery.FACET_CACHE_SIZE = 0
     c = Case.open(case)
     conn = c.db.conn
-    out: dict[str, list[float]] = {"search": [], "search+facets": []}
+    out: dict[str, list[float]] = {"core": [], "search": [], "search+facets": []}
     for _ in range(rounds):
         for q in QUERIES:
+            wq = webquery.split(q)
             t0 = time.perf_counter()
-            webquery.run_search(conn, q, limit=25, offset=0, sort="relevance")
+            core.search(conn, wq.core_text, limit=25, extra_where=wq.where, extra_args=list(wq.args))
             t1 = time.perf_counter()
-            webquery.facets(conn, q)
+            webquery.run_search(conn, q, limit=25, offset=0, sort="relevance")
             t2 = time.perf_counter()
-            out["search"].append(t1 - t0)
-            out["search+facets"].append(t2 - t0)
+            webquery.search_with_facets(conn, q, limit=25, offset=0, sort="relevance")
+            t3 = time.perf_counter()
+            out["core"].append(t1 - t0)
+            out["search"].append(t2 - t1)
+            out["search+facets"].append(t3 - t2)
     c.close()
     return out
 
@@ -184,7 +192,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(case: Path) -> tuple[subprocess.Popen, str]:
+def start_server(case: Path, cache: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
     code = (
         "import sys; from pathlib import Path; from leaklens.web.server import run; "
@@ -254,6 +262,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=400, help="requests per page kind in the concurrent run")
     ap.add_argument("--keep", type=Path, help="reuse/keep the case in this folder")
+    ap.add_argument("--no-cache", action="store_true", help="serve without the facet cache (worst case)")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="leaklens-webbench-"))
@@ -268,7 +277,7 @@ def main() -> None:
             f"case: {build['items']:,} items ({build['emails']:,} emails); generated in {build['generate_s']:.0f} s,"
             f" ingested in {build['ingest_s']:.0f} s, verified in {build['verify_s']:.0f} s"
         )
-        proc, url = start_server(case)
+        proc, url = start_server(case, cache=not args.no_cache)
         try:
             conn = sqlite3.connect(case / "case.db")
             ids = [r[0] for r in conn.execute("SELECT id FROM items WHERE kind='email' ORDER BY random() LIMIT 400")]
@@ -289,8 +298,10 @@ def main() -> None:
         over_facets = statistics.median(serial_search) / statistics.median(raw["search+facets"]) - 1
         over_search = statistics.median(serial_search) / statistics.median(raw["search"]) - 1
         lines = [
-            f"raw search() (count + page of 25), serial:   {summary(raw['search'])}",
-            f"raw search() + 7 facet queries, serial:      {summary(raw['search+facets'])}",
+            f"facet cache in the server: {'off' if args.no_cache else 'on (256 queries)'}",
+            f"raw store.search.search() (CLI), serial:     {summary(raw['core'])}",
+            f"raw web search (count + page of 25), serial: {summary(raw['search'])}",
+            f"raw web search + facets, serial:             {summary(raw['search+facets'])}",
             f"search page over HTTP, 1 client:             {summary(serial_search)}",
             f"item page over HTTP, 1 client:               {summary(serial_item)}",
             f"search page, {args.clients} concurrent clients:         {summary(conc_search, wall_s)}",

@@ -432,3 +432,15 @@ def test_facet_cache_follows_the_case(client, case, csrf):
     assert tagged["total"] == 1 and tagged["facets"]["kind"] == [{"value": "email", "count": 1}]
     client.delete(f"/api/items/{lunch}/tags/cache-probe", headers={"X-CSRF-Token": csrf})
     assert client.get("/api/search", params={"q": q + " tag:cache-probe"}).json()["total"] == 0
+
+
+def test_facets_skipped_at_once_for_huge_word_searches(client, monkeypatch):
+    from leaklens.web import query as webquery
+
+    monkeypatch.setattr(webquery, "FACET_CACHE_SIZE", 0)
+    monkeypatch.setattr(webquery, "FACET_MAX_MATCHES", 2)
+    r = client.get("/api/search", params={"q": "printer"}).json()
+    assert r["facets_complete"] is False and r["total"] == 3
+    # With a filter the index cannot count alone: the facets are tried (and fit the budget).
+    r = client.get("/api/search", params={"q": "printer kind:email"}).json()
+    assert r["facets_complete"] is True and r["total"] == 3
