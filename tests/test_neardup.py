@@ -101,3 +101,17 @@ def test_no_finding_when_copies_disagree_or_only_two() -> None:
     assert altered_copy_findings([_group({"a": CONTRACT, "b": v1, "c": v2})], {}) == {}
     # Faithful copies of a verified item are not flagged.
     assert altered_copy_findings([_group({"a": CONTRACT, "b": CONTRACT + " "})], {"a": "verified"}) == {}
+
+
+def test_many_identical_copies_join_one_group_quickly() -> None:
+    import gc
+    import time
+
+    letter = doc(150)
+    texts = [(f"n{i}", letter) for i in range(3000)] + [("edited", letter + " unsubscribe here")]
+    texts += [(f"x{i}", doc()) for i in range(200)]
+    start = time.perf_counter()
+    (g,) = find_near_duplicates(texts)
+    assert time.perf_counter() - start < 10
+    assert len(g.members) == 3001 and "edited" in g.members
+    assert gc.isenabled()  # the collector paused during grouping is switched back on

@@ -11,8 +11,10 @@ margin, so recall does not hinge on the estimate.
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import re
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +27,9 @@ from leaklens.model import Finding
 _WORD = re.compile(r"\w+(?:[.,'’-]\w+)*", re.UNICODE)
 MAX_WORDS = 20_000  # longer texts are compared on their first words; enough to group them
 MAX_DIFF_HUNKS = 40
+COMMON_SHARE = 0.05  # a word in more than this share of documents is left out of signatures...
+COMMON_MIN_DOCS = 50  # ... if that is also more than this many documents
+MIN_DISTINCTIVE = 5  # documents with fewer distinctive words are hashed on all their words
 
 
 @dataclass
@@ -50,22 +55,25 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)[:MAX_WORDS]
 
 
-def _multiset(tokens: list[str]) -> list[bytes]:
-    seen: Counter[str] = Counter()
-    out = []
-    for t in tokens:
-        t = t.casefold()
-        seen[t] += 1
-        out.append(f"{t}#{seen[t]}".encode())
-    return out
+def _multiset(folded: list[str]) -> list[str]:
+    """Tokens that make a set behave as a multiset: a word's first occurrence as itself, its
+    repeats numbered ("the", "the#2", "the#3"). Built with C-level Counter and joins, since
+    this runs over every word of every document."""
+    counts = Counter(folded)
+    tokens = list(counts)
+    tokens += [f"{w}#{k}" for w, c in counts.items() if c > 1 for k in range(2, c + 1)]
+    return tokens
 
 
-def overlap(a: Counter[str], b: Counter[str], len_a: int, len_b: int) -> float:
-    """Share of words in common, on word multisets."""
-    if not len_a or not len_b:
+def _as_bytes(tokens: list[str]) -> list[bytes]:
+    return "\x00".join(tokens).encode().split(b"\x00")
+
+
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of words in common, on word multisets (token sets from `_multiset`)."""
+    if not a or not b:
         return 0.0
-    common = sum((a & b).values())
-    return common / max(len_a, len_b)
+    return len(a & b) / max(len(a), len(b))
 
 
 def find_near_duplicates(
@@ -76,31 +84,32 @@ def find_near_duplicates(
     min_words: int = 10,
 ) -> list[DupGroup]:
     """Group texts sharing at least `threshold` of their words. Returns groups of 2+ items."""
+    # Millions of small immutable objects and no reference cycles: the cyclic collector would
+    # only rescan them again and again, which makes the run grow faster than the corpus.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _find_near_duplicates(texts, threshold, num_perm, min_words)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _find_near_duplicates(
+    texts: Iterable[tuple[str, str]], threshold: float, num_perm: int, min_words: int
+) -> list[DupGroup]:
     ids: list[str] = []
-    token_lists: list[list[bytes]] = []
-    bags: list[Counter[str]] = []
-    lengths: list[int] = []
+    bags: list[frozenset[str]] = []
     originals: dict[str, str] = {}
     for item_id, text in texts:
         toks = words(text or "")
         if len(toks) < min_words:
             continue
         ids.append(item_id)
-        folded = [t.casefold() for t in toks]
-        bags.append(Counter(folded))
-        lengths.append(len(folded))
-        token_lists.append(_multiset(toks))
+        bags.append(frozenset(_multiset([t.casefold() for t in toks])))
         originals[item_id] = text
     if len(ids) < 2:
         return []
-    # Two texts with overlap o (equal lengths) have multiset Jaccard o / (2 - o); LSH is set
-    # a little below that so pairs right at the threshold still meet in a bucket.
-    jaccard = threshold / (2 - threshold)
-    lsh = MinHashLSH(threshold=max(0.05, jaccard * 0.85), num_perm=num_perm)
-    signatures = MinHash.bulk(token_lists, num_perm=num_perm)
-    with lsh.insertion_session() as session:
-        for i, sig in enumerate(signatures):
-            session.insert(i, sig, check_duplication=False)
     parent = list(range(len(ids)))
 
     def find(x: int) -> int:
@@ -109,20 +118,21 @@ def find_near_duplicates(
             x = parent[x]
         return x
 
-    checked: set[tuple[int, int]] = set()
     pairs: list[tuple[int, int, float]] = []
-    for i, sig in enumerate(signatures):
-        for j in lsh.query(sig):
-            if j <= i or (i, j) in checked:
-                continue
-            checked.add((i, j))
-            # Length alone can rule a pair out before counting common words.
-            if min(lengths[i], lengths[j]) < threshold * max(lengths[i], lengths[j]):
-                continue
-            score = overlap(bags[i], bags[j], lengths[i], lengths[j])
-            if score >= threshold:
-                pairs.append((i, j, score))
-                parent[find(i)] = find(j)
+    # Texts with the same words (a newsletter sent to a thousand people) are joined directly;
+    # only one of them goes through LSH, so identical copies cannot flood a bucket.
+    first: dict[frozenset[str], int] = {}
+    reps: list[int] = []
+    for i, bag in enumerate(bags):
+        r = first.setdefault(bag, i)
+        if r == i:
+            reps.append(i)
+        else:
+            pairs.append((r, i, 1.0))
+            parent[find(i)] = find(r)
+    for i, j, score in _lsh_pairs(bags, reps, threshold, num_perm):
+        pairs.append((i, j, score))
+        parent[find(i)] = find(j)
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(ids)):
         members[find(i)].append(i)
@@ -145,6 +155,53 @@ def find_near_duplicates(
         )
     groups.sort(key=lambda g: g.members[0])
     return groups
+
+
+def _lsh_pairs(
+    bags: list[frozenset[str]], reps: list[int], threshold: float, num_perm: int
+) -> list[tuple[int, int, float]]:
+    """Pairs of distinct texts with word overlap >= threshold, among the candidates LSH proposes."""
+    if len(reps) < 2:
+        return []
+    # Words found in a large share of all documents ("the", "the#2", the organisation's name)
+    # say nothing about which documents are copies of each other, yet they make unrelated
+    # documents share LSH buckets: candidate pairs then grow with the square of the corpus.
+    # Signatures are built from the other words; the exact check still uses every word.
+    df: Counter[str] = Counter()
+    for i in reps:
+        df.update(bags[i])
+    limit = max(COMMON_MIN_DOCS, int(COMMON_SHARE * len(reps)))
+    common = {t for t, n in df.items() if n > limit}
+    token_lists = []
+    for i in reps:
+        distinctive = [t for t in bags[i] if t not in common] if common else list(bags[i])
+        token_lists.append(_as_bytes(distinctive if len(distinctive) >= MIN_DISTINCTIVE else list(bags[i])))
+    # Two texts with overlap o (equal lengths) have multiset Jaccard o / (2 - o); LSH is set
+    # a little below that so pairs right at the threshold still meet in a bucket.
+    jaccard = threshold / (2 - threshold)
+    lsh = MinHashLSH(threshold=max(0.05, jaccard * 0.85), num_perm=num_perm)
+    # crc32 is a C function: hashing each token through it instead of datasketch's default
+    # Python-level sha1 wrapper makes signatures several times cheaper, and stays deterministic.
+    signatures = MinHash.bulk(token_lists, num_perm=num_perm, hashfunc=zlib.crc32)
+    with lsh.insertion_session() as session:
+        for k, sig in enumerate(signatures):
+            session.insert(k, sig, check_duplication=False)
+    checked: set[tuple[int, int]] = set()
+    out = []
+    for k, sig in enumerate(signatures):
+        for m in lsh.query(sig):
+            if m <= k or (k, m) in checked:
+                continue
+            checked.add((k, m))
+            i, j = reps[k], reps[m]
+            a, b = bags[i], bags[j]
+            # Length alone can rule a pair out before counting common words.
+            if min(len(a), len(b)) < threshold * max(len(a), len(b)):
+                continue
+            score = overlap(a, b)
+            if score >= threshold:
+                out.append((i, j, score))
+    return out
 
 
 def exact_groups(records: Iterable[tuple[str, str]]) -> list[DupGroup]:
@@ -223,8 +280,10 @@ def altered_copy_findings(groups: Iterable[DupGroup], verdicts: dict[str, str]) 
 
 
 def _similarity(a: str, b: str) -> float:
-    wa, wb = [w.casefold() for w in words(a)], [w.casefold() for w in words(b)]
-    return overlap(Counter(wa), Counter(wb), len(wa), len(wb))
+    return overlap(
+        frozenset(_multiset([w.casefold() for w in words(a)])),
+        frozenset(_multiset([w.casefold() for w in words(b)])),
+    )
 
 
 def _finding(group: DupGroup, member: str, reference: str, effect: str) -> Finding:
