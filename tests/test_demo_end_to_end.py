@@ -47,12 +47,32 @@ def test_every_email_gets_its_expected_verdict(demo):
     assert not wrong, wrong[:5]
 
 
-def test_planted_email_cases(demo):
+def test_every_planted_case(demo):
     case, manifest = demo
-    for e in (x for x in manifest.expect if x["kind"] == "email"):
+    for e in manifest.expect:
         row = _item(case, e["sha256"])
-        assert row["verdict"] == e["expected_verdict"], e["case"]
+        assert row["verdict"] == e["expected_verdict"], (e["case"], row["verdict"], codes(case, row["id"]))
         assert set(e["expected_findings"]) <= set(codes(case, row["id"])), e["case"]
+
+
+def test_no_authentic_document_is_flagged(demo):
+    case, manifest = demo
+    planted = {e["sha256"] for e in manifest.expect}
+    flagged = case.db.conn.execute(
+        "SELECT path, sha256 FROM items WHERE kind != 'email' AND verdict IN ('altered', 'suspicious')"
+    ).fetchall()
+    assert flagged
+    assert [r["path"] for r in flagged if r["sha256"] not in planted] == []
+
+
+def test_people_lists_the_population(demo):
+    import subprocess
+    import sys
+
+    case, _ = demo
+    out = subprocess.run([sys.executable, "-m", "leaklens", "people", "--case", str(case.root), "--top", "20"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "Рошка Георгий Петрович" in out and "Cyrillic" in out
 
 
 def test_report_summary_figures(demo):
@@ -63,3 +83,7 @@ def test_report_summary_figures(demo):
     v = doc["summary"]["verification"]
     assert v["by_verdict"] == manifest.counts["emails_by_expected_verdict"]
     assert v["verified_by_key"]["mail2017._domainkey.horizon-campaign.example"] > 200
+    editors = {e["value"] for e in doc["population"]["editors"]}
+    assert "Рошка Георгий Петрович" in editors
+    sheet = next(i for i in doc["items"] if "doc.foreign_editor" in {f["code"] for f in i["findings"]})
+    assert sheet["metadata"]["last_modified_by"] == "Рошка Георгий Петрович"

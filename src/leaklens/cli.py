@@ -427,6 +427,34 @@ def serve(
 
 
 @app.command()
+def people(
+    case: CaseOpt = DEFAULT_CASE,
+    top: Annotated[int, typer.Option(help="Values shown per attribute.")] = 10,
+) -> None:
+    """Who made the documents: editors, companies, applications, codepages, time zones, scripts, with counts.
+
+    Outliers (doc.foreign_editor) are judged against this population; run 'leaklens verify' first.
+    """
+    from .verify.case_docs import population
+
+    with Case.open(case) as c:
+        pop = population(c)
+    console.print(f"{pop['documents']:,} documents with metadata")
+    for key in ("editors", "companies", "applications", "producers", "codepages", "languages", "time_zones", "scripts"):
+        values = pop.get(key) or []
+        if not values:
+            continue
+        t = Table(title=key.replace("_", " "), title_justify="left")
+        t.add_column("value")
+        t.add_column("documents", justify="right")
+        for v in values[:top]:
+            t.add_row(escape(str(v["value"])), f"{v['count']:,}")
+        if len(values) > top:
+            t.caption = f"… and {len(values) - top} more"
+        console.print(t)
+
+
+@app.command()
 def demo(
     case: CaseOpt = Path("leaklens-demo"),
     out: Annotated[Path, typer.Option(help="Where the sample dump is written.")] = Path("leaklens-demo-dump"),

@@ -10,6 +10,7 @@ from typing import Any
 from .. import __version__
 from ..case import Case
 from ..model import Finding
+from ..verify.case_docs import population
 from ..verify.case_verify import verification_summary
 
 
@@ -63,5 +64,26 @@ def summary(case: Case) -> dict[str, Any]:
     }
 
 
+def duplicate_groups(case: Case) -> list[dict[str, Any]]:
+    """Near-duplicate groups (documents by text, emails by Message-ID) with their members."""
+    try:
+        rows = case.db.conn.execute("SELECT grp, item_id, kind, similarity FROM dup_groups ORDER BY grp").fetchall()
+    except sqlite3.OperationalError:  # verification (which groups them) has not run yet
+        return []
+    groups: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        g = groups.setdefault(r["grp"], {"group": r["grp"], "kind": r["kind"], "similarity": r["similarity"],
+                                         "members": []})
+        g["members"].append(r["item_id"])
+    return list(groups.values())
+
+
 def report_header(case: Case) -> dict[str, Any]:
-    return {"leaklens": __version__, "case": case.info(), "summary": summary(case)}
+    """Everything of the JSON report except its items, in contract order."""
+    return {
+        "leaklens": __version__,
+        "case": case.info(),
+        "summary": summary(case),
+        "population": population(case),
+        "duplicate_groups": duplicate_groups(case),
+    }

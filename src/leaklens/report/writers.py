@@ -36,10 +36,7 @@ def write_json(case: Case, out: IO[str]) -> None:
     doc = report_header(case)
     # Written piece by piece so that a million-item case never sits in memory twice.
     out.write("{")
-    for key in ("leaklens", "case", "summary"):
-        out.write(json.dumps(key) + ": " + json.dumps(doc[key], ensure_ascii=False, default=str) + ", ")
-    extra = doc.get("extra") or {}
-    for key, value in extra.items():
+    for key, value in doc.items():
         out.write(json.dumps(key) + ": " + json.dumps(value, ensure_ascii=False, default=str) + ", ")
     out.write('"items": [')
     for n, item in enumerate(iter_items(case)):

@@ -22,6 +22,7 @@ from .. import pathchain
 from ..case import Case
 from ..store.blobs import BlobStore
 from .docmeta import DocMetadata, DocRecord, extract_metadata, family_for
+from .threads import unquoted
 
 DOC_ENGINE = "1"
 SCHEMA = """
@@ -94,7 +95,9 @@ def document_checks(case: Case) -> None:
 
     conn = case.db.conn
     conn.executescript(SCHEMA)
-    metas = {sha: DocMetadata.from_dict(json.loads(m)) for sha, m in conn.execute("SELECT sha256, meta FROM doc_metadata")}
+    metas = {
+        sha: DocMetadata.from_dict(json.loads(m)) for sha, m in conn.execute("SELECT sha256, meta FROM doc_metadata")
+    }
     published = case.published
     now = datetime.now(UTC)
     records: list[DocRecord] = []
@@ -121,25 +124,38 @@ def document_checks(case: Case) -> None:
 
 
 def near_duplicates(case: Case) -> None:
-    """Group documents and email bodies by their text; flag members that differ from a verified copy."""
-    from .neardup import altered_copy_findings, find_near_duplicates
+    """Altered copies: documents grouped by text (MinHash LSH); emails by Message-ID.
+
+    Emails are compared only with other copies of the same message (the sender's
+    and a recipient's copy share a Message-ID): mail merges, newsletters and thank-you
+    templates make distinct emails near-identical, and calling one "an altered copy"
+    of another would overstate. Quoted lines are left out, so a reply is not a copy
+    of what it quotes.
+    """
+    from .neardup import DupGroup, altered_copy_findings, find_near_duplicates
 
     conn = case.db.conn
     conn.executescript(SCHEMA)
     conn.execute("DELETE FROM findings WHERE stage='dup'")
     conn.execute("DELETE FROM dup_groups")
-    texts = (
-        (r[0], r[1])
-        for r in conn.execute(
-            "SELECT i.id, f.body FROM items i JOIN fts f ON f.rowid = i.rowid WHERE i.state='stored'"
-            " AND i.kind IN ('email', 'document', 'attachment') AND length(f.body) > 200"
-        )
+    docs = conn.execute(
+        "SELECT i.id, f.body FROM items i JOIN fts f ON f.rowid = i.rowid WHERE i.state='stored'"
+        " AND i.kind IN ('document', 'attachment') AND length(f.body) > 200"
     )
-    groups = find_near_duplicates(((i, t) for i, t in texts if len(t.split()) >= MIN_DUP_WORDS))
+    groups = find_near_duplicates((i, t) for i, t in docs if len(t.split()) >= MIN_DUP_WORDS)
+    by_message: dict[str, dict[str, str]] = {}
+    for item_id, message_id, body in conn.execute(
+        "SELECT i.id, i.message_id, f.body FROM items i JOIN fts f ON f.rowid = i.rowid WHERE i.kind='email'"
+        " AND i.state='stored' AND i.message_id IN (SELECT message_id FROM items WHERE kind='email'"
+        " AND message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1)"
+    ):
+        by_message.setdefault(message_id, {})[item_id] = unquoted(body)
+    groups += [DupGroup(kind="near", members=list(t), texts=t) for t in by_message.values()]
     verdicts = dict(conn.execute("SELECT id, verdict FROM items WHERE state='stored'").fetchall())
     for n, group in enumerate(groups):
-        for member in group.members:
-            conn.execute("INSERT INTO dup_groups VALUES(?,?,?,?)", (n, member, "near", None))
+        conn.executemany(
+            "INSERT INTO dup_groups VALUES(?,?,?,?)", ((n, m, group.kind, group.similarity) for m in group.members)
+        )
     for item_id, findings in altered_copy_findings(groups, verdicts).items():
         case.db.add_findings(item_id, "dup", findings)
 
@@ -149,7 +165,9 @@ def population(case: Case) -> dict[str, Any]:
 
     conn = case.db.conn
     conn.executescript(SCHEMA)
-    metas = {sha: DocMetadata.from_dict(json.loads(m)) for sha, m in conn.execute("SELECT sha256, meta FROM doc_metadata")}
+    metas = {
+        sha: DocMetadata.from_dict(json.loads(m)) for sha, m in conn.execute("SELECT sha256, meta FROM doc_metadata")
+    }
     records = [
         DocRecord(r["id"], _group_of(r["path"]), metas[r["sha256"]]) for r in _documents(case) if r["sha256"] in metas
     ]

@@ -135,6 +135,7 @@ def verify_case(
     force: bool = False,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    documents: bool = True,
 ) -> VerifyStats:
     db = case.db
     ensure_schema(case)
@@ -206,6 +207,8 @@ def verify_case(
         db.commit()
     finally:
         db.commit()
+    if documents:
+        check_documents(case, workers=workers)
     if progress:
         progress(len(jobs), len(jobs))
     return stats
@@ -240,6 +243,22 @@ def propagate(case: Case) -> None:
     for item_id, findings in quote_findings(case).items():
         db.replace_findings(item_id, "thread", findings)
     _refresh_verdicts(case, "state='stored'")
+
+
+def check_documents(case: Case, *, workers: int | None = None) -> None:
+    """Document forensics (metadata, dates, population, altered copies), after the emails are judged."""
+    from .case_docs import document_checks, extract_all, near_duplicates
+
+    extract_all(case, workers=workers)
+    db = case.db
+    db.begin()
+    try:
+        document_checks(case)
+        _refresh_verdicts(case, "state='stored'")
+        near_duplicates(case)
+        _refresh_verdicts(case, "state='stored'")
+    finally:
+        db.commit()
 
 
 def _refresh_verdicts(case: Case, where: str) -> None:

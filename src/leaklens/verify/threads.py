@@ -50,9 +50,15 @@ def _contains(haystack: list[str], needle: list[str]) -> bool:
     return any(haystack[i : i + n] == needle for i, w in enumerate(haystack) if w == first)
 
 
+def unquoted(text: str) -> str:
+    """What the writer of a message wrote: its text without quoted lines and attributions."""
+    return "\n".join(
+        ln for ln in text.splitlines() if not ln.lstrip().startswith(">") and not _ATTRIBUTION.match(ln.strip())
+    )
+
+
 def _own_text(text: str) -> list[str]:
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(">") and not _ATTRIBUTION.match(ln.strip())]
-    return [w.lower() for w in _WORD.findall("\n".join(lines))]
+    return [w.lower() for w in _WORD.findall(unquoted(text))]
 
 
 def quote_findings(case: Case) -> dict[str, list[Finding]]:
