@@ -280,7 +280,8 @@ def verify(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Check every email's DKIM signatures and ARC chain against the key archive; derive verdicts.
+    """Check every email's DKIM signatures and ARC chain against the key archive, then every document's
+    metadata against its email and the rest of the case; derive verdicts.
 
     Idempotent: a second run re-checks only the emails a newly imported key (or --dns) can change.
     """
@@ -291,7 +292,7 @@ def verify(
         for k in keys or []:
             n = len(import_into_case(c, k))
             console.print(f"imported {n} key(s) from {k}")
-        with _bar("verify", quiet) as (bar, tid):
+        with _bar("emails", quiet, "documents") as (bar, tid, did):
             stats = verify_case(
                 c,
                 dns=dns,
@@ -299,18 +300,19 @@ def verify(
                 force=force,
                 workers=workers,
                 progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done),
+                doc_progress=lambda done, total: bar.update(did, completed=done, total=total, items_done=done),
             )
         summary = verification_summary(c)
         console.print(verdict_table(summary))
         for key, n in summary["verified_by_key"].items():
-            console.print(f"  verified with key {key}: {n:,}")
+            console.print(f"  valid signatures by key {key}: {n:,}")
         console.print(
             f"{stats.checked:,} of {stats.emails:,} emails checked ({stats.skipped_up_to_date:,} already up to date)."
         )
 
 
 def verdict_table(summary: dict) -> Table:
-    t = Table(title=f"Emails by verdict ({summary['emails']:,} emails)")
+    t = Table(title=f"{summary['emails']:,} emails")
     t.add_column("verdict")
     t.add_column("emails", justify="right")
     for v in ("verified", "altered", "suspicious", "unverified", "error"):

@@ -136,6 +136,7 @@ def verify_case(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     documents: bool = True,
+    doc_progress: Callable[[int, int], None] | None = None,
 ) -> VerifyStats:
     db = case.db
     ensure_schema(case)
@@ -208,7 +209,7 @@ def verify_case(
     finally:
         db.commit()
     if documents:
-        check_documents(case, workers=workers)
+        check_documents(case, workers=workers, progress=doc_progress)
     if progress:
         progress(len(jobs), len(jobs))
     return stats
@@ -245,11 +246,13 @@ def propagate(case: Case) -> None:
     _refresh_verdicts(case, "state='stored'")
 
 
-def check_documents(case: Case, *, workers: int | None = None) -> None:
+def check_documents(
+    case: Case, *, workers: int | None = None, progress: Callable[[int, int], None] | None = None
+) -> None:
     """Document forensics (metadata, dates, population, altered copies), after the emails are judged."""
     from .case_docs import document_checks, extract_all, near_duplicates
 
-    extract_all(case, workers=workers)
+    extract_all(case, workers=workers, progress=progress)
     db = case.db
     db.begin()
     try:
