@@ -112,6 +112,10 @@ def test_producer_inconsistent_ooxml_structure_and_pdf_xmp(tmp_path: Path) -> No
     p = make_pdf(tmp_path / "x.pdf", created=SENT, modified=SENT, producer="Microsoft: Print To PDF",
                  xmp_producer="iText 2.1.7")
     assert checks(extract_metadata(p, "application/pdf")) == ["doc.producer_inconsistent"]
+    # The same tool spelled with a ® mark in one place is not an inconsistency.
+    same = make_pdf(tmp_path / "w.pdf", created=SENT, modified=SENT, producer="Microsoft® Word 2016",
+                    xmp_producer="Microsoft Word 2016")
+    assert checks(extract_metadata(same, "application/pdf")) == []
 
 
 def test_ole_claiming_excel_with_word_stream(tmp_path: Path) -> None:

@@ -412,6 +412,19 @@ def test_pdf_incremental_update_lists_changed_object_and_text(tmp_path: Path) ->
     assert m.modified == T1
 
 
+def test_linearized_pdf_is_one_revision_until_updated(tmp_path: Path) -> None:
+    p = make_pdf(tmp_path / "a.pdf", created=T0, modified=T0)
+    with pikepdf.open(p) as pdf:
+        pdf.save(tmp_path / "lin.pdf", linearize=True)
+    lin = tmp_path / "lin.pdf"
+    assert lin.read_bytes().count(b"%%EOF") == 2  # the first-page section has its own
+    m = extract_metadata(lin, "application/pdf")
+    assert (m.raw["linearized"], m.raw["revisions"]) == (True, 1)
+    append_incremental_update(lin, "1,250.00", "9,250.00")
+    m = extract_metadata(lin, "application/pdf")
+    assert m.raw["revisions"] == 2 and m.raw["revision_changes"][0]["text_changes"]
+
+
 def test_pdf_layers_named_and_hidden_flagged(tmp_path: Path) -> None:
     p = make_pdf(tmp_path / "layers.pdf", created=T0, modified=T0)
     add_layers(p)

@@ -8,6 +8,7 @@ verdict and the dump's publication date. Findings that should move a verdict say
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -196,7 +197,8 @@ def _ole_app(application: str | None) -> str | None:
 
 
 def _same_tool(a: str, b: str) -> bool:
-    a, b = a.casefold().strip(), b.casefold().strip()
+    """Same software, allowing for ® marks, punctuation and one name extending the other."""
+    a, b = (" ".join(re.sub(r"[\W_]+", " ", x.casefold()).split()) for x in (a, b))
     return a in b or b in a
 
 

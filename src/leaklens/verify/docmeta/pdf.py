@@ -73,8 +73,9 @@ def revision_ends(data: bytes) -> list[int]:
     ends = []
     for m in _EOF.finditer(data):
         start = int(m.group(1))
-        # A real startxref points at an xref table or an xref-stream object.
-        if start < len(data) and re.match(rb"\s*(xref|\d+\s+\d+\s+obj)", data[start : start + 40]):
+        # A real startxref points back at an xref table or an xref-stream object. A linearized
+        # file's first-page section points nowhere (0) or forward, and is not a revision.
+        if 0 < start < m.start() and re.match(rb"\s*(xref|\d+\s+\d+\s+obj)", data[start : start + 40]):
             ends.append(m.end())
     return ends
 
@@ -273,15 +274,13 @@ def _fill_fields(meta: DocMetadata) -> None:
 def _revisions(data: bytes, meta: DocMetadata) -> None:
     raw = meta.raw
     ends = revision_ends(data)
-    if raw.get("linearized") and len(ends) >= 2:
-        # A linearized file closes its first-page section with its own %%EOF.
-        ends = ends[1:]
     tail = data[ends[-1] :] if ends else b""
     raw["revisions"] = max(len(ends), 1)
     raw["bytes_after_last_eof"] = len(tail.rstrip(b"\x00\r\n\t \x0c"))
     if len(ends) < 2 or len(data) > MAX_REVISION_BYTES:
         return
-    ends = ends[-(MAX_REVISIONS_COMPARED + 1) :]
+    skipped = max(0, len(ends) - (MAX_REVISIONS_COMPARED + 1))
+    ends = ends[skipped:]
     snapshots = [_snapshot(data[:end]) for end in ends]
     changes = []
     producers = []
@@ -289,7 +288,7 @@ def _revisions(data: bytes, meta: DocMetadata) -> None:
         producers.append(snap["producer"] if snap else None)
         if i == 0 or snap is None or snapshots[i - 1] is None:
             continue
-        changes.append(_compare(snapshots[i - 1], snap, i + 1))
+        changes.append(_compare(snapshots[i - 1], snap, skipped + i + 1))
     raw["revision_changes"] = changes
     raw["revision_producers"] = producers
 

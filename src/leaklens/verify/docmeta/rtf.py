@@ -9,6 +9,7 @@ from pathlib import Path
 from .common import LCID_TAGS, DateStamp, DocMetadata, clean_text
 
 MAX_HEAD = 4 * 1024 * 1024  # the info group sits in the header; the body is not needed
+MAX_INFO = 256 * 1024
 
 _TOKEN = re.compile(rb"\\'([0-9a-fA-F]{2})|\\([a-zA-Z]+)(-?\d+)? ?|\\(.)|([{}])|([^\\{}\r\n]+)|[\r\n]+", re.S)
 _TEXT_DESTS = {
@@ -52,7 +53,7 @@ def extract(path: Path, meta: DocMetadata) -> None:
     start = head.find(b"{\\info")
     if start < 0:
         return
-    info = _group(head, start)
+    info = _group(head, start)[:MAX_INFO]
     stamp = DateStamp(meta)
     raw_info: dict[str, object] = {}
     for dest, body in _subgroups(info):
