@@ -50,6 +50,15 @@ def test_modified_after_sent_altered_when_email_verified(tmp_path: Path) -> None
     assert (g.severity, g.evidence["effect"]) == ("warning", "suspicious")
 
 
+def test_naive_email_and_publication_dates_are_taken_as_utc(tmp_path: Path) -> None:
+    p = make_docx(tmp_path / "late.docx", author="Claire Martin", last_by="Claire Martin",
+                  created=SENT - timedelta(days=3), modified=SENT + timedelta(days=2))
+    meta = extract_metadata(p, DOCX)
+    codes = [f.code for f in check_document(meta, email_date=SENT.replace(tzinfo=None), email_verified=False,
+                                            published=datetime(2017, 4, 21), now=datetime(2026, 1, 1))]
+    assert codes == ["doc.modified_after_sent", "doc.after_publication"]
+
+
 def test_saved_just_before_sending_is_fine(tmp_path: Path) -> None:
     p = make_docx(tmp_path / "ok.docx", author="Claire Martin", last_by="Claire Martin",
                   created=SENT - timedelta(days=3), modified=SENT - timedelta(minutes=2))

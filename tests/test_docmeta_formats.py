@@ -375,6 +375,36 @@ def test_docx_core_app_rsids_and_language(tmp_path: Path) -> None:
     assert _json_roundtrip(m)["created"] == T0.isoformat()
 
 
+def test_docx_remote_template_and_macros_recorded(tmp_path: Path) -> None:
+    # Template injection, a phishing technique: settings.xml.rels points Word at a remote template.
+    p = make_docx(tmp_path / "t.docx", author="Claire Martin", last_by="Claire Martin", created=T0, modified=T1)
+    rels = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            b'attachedTemplate" Target="https://mail-en-marche.fr/t.dotm" TargetMode="External"/></Relationships>')
+    with zipfile.ZipFile(p, "a") as zf:
+        zf.writestr("word/_rels/settings.xml.rels", rels)
+        zf.writestr("word/vbaProject.bin", b"\x00" * 16)
+    m = extract_metadata(p, DOCX)
+    assert m.raw["external_targets"] == [{"part": "word/_rels/settings.xml.rels", "type": "attachedTemplate",
+                                          "target": "https://mail-en-marche.fr/t.dotm"}]
+    assert m.raw["macros"] is True
+
+
+def test_encrypted_odf_is_reported(tmp_path: Path) -> None:
+    p = make_odt(tmp_path / "a.odt", initial="A", last="B", created=T0, modified=T1)
+    def encrypt_entry(b: bytes) -> bytes:
+        root = etree.fromstring(b)
+        ns = root.nsmap["manifest"]
+        entry = root.find(f"{{{ns}}}file-entry[@{{{ns}}}full-path='content.xml']")
+        etree.SubElement(entry, f"{{{ns}}}encryption-data", {f"{{{ns}}}checksum-type": "SHA1/1K"})
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    rewrite_zip_part(p, "META-INF/manifest.xml", encrypt_entry)
+    assert b"encryption-data" in zipfile.ZipFile(p).read("META-INF/manifest.xml")
+    m = extract_metadata(p, ODT)
+    assert [f.code for f in m.findings] == ["ingest.encrypted"]
+
+
 def test_xlsx_properties_and_workbook_fingerprint(tmp_path: Path) -> None:
     p = make_xlsx(tmp_path / "a.xlsx", author="Claire Martin", last_by="Paul Durand", created=T0, modified=T1,
                   company="En Marche", workbook_app="Calc", application="Microsoft Excel")

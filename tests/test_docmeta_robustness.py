@@ -93,3 +93,24 @@ def test_each_byte_region_mutated(kind: str) -> None:
         mutated = bytearray(data)
         mutated[start : start + 64] = b"\xff" * len(mutated[start : start + 64])
         _check(bytes(mutated), mime)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=60))
+def test_date_parsers_never_raise(text: str) -> None:
+    from leaklens.verify.docmeta.common import parse_iso
+    from leaklens.verify.docmeta.exif import parse_exif_date
+    from leaklens.verify.docmeta.odf import duration_minutes
+    from leaklens.verify.docmeta.pdf import parse_pdf_date
+
+    for value in (parse_pdf_date(text), parse_pdf_date("D:" + text), parse_iso(text), parse_exif_date(text, text)):
+        assert value is None or value.year >= 1
+    assert duration_minutes(text) is None or duration_minutes(text) >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400))
+def test_pdf_content_text_never_raises(data: bytes) -> None:
+    from leaklens.verify.docmeta.pdf import content_text
+
+    assert isinstance(content_text(b"BT (" + data + b") Tj ET"), str)

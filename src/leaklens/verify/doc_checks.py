@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leaklens.model import Finding
@@ -48,6 +48,12 @@ def _slack(meta: DocMetadata, name: str, other_naive: bool = False) -> timedelta
     return NAIVE_SLACK if meta.naive(name) or other_naive else AWARE_SLACK
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -71,9 +77,13 @@ def check_document(
     published: datetime | None,
     now: datetime,
 ) -> list[Finding]:
-    """Findings about one document's own metadata (dates, producer, revisions, layers)."""
+    """Findings about one document's own metadata (dates, producer, revisions, layers).
+
+    Dates given without a time zone are taken as UTC (with a day's slack where it matters)."""
+    email_naive = email_date is not None and email_date.tzinfo is None
+    email_date, published, now = _aware(email_date), _aware(published), _aware(now) or now
     findings: list[Finding] = []
-    findings += _modified_after_sent(meta, email_date, email_verified)
+    findings += _modified_after_sent(meta, email_date, email_verified, email_naive)
     findings += _after_publication(meta, published)
     findings += _created_after_modified(meta)
     findings += _future_dates(meta, now)
@@ -83,13 +93,15 @@ def check_document(
     return findings
 
 
-def _modified_after_sent(meta: DocMetadata, sent: datetime | None, verified: bool) -> list[Finding]:
-    if sent is None or sent.tzinfo is None:
+def _modified_after_sent(
+    meta: DocMetadata, sent: datetime | None, verified: bool, sent_naive: bool
+) -> list[Finding]:
+    if sent is None:
         return []
     late = [
         (name, value)
         for name in ("modified", "created")
-        if (value := getattr(meta, name)) and value > sent + _slack(meta, name)
+        if (value := getattr(meta, name)) and value > sent + _slack(meta, name, sent_naive)
     ]
     if not late:
         return []

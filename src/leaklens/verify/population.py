@@ -112,6 +112,8 @@ def language_script(tag: str | None) -> str | None:
     if not tag:
         return None
     primary = tag.replace("_", "-").split("-")[0].lower()
+    if primary in ("und", "zxx", "mul", "mis"):  # undetermined / no linguistic content
+        return None
     if tag.lower().startswith("sr-cyrl"):
         return "Cyrillic"
     return _LANGUAGE_SCRIPTS.get(primary, "Latin" if primary.isalpha() and len(primary) in (2, 3) else None)
