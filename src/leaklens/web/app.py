@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -27,9 +28,12 @@ class CasePool:
         self.root = Path(root)
         self._local = threading.local()
         with Case.open(self.root) as case:
-            annotations.ensure_schema(case.db.conn)
-            # Replies are looked up by In-Reply-To on every email page; without an index that is a scan.
-            case.db.conn.execute("CREATE INDEX IF NOT EXISTS web_items_in_reply_to ON items(in_reply_to)")
+            try:
+                annotations.ensure_schema(case.db.conn)
+                # Replies are looked up by In-Reply-To on every email page; without an index, a scan.
+                case.db.conn.execute("CREATE INDEX IF NOT EXISTS web_items_in_reply_to ON items(in_reply_to)")
+            except sqlite3.OperationalError as exc:
+                raise LeaklensError(f"cannot prepare {self.root} for the workbench (notes and tags): {exc}") from None
             self.name = self.root.resolve().name
 
     def get(self) -> Case:

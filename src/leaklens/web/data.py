@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import functools
 import json
 import re
 import sqlite3
@@ -26,6 +27,7 @@ MAX_PARSE_BYTES = 64 << 20  # larger emails are offered as a download, not rende
 MAX_BODY_CHARS = 400_000
 MAX_INLINE_IMAGE = 2 << 20
 THREAD_LIMIT = 300
+MAX_CHILDREN = 500  # an archive of 10,000 files lists its first 500 here
 
 
 def valid_id(item_id: str) -> bool:
@@ -33,10 +35,15 @@ def valid_id(item_id: str) -> bool:
 
 
 # -- dashboard ------------------------------------------------------------------------------------
-def address_of(value: str | None) -> str | None:
+@functools.lru_cache(maxsize=65536)
+def _addresses(value: str | None) -> tuple[str, ...]:
     if not value:
-        return None
-    addrs = [a.lower() for _, a in email.utils.getaddresses([value]) if "@" in a]
+        return ()
+    return tuple(a.lower() for _, a in email.utils.getaddresses([value]) if "@" in a)
+
+
+def address_of(value: str | None) -> str | None:
+    addrs = _addresses(value)
     return addrs[0] if addrs else None
 
 
@@ -335,7 +342,10 @@ def item_detail(case: Case, item_id: str, *, render: bool = True) -> dict[str, A
         "row": dict(row),
         "findings": findings,
         "verification": verification,
-        "children": [{**_brief(c), "hints": json.loads(c["hints"]) if c["hints"] else {}} for c in children],
+        "children": [
+            {**_brief(c), "hints": json.loads(c["hints"]) if c["hints"] else {}} for c in children[:MAX_CHILDREN]
+        ],
+        "children_total": len(children),
         "container": _brief(container) if container is not None else None,
         "thread": thread(conn, row),
         "duplicates": duplicates,
@@ -378,19 +388,21 @@ def correspondents(
     edges: Counter[tuple[str, str]] = Counter()
     volume: Counter[str] = Counter()
     emails = 0
-    for frm, to, cc in case.db.conn.execute(
-        f"SELECT email_from, email_to, email_cc FROM items WHERE {' AND '.join(where)}", args
+    # The same header values repeat across a mailbox: group them in SQL, parse each once.
+    for frm, to, cc, n in case.db.conn.execute(
+        f"SELECT email_from, email_to, email_cc, COUNT(*) FROM items WHERE {' AND '.join(where)} GROUP BY 1, 2, 3",
+        args,
     ):
         sender = address_of(frm)
         if not sender:
             continue
-        emails += 1
-        recipients = {a.lower() for _, a in email.utils.getaddresses([to or "", cc or ""]) if "@" in a}
+        emails += n
+        recipients = set(_addresses(to)) | set(_addresses(cc))
         recipients.discard(sender)
-        volume[sender] += 1
+        volume[sender] += n
         for r in recipients:
-            edges[(sender, r)] += 1
-            volume[r] += 1
+            edges[(sender, r)] += n
+            volume[r] += n
     nodes = [a for a, _ in volume.most_common(top)]
     keep = set(nodes)
     pair: Counter[tuple[str, str]] = Counter()
