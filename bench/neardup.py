@@ -1,8 +1,9 @@
 """Benchmark (not a test): near-duplicate grouping at scale against an all-pairs baseline.
 
-Generates N documents (default 50,000) of Zipf-distributed words, ~300 words each, with
+Generates N documents (default 50,000) of Zipf-distributed words (50-800 words each), with
 planted near-duplicate groups of 2-5 members: each member is the group's base text edited
-in a few contiguous spans (replaced, inserted or deleted words) keeping >= 85% word overlap.
+in contiguous spans (replaced, inserted or deleted words) down to a word overlap drawn
+between 85% (--min-overlap) and 99%.
 Times `find_near_duplicates` at N/4, N/2 and N (growth should be linear), and on a 2,000-document
 subset an exact all-pairs comparison (Jaccard on word shingles), extrapolated to N.
 
@@ -41,11 +42,15 @@ def overlap(a: list[str], b: list[str]) -> float:
 
 
 def variant(rng: random.Random, base: list[str], vocab: list[str], cum: list[float]) -> list[str]:
-    """Edit 1-4 contiguous spans (replace / insert / delete) keeping >= 85% word overlap."""
+    """Edit contiguous spans (replace / insert / delete) until the word overlap with the base
+    falls to a target drawn between MIN_OVERLAP and 0.99, so planted pairs cover the whole range
+    down to the floor rather than clustering near identical."""
+    target = rng.uniform(MIN_OVERLAP, 0.99)
     while True:
         out = list(base)
-        for _ in range(rng.randint(1, 4)):
-            span = rng.randint(1, max(1, len(base) // 25))
+        score = 1.0
+        while score > target:
+            span = rng.randint(1, max(1, len(base) // 40))
             pos = rng.randrange(len(out))
             op = rng.choice(("replace", "insert", "delete"))
             if op == "replace":
@@ -54,7 +59,8 @@ def variant(rng: random.Random, base: list[str], vocab: list[str], cum: list[flo
                 out[pos:pos] = text(rng, vocab, cum, span)
             else:
                 del out[pos : pos + span]
-        if overlap(base, out) >= MIN_OVERLAP:
+            score = overlap(base, out)
+        if score >= MIN_OVERLAP:
             return out
 
 
@@ -85,7 +91,9 @@ def recall(found_groups, planted: list[list[str]], present: set[str]) -> tuple[f
     for gi, g in enumerate(found_groups):
         for m in g.members:
             where[m] = gi
-    planted = [[m for m in g if m in present] for g in planted]
+    # On a part of the corpus a group may lack its base text; two variants edited in different
+    # places can then be less than the threshold apart, so only groups with their base count.
+    planted = [[m for m in g if m in present] for g in planted if g[0] in present]
     planted = [g for g in planted if len(g) >= 2]
     whole = sum(1 for g in planted if g[0] in where and all(where.get(m) == where[g[0]] for m in g))
     pairs = [(a, b) for g in planted for a, b in itertools.combinations(g, 2)]
@@ -119,6 +127,7 @@ def main() -> None:
     ap.add_argument("--subset", type=int, default=2_000)
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=2, help="time each size this many times, keep the best")
     ap.add_argument("--min-overlap", type=float, default=0.85, help="planted variants keep at least this overlap")
     args = ap.parse_args()
 
@@ -126,15 +135,20 @@ def main() -> None:
     MIN_OVERLAP = args.min_overlap
     t0 = time.perf_counter()
     docs, planted = generate(args.n, args.seed)
+    by_id = dict(docs)
+    scores = sorted(overlap(by_id[g[0]].split(), by_id[m].split()) for g in planted for m in g[1:])
     print(f"generated {len(docs):,} documents, {len(planted):,} planted groups "
-          f"({sum(map(len, planted)):,} members) in {time.perf_counter() - t0:.1f}s")
+          f"({sum(map(len, planted)):,} members) in {time.perf_counter() - t0:.1f}s; member-to-base word "
+          f"overlap min {scores[0]:.3f} median {scores[len(scores) // 2]:.3f}")
 
     timings = []
     for n in sorted({args.n // 4, args.n // 2, args.n}):
         part = docs[:n]
-        start = time.perf_counter()
-        groups = find_near_duplicates(part, threshold=args.threshold)
-        elapsed = time.perf_counter() - start
+        elapsed = float("inf")
+        for _ in range(args.repeat):  # best of several: the machine is shared with other work
+            start = time.perf_counter()
+            groups = find_near_duplicates(part, threshold=args.threshold)
+            elapsed = min(elapsed, time.perf_counter() - start)
         present = {i for i, _ in part}
         g_recall, p_recall, n_planted = recall(groups, planted, present)
         pairs = sum(len(g.pairs) for g in groups)

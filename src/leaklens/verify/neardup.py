@@ -177,9 +177,12 @@ def _lsh_pairs(
         distinctive = [t for t in bags[i] if t not in common] if common else list(bags[i])
         token_lists.append(_as_bytes(distinctive if len(distinctive) >= MIN_DISTINCTIVE else list(bags[i])))
     # Two texts with overlap o (equal lengths) have multiset Jaccard o / (2 - o); LSH is set
-    # a little below that so pairs right at the threshold still meet in a bucket.
+    # a little below that, and weighted against misses (a false candidate only costs one exact
+    # comparison), so pairs near the threshold still meet in a bucket: with 128 permutations
+    # this gives 25 bands of 5 rows, catching a pair at Jaccard 0.74 (overlap 0.85) 99.8% of
+    # the time, at 0.667 (overlap 0.8) 97%.
     jaccard = threshold / (2 - threshold)
-    lsh = MinHashLSH(threshold=max(0.05, jaccard * 0.85), num_perm=num_perm)
+    lsh = MinHashLSH(threshold=max(0.05, jaccard * 0.85), num_perm=num_perm, weights=(0.2, 0.8))
     # crc32 is a C function: hashing each token through it instead of datasketch's default
     # Python-level sha1 wrapper makes signatures several times cheaper, and stays deterministic.
     signatures = MinHash.bulk(token_lists, num_perm=num_perm, hashfunc=zlib.crc32)
