@@ -59,6 +59,16 @@ def test_naive_email_and_publication_dates_are_taken_as_utc(tmp_path: Path) -> N
     assert codes == ["doc.modified_after_sent", "doc.after_publication"]
 
 
+def test_hand_built_records_with_zone_less_dates() -> None:
+    meta = DocMetadata(created=datetime(2017, 5, 1), modified=datetime(2017, 4, 1))
+    codes = [f.code for f in check_document(meta, email_date=None, email_verified=False, published=None,
+                                            now=NOW)]
+    assert codes == ["doc.created_after_modified"]
+    recs = [DocRecord(f"r{i}", "g", DocMetadata(created=datetime(2010 + i, 1, 1),
+                                                 modified=datetime(2017, 5, 4, 22, i))) for i in range(3)]
+    assert set(population_checks(recs)) == {"r0", "r1", "r2"}
+
+
 def test_saved_just_before_sending_is_fine(tmp_path: Path) -> None:
     p = make_docx(tmp_path / "ok.docx", author="Claire Martin", last_by="Claire Martin",
                   created=SENT - timedelta(days=3), modified=SENT - timedelta(minutes=2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,16 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def _with_aware_dates(meta: DocMetadata) -> DocMetadata:
+    """Records built by hand may hold zone-less dates; extractors never produce them."""
+    naive = [name for name in DATE_FIELDS if (v := getattr(meta, name)) and v.tzinfo is None]
+    if not naive:
+        return meta
+    raw = dict(meta.raw)
+    raw["naive_dates"] = sorted(set(raw.get("naive_dates", [])) | set(naive))
+    return replace(meta, raw=raw, **{name: _aware(getattr(meta, name)) for name in naive})
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -82,6 +93,7 @@ def check_document(
     Dates given without a time zone are taken as UTC (with a day's slack where it matters)."""
     email_naive = email_date is not None and email_date.tzinfo is None
     email_date, published, now = _aware(email_date), _aware(published), _aware(now) or now
+    meta = _with_aware_dates(meta)
     findings: list[Finding] = []
     findings += _modified_after_sent(meta, email_date, email_verified, email_naive)
     findings += _after_publication(meta, published)
@@ -376,7 +388,7 @@ def _edit_bursts(docs: list[DocRecord]) -> list[tuple[str, Finding]]:
     by_group: dict[str, list[DocRecord]] = defaultdict(list)
     for rec in docs:
         if rec.meta.modified and rec.meta.created:
-            by_group[rec.group].append(rec)
+            by_group[rec.group].append(DocRecord(rec.item_id, rec.group, _with_aware_dates(rec.meta)))
     results = []
     for group, recs in by_group.items():
         recs.sort(key=lambda r: r.meta.modified)  # type: ignore[arg-type,return-value]
