@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from ...model import Finding
 from .base import ReadContext, ReaderSpec, Source
 
-_SEP = re.compile(rb"(?m)^From [^\r\n]*\r?$")
 _ENVELOPE = re.compile(
     rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? +\S+ +\d+ +\d\d?:\d\d(?::\d\d)? ",
 )
@@ -38,15 +37,32 @@ def is_separator(buf: bytes | mmap.mmap, start: int, end: int) -> bool:
     return _ENVELOPE.match(bytes(buf[start : min(end, start + 200)])) is not None
 
 
+def _from_lines(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
+    """(start, end) of every line beginning with 'From ', found with find() (a regex is 4x slower)."""
+    if buf[:5] == b"From ":
+        pos = 0
+    else:
+        pos = buf.find(b"\nFrom ")
+        pos = pos + 1 if pos >= 0 else -1
+    while pos >= 0:
+        end = buf.find(b"\n", pos)
+        end = len(buf) if end < 0 else end
+        yield pos, end - 1 if end > pos and buf[end - 1 : end] == b"\r" else end
+        nxt = buf.find(b"\nFrom ", end - 1 if end > 0 else 0)
+        pos = nxt + 1 if nxt >= 0 else -1
+
+
 def split_offsets(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int, int]]:
     """Yield (separator_start, message_start, message_end) for every message."""
     seps: list[tuple[int, int]] = []
-    for m in _SEP.finditer(buf):
-        if is_separator(buf, m.start(), m.end()):
-            line_end = m.end()
+    for start, end in _from_lines(buf):
+        if is_separator(buf, start, end):
+            line_end = end
+            if buf[line_end : line_end + 1] == b"\r":
+                line_end += 1
             if buf[line_end : line_end + 1] == b"\n":
                 line_end += 1
-            seps.append((m.start(), line_end))
+            seps.append((start, line_end))
     for i, (sep_start, msg_start) in enumerate(seps):
         end = seps[i + 1][0] if i + 1 < len(seps) else len(buf)
         # Writers follow every message (the last one too) with an empty line.
