@@ -281,6 +281,7 @@ def test_html_body_is_sanitised_and_served_under_a_strict_csp(client, case):
                 "<input formaction=x>",
                 "<table background=http://t.test>",
                 "<img src='data:image/png;base64,iVBORw0KGgo='>",
+                "<style>p{}</st\\79 yle><img src=x onerror=alert(1)></style>",
             ]
         ),
         max_size=12,
@@ -444,3 +445,22 @@ def test_facets_skipped_at_once_for_huge_word_searches(client, monkeypatch):
     # With a filter the index cannot count alone: the facets are tried (and fit the budget).
     r = client.get("/api/search", params={"q": "printer kind:email"}).json()
     assert r["facets_complete"] is True and r["total"] == 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=300),
+    st.sampled_from(["<a href='{}'>x</a>", "<img src='{}'>", "<p style='{}'>p</p>", "<style>{}</style>", "{}"]),
+)
+def test_sanitiser_never_fails_on_any_text(text, template):
+    out = sanitise_html(template.format(text))
+    assert isinstance(out, str)
+    if out:
+        doc = lxml_html.fragment_fromstring(out, create_parent="div")
+        assert not doc.xpath("//script|//iframe|//form|//*[@onerror]|//*[@onload]")
+
+
+def test_css_escapes_cannot_close_the_style_element():
+    out = sanitise_html("<style>p{}</st\\79 yle><img src=x onerror=alert(1)></style><p>ok</p>")
+    doc = lxml_html.fragment_fromstring(out, create_parent="div")
+    assert not doc.xpath("//img") and doc.xpath("//p")

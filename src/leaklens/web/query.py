@@ -129,18 +129,50 @@ def _order(sort: str, uses_fts: bool) -> str:
         # = "i.date IS NULL, i.date DESC" (NULL sorts lowest, so last when descending), in a
         # form that the date index can serve.
         return "i.date DESC, i.rowid"
-    return "bm25(fts, 4.0, 2.0, 1.0, 1.0, 2.0), i.rowid"
+    return f"{BM25}, i.rowid"
+
+
+HIT_COLUMNS = "i.id, i.path, i.kind, i.verdict, i.date, i.email_from, i.subject, i.name, i.ext, i.size"
+SNIPPET = "snippet(fts, -1, '\x02', '\x03', ' … ', 12)"
+BM25 = "bm25(fts, 4.0, 2.0, 1.0, 1.0, 2.0)"
 
 
 def _hits(conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str) -> list[dict[str, Any]]:
     source, where, args, uses_fts = _sql(text)
-    snippet = "snippet(fts, -1, '\x02', '\x03', ' … ', 12)" if uses_fts else "NULL"
+    if uses_fts and sort == "relevance" and where == f"+{STORED} AND fts MATCH ?":
+        return _ranked_words(conn, args[0], limit=limit, offset=offset)
+    snippet = SNIPPET if uses_fts else "NULL"
     rows = conn.execute(
         f"SELECT i.id, i.path, i.kind, i.verdict, i.date, i.email_from, i.subject, i.name, i.ext, i.size,"
         f" {snippet} AS snippet FROM {source} WHERE {where} ORDER BY {_order(sort, uses_fts)} LIMIT ? OFFSET ?",
         [*args, limit, offset],
     ).fetchall()
     return [dict(r) for r in rows]
+
+
+def _ranked_words(conn: sqlite3.Connection, match: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Words only, by relevance: rank inside the full-text index, then read 25 items (not 80,000)."""
+    ranked = conn.execute(
+        f"SELECT rowid, {SNIPPET} FROM fts WHERE fts MATCH ? ORDER BY {BM25}, rowid LIMIT ? OFFSET ?",
+        [match, limit, offset],
+    ).fetchall()
+    if not ranked:
+        return []
+    marks = ",".join("?" * len(ranked))
+    items = {
+        r[0]: dict(r)
+        for r in conn.execute(
+            f"SELECT i.rowid AS rid, {HIT_COLUMNS} FROM items i WHERE i.rowid IN ({marks}) AND {STORED}",
+            [rid for rid, _ in ranked],
+        )
+    }
+    out = []
+    for rid, snippet in ranked:
+        hit = items.get(rid)
+        if hit is not None:  # every indexed row is a stored item; a stray one is skipped, not shown
+            hit.pop("rid")
+            out.append({**hit, "snippet": snippet})
+    return out
 
 
 def count(conn: sqlite3.Connection, text: str) -> int:
@@ -195,7 +227,8 @@ def _cheap_count(conn: sqlite3.Connection, text: str) -> int | None:
     if where == f"+{STORED} AND fts MATCH ?":
         return conn.execute("SELECT COUNT(*) FROM fts WHERE fts MATCH ?", args).fetchone()[0]
     if where == f"+{STORED}":
-        return conn.execute("SELECT COUNT(*) FROM fts").fetchone()[0]
+        # Not "COUNT(*) FROM fts": FTS5 reads every row's content for that (~0.3 s at 100,000).
+        return conn.execute(f"SELECT COUNT(*) FROM items i WHERE {STORED}").fetchone()[0]
     return None
 
 

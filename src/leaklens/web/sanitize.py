@@ -228,6 +228,14 @@ def sanitise_html(markup: str, *, cid_resolver: Callable[[str], str | None] | No
     return (_escape_text(text) + "".join(body_parts)).strip()
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _attr_text(value: str) -> str:
+    """Text safe to put in an attribute: lxml refuses control characters an attacker may have used."""
+    return _NOT_XML.sub("\ufffd", value)
+
+
 def _escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -254,12 +262,12 @@ def _clean_attributes(el: etree._Element, tag: str, cid_resolver: Callable[[str]
             del el.attrib[name]
             continue
         if lname == "style":
-            el.attrib[name] = clean_css(value)
+            el.attrib[name] = _attr_text(clean_css(value))
         elif lname == "href":
             target = value.strip()
             if not target.startswith("#"):
                 del el.attrib[name]
-                el.attrib["title"] = f"Link (disabled): {target[:300]}"
+                el.attrib["title"] = _attr_text(f"Link (disabled): {target[:300]}")
         elif lname == "src":
             src = value.strip()
             resolved = None
@@ -271,10 +279,12 @@ def _clean_attributes(el: etree._Element, tag: str, cid_resolver: Callable[[str]
                 el.attrib[name] = src
             else:
                 del el.attrib[name]
-                el.attrib["alt"] = f"[remote image blocked: {src[:200]}]" if src else "[image]"
+                el.attrib["alt"] = _attr_text(f"[remote image blocked: {src[:200]}]") if src else "[image]"
         elif lname == "cite":
             del el.attrib[name]
     if tag == "style":
-        el.text = clean_css(el.text or "")
+        # Style text is written out raw; no "<" may survive, or a "</style>" spelled with CSS escapes
+        # (removed above) could end the element and start markup.
+        el.text = _attr_text(clean_css(el.text or "")).replace("<", "")
         for child in list(el):
             el.remove(child)
