@@ -439,6 +439,9 @@ def test_pdf_incremental_update_lists_changed_object_and_text(tmp_path: Path) ->
     (text,) = change["text_changes"]
     assert "1,250.00" in text["old_text"] and "9,250.00" in text["new_text"]
     assert m.raw["revision_producers"] == ["Microsoft: Print To PDF", "PDF-XChange Editor 7.0"]
+    with pikepdf.open(p) as pdf:
+        info_number = pdf.trailer.Info.objgen[0]
+    assert info_number in change["changed"]  # the rewritten Info dictionary is listed too
     assert m.modified == T1
 
 
@@ -460,6 +463,57 @@ def test_pdf_layers_named_and_hidden_flagged(tmp_path: Path) -> None:
     add_layers(p)
     m = extract_metadata(p, "application/pdf")
     assert m.raw["ocg_layers"] == [{"name": "Original", "hidden": True}, {"name": "Overlay", "hidden": False}]
+
+
+XMP_WITH_HISTORY = b"""<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
+  xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"
+  xmp:CreatorTool="Adobe Photoshop CS6 (Windows)" xmp:CreateDate="2016-03-02T10:00:00+03:00"
+  pdf:Producer="Adobe Photoshop CS6 (Windows)">
+ <xmpMM:History><rdf:Seq>
+  <rdf:li stEvt:action="created" stEvt:when="2016-03-02T10:00:00+03:00"
+          stEvt:softwareAgent="Adobe Photoshop CS6 (Windows)"/>
+  <rdf:li rdf:parseType="Resource"><stEvt:action>saved</stEvt:action>
+          <stEvt:when>2017-05-04T21:55:00+03:00</stEvt:when><stEvt:changed>/</stEvt:changed></rdf:li>
+ </rdf:Seq></xmpMM:History>
+</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"""
+
+
+def test_pdf_xmp_history_and_active_content(tmp_path: Path) -> None:
+    p = make_pdf(tmp_path / "a.pdf", created=T0, modified=T1)
+    with pikepdf.open(p, allow_overwriting_input=True) as pdf:
+        pdf.Root.Metadata = pdf.make_stream(XMP_WITH_HISTORY, Type=pikepdf.Name.Metadata,
+                                            Subtype=pikepdf.Name.XML)
+        pdf.attachments["accounts.xlsx"] = pikepdf.AttachedFileSpec(pdf, b"PK\x03\x04 not really")
+        pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+        amount = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Tx, T=pikepdf.String("amount")))
+        sig = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, T=pikepdf.String("Signature1")))
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([amount, sig]))
+        pdf.save(p)
+    m = extract_metadata(p, "application/pdf")
+    assert m.raw["xmp_history"] == [
+        {"action": "created", "when": "2016-03-02T10:00:00+03:00", "softwareAgent": "Adobe Photoshop CS6 (Windows)"},
+        {"action": "saved", "when": "2017-05-04T21:55:00+03:00", "changed": "/"},
+    ]
+    assert m.creator_tool == "Adobe Photoshop CS6 (Windows)"
+    assert m.raw["embedded_files"] == ["accounts.xlsx"] and m.raw["javascript"] is True
+    assert m.raw["form_fields"] == ["amount"]
+    assert m.raw["signature_fields"] == [{"name": "Signature1", "signed": False}]
+
+
+def test_pptx_properties(tmp_path: Path) -> None:
+    import pptx
+
+    deck = pptx.Presentation()
+    deck.core_properties.author = "Sophie Lefèvre"
+    deck.core_properties.last_modified_by = "Thomas Bernard"
+    deck.core_properties.created, deck.core_properties.modified = T0, T1
+    deck.save(tmp_path / "a.pptx")
+    m = extract_metadata(tmp_path / "a.pptx",
+                         "application/vnd.openxmlformats-officedocument.presentationml.presentation")
+    assert (m.raw["package"], m.author, m.last_modified_by, m.created, m.modified) == (
+        "pptx", "Sophie Lefèvre", "Thomas Bernard", T0, T1)
 
 
 def test_pdf_encrypted_is_a_finding(tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ def _xmp_history(el: Any) -> list[dict[str, Any]]:
     for li in el.iter(f"{{{_RDF}}}li"):
         event: dict[str, Any] = {}
         for attr, value in li.attrib.items():
-            if isinstance(attr, str) and attr.startswith("{"):
+            if isinstance(attr, str) and attr.startswith("{") and not attr.startswith(f"{{{_RDF}}}"):
                 event[local(attr)] = clean_text(value)
         for child in li.iter():
             if child is not li and local(child.tag) not in ("Description", "li") and child.text:
@@ -218,17 +218,25 @@ def _layers(ocprops: pikepdf.Dictionary) -> list[dict[str, Any]]:
     return layers
 
 
+_JS_KEY = re.compile(rb"/(?:JS|JavaScript)(?![A-Za-z0-9])")
+
+
 def _has_javascript(pdf: pikepdf.Pdf) -> bool:
-    names = pdf.Root.get("/Names")
-    if isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names:
-        return True
+    """Any /JS action or JavaScript name tree, at any depth of any object's dictionary."""
     for i, obj in enumerate(pdf.objects):
         if i > MAX_OBJECTS_COMPARED:
             break
-        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-            d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
-            if "/JS" in d or d.get("/S") == pikepdf.Name.JavaScript:
-                return True
+        try:
+            if isinstance(obj, pikepdf.Stream):
+                text = obj.stream_dict.unparse(resolved=True)
+            elif isinstance(obj, pikepdf.Dictionary | pikepdf.Array):
+                text = obj.unparse(resolved=True)
+            else:
+                continue
+        except (pikepdf.PdfError, ValueError, TypeError, RuntimeError):
+            continue
+        if _JS_KEY.search(text):
+            return True
     return False
 
 
@@ -342,7 +350,7 @@ def _describe(obj: Any, is_content: bool) -> tuple[str, str, str]:
             if is_content:
                 kind = "content"
             raw = obj.read_raw_bytes()
-            digest = hashlib.sha1(d.unparse() + raw).hexdigest()
+            digest = hashlib.sha1(d.unparse(resolved=True) + raw).hexdigest()
             text = ""
             if is_content or kind == "Form":
                 text = content_text(obj.read_bytes())
@@ -350,7 +358,7 @@ def _describe(obj: Any, is_content: bool) -> tuple[str, str, str]:
         kind = ""
         if isinstance(obj, pikepdf.Dictionary):
             kind = str(obj.get("/Type", obj.get("/FT", obj.get("/Subtype", "")))).lstrip("/")
-        return kind or type(obj).__name__, hashlib.sha1(obj.unparse()).hexdigest(), ""
+        return kind or type(obj).__name__, hashlib.sha1(obj.unparse(resolved=True)).hexdigest(), ""
     except (pikepdf.PdfError, ValueError, TypeError, RuntimeError):
         return "unreadable", "unreadable", ""
 
