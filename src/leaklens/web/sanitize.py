@@ -181,6 +181,7 @@ _CSS_URL = re.compile(
 _CSS_URL_CALL = re.compile(r"url\s*\([^)]*\)?", re.I)
 _CSS_IMPORT = re.compile(r"@import[^;]*;?", re.I)
 _DATA_IMAGE = re.compile(r"^data:image/(png|gif|jpeg|jpg|webp|bmp);base64,[a-z0-9+/=\s]*$", re.I)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean_css(css: str) -> str:
@@ -199,6 +200,8 @@ def sanitise_html(markup: str, *, cid_resolver: Callable[[str], str | None] | No
     """An inert HTML fragment (body content only) made from an email's HTML part."""
     if not markup or not markup.strip():
         return ""
+    # Control characters (which no HTML needs) would make lxml refuse to move text around below.
+    markup = _NOT_XML.sub("\ufffd", markup)
     try:
         doc = lxml_html.document_fromstring(markup)
     except (etree.ParserError, ValueError, TypeError):
@@ -226,9 +229,6 @@ def sanitise_html(markup: str, *, cid_resolver: Callable[[str], str | None] | No
     body_parts = [lxml_html.tostring(child, encoding="unicode") for child in doc]
     text = doc.text or ""
     return (_escape_text(text) + "".join(body_parts)).strip()
-
-
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _attr_text(value: str) -> str:
