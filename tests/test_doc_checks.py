@@ -15,6 +15,7 @@ from test_docmeta_formats import (
     XLSX,
     add_layers,
     append_incremental_update,
+    append_signature_update,
     make_doc,
     make_docx,
     make_jpeg,
@@ -110,6 +111,17 @@ def test_incremental_update_names_objects_and_shows_changed_amount(tmp_path: Pat
     assert "91,250.00" in f.message
     # The update was written by another tool than the original producer.
     assert "doc.producer_inconsistent" in findings
+
+
+def test_signing_update_by_another_tool_is_only_informative(tmp_path: Path) -> None:
+    p = make_pdf(tmp_path / "signed.pdf", created=SENT - timedelta(days=1), modified=SENT - timedelta(days=1))
+    append_signature_update(p)
+    meta = extract_metadata(p, "application/pdf")
+    assert meta.raw["revisions"] == 2 and meta.raw["signature_fields"] == [{"name": "Signature1", "signed": False}]
+    findings = check_document(meta, email_date=SENT, email_verified=True, published=PUBLISHED, now=NOW)
+    assert [(f.code, f.severity) for f in findings] == [("doc.incremental_update", "info")]
+    (update,) = findings[0].evidence["updates"]
+    assert not update["content_changed"] and update["added_objects"]
 
 
 def test_layered_pdf(tmp_path: Path) -> None:

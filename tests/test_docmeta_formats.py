@@ -166,6 +166,42 @@ def append_incremental_update(path: Path, old: str, new: str, *, producer: str |
     path.write_bytes(bytes(out))
 
 
+def append_signature_update(path: Path, producer: str = "Adobe Acrobat Pro DC 21.1") -> None:
+    """Append the incremental update a signing tool writes: a signature field with its widget on
+    page 1, the page's /Annots, the catalog's /AcroForm and a new Info (other producer)."""
+    data = path.read_bytes()
+    with pikepdf.open(path) as pdf:
+        size = int(pdf.trailer.Size)
+        root_num, info_num = pdf.trailer.Root.objgen[0], pdf.trailer.Info.objgen[0]
+        page = pdf.pages[0].obj
+        page_num = page.objgen[0]
+        page_body = page.unparse(resolved=True)
+        root_body = pdf.Root.unparse(resolved=True)
+        info = {str(k): str(v) for k, v in pdf.docinfo.items()}
+    sig = size
+    info["/Producer"] = producer
+    objects = {
+        sig: b"<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /Rect [0 0 0 0] /P %d 0 R >>" % page_num,
+        page_num: page_body[:-2] + b" /Annots [%d 0 R] >>" % sig,
+        root_num: root_body[:-2] + b" /AcroForm << /Fields [%d 0 R] /SigFlags 3 >> >>" % sig,
+        info_num: b"<< " + b" ".join(b"%s (%s)" % (k.encode(), v.encode("latin-1", "replace"))
+                                     for k, v in info.items()) + b" >>",
+    }
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    out = bytearray(data if data.endswith(b"\n") else data + b"\n")
+    offsets = {}
+    for num, body in objects.items():
+        offsets[num] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (num, body)
+    xref = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \n"
+    for num in sorted(offsets):
+        out += b"%d 1\n%010d 00000 n \n" % (num, offsets[num])
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size + 1, root_num, info_num, prev, xref)
+    path.write_bytes(bytes(out))
+
+
 def add_layers(path: Path, names: tuple[str, ...] = ("Original", "Overlay"), hidden: tuple[str, ...] = ("Original",)):
     """Give a PDF optional-content groups, with content drawn inside one of them."""
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:

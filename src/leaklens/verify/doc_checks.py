@@ -105,9 +105,7 @@ def check_document(
     return findings
 
 
-def _modified_after_sent(
-    meta: DocMetadata, sent: datetime | None, verified: bool, sent_naive: bool
-) -> list[Finding]:
+def _modified_after_sent(meta: DocMetadata, sent: datetime | None, verified: bool, sent_naive: bool) -> list[Finding]:
     if sent is None:
         return []
     late = [
@@ -253,9 +251,14 @@ def _producer_inconsistent(meta: DocMetadata) -> list[Finding]:
         )
     xmp = raw.get("xmp") or {}
     info = raw.get("info") or {}
+    # Tools that only appended signatures, form values or annotations rewrite the Info dictionary
+    # and may leave the XMP packet alone; that mismatch is explained, not suspicious.
+    benign_updaters = {
+        c["producer"] for c in raw.get("revision_changes") or [] if c.get("producer") and not _touches_content(c)
+    }
     for info_key, xmp_key in (("Producer", "pdf:Producer"), ("Creator", "xmp:CreatorTool")):
         a, b = info.get(info_key), xmp.get(xmp_key)
-        if isinstance(a, str) and isinstance(b, str) and not _same_tool(a, b):
+        if isinstance(a, str) and isinstance(b, str) and not _same_tool(a, b) and a not in benign_updaters:
             reasons.append(
                 {
                     "claimed": a,
@@ -264,15 +267,20 @@ def _producer_inconsistent(meta: DocMetadata) -> list[Finding]:
                     f"says {b!r}: one of them was rewritten by another tool",
                 }
             )
-    producers = [p for p in raw.get("revision_producers") or [] if p]
-    if len(producers) >= 2 and not _same_tool(producers[0], producers[-1]):
-        reasons.append(
-            {
-                "claimed": producers[0],
-                "structure": producers[-1],
-                "explanation": f"first saved by {producers[0]!r}, then updated with {producers[-1]!r}",
-            }
-        )
+    # A later revision saved by another tool matters when it rewrote content; signing or
+    # filling in a form with Acrobat after printing from Word is the normal life of a PDF.
+    original = next((p for p in raw.get("revision_producers") or [] if p), None)
+    for change in raw.get("revision_changes") or []:
+        later = change.get("producer")
+        if original and later and not _same_tool(original, later) and _touches_content(change):
+            reasons.append(
+                {
+                    "claimed": original,
+                    "structure": later,
+                    "explanation": f"first saved by {original!r}, then its content was changed with {later!r}",
+                }
+            )
+            break
     if not reasons:
         return []
     return [
@@ -285,7 +293,13 @@ def _producer_inconsistent(meta: DocMetadata) -> list[Finding]:
     ]
 
 
-_CONTENT_KINDS = {"content", "Form", "XObject", "Font", "Page", "Pages"}
+# Object kinds whose change alters what a page shows. Page dictionaries themselves are left out:
+# adding a signature widget or an annotation rewrites the page's /Annots and nothing it draws.
+_CONTENT_KINDS = {"content", "Form", "XObject", "Font"}
+
+
+def _touches_content(change: dict[str, Any]) -> bool:
+    return bool(set(change.get("kinds", [])) & _CONTENT_KINDS) or bool(change.get("text_changes"))
 
 
 def _incremental_update(meta: DocMetadata) -> list[Finding]:
@@ -300,7 +314,7 @@ def _incremental_update(meta: DocMetadata) -> list[Finding]:
             for t in change.get("text_changes", [])
         ]
         kinds = set(change.get("kinds", []))
-        touched = bool(kinds & _CONTENT_KINDS) or bool(diffs)
+        touched = _touches_content(change)
         content_changed |= touched
         updates.append(
             {
