@@ -494,6 +494,13 @@ def test_linearized_pdf_is_one_revision_until_updated(tmp_path: Path) -> None:
     assert m.raw["revisions"] == 2 and m.raw["revision_changes"][0]["text_changes"]
 
 
+def test_pdf_bytes_after_last_eof_counted(tmp_path: Path) -> None:
+    p = make_pdf(tmp_path / "a.pdf", created=T0, modified=T0)
+    p.write_bytes(p.read_bytes() + b"\r\n" + b"PK\x03\x04 appended archive" + b"\n\x00\x00")
+    m = extract_metadata(p, "application/pdf")
+    assert m.raw["revisions"] == 1 and m.raw["bytes_after_last_eof"] == len(b"PK\x03\x04 appended archive")
+
+
 def test_pdf_layers_named_and_hidden_flagged(tmp_path: Path) -> None:
     p = make_pdf(tmp_path / "layers.pdf", created=T0, modified=T0)
     add_layers(p)

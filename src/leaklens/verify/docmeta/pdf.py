@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mmap
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -51,9 +52,7 @@ def parse_pdf_date(text: str | None) -> datetime | None:
         return parse_iso(text)
     year, month, day, hour, minute, second, zone = m.groups()
     try:
-        value = datetime(
-            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0)
-        )
+        value = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError:
         return None
     if not zone:
@@ -68,7 +67,7 @@ def parse_pdf_date(text: str | None) -> datetime | None:
         return value
 
 
-def revision_ends(data: bytes) -> list[int]:
+def revision_ends(data: bytes | mmap.mmap) -> list[int]:
     """Offsets just past each `%%EOF` that closes a real xref (not one inside a stream)."""
     ends = []
     for m in _EOF.finditer(data):
@@ -81,9 +80,8 @@ def revision_ends(data: bytes) -> list[int]:
 
 
 def extract(path: Path, meta: DocMetadata) -> None:
-    data = path.read_bytes()
     try:
-        pdf = pikepdf.open(io.BytesIO(data))
+        pdf = pikepdf.open(path)
     except pikepdf.PasswordError as exc:
         meta.findings.append(encrypted("pdf", str(exc)[:200]))
         return
@@ -97,7 +95,9 @@ def extract(path: Path, meta: DocMetadata) -> None:
         _xmp(pdf, meta)
         _structure(pdf, raw)
         _fill_fields(meta)
-    _revisions(data, meta)
+    # Mapped rather than read: a dump's PDFs can be far larger than memory allows to copy.
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        _revisions(data, meta)
 
 
 def _info(pdf: pikepdf.Pdf, meta: DocMetadata) -> None:
@@ -198,9 +198,7 @@ def _structure(pdf: pikepdf.Pdf, raw: dict[str, Any]) -> None:
         _walk_fields(acro.get("/Fields"), "", fields, depth=0)
         raw["xfa"] = "/XFA" in acro
     raw["form_fields"] = [f["name"] for f in fields if f["type"] != "Sig"][:100]
-    raw["signature_fields"] = [
-        {"name": f["name"], "signed": f["signed"]} for f in fields if f["type"] == "Sig"
-    ][:50]
+    raw["signature_fields"] = [{"name": f["name"], "signed": f["signed"]} for f in fields if f["type"] == "Sig"][:50]
 
 
 def _layers(ocprops: pikepdf.Dictionary) -> list[dict[str, Any]]:
@@ -249,9 +247,7 @@ def _walk_fields(fields: Any, prefix: str, out: list[dict[str, Any]], depth: int
         part = clean_text(_pdf_str(f.get("/T", "")), 200) or ""
         name = f"{prefix}.{part}" if prefix and part else (part or prefix)
         kids = f.get("/Kids")
-        if isinstance(kids, pikepdf.Array) and any(
-            "/T" in k for k in kids if isinstance(k, pikepdf.Dictionary)
-        ):
+        if isinstance(kids, pikepdf.Array) and any("/T" in k for k in kids if isinstance(k, pikepdf.Dictionary)):
             _walk_fields(kids, name, out, depth + 1)
             continue
         ftype = str(f.get("/FT", "")).lstrip("/")
@@ -279,12 +275,15 @@ def _fill_fields(meta: DocMetadata) -> None:
     stamp.set("modified", info_modified or xmp_modified)
 
 
-def _revisions(data: bytes, meta: DocMetadata) -> None:
+def _revisions(data: bytes | mmap.mmap, meta: DocMetadata) -> None:
     raw = meta.raw
     ends = revision_ends(data)
-    tail = data[ends[-1] :] if ends else b""
     raw["revisions"] = max(len(ends), 1)
-    raw["bytes_after_last_eof"] = len(tail.rstrip(b"\x00\r\n\t \x0c"))
+    tail_len = len(data) - ends[-1] if ends else 0
+    # Trailing whitespace and NULs are padding, not data; beyond 1 MiB the exact figure hardly matters.
+    raw["bytes_after_last_eof"] = (
+        len(data[ends[-1] :].strip(b"\x00\r\n\t \x0c")) if 0 < tail_len <= 1 << 20 else tail_len
+    )
     if len(ends) < 2 or len(data) > MAX_REVISION_BYTES:
         return
     skipped = max(0, len(ends) - (MAX_REVISIONS_COMPARED + 1))
@@ -332,11 +331,7 @@ def _snapshot(prefix: bytes) -> dict[str, Any] | None:
                 texts[obj.objgen] = text
         producer = None
         try:
-            producer = (
-                clean_text(_pdf_str(pdf.docinfo.get("/Producer")), 300)
-                if "/Producer" in pdf.docinfo
-                else None
-            )
+            producer = clean_text(_pdf_str(pdf.docinfo.get("/Producer")), 300) if "/Producer" in pdf.docinfo else None
         except (pikepdf.PdfError, AttributeError):
             pass
         return {"objects": objects, "kinds": kinds, "texts": texts, "producer": producer}
