@@ -1,6 +1,6 @@
 """Near-duplicate documents and altered copies.
 
-Texts are reduced to word multisets ("the#1", "the#2", ... so repeated words count), hashed
+Texts are reduced to word multisets ("the", "the#2", ... so repeated words count), hashed
 into MinHash signatures in bulk and bucketed with LSH (datasketch); only the candidate
 pairs LSH proposes are then compared exactly. `threshold` is the share of words two texts
 have in common (|A ∩ B| / max(|A|, |B|) on word multisets), which is what a reader means
