@@ -65,7 +65,7 @@ mutation = st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 
 
 
 @pytest.mark.parametrize("kind", sorted(SAMPLES))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.floats(0, 1), flips=mutation)
 def test_truncated_and_mutated_files_never_raise(kind: str, cut: float, flips: list[tuple[float, int]]) -> None:
     data, mime = SAMPLES[kind]
