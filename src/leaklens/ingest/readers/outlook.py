@@ -18,7 +18,7 @@ import email.utils
 import mimetypes
 import re
 from datetime import UTC, datetime
-from email.header import Header, decode_header, make_header
+from email.header import Header
 from email.message import MIMEPart
 from email.parser import HeaderParser
 from email.policy import SMTP as SMTP_POLICY
@@ -28,6 +28,7 @@ from typing import Any
 from ...model import Finding
 from ..text import html_text, rtf_text
 from .base import BudgetExceeded, ReadContext, ReaderSpec, Source
+from .email_reader import decode_header_value, parse_date
 
 MAX_HEADER_CHARS = 256 * 1024  # transport headers kept in metadata (real ones are a few KB)
 MAX_LISTED = 1000  # folder / recipient / attachment lists kept in metadata
@@ -50,28 +51,9 @@ def _iso(dt: datetime | None) -> str | None:
         return None
 
 
-def _header_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _decode_header(value: Any) -> str:
     """RFC 2047 words decoded, whitespace folded; never raises."""
-    if value is None:
-        return ""
-    value = str(value)
-    try:
-        value = str(make_header(decode_header(value)))
-    except (LookupError, ValueError, UnicodeError, AssertionError, TypeError):
-        pass
-    return " ".join(value.split())
+    return decode_header_value(None if value is None else str(value))[0]
 
 
 def _one_line(value: Any) -> str | None:
@@ -283,7 +265,7 @@ def _read_msg_file(msg, ctx: ReadContext) -> None:
 
     submit = _msg_time(msg, "00390040")
     delivery = _msg_time(msg, "0E060040")
-    header_date = _header_date(hdr("Date"))
+    header_date = parse_date(hdr("Date"))
     # The transport headers are what was sent over the wire; the properties are Outlook's copy.
     # Prefer the former, fall back on the latter, and keep both for the checks that compare them.
     ctx.email = {
