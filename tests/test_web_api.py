@@ -464,3 +464,9 @@ def test_css_escapes_cannot_close_the_style_element():
     out = sanitise_html("<style>p{}</st\\79 yle><img src=x onerror=alert(1)></style><p>ok</p>")
     doc = lxml_html.fragment_fromstring(out, create_parent="div")
     assert not doc.xpath("//img") and doc.xpath("//p")
+
+
+def test_serving_prepares_planner_statistics_and_reply_index(case, client):
+    conn = case.db.conn
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl='items'").fetchone()[0] > 0
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='web_items_in_reply_to'").fetchone()
