@@ -62,6 +62,7 @@ EFFECTS: dict[str, str | None] = {
     "verify.internal_error": ERROR,
     # Other checks (ingest, threads, documents, near-duplicates) register here too
     "ingest.failed": ERROR,
+    "ingest.read_error": ERROR,  # the reader failed on it: the item could not be read
     "thread.quote_mismatch": SUSPICIOUS,
 }
 
