@@ -470,3 +470,14 @@ def test_serving_prepares_planner_statistics_and_reply_index(case, client):
     conn = case.db.conn
     assert conn.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl='items'").fetchone()[0] > 0
     assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='web_items_in_reply_to'").fetchone()
+
+
+def test_remembered_case_figures_follow_changes(client, case, csrf):
+    lunch = item_id(case, name="05-unsigned.eml")
+    assert all(t["tag"] != "figures-probe" for t in client.get("/api/summary").json()["tags"])
+    client.post(f"/api/items/{lunch}/tags", json={"tag": "figures-probe"}, headers={"X-CSRF-Token": csrf})
+    try:
+        assert {"tag": "figures-probe", "count": 1} in client.get("/api/summary").json()["tags"]
+    finally:
+        client.delete(f"/api/items/{lunch}/tags/figures-probe", headers={"X-CSRF-Token": csrf})
+    assert all(t["tag"] != "figures-probe" for t in client.get("/api/summary").json()["tags"])

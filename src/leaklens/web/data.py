@@ -5,12 +5,15 @@ the correspondents graph. Plain dicts, so pages, API and the HTML report share t
 from __future__ import annotations
 
 import base64
+import copy
 import email.utils
 import functools
 import json
 import re
 import sqlite3
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from ..case import Case
@@ -20,6 +23,7 @@ from ..ingest.textformats.charset import decode_text
 from ..model import Finding
 from ..report.items import item_dict, summary
 from ..store import annotations
+from . import query as webquery
 from .sanitize import sanitise_html
 
 ITEM_ID = re.compile(r"^[0-9a-f]{20}$")
@@ -47,7 +51,34 @@ def address_of(value: str | None) -> str | None:
     return addrs[0] if addrs else None
 
 
+_memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _remember(conn: sqlite3.Connection, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    """Case-wide figures (a second at 100,000 items) are kept until the case changes."""
+    try:
+        full = (*key, webquery.fingerprint(conn))
+    except sqlite3.OperationalError:  # a case opened outside the app: no annotation tables
+        return compute()
+    with _memo_lock:
+        if full in _memo:
+            _memo.move_to_end(full)
+            return _memo[full]
+    value = compute()
+    with _memo_lock:
+        _memo[full] = value
+        while len(_memo) > 32:
+            _memo.popitem(last=False)
+    return value
+
+
 def dashboard(case: Case) -> dict[str, Any]:
+    """The dashboard's figures (a copy: callers may change it)."""
+    return copy.deepcopy(_remember(case.db.conn, ("dashboard",), lambda: _dashboard(case)))
+
+
+def _dashboard(case: Case) -> dict[str, Any]:
     conn = case.db.conn
     s = summary(case)
     emails = conn.execute("SELECT COUNT(*) FROM items WHERE kind='email' AND state='stored'").fetchone()[0]
@@ -374,6 +405,11 @@ def correspondents(
     verdict: str | None = None,
     top: int = 40,
 ) -> dict[str, Any]:
+    key = ("correspondents", after, before, verdict, top)
+    return _remember(case.db.conn, key, lambda: _correspondents(case, after, before, verdict, top))
+
+
+def _correspondents(case: Case, after: str | None, before: str | None, verdict: str | None, top: int) -> dict[str, Any]:
     where = ["kind='email'", "state='stored'"]
     args: list[Any] = []
     if after:

@@ -241,7 +241,7 @@ def facets(conn: sqlite3.Connection, text: str, *, top: int = 12) -> dict[str, l
     return got[1] if got else {}
 
 
-def _fingerprint(conn: sqlite3.Connection) -> tuple[Any, ...]:
+def fingerprint(conn: sqlite3.Connection) -> tuple[Any, ...]:
     # Which case, and its state: new items, new findings (every re-check inserts afresh) or tags
     # change these. In-place edits of an item's columns alone would not; no step makes them.
     path = conn.execute("PRAGMA database_list").fetchone()[2]
@@ -257,7 +257,7 @@ def _cache_key(conn: sqlite3.Connection, text: str, top: int) -> tuple[str, tupl
     if not FACET_CACHE_SIZE:
         return None
     try:
-        return (f"{top}\x00{text}", _fingerprint(conn))
+        return (f"{top}\x00{text}", fingerprint(conn))
     except sqlite3.OperationalError:  # no annotation tables (a case opened outside the app)
         return None
 
