@@ -10,6 +10,11 @@
       if (box) { ev.preventDefault(); box.focus(); box.select(); }
     }
   });
+  // On a phone the facets start folded, so that the results come first on the screen.
+  var refine = document.getElementById("refine");
+  if (refine && window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
+    refine.open = false;
+  }
   // The sort menu applies at once.
   var sort = document.getElementById("sort");
   if (sort && sort.form) {
