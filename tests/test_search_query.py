@@ -76,6 +76,8 @@ def _case(tmp_path_factory):
         ("ext:txt", 1),
         ("memo -transfer", 0),
         ("-virement", 1),
+    ("virement -from:alice", 1),
+    ("-kind:email", 1),
         ("AND OR NOT *", 0),  # FTS syntax in user input is just words
     ],
 )

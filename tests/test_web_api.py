@@ -469,7 +469,7 @@ def test_css_escapes_cannot_close_the_style_element():
 def test_serving_prepares_planner_statistics_and_reply_index(case, client):
     conn = case.db.conn
     assert conn.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl='items'").fetchone()[0] > 0
-    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='web_items_in_reply_to'").fetchone()
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='items_in_reply_to'").fetchone()
 
 
 def test_remembered_case_figures_follow_changes(client, case, csrf):

@@ -229,6 +229,7 @@ def ingest(
     db.begin()
     for root in roots:
         db.complete_source(root, now_iso())
+    db.refresh_statistics()
     db.commit()
     return stats
 

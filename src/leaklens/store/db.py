@@ -56,6 +56,7 @@ CREATE INDEX IF NOT EXISTS items_sha ON items(sha256);
 CREATE INDEX IF NOT EXISTS items_kind ON items(kind);
 CREATE INDEX IF NOT EXISTS items_date ON items(date);
 CREATE INDEX IF NOT EXISTS items_msgid ON items(message_id);
+CREATE INDEX IF NOT EXISTS items_in_reply_to ON items(in_reply_to);
 CREATE TABLE IF NOT EXISTS findings (
     item_id TEXT NOT NULL,
     stage TEXT NOT NULL,            -- which step produced it (ingest, dkim, doc, ...): re-runs replace their own
@@ -125,6 +126,17 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+
+    def refresh_statistics(self) -> None:
+        """Give SQLite's planner table statistics (a sampled ANALYZE, ~0.1 s at 100,000 items) when it
+        has none or the case has grown by a quarter since. Without them it guesses, and for "ext:txt
+        newest first" walks the whole date index instead of sorting 13,000 rows (150 ms instead of 25 ms)."""
+        items = self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        known = int(self.get_meta("analyzed_items", "0") or 0)
+        if items and (known == 0 or abs(items - known) > known / 4):
+            self.conn.execute("PRAGMA analysis_limit=1000")
+            self.conn.execute("ANALYZE")
+            self.set_meta("analyzed_items", str(items))
 
     def begin(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")

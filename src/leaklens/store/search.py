@@ -39,7 +39,8 @@ def parse(text: str) -> Query:
         neg, key, phrase, word = m.groups()
         value = phrase if phrase is not None else word
         if key and key.lower() in FILTERS:
-            q.filters.setdefault(key.lower(), []).append(value)
+            # "-verdict:verified" excludes; kept apart as "-verdict".
+            q.filters.setdefault(("-" if neg else "") + key.lower(), []).append(value)
             continue
         if key:  # "foo:bar" that is not a filter is just text
             value = f"{key}:{value}" if phrase is None else f"{key} {value}"
@@ -62,6 +63,25 @@ def _day(value: str, name: str) -> str:
         raise UsageError(f"{name}: expects a date like 2017-05-05, got {value!r}") from None
 
 
+def _filter_sql(key: str, value: str) -> tuple[str, list[Any]]:
+    v = value.lower()
+    if key == "from":
+        return "LOWER(i.email_from) LIKE ?", [f"%{v}%"]
+    if key == "to":
+        return "(LOWER(i.email_to) LIKE ? OR LOWER(i.email_cc) LIKE ?)", [f"%{v}%", f"%{v}%"]
+    if key == "kind":
+        return "i.kind = ?", [v]
+    if key == "verdict":
+        return "i.verdict = ?", [v]
+    if key == "ext":
+        return "i.ext = ?", [v.lstrip(".")]
+    if key == "source":
+        return "i.source = ?", [value]
+    if key == "after":
+        return "i.date >= ?", [_day(value, "after")]
+    return "i.date < ?", [_day(value, "before")]  # before:
+
+
 def build_sql(q: Query) -> tuple[str, list[Any], bool]:
     """SQL over items (+ fts when there is text); returns (where-clause SQL, args, uses_fts)."""
     where: list[str] = ["i.state = 'stored'"]
@@ -79,36 +99,19 @@ def build_sql(q: Query) -> tuple[str, list[Any], bool]:
         where.append("fts MATCH ?")
         args.append(match)
     for key, values in q.filters.items():
+        negated = key.startswith("-")
         for value in values:
-            v = value.lower()
-            if key == "from":
-                where.append("LOWER(i.email_from) LIKE ?")
-                args.append(f"%{v}%")
-            elif key == "to":
-                where.append("(LOWER(i.email_to) LIKE ? OR LOWER(i.email_cc) LIKE ?)")
-                args += [f"%{v}%", f"%{v}%"]
-            elif key == "kind":
-                where.append("i.kind = ?")
-                args.append(v)
-            elif key == "verdict":
-                where.append("i.verdict = ?")
-                args.append(v)
-            elif key == "ext":
-                where.append("i.ext = ?")
-                args.append(v.lstrip("."))
-            elif key == "source":
-                where.append("i.source = ?")
-                args.append(value)
-            elif key == "after":
-                where.append("i.date >= ?")
-                args.append(_day(value, "after"))
-            elif key == "before":
-                where.append("i.date < ?")
-                args.append(_day(value, "before"))
+            sql, more = _filter_sql(key.lstrip("-"), value)
+            # NULL (no sender, no date) counts as "not matching", so the negation keeps it.
+            where.append(f"COALESCE(NOT ({sql}), 1)" if negated else sql)
+            args += more
     return " AND ".join(where), args, uses_fts
 
 
 SORTS = {"relevance", "date", "-date"}
+# The full-text index first, then each match's item: the other way round, SQLite walks every item
+# and probes the index for each (seconds at 100,000 items instead of milliseconds).
+FTS_FIRST = "fts CROSS JOIN items i ON i.rowid = fts.rowid"
 
 
 def search(
@@ -127,7 +130,7 @@ def search(
     if extra_where:
         where += f" AND ({extra_where})"
         args += extra_args or []
-    source = "items i JOIN fts ON fts.rowid = i.rowid" if uses_fts else "items i"
+    source = FTS_FIRST if uses_fts else "items i"
     total = conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", args).fetchone()[0]
     if uses_fts:
         snippet = "snippet(fts, -1, '\x02', '\x03', ' … ', 12)"
@@ -151,7 +154,7 @@ def facet_counts(conn: sqlite3.Connection, text: str, column_sql: str) -> list[t
     """Counts of a derived value over the matching items (for facets)."""
     q = parse(text)
     where, args, uses_fts = build_sql(q)
-    source = "items i JOIN fts ON fts.rowid = i.rowid" if uses_fts else "items i"
+    source = FTS_FIRST if uses_fts else "items i"
     rows = conn.execute(
         f"SELECT {column_sql} AS v, COUNT(*) AS n FROM {source} WHERE {where} GROUP BY v ORDER BY n DESC LIMIT 30",
         args,

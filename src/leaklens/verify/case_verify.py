@@ -56,7 +56,9 @@ CREATE TABLE IF NOT EXISTS verifications (
     signatures TEXT NOT NULL,
     arc TEXT,
     received TEXT,
-    summary TEXT NOT NULL
+    summary TEXT NOT NULL,
+    domains TEXT NOT NULL DEFAULT '[]',    -- signing domains (d=), for the summary without parsing signatures
+    pass_keys TEXT NOT NULL DEFAULT '[]'   -- selector._domainkey.domain of each valid signature
 );
 CREATE TABLE IF NOT EXISTS dns_lookups (item_id TEXT, name TEXT, answer TEXT, error TEXT, at TEXT);
 """
@@ -157,8 +159,9 @@ def verify_case(
         nonlocal done
         findings = [Finding.from_dict(f) for f in r["findings"]]
         db.replace_findings(item_id, "verify", findings)
+        sigs = r["signatures"]
         db.conn.execute(
-            "INSERT OR REPLACE INTO verifications VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO verifications VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 item_id,
                 ENGINE_VERSION,
@@ -167,10 +170,12 @@ def verify_case(
                 r["verdict"],
                 json.dumps(r["keys_used"]),
                 json.dumps(r["keys_missing"]),
-                json.dumps(r["signatures"], default=str),
+                json.dumps(sigs, default=str),
                 json.dumps(r["arc"], default=str),
                 json.dumps(r["received"], default=str),
                 r["summary"],
+                json.dumps(sorted({s["d"] for s in sigs if s.get("d")})),
+                json.dumps([f"{s['s']}._domainkey.{s['d']}" for s in sigs if s.get("result") == "pass"]),
             ),
         )
         for lookup in r.get("dns_lookups") or []:
@@ -280,17 +285,17 @@ def verification_summary(case: Case) -> dict[str, Any]:
         ).fetchall()
     )
     by_domain: dict[str, dict[str, int]] = {}
-    by_key: dict[str, int] = {}
-    for verdict, sigs in conn.execute(
-        "SELECT i.verdict, v.signatures FROM verifications v JOIN items i ON i.id = v.item_id"
+    for domain, verdict, n in conn.execute(
+        "SELECT d.value, i.verdict, COUNT(*) FROM verifications v JOIN items i ON i.id = v.item_id,"
+        " json_each(v.domains) d GROUP BY d.value, i.verdict ORDER BY d.value"
     ):
-        for d in {s.get("d") for s in json.loads(sigs) if s.get("d")}:
-            by_domain.setdefault(d, {}).setdefault(verdict, 0)
-            by_domain[d][verdict] += 1
-        for s in json.loads(sigs):
-            if s.get("result") == "pass":
-                key = f"{s.get('s')}._domainkey.{s.get('d')}"
-                by_key[key] = by_key.get(key, 0) + 1
+        by_domain.setdefault(domain, {})[verdict] = n
+    by_key = dict(
+        conn.execute(
+            "SELECT k.value, COUNT(*) FROM verifications v, json_each(v.pass_keys) k GROUP BY k.value"
+            " ORDER BY COUNT(*) DESC"
+        ).fetchall()
+    )
     checked = conn.execute("SELECT COUNT(*) FROM verifications").fetchone()[0]
     return {
         "emails": sum(emails.values()),
