@@ -27,7 +27,7 @@ from .message import verify_message
 from .threads import quote_findings
 from .verdict import VERIFIED, inherits_verification, register_effect, verdict_for
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 COVERED_BY_PARENT = (
     "dkim.covered_by_parent",
@@ -80,7 +80,12 @@ class VerifyStats:
 
 
 def ensure_schema(case: Case) -> None:
-    case.db.conn.executescript(SCHEMA)
+    conn = case.db.conn
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(verifications)")}
+    if columns and "pass_keys" not in columns:
+        # Results of an older leaklens: derived data, so dropped and checked again.
+        conn.execute("DROP TABLE verifications")
+    conn.executescript(SCHEMA)
 
 
 def _needs_check(row: Any, archive_keys: set[tuple[str, str]], published: str | None, dns: bool) -> bool:

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from datasketch import MinHash, MinHashLSH
 
 from leaklens.model import Finding
 
@@ -163,6 +162,9 @@ def _lsh_pairs(
     """Pairs of distinct texts with word overlap >= threshold, among the candidates LSH proposes."""
     if len(reps) < 2:
         return []
+    # Imported here: datasketch pulls in scipy (half a second), needed only when there is grouping to do.
+    from datasketch import MinHash, MinHashLSH
+
     # Words found in a large share of all documents ("the", "the#2", the organisation's name)
     # say nothing about which documents are copies of each other, yet they make unrelated
     # documents share LSH buckets: candidate pairs then grow with the square of the corpus.
