@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from leaklens.model import Finding
 
 _WORD = re.compile(r"\w+(?:[.,'’-]\w+)*", re.UNICODE)
