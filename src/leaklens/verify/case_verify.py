@@ -25,7 +25,7 @@ from .case_keys import case_archive
 from .keys import DnsKeySource, KeyArchive
 from .message import verify_message
 from .threads import quote_findings
-from .verdict import VERIFIED, inherits_verification, register_effect, verdict_for
+from .verdict import VERIFIED, register_effect, verdict_for
 
 ENGINE_VERSION = "2"
 
@@ -234,11 +234,12 @@ def propagate(case: Case) -> None:
     _refresh_verdicts(case, "kind='email' AND state='stored'")
     # 2. Parts of a verified email: their bytes lie inside the signed body.
     verified = [r[0] for r in conn.execute("SELECT id FROM items WHERE kind='email' AND verdict='verified'")]
+    limited = {r[0] for r in conn.execute("SELECT item_id FROM findings WHERE code='dkim.length_limited'")}
     for email_id in verified:
-        if not inherits_verification(db.findings_for(email_id)):
+        if email_id in limited:  # an l= signature leaves the body's tail, and its parts, unsigned
             continue
-        v = conn.execute("SELECT signatures FROM verifications WHERE item_id=?", (email_id,)).fetchone()
-        domains = sorted({s.get("d") for s in json.loads(v[0]) if s.get("result") == "pass"} - {None}) if v else []
+        v = conn.execute("SELECT pass_keys FROM verifications WHERE item_id=?", (email_id,)).fetchone()
+        domains = sorted({k.split("._domainkey.", 1)[-1] for k in json.loads(v[0])}) if v else []
         evidence = {"verified_email": email_id, "signing_domains": domains}
         stack = [email_id]
         while stack:
@@ -253,7 +254,7 @@ def propagate(case: Case) -> None:
     # 3. Replies that misquote a verified parent.
     for item_id, findings in quote_findings(case).items():
         db.replace_findings(item_id, "thread", findings)
-    _refresh_verdicts(case, "state='stored'")
+    _refresh_verdicts(case, "state='stored'")  # documents are judged next, against these verdicts
 
 
 def check_documents(
@@ -267,7 +268,6 @@ def check_documents(
     db.begin()
     try:
         document_checks(case)
-        _refresh_verdicts(case, "state='stored'")
         near_duplicates(case)
         _refresh_verdicts(case, "state='stored'")
     finally:
@@ -275,9 +275,19 @@ def check_documents(
 
 
 def _refresh_verdicts(case: Case, where: str) -> None:
-    findings = case.db.all_findings()
-    for (item_id,) in case.db.conn.execute(f"SELECT id FROM items WHERE {where}").fetchall():
-        case.db.set_verdict(item_id, verdict_for(findings.get(item_id, [])))
+    """Every selected item's verdict from all its findings (only their codes and effects are needed)."""
+    conn = case.db.conn
+    effects: dict[str, list[Finding]] = {}
+    for item_id, code, effect in conn.execute(
+        "SELECT item_id, code, json_extract(evidence, '$.effect') FROM findings"
+    ):
+        effects.setdefault(item_id, []).append(Finding(code, "info", "", {"effect": effect} if effect else {}))
+    changed = [
+        (new, item_id)
+        for item_id, old in conn.execute(f"SELECT id, verdict FROM items WHERE {where}").fetchall()
+        if (new := verdict_for(effects.get(item_id, []))) != old
+    ]
+    conn.executemany("UPDATE items SET verdict=? WHERE id=?", changed)
 
 
 def verification_summary(case: Case) -> dict[str, Any]:
