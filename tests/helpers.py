@@ -51,3 +51,34 @@ def assert_balanced(case: Case) -> dict:
     files = acc["files"]
     assert files["found"] == files["stored"] + files["skipped"] + files["failed"]
     return acc
+
+
+def make_rsa_key(bits: int = 2048) -> tuple[bytes, str]:
+    """A fresh RSA key: (private PEM for dkim.sign, base64 public key for a DKIM TXT record)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    k = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    pem = k.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    der = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem, base64.b64encode(der).decode()
+
+
+SIGNED_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to"]
+
+
+def dkim_signed(message, pem: bytes, selector: str, domain: str) -> bytes:
+    """The message (an EmailMessage) with CRLF line ends, DKIM-signed by dkimpy."""
+    import dkim
+
+    raw = bytes(message).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return dkim.sign(raw, selector.encode(), domain.encode(), pem, include_headers=SIGNED_HEADERS) + raw
+
+
+def key_record_file(path: Path, pub: str, selector: str, domain: str) -> Path:
+    path.write_text(f'{selector}._domainkey.{domain}. IN TXT "v=DKIM1; k=rsa; " "p={pub}"\n')
+    return path

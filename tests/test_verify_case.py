@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from email.message import EmailMessage
 
-import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import GMAIL, build_case, codes, rows
+from helpers import GMAIL, build_case, codes, dkim_signed, key_record_file, make_rsa_key, rows
 
 from leaklens.verify.case_keys import import_into_case
 from leaklens.verify.case_verify import verification_summary, verify_case
@@ -19,22 +16,11 @@ DOMAIN, SELECTOR = "horizon.example", "mail2017"
 
 @pytest.fixture(scope="module")
 def key():
-    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = k.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    der = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    import base64
-
-    return pem, base64.b64encode(der).decode()
+    return make_rsa_key()
 
 
 def keyfile(tmp_path, pub: str):
-    p = tmp_path / "keys.txt"
-    p.write_text(f'{SELECTOR}._domainkey.{DOMAIN}. IN TXT "v=DKIM1; k=rsa; " "p={pub}"\n')
-    return p
+    return key_record_file(tmp_path / "keys.txt", pub, SELECTOR, DOMAIN)
 
 
 def signed(
@@ -58,15 +44,7 @@ def signed(
     m.set_content(body)
     if attachment:
         m.add_attachment(attachment, maintype="application", subtype="pdf", filename="ledger.pdf")
-    raw = bytes(m).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    sig = dkim.sign(
-        raw,
-        SELECTOR.encode(),
-        DOMAIN.encode(),
-        pem,
-        include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to"],
-    )
-    return sig + raw
+    return dkim_signed(m, pem, SELECTOR, DOMAIN)
 
 
 PARENT_BODY = (

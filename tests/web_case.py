@@ -7,14 +7,11 @@ unsigned one, a hostile HTML email, a duplicated attachment and a Word file.
 
 from __future__ import annotations
 
-import base64
 import io
 from email.message import EmailMessage
 from pathlib import Path
 
-import dkim
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import dkim_signed, key_record_file, make_rsa_key
 
 from leaklens.case import Case
 from leaklens.ingest.walker import ingest
@@ -45,33 +42,14 @@ PARENT_BODY = "The transfer of 12,000 euros to the printer is approved for Frida
 
 
 def make_key() -> tuple[bytes, str]:
-    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = k.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    der = k.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return pem, base64.b64encode(der).decode()
+    return make_rsa_key()
 
 
 def _sign(pem: bytes, m: EmailMessage) -> bytes:
-    raw = bytes(m).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    sig = dkim.sign(
-        raw,
-        SELECTOR.encode(),
-        DOMAIN.encode(),
-        pem,
-        include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"in-reply-to"],
-    )
-    return sig + raw
+    return dkim_signed(m, pem, SELECTOR, DOMAIN)
 
 
-def _message(
-    sender: str, to: str, subject: str, date: str, mid: str, reply_to: str | None = None
-) -> EmailMessage:
+def _message(sender: str, to: str, subject: str, date: str, mid: str, reply_to: str | None = None) -> EmailMessage:
     m = EmailMessage()
     m["From"] = sender
     m["To"] = to
@@ -167,9 +145,7 @@ def write_dump(root: Path, pem: bytes) -> Path:
     hostile.add_alternative(HOSTILE_HTML, subtype="html")
     (d / "06-hostile.eml").write_bytes(bytes(hostile))
 
-    (d / "memo.docx").write_bytes(
-        docx_bytes("Anne Leroy", "Рошка Георгий Петрович", "Internal memo on the budget.")
-    )
+    (d / "memo.docx").write_bytes(docx_bytes("Anne Leroy", "Рошка Георгий Петрович", "Internal memo on the budget."))
     return d
 
 
@@ -178,7 +154,7 @@ def build(root: Path) -> Case:
     pem, pub = make_key()
     dump = write_dump(root, pem)
     keys = root / "keys.txt"
-    keys.write_text(f'{SELECTOR}._domainkey.{DOMAIN}. IN TXT "v=DKIM1; k=rsa; " "p={pub}"\n')
+    key_record_file(keys, pub, SELECTOR, DOMAIN)
     case = Case.open(root / "case", create=True)
     ingest(case, [dump], workers=1)
     verify_case(case, key_files=[keys], workers=1)
@@ -187,9 +163,7 @@ def build(root: Path) -> Case:
 
 def item_id(case: Case, *, subject: str | None = None, name: str | None = None) -> str:
     if subject is not None:
-        row = case.db.conn.execute(
-            "SELECT id FROM items WHERE subject=? ORDER BY rowid", (subject,)
-        ).fetchone()
+        row = case.db.conn.execute("SELECT id FROM items WHERE subject=? ORDER BY rowid", (subject,)).fetchone()
     else:
         row = case.db.conn.execute("SELECT id FROM items WHERE name=? ORDER BY rowid", (name,)).fetchone()
     assert row is not None, (subject, name)
