@@ -156,6 +156,7 @@ def _task(row: Any, budget: int) -> dict[str, Any]:
     get = row.__getitem__
     return {
         "id": get("id"),
+        "rowid": get("rowid"),
         "path": get("path"),
         "depth": get("depth"),
         "origin": get("origin"),
@@ -251,15 +252,15 @@ def _run(
         task["budget"] = budgets.remaining(task["source"])
         return task
 
-    def handle(result: dict[str, Any], task: dict[str, Any]) -> None:
+    def handle(tasks: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
         nonlocal last_commit
         if not db.conn.in_transaction:
             db.begin()
-        _write_result(case, task, result, queue, budgets)
-        stats.processed += 1
-        progress.done += 1
-        progress.found += len(result.get("children", []))
-        progress.bytes += result.get("size") or 0
+        _write_results(case, tasks, results, queue, budgets)
+        stats.processed += len(results)
+        progress.done += len(results)
+        progress.found += sum(len(r.get("children") or ()) for r in results)
+        progress.bytes += sum(r.get("size") or 0 for r in results)
         progress.update()
         if time.monotonic() - last_commit > COMMIT_SECONDS:
             db.commit()
@@ -270,7 +271,7 @@ def _run(
             worker.init_worker(str(case.blobs.root), limits)
             while queue:
                 task = submit_budget(queue.popleft())
-                handle(_guarded(worker.process, task), task)
+                handle([task], [_guarded(worker.process, task)])
             return
         while queue:
             inflight: dict[Future, list[dict[str, Any]]] = {}
@@ -285,8 +286,7 @@ def _run(
                         done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
                         for fut in done:
                             batch = inflight.pop(fut)
-                            for task, result in zip(batch, _results_of(fut, batch), strict=True):
-                                handle(result, task)
+                            handle(batch, _results_of(fut, batch))
                 except BrokenProcessPool:
                     # A worker died (a crash in a C library on a hostile file). Retry what was in
                     # flight, one item per round trip; an item present at repeated crashes fails.
@@ -346,16 +346,25 @@ def _verdict(state: str, findings: list[Finding]) -> str:
     return "error" if state == FAILED else verdict_for(findings)
 
 
-def _write_result(case: Case, task: dict[str, Any], result: dict[str, Any], queue: deque, budgets: _Budgets) -> None:
+def _write_results(
+    case: Case, tasks: list[dict[str, Any]], results: list[dict[str, Any]], queue: deque, budgets: _Budgets
+) -> None:
+    """Write what a batch of items held, and their children, in a few statements."""
     db = case.db
-    carried = task.get("container_findings")
-    if carried is None:  # a task read back from the database (a resumed run)
-        carried = db.findings_for(task["id"], "container")
-    result["verdict"] = _verdict(result["state"], [*carried, *map(Finding.from_dict, result.get("findings", []))])
-    db.complete_item(result, fresh=True)
-    children = result.get("children") or []
-    if not children:
-        return
+    for task, result in zip(tasks, results, strict=True):
+        carried = task.get("container_findings")
+        if carried is None:  # a task read back from the database (a resumed run)
+            carried = db.findings_for(task["id"], "container")
+        result["rowid"] = task["rowid"]
+        result["verdict"] = _verdict(result["state"], [*carried, *map(Finding.from_dict, result.get("findings", []))])
+    db.complete_items(results)
+    for task, result in zip(tasks, results, strict=True):
+        if result.get("children"):
+            _write_children(db, task, result, queue, budgets)
+
+
+def _write_children(db, task: dict[str, Any], result: dict[str, Any], queue: deque, budgets: _Budgets) -> None:
+    children = result["children"]
     rows = [
         {
             "id": c["id"],
@@ -377,27 +386,28 @@ def _write_result(case: Case, task: dict[str, Any], result: dict[str, Any], queu
         for c in children
     ]
     db.insert_pending(rows)
+    rowids = dict(db.conn.execute("SELECT id, rowid FROM items WHERE parent=?", (result["id"],)).fetchall())
     budgets.spend(task["source"], result.get("expanded", 0), len(children))
+    done = []
     for c, row in zip(children, rows, strict=True):
         findings = [Finding.from_dict(f) for f in c["findings"]]
         # What the container observed about a member (unsafe name, unquoted mbox lines)
         # is stored with the member at once, so a resumed run keeps it.
         db.add_findings(c["id"], "container", findings)
         if c["state"] == PENDING:
-            queue.append({**_task_from_row(row), "container_findings": findings})
+            queue.append({**_task_from_row(row), "rowid": rowids[c["id"]], "container_findings": findings})
         else:
-            db.complete_item(
+            done.append(
                 {
                     "id": c["id"],
+                    "rowid": rowids[c["id"]],
                     "state": c["state"],
                     "reason": c["reason"],
-                    "sha256": None,
-                    "size": None,
                     "kind": c["kind_hint"],
                     "verdict": _verdict(c["state"], findings),
-                },
-                fresh=True,
+                }
             )
+    db.complete_items(done)
 
 
 def _set_verdict(db, item_id: str, state: str) -> None:

@@ -192,57 +192,80 @@ class Database:
             args.append(source)
         yield from self.conn.execute(sql + " ORDER BY rowid", args).fetchall()
 
-    def complete_item(self, result: dict[str, Any], *, fresh: bool = False) -> None:
-        """Record what reading an item found, and index its text.
+    _COMPLETE = (
+        "UPDATE items SET state=:state, reason=:reason, sha256=:sha256, size=:size, kind=:kind, mime=:mime,"
+        " text_status=:text_status, meta=:meta, origin=NULL, email_from=:email_from, email_to=:email_to,"
+        " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
+        " refs=:refs, verdict=:verdict, ext=COALESCE(:ext, ext) WHERE id=:id"
+    )
 
-        ``fresh``: the item was pending until now, so it has no ingest findings and no
-        index entry yet (a pending item's results are committed in one transaction).
-        """
+    @staticmethod
+    def _completion(result: dict[str, Any]) -> dict[str, Any]:
         email = result.get("email") or {}
-        rowid = self.conn.execute(
-            "UPDATE items SET state=:state, reason=:reason, sha256=:sha256, size=:size, kind=:kind, mime=:mime,"
-            " text_status=:text_status, meta=:meta, origin=NULL, email_from=:email_from, email_to=:email_to,"
-            " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
-            " refs=:refs, verdict=:verdict, ext=COALESCE(:ext, ext) WHERE id=:id RETURNING rowid",
-            {
-                "id": result["id"],
-                "state": result["state"],
-                "reason": result.get("reason"),
-                "sha256": result.get("sha256"),
-                "size": result.get("size"),
-                "kind": result.get("kind"),
-                "mime": result.get("mime"),
-                "text_status": result.get("text_status"),
-                "meta": _json(result.get("metadata") or None),
-                "email_from": email.get("from"),
-                "email_to": email.get("to"),
-                "email_cc": email.get("cc"),
-                "subject": email.get("subject"),
-                "date": email.get("date") or result.get("date"),
-                "message_id": email.get("message_id"),
-                "in_reply_to": email.get("in_reply_to"),
-                "refs": email.get("references"),
-                "verdict": result.get("verdict", "unverified"),
-                "ext": result.get("ext"),
-            },
-        ).fetchone()[0]
-        findings = [Finding.from_dict(f) for f in result.get("findings", [])]
-        if not fresh:
-            self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result["id"],))
-            self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
-        self.add_findings(result["id"], "ingest", findings)
-        if result["state"] == STORED:
-            self.conn.execute(
-                "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
-                (
-                    rowid,
-                    email.get("subject") or "",
-                    email.get("from") or "",
-                    " ".join(filter(None, (email.get("to"), email.get("cc")))),
-                    result.get("text") or "",
-                    result.get("names") or "",
-                ),
-            )
+        return {
+            "id": result["id"],
+            "state": result["state"],
+            "reason": result.get("reason"),
+            "sha256": result.get("sha256"),
+            "size": result.get("size"),
+            "kind": result.get("kind"),
+            "mime": result.get("mime"),
+            "text_status": result.get("text_status"),
+            "meta": _json(result.get("metadata") or None),
+            "email_from": email.get("from"),
+            "email_to": email.get("to"),
+            "email_cc": email.get("cc"),
+            "subject": email.get("subject"),
+            "date": email.get("date") or result.get("date"),
+            "message_id": email.get("message_id"),
+            "in_reply_to": email.get("in_reply_to"),
+            "refs": email.get("references"),
+            "verdict": result.get("verdict", "unverified"),
+            "ext": result.get("ext"),
+        }
+
+    @staticmethod
+    def _index_row(rowid: int, result: dict[str, Any]) -> tuple:
+        email = result.get("email") or {}
+        return (
+            rowid,
+            email.get("subject") or "",
+            email.get("from") or "",
+            " ".join(filter(None, (email.get("to"), email.get("cc")))),
+            result.get("text") or "",
+            result.get("names") or "",
+        )
+
+    def complete_items(self, results: list[dict[str, Any]]) -> None:
+        """Record what reading pending items found, and index their text, in a few statements.
+
+        Each result carries its item's ``rowid``. The items were pending until now, so they
+        have no ingest findings and no index entry yet (a pending item's results are
+        committed in one transaction with it).
+        """
+        self.conn.executemany(self._COMPLETE, map(self._completion, results))
+        self._index_and_record(results)
+
+    def _index_and_record(self, results: list[dict[str, Any]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
+            (self._index_row(r["rowid"], r) for r in results if r["state"] == STORED),
+        )
+        self.conn.executemany(
+            "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
+            (
+                (r["id"], "ingest", f["code"], f["severity"], f["message"], _json(f.get("evidence")) or "{}")
+                for r in results
+                for f in r.get("findings") or ()
+            ),
+        )
+
+    def complete_item(self, result: dict[str, Any]) -> None:
+        """Record one item's outcome again (e.g. a skipped file seen by a later run)."""
+        rowid = self.conn.execute(self._COMPLETE + " RETURNING rowid", self._completion(result)).fetchone()[0]
+        self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result["id"],))
+        self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
+        self._index_and_record([{**result, "rowid": rowid}])
 
     def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
         self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage=?", (item_id, stage))
