@@ -78,6 +78,8 @@ def _case(tmp_path_factory):
         ("-virement", 1),
     ("virement -from:alice", 1),
     ("-kind:email", 1),
+    ("year:2017", 2),
+    ("virement year:2016", 0),
         ("AND OR NOT *", 0),  # FTS syntax in user input is just words
     ],
 )

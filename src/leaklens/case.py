@@ -51,6 +51,8 @@ class Case:
                     db.set_meta("created", now_iso())
             elif db.get_meta("schema_version") is None:
                 raise LeaklensError(f"{db_path} is not a leaklens case database")
+            else:
+                db.create_schema()  # idempotent: a case from an earlier version gains new tables and indexes
         except sqlite3.DatabaseError as exc:
             raise LeaklensError(f"{db_path} is not a readable leaklens case database: {exc}") from None
         case = cls(root, db)

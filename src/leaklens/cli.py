@@ -194,8 +194,9 @@ def search(
     query: Annotated[
         str,
         typer.Argument(
-            help='Words, "phrases", and filters: from: to: kind: after: before: ext: '
-            "verdict: (e.g. '\"bank transfer\" from:alice after:2017-04-01 ext:pdf')."
+            help='Words, "phrases", and filters: from: to: kind: after: before: ext: verdict: tag: signer: '
+            "editor: year: finding: source:; a leading - excludes "
+            "(e.g. '\"bank transfer\" from:alice after:2017-04-01 ext:pdf -verdict:verified')."
         ),
     ],
     case: CaseOpt = DEFAULT_CASE,

@@ -121,8 +121,11 @@ class Database:
 
     # -- lifecycle --------------------------------------------------------------------
     def create_schema(self) -> None:
-        self.conn.executescript(SCHEMA)
-        self.set_meta("schema_version", str(SCHEMA_VERSION))
+        from .annotations import SCHEMA as ANNOTATIONS  # notes and tags: the tag: filter reads them
+
+        self.conn.executescript(SCHEMA + ANNOTATIONS)
+        if self.get_meta("schema_version") != str(SCHEMA_VERSION):
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     def close(self) -> None:
         self.conn.close()

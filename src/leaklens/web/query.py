@@ -1,10 +1,7 @@
-"""The web search: `leaklens search` syntax plus filters that need the workbench's own data.
+"""The web search: facets with a time budget and a cache, and the links that add or remove filters.
 
-The shared language (store/search.py) is used as is; the web adds ``tag:``,
-``signer:`` (a DKIM signing domain that validated), ``editor:`` (a document's
-author or last editor), ``year:`` and ``finding:`` (a finding code, e.g.
-``finding:dkim.body_hash_mismatch``). Those terms are taken out of the text and
-become an ``extra_where`` clause, so the shared parser never sees them.
+The query language and its execution are the library's (store/search.py), so the workbench
+and `leaklens search` give the same results for the same text.
 """
 
 from __future__ import annotations
@@ -15,28 +12,15 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UsageError
 from ..store import search as core
+from ..store.search import _TOKEN, EDITOR, SENDER_DOMAIN, SIGNER, STORED, YEAR, count
+from ..store.search import hits as _hits
+from ..store.search import plan as _sql
+from ..store.search import search as run_search
 
-WEB_FILTERS = ("tag", "signer", "editor", "year", "finding")
-_TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
-
-# Derived values, as SQL over `items i`; facets and filters read the same expressions.
-SENDER_DOMAIN = (
-    "CASE WHEN INSTR(i.email_from, '@') > 0 THEN RTRIM(LOWER(TRIM("
-    "SUBSTR(i.email_from, INSTR(i.email_from, '@') + 1))), '> ,;\"') END"
-)
-SIGNER_OF_FINDING = "LOWER(json_extract(f.evidence, '$.d'))"
-SIGNER = (
-    f"(SELECT {SIGNER_OF_FINDING} FROM findings f INDEXED BY findings_item"
-    " WHERE f.item_id = i.id AND f.code = 'dkim.pass' LIMIT 1)"
-)
-EDITOR = "COALESCE(json_extract(i.meta, '$.document.last_modified_by'), json_extract(i.meta, '$.document.author'))"
-YEAR = "SUBSTR(i.date, 1, 4)"
-STORED = "i.state = 'stored'"  # the first clause of every store.search where-clause
+__all__ = ["FACETS", "run_search", "search_with_facets", "facets", "add_filter", "remove_filter", "active"]
 
 FACETS: dict[str, tuple[str, str]] = {
     # name -> (label, SQL expression)
@@ -50,149 +34,8 @@ FACETS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass
-class WebQuery:
-    text: str  # what the user typed, whole
-    core_text: str  # the part the shared language reads
-    where: str = ""
-    args: list[Any] = field(default_factory=list)
-    web_filters: dict[str, list[str]] = field(default_factory=dict)
-
-
 def _quote(value: str) -> str:
     return f'"{value}"' if re.search(r"\s", value) else value
-
-
-def split(text: str) -> WebQuery:
-    """Separate the web-only filters from the rest of the query."""
-    kept: list[str] = []
-    clauses: list[str] = []
-    args: list[Any] = []
-    filters: dict[str, list[str]] = {}
-    for m in _TOKEN.finditer(text or ""):
-        neg, key, phrase, word = m.groups()
-        if not key or key.lower() not in WEB_FILTERS:
-            kept.append(m.group(0))
-            continue
-        key = key.lower()
-        value = (phrase if phrase is not None else word or "").strip()
-        if not value:
-            continue
-        filters.setdefault(key, []).append(("-" if neg else "") + value)
-        if key == "tag":
-            clause = "EXISTS (SELECT 1 FROM item_tags t WHERE t.item_id = i.id AND t.tag = ?)"
-            args.append(" ".join(value.split()).lower())
-        elif key == "signer":
-            # Evaluated once (the few valid-signature findings), not once per matching item.
-            clause = (
-                f"i.id IN (SELECT f.item_id FROM findings f WHERE f.code = 'dkim.pass' AND {SIGNER_OF_FINDING} = ?)"
-            )
-            args.append(value.lower())
-        elif key == "finding":
-            clause = "i.id IN (SELECT f.item_id FROM findings f WHERE f.code = ?)"
-            args.append(value.lower())
-        elif key == "editor":
-            clause = f"{EDITOR} = ?"
-            args.append(value)
-        else:
-            if not re.fullmatch(r"\d{4}", value):
-                raise UsageError(f"year: expects a year like 2017, got {value!r}")
-            clause = f"{YEAR} = ?"
-            args.append(value)
-        clauses.append(f"NOT COALESCE({clause}, 0)" if neg else clause)
-    return WebQuery(
-        text=text or "", core_text=" ".join(kept), where=" AND ".join(clauses), args=args, web_filters=filters
-    )
-
-
-def _sql(text: str) -> tuple[str, str, list[Any], bool]:
-    """(source, where, args, uses_fts) for the whole query, shared grammar plus web filters."""
-    wq = split(text)
-    where, args, uses_fts = core.build_sql(core.parse(wq.core_text))
-    if wq.where:
-        where += f" AND ({wq.where})"
-        args += wq.args
-    # The full-text index goes first: left to itself, SQLite may walk every item and probe the
-    # index once per item, which costs seconds at 100,000 items for a one-word query.
-    source = "fts CROSS JOIN items i ON i.rowid = fts.rowid" if uses_fts else "items i"
-    # Nearly every item is stored, so the state index selects nothing; the unary + keeps SQLite
-    # from using it, leaving it free to walk the date index for "newest first" and stop early.
-    where = where.replace(STORED, "+" + STORED, 1)
-    return source, where, args, uses_fts
-
-
-def _order(sort: str, uses_fts: bool) -> str:
-    # The same orders as `leaklens search` (store/search.py).
-    if sort == "date":
-        return "i.date IS NULL, i.date ASC, i.rowid"
-    if sort == "-date" or not uses_fts:
-        # = "i.date IS NULL, i.date DESC" (NULL sorts lowest, so last when descending), in a
-        # form that the date index can serve.
-        return "i.date DESC, i.rowid"
-    return f"{BM25}, i.rowid"
-
-
-HIT_COLUMNS = "i.id, i.path, i.kind, i.verdict, i.date, i.email_from, i.subject, i.name, i.ext, i.size"
-SNIPPET = "snippet(fts, -1, '\x02', '\x03', ' … ', 12)"
-BM25 = "bm25(fts, 4.0, 2.0, 1.0, 1.0, 2.0)"
-
-
-def _hits(conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str) -> list[dict[str, Any]]:
-    source, where, args, uses_fts = _sql(text)
-    if uses_fts and sort == "relevance" and where == f"+{STORED} AND fts MATCH ?":
-        return _ranked_words(conn, args[0], limit=limit, offset=offset)
-    snippet = SNIPPET if uses_fts else "NULL"
-    if where == f"+{STORED}" and _order(sort, uses_fts).startswith("i.date DESC"):
-        # Browsing everything, newest first: read 25 entries of the date index, sort nothing.
-        source = "items i INDEXED BY items_date"
-    rows = conn.execute(
-        f"SELECT i.id, i.path, i.kind, i.verdict, i.date, i.email_from, i.subject, i.name, i.ext, i.size,"
-        f" {snippet} AS snippet FROM {source} WHERE {where} ORDER BY {_order(sort, uses_fts)} LIMIT ? OFFSET ?",
-        [*args, limit, offset],
-    ).fetchall()
-    return [dict(r) for r in rows]
-
-
-def _ranked_words(conn: sqlite3.Connection, match: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
-    """Words only, by relevance: rank inside the full-text index, then read 25 items (not 80,000)."""
-    ranked = conn.execute(
-        f"SELECT rowid, {SNIPPET} FROM fts WHERE fts MATCH ? ORDER BY {BM25}, rowid LIMIT ? OFFSET ?",
-        [match, limit, offset],
-    ).fetchall()
-    if not ranked:
-        return []
-    marks = ",".join("?" * len(ranked))
-    items = {
-        r[0]: dict(r)
-        for r in conn.execute(
-            f"SELECT i.rowid AS rid, {HIT_COLUMNS} FROM items i WHERE i.rowid IN ({marks}) AND {STORED}",
-            [rid for rid, _ in ranked],
-        )
-    }
-    out = []
-    for rid, snippet in ranked:
-        hit = items.get(rid)
-        if hit is not None:  # every indexed row is a stored item; a stray one is skipped, not shown
-            hit.pop("rid")
-            out.append({**hit, "snippet": snippet})
-    return out
-
-
-def count(conn: sqlite3.Connection, text: str) -> int:
-    source, where, args, _ = _sql(text)
-    if where == f"+{STORED} AND fts MATCH ?":
-        # Words only: the index holds stored items only, so it can count on its own (10x faster).
-        return conn.execute("SELECT COUNT(*) FROM fts WHERE fts MATCH ?", args).fetchone()[0]
-    return conn.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", args).fetchone()[0]
-
-
-def run_search(
-    conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str
-) -> tuple[int, list[dict[str, Any]]]:
-    """(total, one page of hits with snippets): the results of `leaklens search` for the same text."""
-    if sort not in core.SORTS:
-        sort = "relevance"
-    return count(conn, text), _hits(conn, text, limit=limit, offset=offset, sort=sort)
 
 
 # Facet counts over a huge result set are the costly part of a search page. As in Datasette,
