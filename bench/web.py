@@ -7,8 +7,9 @@ common and rare words, threads, ~15% with a text attachment, a tenth DKIM-signed
 by a key made for the run) ingested by `leaklens ingest` and checked by
 `leaklens verify`, until the case holds --items items. Then, in the same run:
 
-* raw query: `store.search.search()` (count + one page of 25 with snippets) and the
-  facet queries, called directly on a connection, one at a time;
+* raw query: `store.search.search()` (count + one page of 25 with snippets, what both
+  `leaklens search` and the page run) and the facet queries, called directly on a
+  connection, one at a time;
 * pages: the real server (`leaklens.web.server.run` in a subprocess, one process,
   loopback) measured over HTTP with 1 client, then with --clients concurrent
   clients: p50, p95, requests/s for /search?q=... and /items/ID.
@@ -177,9 +178,9 @@ def pct(values: list[float], p: float) -> float:
 
 
 def raw_times(case: Path, mix: list[tuple[str, str]], rounds: int) -> dict[str, dict[str, list[float]]]:
-    """The queries behind the page, called directly on one connection: the CLI's search() (once:
-    it is slow on broad words), the web's search (same results, FTS-first join), and the web's
-    search plus facets without the facet cache. {measure: {query: [seconds...]}}"""
+    """The queries behind the page, called directly on one connection: the library's search (what
+    `leaklens search` and the page both run) and the page's search plus facets without the facet
+    cache. {measure: {query: [seconds...]}}"""
     from leaklens.case import Case
     from leaklens.store import search as core
     from leaklens.web import query as webquery
@@ -187,16 +188,11 @@ def raw_times(case: Path, mix: list[tuple[str, str]], rounds: int) -> dict[str, 
     webquery.FACET_CACHE_SIZE = 0
     c = Case.open(case)
     conn = c.db.conn
-    out: dict[str, dict[str, list[float]]] = {"core": {}, "search": {}, "search+facets": {}}
-    for r in range(rounds):
+    out: dict[str, dict[str, list[float]]] = {"search": {}, "search+facets": {}}
+    for _ in range(rounds):
         for _, q in mix:
-            if r == 0:
-                wq = webquery.split(q)
-                t0 = time.perf_counter()
-                core.search(conn, wq.core_text, limit=25, extra_where=wq.where, extra_args=list(wq.args))
-                out["core"].setdefault(q, []).append(time.perf_counter() - t0)
             t1 = time.perf_counter()
-            webquery.run_search(conn, q, limit=25, offset=0, sort="relevance")
+            core.search(conn, q, limit=25, offset=0, sort="relevance")
             t2 = time.perf_counter()
             webquery.search_with_facets(conn, q, limit=25, offset=0, sort="relevance")
             t3 = time.perf_counter()
@@ -335,8 +331,7 @@ def main() -> None:
             + ", ".join(
                 f"{k} {sum(1 for c, _ in mix if c == k)}" for k in ("specific", "phrase", "filters", "broad", "browse")
             ),
-            f"raw store.search.search() (CLI), serial:      {summary(flat(raw['core']))}",
-            f"raw web search (count + page of 25), serial:  {summary(flat(raw['search']))}",
+            f"raw store.search.search() (count + page of 25), serial: {summary(flat(raw['search']))}",
             f"raw web search + facets, serial:              {summary(flat(raw['search+facets']))}",
             f"search page over HTTP, 1 client:              {summary(list(serial.values()))}",
             f"item page over HTTP, 1 client:                {summary(serial_item)}",
