@@ -161,3 +161,20 @@ def test_malformed_mime_gives_findings_not_crashes(tmp_path):
 
     assert search(case.db.conn, "heron")[0] == 1
     assert search(case.db.conn, "egret")[0] == 1
+
+
+def test_encrypted_7z_archives(tmp_path):
+    import py7zr
+
+    with py7zr.SevenZipFile(tmp_path / "content.7z", "w", password="pw") as z:
+        z.writestr(b"secret ledger", "ledger.txt")
+    with py7zr.SevenZipFile(tmp_path / "header.7z", "w", password="pw", header_encryption=True) as z:
+        z.writestr(b"secret names", "names.txt")
+    (tmp_path / "ok.txt").write_text("still read")
+    case = build_case(tmp_path, tmp_path / "content.7z", tmp_path / "header.7z", tmp_path / "ok.txt")
+    assert_balanced(case)
+    member = rows(case, "name='ledger.txt'")[0]
+    assert member["state"] == "skipped" and "ingest.encrypted" in codes(case, member["id"])
+    (hidden,) = rows(case, "path='header.7z'")
+    assert hidden["state"] == "stored" and "ingest.encrypted" in codes(case, hidden["id"])
+    assert rows(case, "path='ok.txt'")[0]["state"] == "stored"
