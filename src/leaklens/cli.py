@@ -281,8 +281,10 @@ def verify(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Check every email's DKIM signatures and ARC chain against the key archive, then every document's
-    metadata against its email and the rest of the case; derive verdicts.
+    """Check every email's DKIM and ARC against the key archive, then every document's metadata; derive verdicts.
+
+    Documents are judged against their email (sent before it was last modified?) and the rest of the case
+    (edit bursts, foreign editors, altered copies).
 
     Idempotent: a second run re-checks only the emails a newly imported key (or --dns) can change.
     """
