@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 GiB = 1 << 30
 
@@ -23,7 +23,3 @@ class Limits:
     """Seconds one item may take to be read; past it the item fails with that reason."""
     max_text_chars: int = 5_000_000
     """Extracted text kept per item for search."""
-
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]

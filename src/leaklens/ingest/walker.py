@@ -1,8 +1,9 @@
 """The ingest coordinator: finds sources' files, feeds a process pool, writes the case.
 
-Flow: every item found is first written as ``pending`` (with its bytes already
-in the blob store, or its file-system origin); a worker reads it and returns its
-facts plus its children; the coordinator writes both in one transaction. A run
+Flow: every item found is first written as ``pending``, with where its bytes are:
+already in the blob store, a file-system path, or a byte range of a stored
+container (an mbox member). A worker stores and reads it and returns its facts
+plus its children; the coordinator writes both in one transaction. A run
 killed at any point leaves a consistent case, and the next run simply reads the
 pending items: nothing is lost, nothing is doubled.
 """
@@ -212,8 +213,8 @@ def ingest(
         stats.new_items += db.insert_pending(rows)
         for r in rows:
             if r["state"] != PENDING:
-                db.complete_item({"id": r["id"], "state": r["state"], "reason": r["reason"], "findings": []})
-                _set_verdict(db, r["id"], r["state"])
+                verdict = _verdict(r["state"], [])  # links and unreadable files: no finding yet
+                db.complete_item({"id": r["id"], "state": r["state"], "reason": r["reason"], "verdict": verdict})
     db.commit()
     roots = [root for root, _, _ in planned]
     budgets = _Budgets(case, limits)
@@ -408,10 +409,6 @@ def _write_children(db, task: dict[str, Any], result: dict[str, Any], queue: deq
                 }
             )
     db.complete_items(done)
-
-
-def _set_verdict(db, item_id: str, state: str) -> None:
-    db.set_verdict(item_id, _verdict(state, db.findings_for(item_id)))
 
 
 def _task_from_row(row: dict[str, Any]) -> dict[str, Any]:

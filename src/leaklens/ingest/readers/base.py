@@ -11,7 +11,6 @@ file-system paths.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +213,3 @@ class ReaderSpec:
     mimes: tuple[str, ...]
     read: Reader
     score: int = 10
-
-
-def monotonic() -> float:
-    return time.monotonic()
