@@ -25,7 +25,7 @@ from .case_keys import case_archive
 from .keys import DnsKeySource, KeyArchive
 from .message import verify_message
 from .threads import quote_findings
-from .verdict import VERIFIED, register_effect, verdict_for
+from .verdict import VERIFIED, inherits_verification, register_effect, verdict_for
 
 ENGINE_VERSION = "2"
 
@@ -234,9 +234,9 @@ def propagate(case: Case) -> None:
     _refresh_verdicts(case, "kind='email' AND state='stored'")
     # 2. Parts of a verified email: their bytes lie inside the signed body.
     verified = [r[0] for r in conn.execute("SELECT id FROM items WHERE kind='email' AND verdict='verified'")]
-    limited = {r[0] for r in conn.execute("SELECT item_id FROM findings WHERE code='dkim.length_limited'")}
+    judged = _verdict_findings(case)
     for email_id in verified:
-        if email_id in limited:  # an l= signature leaves the body's tail, and its parts, unsigned
+        if not inherits_verification(judged.get(email_id, [])):  # e.g. l= leaves the body's tail unsigned
             continue
         v = conn.execute("SELECT pass_keys FROM verifications WHERE item_id=?", (email_id,)).fetchone()
         domains = sorted({k.split("._domainkey.", 1)[-1] for k in json.loads(v[0])}) if v else []
@@ -274,20 +274,25 @@ def check_documents(
         db.commit()
 
 
-def _refresh_verdicts(case: Case, where: str) -> None:
-    """Every selected item's verdict from all its findings (only their codes and effects are needed)."""
-    conn = case.db.conn
-    effects: dict[str, list[Finding]] = {}
-    for item_id, code, effect in conn.execute(
+def _verdict_findings(case: Case) -> dict[str, list[Finding]]:
+    """Every item's findings as the verdict rules see them: codes and effects (no evidence to parse)."""
+    out: dict[str, list[Finding]] = {}
+    for item_id, code, effect in case.db.conn.execute(
         "SELECT item_id, code, json_extract(evidence, '$.effect') FROM findings"
     ):
-        effects.setdefault(item_id, []).append(Finding(code, "info", "", {"effect": effect} if effect else {}))
+        out.setdefault(item_id, []).append(Finding(code, "info", "", {"effect": effect} if effect else {}))
+    return out
+
+
+def _refresh_verdicts(case: Case, where: str) -> None:
+    """Every selected item's verdict from all its findings."""
+    judged = _verdict_findings(case)
     changed = [
         (new, item_id)
-        for item_id, old in conn.execute(f"SELECT id, verdict FROM items WHERE {where}").fetchall()
-        if (new := verdict_for(effects.get(item_id, []))) != old
+        for item_id, old in case.db.conn.execute(f"SELECT id, verdict FROM items WHERE {where}").fetchall()
+        if (new := verdict_for(judged.get(item_id, []))) != old
     ]
-    conn.executemany("UPDATE items SET verdict=? WHERE id=?", changed)
+    case.db.conn.executemany("UPDATE items SET verdict=? WHERE id=?", changed)
 
 
 def verification_summary(case: Case) -> dict[str, Any]:
