@@ -83,6 +83,10 @@ def test_report_summary_figures(demo):
     v = doc["summary"]["verification"]
     assert v["by_verdict"] == manifest.counts["emails_by_expected_verdict"]
     assert v["verified_by_key"]["mail2017._domainkey.horizon-campaign.example"] > 200
+    kinds = {g["kind"] for g in doc["duplicate_groups"]}
+    assert kinds == {"exact", "near"}
+    press_kit = max((g for g in doc["duplicate_groups"] if g["kind"] == "exact"), key=lambda g: len(g["members"]))
+    assert len(press_kit["members"]) >= 10  # the press kit attached to many emails
     editors = {e["value"] for e in doc["population"]["editors"]}
     assert "Рошка Георгий Петрович" in editors
     sheet = next(i for i in doc["items"] if "doc.foreign_editor" in {f["code"] for f in i["findings"]})

@@ -124,7 +124,9 @@ def document_checks(case: Case) -> None:
 
 
 def near_duplicates(case: Case) -> None:
-    """Altered copies: documents grouped by text (MinHash LSH); emails by Message-ID.
+    """Duplicate groups (exact: same bytes; near: similar text) and the altered copies among them.
+
+    Documents are grouped by text with MinHash LSH, emails by Message-ID.
 
     Emails are compared only with other copies of the same message (the sender's
     and a recipient's copy share a Message-ID): mail merges, newsletters and thank-you
@@ -132,7 +134,7 @@ def near_duplicates(case: Case) -> None:
     of another would overstate. Quoted lines are left out, so a reply is not a copy
     of what it quotes.
     """
-    from .neardup import DupGroup, altered_copy_findings, find_near_duplicates
+    from .neardup import DupGroup, altered_copy_findings, exact_groups, find_near_duplicates
 
     conn = case.db.conn
     conn.executescript(SCHEMA)
@@ -151,6 +153,13 @@ def near_duplicates(case: Case) -> None:
     ):
         by_message.setdefault(message_id, {})[item_id] = unquoted(body)
     groups += [DupGroup(kind="near", members=list(t), texts=t) for t in by_message.values()]
+    # Identical bytes in several places ("this attachment appears in 14 emails"), for the report.
+    groups += exact_groups(
+        conn.execute(
+            "SELECT id, sha256 FROM items WHERE state='stored' AND kind IN ('document', 'attachment', 'image')"
+            " AND sha256 IN (SELECT sha256 FROM items WHERE state='stored' GROUP BY sha256 HAVING COUNT(*) > 1)"
+        ).fetchall()
+    )
     verdicts = dict(conn.execute("SELECT id, verdict FROM items WHERE state='stored'").fetchall())
     for n, group in enumerate(groups):
         conn.executemany(
