@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from email.message import EmailMessage
@@ -22,6 +23,7 @@ def run(*args, cwd=None, check_rc=None):
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "COLUMNS": "200"},  # wide tables: names are not wrapped
     )
     if check_rc is not None:
         assert proc.returncode == check_rc, (proc.returncode, proc.stdout, proc.stderr)
@@ -115,3 +117,54 @@ def test_search_table_highlights(case_dir):
     out = run("search", "--case", case_dir, "financement kind:email", check_rc=0).stdout
     assert "3 results" in out and "Communiqué" in out
     assert "0 results" in run("search", "--case", case_dir, "financement kind:document", check_rc=0).stdout
+
+
+def test_check_one_message_exit_codes(tmp_path):
+    from helpers import GMAIL
+
+    original = GMAIL / "meeting-for-coffee.eml"
+    out = run("check", original, check_rc=0).stdout
+    assert out.startswith("VERIFIED") and "dkim.pass" in out
+    altered = tmp_path / "altered.eml"
+    raw = original.read_bytes()
+    split = raw.index(b"\n\n") + 2
+    altered.write_bytes(raw[:split] + raw[split:].replace(b"e", b"E", 1))  # one byte of the body
+    assert "dkim.body_hash_mismatch" in run("check", altered, check_rc=3).stdout
+    unsigned = tmp_path / "unsigned.eml"
+    unsigned.write_bytes(b"From: a@x.example\r\nSubject: hi\r\n\r\nhello\r\n")
+    run("check", unsigned, check_rc=4)
+    doc = json.loads(run("check", "--json", original, check_rc=0).stdout)
+    assert doc["verdict"] == "verified" and doc["signatures"][0]["d"] == "gmail.com"
+    missing = run("check", tmp_path / "nope.eml")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_keys_import_list_and_verify(tmp_path):
+    from helpers import dkim_signed, key_record_file, make_rsa_key
+
+    pem, pub = make_rsa_key()
+    m = EmailMessage()
+    m["From"] = "claire@horizon.example"
+    m["To"] = "press@horizon.example"
+    m["Subject"] = "Signed"
+    m["Date"] = "Tue, 02 May 2017 09:00:00 +0200"
+    m["Message-ID"] = "<s1@horizon.example>"
+    m.set_content("Signed text.\n")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "s.eml").write_bytes(dkim_signed(m, pem, "sel", "horizon.example"))
+    case = tmp_path / "case"
+    run("ingest", "-q", "--case", case, tmp_path / "in", check_rc=0)
+    run("verify", "-q", "--case", case, check_rc=0)
+    keys = key_record_file(tmp_path / "zone.txt", pub, "sel", "horizon.example")
+    out = run("keys", "import", "--case", case, keys, check_rc=0).stdout
+    assert "sel._domainkey.horizon.example" in out
+    listed = run("keys", "list", "--case", case, check_rc=0).stdout
+    assert "sel._domainkey.horizon.example" in listed and "20120113._domainkey.gmail.com" in listed
+    out = run("verify", "-q", "--case", case, check_rc=0).stdout
+    assert "1 of 1 emails checked" in out
+    doc = json.loads(run("report", "--case", case, check_rc=0).stdout)
+    assert doc["summary"]["by_verdict"] == {"verified": 1}
+    bad = tmp_path / "garbage.txt"
+    bad.write_text("this is not a key file")
+    p = run("keys", "import", "--case", case, bad)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
