@@ -18,7 +18,7 @@ from .limits import Limits
 from .readers import reader_for
 from .readers.base import BudgetExceeded, ReadContext, Source
 from .readers.mbox import cut_message
-from .sniff import extension_for, family, sniff, sniff_file
+from .sniff import EMAIL, extension_for, family, sniff, sniff_file
 
 CONTAINER_FAMILIES = ("email", "mbox", "archive", "pst")
 
@@ -41,9 +41,26 @@ def init_worker(blob_root: str, limits: Limits) -> None:
 
 
 def process(task: dict[str, Any]) -> dict[str, Any]:
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        return _timed(task)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+
+
+def process_batch(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Several small items per round trip: the pool's per-task overhead is not free."""
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        return [_timed(t) for t in tasks]
+    finally:
+        signal.signal(signal.SIGALRM, old)
+
+
+def _timed(task: dict[str, Any]) -> dict[str, Any]:
+    """One item under the per-item time limit (the SIGALRM handler is installed by the caller)."""
     blobs: BlobStore = _state["blobs"]
     limits: Limits = _state["limits"]
-    old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(max(1, limits.item_timeout))
     try:
         return _process(task, blobs, limits)
@@ -65,7 +82,6 @@ def process(task: dict[str, Any]) -> dict[str, Any]:
         return _done(task, FAILED, f"internal error: {type(exc).__name__}: {exc}"[:300])
     finally:
         signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _done(task: dict[str, Any], state: str, reason: str = "", **extra: Any) -> dict[str, Any]:
@@ -117,9 +133,12 @@ def _obtain(task: dict[str, Any], blobs: BlobStore) -> tuple[str, int, bytes | N
     return sha, size, blobs.read(sha) if size <= IN_MEMORY else None, []
 
 
-def process_batch(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Several small items per round trip: the pool's per-task overhead is not free."""
-    return [process(t) for t in tasks]
+def _may_be_mailbox(data: bytes) -> bool:
+    """Whether the sniffer could call these bytes a mailbox (it needs a 'From ' line first)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xef\xbb\xbf")):
+        return True
+    head = data[:4096].lstrip(b"\r\n")
+    return not head or head.startswith(b"From ")
 
 
 def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str, Any]:
@@ -131,10 +150,13 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
     path = blobs.path(sha)
     name = pathchain.split(task["path"])[-1].rsplit("/", 1)[-1]
-    mime = sniff(data, name, size) if data is not None else sniff_file(path, name)
-    if task.get("kind_hint") == "email" and family(mime) not in ("email", "mbox"):
+    if task.get("kind_hint") == "email" and data is not None and not _may_be_mailbox(data):
         # A mailbox member or a message/rfc822 part is a message whatever its first line looks like.
-        mime = "message/rfc822"
+        mime = EMAIL
+    else:
+        mime = sniff(data, name, size) if data is not None else sniff_file(path, name)
+        if task.get("kind_hint") == "email" and family(mime) not in ("email", "mbox"):
+            mime = EMAIL
     fam = family(mime)
     src = Source(
         path=path,
