@@ -1,8 +1,10 @@
 """Content-addressed blob store: ``blobs/ab/cd/<sha256>``, written once, never rewritten.
 
-Several worker processes write concurrently; a blob is written to a temporary
-file and renamed into place, so a reader never sees half a blob and a killed
-process leaves at most a stray temporary file.
+Several worker processes write concurrently. A streamed (large) blob is written
+to a temporary file and renamed into place. A small one is created in place
+with O_EXCL (file creation is what storing many small blobs costs, and a
+rename doubles it); a write cut short by a killed run leaves a file shorter
+than its bytes, which the next put of those bytes detects and rewrites whole.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
+_EXCL = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 class BlobStore:
@@ -48,8 +51,23 @@ class BlobStore:
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         sha = hashlib.sha256(data).hexdigest()
         final = self._path(sha)
-        if not os.path.exists(final):
-            self._write(final, data)
+        # Written in place with O_EXCL: creating files is the costly part of storing small blobs,
+        # and a temporary name plus a rename doubles the directory work. A write cut short (a
+        # killed run) leaves a file too short; the next put of the same bytes sees it and redoes it.
+        fd = _create(final)
+        if fd is None:
+            if os.stat(final).st_size != len(data):
+                self._write(final, data)
+            return sha, len(data)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            os.unlink(final)
+            raise
+        os.close(fd)
         return sha, len(data)
 
     def put_stream(self, stream: BinaryIO, limit: int | None = None) -> tuple[str, int]:
@@ -103,6 +121,20 @@ class BlobStore:
 
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+
+def _create(final: str) -> int | None:
+    """A new file at ``final`` open for writing, or None if it exists (its folders made if needed)."""
+    try:
+        return os.open(final, _EXCL, 0o666)
+    except FileExistsError:
+        return None
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+    try:
+        return os.open(final, _EXCL, 0o666)
+    except FileExistsError:
+        return None
 
 
 class LimitExceeded(Exception):
