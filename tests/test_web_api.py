@@ -423,6 +423,22 @@ def test_facets_out_of_time_are_skipped_not_wrong(client, monkeypatch):
     assert "Too many matches to count by facet in time" in page
 
 
+def test_a_skipped_breakdown_is_remembered_until_the_case_changes(client, monkeypatch):
+    from leaklens.web import query as webquery
+
+    calls = []
+    real = webquery._compute_facets
+    monkeypatch.setattr(webquery, "_compute_facets", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(webquery, "FACET_BUDGET_S", -1.0)
+    monkeypatch.setattr(webquery, "FACET_CHECK_EVERY", 1)
+    q = "printer kind:email year:2017 -kind:document"  # a query no other test asks: not cached yet
+    first = client.get("/api/search", params={"q": q}).json()
+    again = client.get("/api/search", params={"q": q}).json()
+    assert first["facets_complete"] is False and again["facets_complete"] is False
+    assert first["total"] == again["total"] == 3
+    assert len(calls) == 1  # the second ask did not wait for a breakdown known to be too slow
+
+
 def test_facet_cache_follows_the_case(client, case, csrf):
     lunch = item_id(case, name="05-unsigned.eml")
     q = "kind:email lunch"

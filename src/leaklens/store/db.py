@@ -53,7 +53,10 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_pending ON items(source) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS items_parent ON items(parent);
 CREATE INDEX IF NOT EXISTS items_sha ON items(sha256);
-CREATE INDEX IF NOT EXISTS items_kind ON items(kind);
+-- (kind, date) and (ext, date): a kind: or ext: filter read newest first, without a sort.
+CREATE INDEX IF NOT EXISTS items_kind_date ON items(kind, date);
+CREATE INDEX IF NOT EXISTS items_ext_date ON items(ext, date);
+DROP INDEX IF EXISTS items_kind;
 CREATE INDEX IF NOT EXISTS items_date ON items(date);
 CREATE INDEX IF NOT EXISTS items_msgid ON items(message_id);
 CREATE INDEX IF NOT EXISTS items_in_reply_to ON items(in_reply_to);
@@ -67,6 +70,9 @@ CREATE TABLE IF NOT EXISTS findings (
 );
 CREATE INDEX IF NOT EXISTS findings_item ON findings(item_id);
 CREATE INDEX IF NOT EXISTS findings_code ON findings(code);
+-- signer:DOMAIN reads the valid signatures of one domain (the expression is search.SIGNER_OF_FINDING's).
+CREATE INDEX IF NOT EXISTS findings_signer ON findings(LOWER(json_extract(evidence, '$.d')), item_id)
+    WHERE code = 'dkim.pass';
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     subject, sender, recipients, body, names,
     tokenize = 'unicode61 remove_diacritics 2'

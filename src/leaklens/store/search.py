@@ -161,9 +161,9 @@ def order_by(sort: str, uses_fts: bool) -> str:
     if sort == "date":
         return "i.date IS NULL, i.date ASC, i.rowid"
     if sort == "-date" or not uses_fts:
-        # = "i.date IS NULL, i.date DESC" (NULL sorts lowest, so last when descending), in a
-        # form that the date index can serve.
-        return "i.date DESC, i.rowid"
+        # = "i.date IS NULL, i.date DESC" (NULL sorts lowest, so last when descending), ties latest
+        # found first: the order of the (date), (kind, date) and (ext, date) indexes read backwards.
+        return "i.date DESC, i.rowid DESC"
     return f"{BM25}, i.rowid"
 
 

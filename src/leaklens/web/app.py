@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -44,6 +48,19 @@ class CasePool:
         return case
 
 
+# Pages and API calls run in a thread pool, and their work (SQLite, templates) is CPU work. With a
+# thread per request, 8 concurrent searches share 2 cores and each takes 4x its own time; run a few
+# at a time (one per core) and a heavy search waits its turn, then runs at full speed: the same
+# throughput, a much shorter tail (bench/web.py: search p95 under 8 clients). 0 = one per core.
+CONCURRENCY = int(os.environ.get("LEAKLENS_WEB_CONCURRENCY", "0")) or (os.cpu_count() or 2)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:  # noqa: ARG001 - Starlette's signature
+    anyio.to_thread.current_default_thread_limiter().total_tokens = CONCURRENCY
+    yield
+
+
 def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
     """The workbench over `case_dir`. With `auth_token`, every page and API call needs a login
     (or `Authorization: Bearer TOKEN`); `allowed_hosts` limits the Host header (DNS rebinding guard)."""
@@ -59,6 +76,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
         dependencies=[Depends(csrf_guard)],
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.pool = pool
     app.state.guard = guard

@@ -45,26 +45,40 @@ FACET_BUDGET_S = float(os.environ.get("LEAKLENS_FACET_BUDGET_MS", "100")) / 1000
 FACET_MAX_MATCHES = int(os.environ.get("LEAKLENS_FACET_MAX_MATCHES", "30000"))
 FACET_CHECK_EVERY = 5000  # SQLite VM steps between two looks at the clock
 FACET_CACHE_SIZE = int(os.environ.get("LEAKLENS_FACET_CACHE", "256"))
-_cache: OrderedDict[tuple[str, tuple[Any, ...]], tuple[int, dict[str, list[tuple[str, int]]]]] = OrderedDict()
+_cache: OrderedDict = OrderedDict()  # CacheKey -> Outcome
 _cache_lock = threading.Lock()
+
+
+Facets = dict[str, list[tuple[str, int]]]
+Outcome = tuple[int, Facets, bool]  # (total, facets, facets complete?)
 
 
 def search_with_facets(
     conn: sqlite3.Connection, text: str, *, limit: int, offset: int, sort: str, top: int = 12
-) -> tuple[int, list[dict[str, Any]], dict[str, list[tuple[str, int]]], bool]:
+) -> tuple[int, list[dict[str, Any]], Facets, bool]:
     """(total, one page of hits, facets, facets complete?): the total comes with the facets (it is
     the sum of their groups), or from a plain count when the facets ran out of time."""
     if sort not in core.SORTS:
         sort = "relevance"
     hits = _hits(conn, text, limit=limit, offset=offset, sort=sort)
+    key = _cache_key(conn, text, top)
+    outcome = _recall(key)
+    if outcome is None:
+        outcome = _outcome(conn, text, top)
+        _remember(key, outcome)  # a skipped breakdown too: the next ask of this query is not kept waiting
+    total, found, complete = outcome
+    return total, hits, found, complete
+
+
+def _outcome(conn: sqlite3.Connection, text: str, top: int) -> Outcome:
     cheap = _cheap_count(conn, text)
-    if cheap is not None and cheap > FACET_MAX_MATCHES and _cached(conn, text, top) is None:
+    if cheap is not None and cheap > FACET_MAX_MATCHES:
         # Certain to run out of time: do not spend the budget finding that out.
-        return cheap, hits, {}, False
-    got = _facets(conn, text, top=top)
+        return cheap, {}, False
+    got = _facets_within_budget(conn, text, top=top)
     if got is None:
-        return (cheap if cheap is not None else count(conn, text)), hits, {}, False
-    return got[0], hits, got[1], True
+        return (cheap if cheap is not None else count(conn, text)), {}, False
+    return got[0], got[1], True
 
 
 def _cheap_count(conn: sqlite3.Connection, text: str) -> int | None:
@@ -78,10 +92,17 @@ def _cheap_count(conn: sqlite3.Connection, text: str) -> int | None:
     return None
 
 
-def facets(conn: sqlite3.Connection, text: str, *, top: int = 12) -> dict[str, list[tuple[str, int]]]:
+def facets(conn: sqlite3.Connection, text: str, *, top: int = 12) -> Facets:
     """Counts of every facet's values over the items matching the query ({} if out of time)."""
-    got = _facets(conn, text, top=top)
-    return got[1] if got else {}
+    key = _cache_key(conn, text, top)
+    known = _recall(key)
+    if known is not None and known[2]:
+        return known[1]
+    got = _facets_within_budget(conn, text, top=top)
+    if got is None:
+        return {}
+    _remember(key, (got[0], got[1], True))
+    return got[1]
 
 
 def fingerprint(conn: sqlite3.Connection) -> tuple[Any, ...]:
@@ -96,7 +117,10 @@ def fingerprint(conn: sqlite3.Connection) -> tuple[Any, ...]:
     return (path, *state)
 
 
-def _cache_key(conn: sqlite3.Connection, text: str, top: int) -> tuple[str, tuple[Any, ...]] | None:
+CacheKey = tuple[str, tuple[Any, ...]]
+
+
+def _cache_key(conn: sqlite3.Connection, text: str, top: int) -> CacheKey | None:
     if not FACET_CACHE_SIZE:
         return None
     try:
@@ -105,40 +129,39 @@ def _cache_key(conn: sqlite3.Connection, text: str, top: int) -> tuple[str, tupl
         return None
 
 
-def _cached(conn: sqlite3.Connection, text: str, top: int) -> tuple[int, dict[str, list[tuple[str, int]]]] | None:
-    key = _cache_key(conn, text, top)
+def _recall(key: CacheKey | None) -> Outcome | None:
     if key is None:
         return None
     with _cache_lock:
-        return _cache.get(key)
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    return None
 
 
-def _facets(conn: sqlite3.Connection, text: str, *, top: int) -> tuple[int, dict[str, list[tuple[str, int]]]] | None:
-    key = _cache_key(conn, text, top)
-    if key is not None:
-        with _cache_lock:
-            if key in _cache:
-                _cache.move_to_end(key)
-                return _cache[key]
+def _remember(key: CacheKey | None, outcome: Outcome) -> None:
+    if key is None:
+        return
+    with _cache_lock:
+        _cache[key] = outcome
+        while len(_cache) > FACET_CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def _facets_within_budget(conn: sqlite3.Connection, text: str, *, top: int) -> tuple[int, Facets] | None:
     deadline = time.perf_counter() + FACET_BUDGET_S
     conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline else 0, FACET_CHECK_EVERY)
     try:
-        got = _compute_facets(conn, text, top=top)
+        return _compute_facets(conn, text, top=top)
     except sqlite3.OperationalError as exc:
         if "interrupt" not in str(exc):
             raise
         return None
     finally:
         conn.set_progress_handler(None, 0)
-    if key is not None:
-        with _cache_lock:
-            _cache[key] = got
-            while len(_cache) > FACET_CACHE_SIZE:
-                _cache.popitem(last=False)
-    return got
 
 
-def _compute_facets(conn: sqlite3.Connection, text: str, *, top: int) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+def _compute_facets(conn: sqlite3.Connection, text: str, *, top: int) -> tuple[int, Facets]:
     source, where, args, _ = _sql(text)
     names = list(FACETS)
     exprs = ", ".join(FACETS[n][1] for n in names)
