@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,8 @@ from ..model import VERDICTS
 from . import query as webquery
 from .charts import VERDICT_COLOURS, VERDICT_LABELS
 
+_MARKERS = re.compile("([\x02\x03])")
+
 
 def highlight(snippet: str | None) -> Markup:
     """FTS snippet -> HTML: everything escaped first, then the \\x02/\\x03 markers become <mark>."""
@@ -22,17 +25,17 @@ def highlight(snippet: str | None) -> Markup:
         return Markup("")
     out: list[str] = []
     open_ = False
-    for ch in snippet:
-        if ch == "\x02":
+    for part in _MARKERS.split(snippet):  # escaped run by run: per character, it was half the page's time
+        if part == "\x02":
             if not open_:
                 out.append("<mark>")
                 open_ = True
-        elif ch == "\x03":
+        elif part == "\x03":
             if open_:
                 out.append("</mark>")
                 open_ = False
-        else:
-            out.append(str(escape(ch)))
+        elif part:
+            out.append(str(escape(part)))
     if open_:
         out.append("</mark>")
     return Markup("".join(out))
