@@ -390,11 +390,12 @@ def _write_children(db, task: dict[str, Any], result: dict[str, Any], queue: deq
     rowids = dict(db.conn.execute("SELECT id, rowid FROM items WHERE parent=?", (result["id"],)).fetchall())
     budgets.spend(task["source"], result.get("expanded", 0), len(children))
     done = []
+    observed = []
     for c, row in zip(children, rows, strict=True):
-        findings = [Finding.from_dict(f) for f in c["findings"]]
+        findings = [Finding.from_dict(f) for f in c["findings"]] if c["findings"] else []
         # What the container observed about a member (unsafe name, unquoted mbox lines)
         # is stored with the member at once, so a resumed run keeps it.
-        db.add_findings(c["id"], "container", findings)
+        observed += ((c["id"], f) for f in findings)
         if c["state"] == PENDING:
             queue.append({**_task_from_row(row), "rowid": rowids[c["id"]], "container_findings": findings})
         else:
@@ -408,6 +409,7 @@ def _write_children(db, task: dict[str, Any], result: dict[str, Any], queue: deq
                     "verdict": _verdict(c["state"], findings),
                 }
             )
+    db.add_findings_of(observed, "container")
     db.complete_items(done)
 
 

@@ -205,7 +205,7 @@ class Database:
         "UPDATE items SET state=:state, reason=:reason, sha256=:sha256, size=:size, kind=:kind, mime=:mime,"
         " text_status=:text_status, meta=:meta, origin=NULL, email_from=:email_from, email_to=:email_to,"
         " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
-        " refs=:refs, verdict=:verdict, ext=COALESCE(:ext, ext) WHERE id=:id"
+        " refs=:refs, verdict=:verdict, ext=COALESCE(:ext, ext)"
     )
 
     @staticmethod
@@ -252,7 +252,9 @@ class Database:
         have no ingest findings and no index entry yet (a pending item's results are
         committed in one transaction with it).
         """
-        self.conn.executemany(self._COMPLETE, map(self._completion, results))
+        self.conn.executemany(
+            self._COMPLETE + " WHERE rowid=:rowid", ({**self._completion(r), "rowid": r["rowid"]} for r in results)
+        )
         self._index_and_record(results)
 
     def _index_and_record(self, results: list[dict[str, Any]]) -> None:
@@ -271,7 +273,8 @@ class Database:
 
     def complete_item(self, result: dict[str, Any]) -> None:
         """Record one item's outcome again (e.g. a skipped file seen by a later run)."""
-        rowid = self.conn.execute(self._COMPLETE + " RETURNING rowid", self._completion(result)).fetchone()[0]
+        sql = self._COMPLETE + " WHERE id=:id RETURNING rowid"
+        rowid = self.conn.execute(sql, self._completion(result)).fetchone()[0]
         self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result["id"],))
         self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
         self._index_and_record([{**result, "rowid": rowid}])
@@ -287,6 +290,13 @@ class Database:
         self.conn.executemany(
             "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
             ((item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for f in findings),
+        )
+
+    def add_findings_of(self, pairs: Iterable[tuple[str, Finding]], stage: str) -> None:
+        """(item id, finding) pairs of many items, in one statement."""
+        self.conn.executemany(
+            "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
+            ((item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for item_id, f in pairs),
         )
 
     def findings_for(self, item_id: str, stage: str | None = None) -> list[Finding]:
