@@ -15,6 +15,7 @@ is stored untouched, and each message records how many lines were unquoted.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import re
 from collections.abc import Iterator
@@ -37,19 +38,18 @@ def is_separator(buf: bytes | mmap.mmap, start: int, end: int) -> bool:
     return _ENVELOPE.match(bytes(buf[start : min(end, start + 200)])) is not None
 
 
+_FROM_LINE = re.compile(rb"\nFrom ")
+
+
 def _from_lines(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
-    """(start, end) of every line beginning with 'From ', found with find() (a regex is 4x slower)."""
+    """(start, end) of every line beginning with 'From ' (a literal regex: faster than find() here)."""
+    starts = (m.start() + 1 for m in _FROM_LINE.finditer(buf))
     if buf[:5] == b"From ":
-        pos = 0
-    else:
-        pos = buf.find(b"\nFrom ")
-        pos = pos + 1 if pos >= 0 else -1
-    while pos >= 0:
+        starts = itertools.chain((0,), starts)
+    for pos in starts:
         end = buf.find(b"\n", pos)
         end = len(buf) if end < 0 else end
         yield pos, end - 1 if end > pos and buf[end - 1 : end] == b"\r" else end
-        nxt = buf.find(b"\nFrom ", end - 1 if end > 0 else 0)
-        pos = nxt + 1 if nxt >= 0 else -1
 
 
 def split_offsets(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int, int]]:
