@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 
+import pytest
+
 from leaklens.store.blobs import BlobStore
 
 
@@ -35,3 +37,23 @@ def test_put_stream_and_put_bytes_agree(tmp_path):
     data = b"x" * (3 << 20)
     assert store.put_stream(io.BytesIO(data)) == store.put_bytes(data)
     assert not list(store.tmp.iterdir())  # no temporary file left behind
+
+
+def test_a_failed_write_removes_only_its_own_file(tmp_path, monkeypatch):
+    import os
+
+    store = BlobStore(tmp_path / "blobs")
+    data = b"budget draft " * 1000
+    sha = hashlib.sha256(data).hexdigest()
+    real_write = os.write
+
+    def failing_write(fd, view):
+        real_write(fd, bytes(view[:100]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", failing_write)
+    with pytest.raises(OSError, match="No space left"):
+        store.put_bytes(data)
+    monkeypatch.setattr(os, "write", real_write)
+    assert not store.path(sha).exists()  # no half blob left behind
+    assert store.put_bytes(data) == (sha, len(data)) and store.read(sha) == data

@@ -64,8 +64,7 @@ class BlobStore:
             while view:
                 view = view[os.write(fd, view) :]
         except BaseException:
-            os.close(fd)
-            os.unlink(final)
+            _discard(fd, final)
             raise
         os.close(fd)
         return sha, len(data)
@@ -121,6 +120,17 @@ class BlobStore:
 
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+
+def _discard(fd: int, final: str) -> None:
+    """Remove a half-written blob, unless another writer has meanwhile put a whole one in its place."""
+    try:
+        if os.stat(final).st_ino == os.fstat(fd).st_ino:
+            os.unlink(final)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _create(final: str) -> int | None:
