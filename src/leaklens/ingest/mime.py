@@ -73,7 +73,7 @@ def parse_headers_fast(head: bytes) -> Message | None:
     """What compat32's ``BytesHeaderParser`` makes of a well-formed header block, or None.
 
     The stdlib's parser is a general incremental one and was 15% of ingest time.
-    This handles the common case the same way (``tests/test_mime.py`` checks it
+    This handles the common case the same way (``tests/test_mime_headers.py`` checks it
     against the stdlib) and returns None for anything the stdlib would record a
     defect for, or treat specially, so that the stdlib handles it.
     """

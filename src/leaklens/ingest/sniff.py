@@ -375,6 +375,18 @@ _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<
 _TAG_END = b" \t\r\n>/"
 
 
+_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xef\xbb\xbf")
+
+
+def may_be_mailbox(data: bytes) -> bool:
+    """Whether :func:`sniff` could call these bytes a mailbox: it needs a 'From ' line first
+    (after blank lines), so anything else can skip sniffing when it is known to be a message."""
+    if data.startswith(_BOMS):
+        return True
+    head = data[:4096].lstrip(b"\r\n")
+    return not head or head.startswith(b"From ")
+
+
 def _text_type(head: bytes, name: str, whole: bool) -> str:
     data = head
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):

@@ -18,7 +18,7 @@ from .limits import Limits
 from .readers import reader_for
 from .readers.base import BudgetExceeded, ReadContext, Source
 from .readers.mbox import cut_message
-from .sniff import EMAIL, extension_for, family, sniff, sniff_file
+from .sniff import EMAIL, extension_for, family, may_be_mailbox, sniff, sniff_file
 
 CONTAINER_FAMILIES = ("email", "mbox", "archive", "pst")
 
@@ -41,11 +41,7 @@ def init_worker(blob_root: str, limits: Limits) -> None:
 
 
 def process(task: dict[str, Any]) -> dict[str, Any]:
-    old = signal.signal(signal.SIGALRM, _on_alarm)
-    try:
-        return _timed(task)
-    finally:
-        signal.signal(signal.SIGALRM, old)
+    return process_batch([task])[0]
 
 
 def process_batch(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -133,14 +129,6 @@ def _obtain(task: dict[str, Any], blobs: BlobStore) -> tuple[str, int, bytes | N
     return sha, size, blobs.read(sha) if size <= IN_MEMORY else None, []
 
 
-def _may_be_mailbox(data: bytes) -> bool:
-    """Whether the sniffer could call these bytes a mailbox (it needs a 'From ' line first)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xef\xbb\xbf")):
-        return True
-    head = data[:4096].lstrip(b"\r\n")
-    return not head or head.startswith(b"From ")
-
-
 def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str, Any]:
     try:
         sha, size, data, obtained = _obtain(task, blobs)
@@ -150,7 +138,7 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
     path = blobs.path(sha)
     name = pathchain.split(task["path"])[-1].rsplit("/", 1)[-1]
-    if task.get("kind_hint") == "email" and data is not None and not _may_be_mailbox(data):
+    if task.get("kind_hint") == "email" and data is not None and not may_be_mailbox(data):
         # A mailbox member or a message/rfc822 part is a message whatever its first line looks like.
         mime = EMAIL
     else:

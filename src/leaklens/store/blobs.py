@@ -51,12 +51,9 @@ class BlobStore:
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         sha = hashlib.sha256(data).hexdigest()
         final = self._path(sha)
-        # Written in place with O_EXCL: creating files is the costly part of storing small blobs,
-        # and a temporary name plus a rename doubles the directory work. A write cut short (a
-        # killed run) leaves a file too short; the next put of the same bytes sees it and redoes it.
-        fd = _create(final)
+        fd = _create(final)  # in place, see the module's docstring
         if fd is None:
-            if os.stat(final).st_size != len(data):
+            if os.stat(final).st_size != len(data):  # cut short by a killed run: written again, whole
                 self._write(final, data)
             return sha, len(data)
         try:

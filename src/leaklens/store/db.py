@@ -111,6 +111,9 @@ ITEM_COLUMNS = (
 )
 
 
+_INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)"
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -263,7 +266,7 @@ class Database:
             (self._index_row(r["rowid"], r) for r in results if r["state"] == STORED),
         )
         self.conn.executemany(
-            "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
+            _INSERT_FINDING,
             (
                 (r["id"], "ingest", f["code"], f["severity"], f["message"], _json(f.get("evidence")) or "{}")
                 for r in results
@@ -284,18 +287,12 @@ class Database:
         self.add_findings(item_id, stage, findings)
 
     def add_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
-        findings = list(findings)
-        if not findings:
-            return
-        self.conn.executemany(
-            "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
-            ((item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for f in findings),
-        )
+        self.add_findings_of(((item_id, f) for f in findings), stage)
 
     def add_findings_of(self, pairs: Iterable[tuple[str, Finding]], stage: str) -> None:
         """(item id, finding) pairs of many items, in one statement."""
         self.conn.executemany(
-            "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)",
+            _INSERT_FINDING,
             ((item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for item_id, f in pairs),
         )
 

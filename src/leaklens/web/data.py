@@ -38,6 +38,11 @@ def valid_id(item_id: str) -> bool:
     return bool(ITEM_ID.match(item_id or ""))
 
 
+def known_item(case: Case, item_id: str) -> sqlite3.Row | None:
+    """The item's row; None for an unknown or malformed id (ids come from URLs anyone can type)."""
+    return case.db.item(item_id) if valid_id(item_id) else None
+
+
 # -- dashboard ------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=65536)
 def _addresses(value: str | None) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from ..store.search import hits as _hits
 from ..store.search import plan as _sql
 from ..store.search import search as run_search
 
-__all__ = ["FACETS", "run_search", "search_with_facets", "facets", "add_filter", "remove_filter", "active"]
+__all__ = ["FACETS", "run_search", "search_with_facets", "add_filter", "remove_filter", "active"]
 
 FACETS: dict[str, tuple[str, str]] = {
     # name -> (label, SQL expression)
@@ -90,19 +90,6 @@ def _cheap_count(conn: sqlite3.Connection, text: str) -> int | None:
         # Not "COUNT(*) FROM fts": FTS5 reads every row's content for that (~0.3 s at 100,000).
         return conn.execute(f"SELECT COUNT(*) FROM items i WHERE {STORED}").fetchone()[0]
     return None
-
-
-def facets(conn: sqlite3.Connection, text: str, *, top: int = 12) -> Facets:
-    """Counts of every facet's values over the items matching the query ({} if out of time)."""
-    key = _cache_key(conn, text, top)
-    known = _recall(key)
-    if known is not None and known[2]:
-        return known[1]
-    got = _facets_within_budget(conn, text, top=top)
-    if got is None:
-        return {}
-    _remember(key, (got[0], got[1], True))
-    return got[1]
 
 
 def fingerprint(conn: sqlite3.Connection) -> tuple[Any, ...]:

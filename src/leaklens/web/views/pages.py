@@ -30,9 +30,7 @@ def _page(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse
 
 
 def _item_or_404(request: Request, item_id: str):
-    if not data.valid_id(item_id):
-        raise HTTPException(404, "No such item.")
-    row = _case(request).db.item(item_id)
+    row = data.known_item(_case(request), item_id)
     if row is None:
         raise HTTPException(404, "No such item.")
     return row
