@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import LeaklensError
 from .store.blobs import BlobStore
-from .store.db import Database
+from .store.db import Database, RangeIndex
 
 DEFAULT_CASE = Path("leaklens-case")
 DB_NAME = "case.db"
@@ -18,13 +18,19 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def case_blobs(root: Path | str) -> BlobStore:
+    """The blob store of the case at ``root``, for any process (workers open it by the case's folder)."""
+    root = Path(root)
+    return BlobStore(root / "blobs", ranges=RangeIndex(root / DB_NAME))
+
+
 class Case:
     """The one object the rest of leaklens is handed."""
 
     def __init__(self, root: Path, db: Database) -> None:
         self.root = root
         self.db = db
-        self.blobs = BlobStore(root / "blobs")
+        self.blobs = case_blobs(root)
 
     @classmethod
     def open(cls, root: Path | str, *, create: bool = False) -> Case:

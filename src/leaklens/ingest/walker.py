@@ -269,7 +269,7 @@ def _run(
 
     try:
         if workers <= 1:
-            worker.init_worker(str(case.blobs.root), limits)
+            worker.init_worker(str(case.root), limits)
             while queue:
                 task = submit_budget(queue.popleft())
                 handle([task], [_guarded(worker.process, task)])
@@ -277,7 +277,7 @@ def _run(
         while queue:
             inflight: dict[Future, list[dict[str, Any]]] = {}
             with ProcessPoolExecutor(
-                workers, initializer=worker.init_worker, initargs=(str(case.blobs.root), limits)
+                workers, initializer=worker.init_worker, initargs=(str(case.root), limits)
             ) as pool:
                 try:
                     while queue or inflight:

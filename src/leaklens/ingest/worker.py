@@ -6,12 +6,14 @@ touch the database; the coordinator is the one writer.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from .. import pathchain
+from ..case import case_blobs
 from ..model import FAILED, PENDING, STORED, Finding
 from ..store.blobs import BlobStore
 from .limits import Limits
@@ -33,8 +35,8 @@ def _on_alarm(signum, frame):  # noqa: ARG001
     raise ItemTimeout()
 
 
-def init_worker(blob_root: str, limits: Limits) -> None:
-    _state["blobs"] = BlobStore(Path(blob_root))
+def init_worker(case_root: str, limits: Limits) -> None:
+    _state["blobs"] = case_blobs(case_root)
     _state["limits"] = limits
     # The coordinator handles Ctrl-C; a worker just stops with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -95,47 +97,45 @@ def _done(task: dict[str, Any], state: str, reason: str = "", **extra: Any) -> d
 IN_MEMORY = 4 << 20  # items up to this size are read once and handed to the reader in memory
 
 
-def _container(blobs: BlobStore, sha: str):
-    """An open handle on a container whose members this worker is cutting out (one open per mailbox)."""
-    handles: dict[str, Any] = _state.setdefault("handles", {})
-    fh = handles.get(sha)
-    if fh is None:
-        for old in list(handles)[:-3]:  # keep a few: members of one mailbox arrive together
-            handles.pop(old).close()
-        fh = handles[sha] = open(blobs.path(sha), "rb")  # noqa: SIM115 - kept open across items on purpose
-    return fh
+@dataclass
+class _Obtained:
+    sha256: str
+    size: int
+    data: bytes | None  # held in memory: small items, and mailbox members (cut out whole)
+    findings: list[Finding]
+    stored: bool = True
+    range: tuple[str, int, int] | None = None  # the bytes are exactly this range of a stored container
 
 
-def _obtain(task: dict[str, Any], blobs: BlobStore) -> tuple[str, int, bytes | None, list[Finding]]:
-    """Store the item's bytes if they are not stored yet; returns (sha256, size, data or None, findings)."""
+def _obtain(task: dict[str, Any], blobs: BlobStore) -> _Obtained:
+    """The item's bytes, stored unless they are already (a file, or a range of its stored mailbox)."""
     origin = task.get("origin")
     if not origin:
         sha, size = task["sha256"], task["size"]
-        data = blobs.read(sha) if size <= IN_MEMORY else None
-        return sha, size, data, []
+        return _Obtained(sha, size, blobs.read(sha) if size <= IN_MEMORY else None, [])
     if origin.startswith("slice:"):
-        # A byte range of a stored container (an mbox member): cut, transform, store.
+        # A byte range of a stored container (an mbox member): cut and transformed here, on
+        # whichever core reads it. _process decides whether it needs a file of its own.
         _, parent_sha, start, end, transform = origin.split(":", 4)
-        fh = _container(blobs, parent_sha)
-        fh.seek(int(start))
-        data = fh.read(int(end) - int(start))
+        data = blobs.read_range(parent_sha, int(start), int(end))
         findings: list[Finding] = []
         if transform == "mboxrd":
             data, findings = cut_message(data)
-        sha, size = blobs.put_bytes(data)
-        return sha, size, data if size <= IN_MEMORY else None, findings
+        where = None if findings else (parent_sha, int(start), int(end))  # unquoted: no longer the range
+        return _Obtained(hashlib.sha256(data).hexdigest(), len(data), data, findings, stored=False, range=where)
     with open(origin, "rb") as fh:
         sha, size = blobs.put_stream(fh)
-    return sha, size, blobs.read(sha) if size <= IN_MEMORY else None, []
+    return _Obtained(sha, size, blobs.read(sha) if size <= IN_MEMORY else None, [])
 
 
 def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str, Any]:
     try:
-        sha, size, data, obtained = _obtain(task, blobs)
+        got = _obtain(task, blobs)
     except OSError as exc:
         if exc.errno == 28:  # ENOSPC: no point going on; the coordinator stops the run.
             raise
         return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
+    sha, size, data = got.sha256, got.size, got.data
     path = blobs.path(sha)
     name = pathchain.split(task["path"])[-1].rsplit("/", 1)[-1]
     if task.get("kind_hint") == "email" and data is not None and not may_be_mailbox(data):
@@ -146,6 +146,10 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         if task.get("kind_hint") == "email" and family(mime) not in ("email", "mbox"):
             mime = EMAIL
     fam = family(mime)
+    if got.range is not None and fam != "email":
+        got.range = None  # a mailbox or other container inside a mailbox is read from a file of its own
+    if not got.stored and got.range is None:
+        blobs.put_bytes(data, sha)
     src = Source(
         path=path,
         name=name,
@@ -159,7 +163,7 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         data=data,
     )
     ctx = ReadContext(src, blobs, limits, budget=task.get("budget", limits.max_expanded_bytes))
-    ctx.findings.extend(obtained)
+    ctx.findings.extend(got.findings)
     spec = reader_for(mime)
     if fam in CONTAINER_FAMILIES and fam != "email" and task["depth"] >= limits.max_depth:
         ctx.kind = "archive"
@@ -207,6 +211,7 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         "reason": None,
         "sha256": sha,
         "size": size,
+        "range": got.range,
         "kind": kind,
         "mime": mime,
         "ext": ext,

@@ -1,5 +1,12 @@
 """Content-addressed blob store: ``blobs/ab/cd/<sha256>``, written once, never rewritten.
 
+A blob is a file of its own, or a byte range of another blob's file: a mailbox
+member whose bytes are exactly a range of its stored mailbox is not copied (its
+bytes would be on disk twice, and creating ~20,000 small files costs an mbox
+ingest more than reading it). Which blobs are ranges is told by ``ranges``
+(the case database's ``blob_ranges``); every read goes through this class, so
+callers never need to know which is which. Only files have a :meth:`path`.
+
 Several worker processes write concurrently. A streamed (large) blob is written
 to a temporary file and renamed into place. A small one is created in place
 with O_EXCL (file creation is what storing many small blobs costs, and a
@@ -10,23 +17,32 @@ than its bytes, which the next put of those bytes detects and rewrites whole.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
 _EXCL = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+OPEN_CONTAINERS = 4  # per thread: members of one mailbox are read together
+
+Range = tuple[str, int, int]  # (container sha256, start, end)
+RangeLookup = Callable[[str], Range | None]
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, ranges: RangeLookup | None = None) -> None:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
         self._root = str(self.root)
+        self._ranges = ranges
         self._dirs: set[str] = set()
         self._seq = 0
         self._ready = False
+        self._local = threading.local()  # open containers, one set per thread (pread needs no lock)
 
     def ensure(self) -> None:
         if not self._ready:
@@ -34,6 +50,7 @@ class BlobStore:
             self._ready = True
 
     def path(self, sha256: str) -> Path:
+        """Where a blob stored as a file of its own is (a range has no file: use read/open)."""
         return Path(self._path(sha256))
 
     def _path(self, sha256: str) -> str:
@@ -46,10 +63,17 @@ class BlobStore:
             self._dirs.add(d)
 
     def exists(self, sha256: str) -> bool:
-        return self.path(sha256).exists()
+        return os.path.exists(self._path(sha256)) or self._range(sha256) is not None
 
-    def put_bytes(self, data: bytes) -> tuple[str, int]:
-        sha = hashlib.sha256(data).hexdigest()
+    def is_range(self, sha256: str) -> bool:
+        return not os.path.exists(self._path(sha256)) and self._range(sha256) is not None
+
+    def _range(self, sha256: str) -> Range | None:
+        return self._ranges(sha256) if self._ranges is not None else None
+
+    def put_bytes(self, data: bytes, sha256: str | None = None) -> tuple[str, int]:
+        """Store ``data`` as a file (``sha256``, when the caller has just computed it, is not computed again)."""
+        sha = sha256 or hashlib.sha256(data).hexdigest()
         final = self._path(sha)
         fd = _create(final)  # in place, see the module's docstring
         if fd is None:
@@ -116,7 +140,71 @@ class BlobStore:
             raise
 
     def read(self, sha256: str) -> bytes:
-        return self.path(sha256).read_bytes()
+        try:
+            with open(self._path(sha256), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            where = self._range(sha256)
+            if where is None:
+                raise
+        return self.read_range(*where)
+
+    def read_range(self, container: str, start: int, end: int) -> bytes:
+        """Bytes ``start:end`` of a blob stored as a file (a mailbox being cut into its members)."""
+        fd = self._container_fd(container)
+        data = os.pread(fd, end - start, start)
+        while len(data) < end - start:  # pread may return less than asked for (a signal, a large read)
+            more = os.pread(fd, end - start - len(data), start + len(data))
+            if not more:
+                raise OSError(f"blob {container[:12]} is shorter than a range it holds")
+            data += more
+        return data
+
+    def open(self, sha256: str) -> BinaryIO:
+        """A binary file object over the blob's bytes, a file or a range alike."""
+        try:
+            return open(self._path(sha256), "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError:
+            where = self._range(sha256)
+            if where is None:
+                raise
+        container, start, end = where
+        fh = open(self._path(container), "rb")  # noqa: SIM115 - owned by the returned reader
+        return io.BufferedReader(_RangeReader(fh, start, end), CHUNK)
+
+    def _container_fd(self, container: str) -> int:
+        fds: dict[str, int] | None = getattr(self._local, "fds", None)
+        if fds is None:
+            fds = self._local.fds = {}
+        fd = fds.get(container)
+        if fd is None:
+            while len(fds) >= OPEN_CONTAINERS:
+                os.close(fds.pop(next(iter(fds))))
+            fd = fds[container] = os.open(self._path(container), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        return fd
+
+
+class _RangeReader(io.RawIOBase):
+    """Bytes ``start:end`` of an open file, as a file of their own."""
+
+    def __init__(self, fh: BinaryIO, start: int, end: int) -> None:
+        self._fh, self._start, self._end, self._pos = fh, start, end, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        n = min(len(buf), self._end - self._start - self._pos)
+        if n <= 0:
+            return 0
+        data = os.pread(self._fh.fileno(), n, self._start + self._pos)
+        buf[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
 
 
 def _discard(fd: int, final: str) -> None:

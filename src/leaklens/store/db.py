@@ -7,7 +7,9 @@ One process writes (the ingest/verify coordinator); workers only read blobs.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,13 @@ CREATE INDEX IF NOT EXISTS findings_code ON findings(code);
 -- signer:DOMAIN reads the valid signatures of one domain (the expression is search.SIGNER_OF_FINDING's).
 CREATE INDEX IF NOT EXISTS findings_signer ON findings(LOWER(json_extract(evidence, '$.d')), item_id)
     WHERE code = 'dkim.pass';
+-- Blobs kept as a byte range of another blob's file instead of a file of their own (store/blobs.py).
+CREATE TABLE IF NOT EXISTS blob_ranges (
+    sha256 TEXT PRIMARY KEY,
+    container TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     subject, sender, recipients, body, names,
     tokenize = 'unicode61 remove_diacritics 2'
@@ -116,6 +125,30 @@ _INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message,
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class RangeIndex:
+    """Which blobs are byte ranges of another (``blob_ranges``), readable from any process and thread.
+
+    Each thread of each process opens its own read-only connection on first use: the blob
+    store is used by worker processes and web threads that hold no database of their own.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def __call__(self, sha256: str) -> tuple[str, int, int] | None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():  # a connection must not cross a fork
+            conn = self._local.conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            conn.execute("PRAGMA query_only=1")
+            self._local.pid = os.getpid()
+        try:
+            row = conn.execute('SELECT container, start, "end" FROM blob_ranges WHERE sha256=?', (sha256,)).fetchone()
+        except sqlite3.OperationalError:  # a case from before ranges: no such table, so no ranges
+            return None
+        return (row[0], row[1], row[2]) if row else None
 
 
 class Database:
@@ -261,6 +294,10 @@ class Database:
         self._index_and_record(results)
 
     def _index_and_record(self, results: list[dict[str, Any]]) -> None:
+        self.conn.executemany(
+            'INSERT OR IGNORE INTO blob_ranges(sha256, container, start, "end") VALUES(?,?,?,?)',
+            ((r["sha256"], *r["range"]) for r in results if r.get("range")),
+        )
         self.conn.executemany(
             "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
             (self._index_row(r["rowid"], r) for r in results if r["state"] == STORED),

@@ -15,12 +15,10 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .. import pathchain
-from ..case import Case
-from ..store.blobs import BlobStore
+from ..case import Case, case_blobs
 from .docmeta import DocMetadata, DocRecord, extract_metadata, family_for
 from .threads import unquoted
 
@@ -44,8 +42,8 @@ def _documents(case: Case) -> list[Any]:
 _W: dict[str, Any] = {}
 
 
-def _init(blob_root: str) -> None:
-    _W["blobs"] = BlobStore(Path(blob_root))
+def _init(case_root: str) -> None:
+    _W["blobs"] = case_blobs(case_root)
 
 
 def _extract(job: tuple[str, str]) -> tuple[str, dict[str, Any]]:
@@ -62,11 +60,11 @@ def extract_all(case: Case, *, workers: int | None = None, progress: Callable[[i
     case.db.begin()
     try:
         if workers <= 1 or len(jobs) < 20:
-            _init(str(case.blobs.root))
+            _init(str(case.root))
             results = map(_extract, jobs)
             _store(case, results, len(jobs), progress)
         else:
-            with ProcessPoolExecutor(workers, initializer=_init, initargs=(str(case.blobs.root),)) as pool:
+            with ProcessPoolExecutor(workers, initializer=_init, initargs=(str(case.root),)) as pool:
                 _store(case, pool.map(_extract, jobs, chunksize=8), len(jobs), progress)
     finally:
         case.db.commit()

@@ -18,9 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..case import Case, now_iso
+from ..case import Case, case_blobs, now_iso
 from ..model import Finding
-from ..store.blobs import BlobStore
 from .case_keys import case_archive
 from .keys import DnsKeySource, KeyArchive
 from .message import verify_message
@@ -116,8 +115,8 @@ def select_emails(
 _W: dict[str, Any] = {}
 
 
-def _init(blob_root: str, archive: KeyArchive, published: str | None, dns: bool) -> None:
-    _W["blobs"] = BlobStore(Path(blob_root))
+def _init(case_root: str, archive: KeyArchive, published: str | None, dns: bool) -> None:
+    _W["blobs"] = case_blobs(case_root)
     _W["archive"] = archive
     _W["published"] = datetime.fromisoformat(published) if published else None
     _W["dns"] = DnsKeySource() if dns else None
@@ -156,7 +155,7 @@ def verify_case(
     stats = VerifyStats(emails=total, skipped_up_to_date=total - len(todo))
     shas = dict(db.conn.execute(f"SELECT i.id, i.sha256 FROM items i WHERE {CHECKABLE}").fetchall())
     jobs = [(i, shas[i]) for i in todo]
-    init_args = (str(case.blobs.root), archive, pub, dns)
+    init_args = (str(case.root), archive, pub, dns)
     workers = workers if workers is not None else (os.cpu_count() or 2)
     done = 0
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -92,7 +93,8 @@ def as_zip(case: Case, tag: str) -> IO[bytes]:
                 continue
             row = case.db.item(it["id"])
             arcname = f"{it['id']}-{safe_name(row['name'] if row else 'item')}"
-            z.write(case.blobs.path(sha), arcname)
+            with case.blobs.open(sha) as src, z.open(arcname, "w", force_zip64=True) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
             manifest.append(
                 {"file": arcname, "id": it["id"], "path": it["path"], "sha256": sha, "verdict": it["verdict"]}
             )

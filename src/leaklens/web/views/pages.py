@@ -117,10 +117,10 @@ def item_raw(request: Request, item_id: str) -> Response:
         raise HTTPException(404, "The original bytes of this item were not stored.")
     name = export.safe_name(row["name"] or item_id)
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    path = case.blobs.path(row["sha256"])
+    sha = row["sha256"]
 
     def chunks():
-        with open(path, "rb") as f:
+        with case.blobs.open(sha) as f:
             while block := f.read(1 << 20):
                 yield block
 
@@ -129,7 +129,7 @@ def item_raw(request: Request, item_id: str) -> Response:
         media_type="application/octet-stream",
         headers={
             "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-            "content-length": str(row["size"] or path.stat().st_size),
+            "content-length": str(row["size"] or 0),
             "x-content-type-options": "nosniff",
             "content-security-policy": "default-src 'none'; sandbox",
         },
