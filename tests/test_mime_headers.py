@@ -59,3 +59,65 @@ def test_defects_are_left_to_the_stdlib():
     for head in malformed:
         assert mime.parse_headers_fast(head) is None
     assert mime.parse_entity(b"A: b\nnot a header\n\nbody").headers.defects  # and they still record it
+
+
+LOOKUPS = ("from", "To", "SUBJECT", "content-type", "Content-Disposition", "X-Odd", "Missing")
+PARAMS = ("charset", "boundary", "name", "filename", "format")
+
+
+def ask(question):
+    """The answer, or the kind of error: the stdlib fails on some RFC 2231 forms, and so must we."""
+    try:
+        return question()
+    except Exception as exc:  # noqa: BLE001
+        return type(exc)
+
+
+def answers(h) -> list:
+    """Everything the readers ask of a part's headers, as the stdlib's Message answers it."""
+    out: list = [ask(h.get_content_type), ask(h.get_filename), ask(h.get_boundary), ask(h.get_content_charset)]
+    for name in LOOKUPS:
+        out += [name in h, str(h.get(name)), [str(v) for v in h.get_all(name, [])]]
+    for p in PARAMS:
+        out += [ask(lambda p=p: h.get_param(p)), ask(lambda p=p: h.get_param(p, header="content-disposition"))]
+    return out
+
+
+content_line = st.tuples(
+    st.sampled_from(["Content-Type", "content-type", "Content-Disposition", "To", "X-Odd"]),
+    st.sampled_from(["text/plain", "multipart/mixed", "application/pdf", "attachment", "inline", "x", ""]),
+    st.lists(
+        st.tuples(
+            st.sampled_from(PARAMS + ("filename*", "name*0", "name*1", "filename*0*", "charset*")),
+            st.sampled_from(['"a b.pdf"', "utf-8", "us-ascii''caf%C3%A9", '"=?utf-8?q?r=C3=A9?="', "", '"x\\"y"']),
+        ),
+        max_size=3,
+    ),
+).map(lambda t: (t[0] + ": " + t[1] + "".join(f"; {k}={v}" for k, v in t[2])).encode())
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(content_line, line), max_size=6))
+def test_parsed_headers_answer_every_lookup_as_the_stdlib_does(lines):
+    head = mime.split_headers(b"\n".join(lines) + b"\n\n")[0]
+    ours = mime.parse_entity(head + b"\n\nbody").headers
+    stdlib = answers(STDLIB.parsebytes(head + b"\n\n"))
+    assert answers(ours) == stdlib, head
+    assert answers(ours) == stdlib, head  # asked again: from the cached parameters
+
+
+def test_parsed_headers_are_read_only():
+    headers = mime.parse_entity(b"Content-Type: text/plain; charset=utf-8\n\nbody").headers
+    for change in (
+        lambda: headers.__setitem__("X-New", "1"),
+        lambda: headers.__delitem__("Content-Type"),
+        lambda: headers.set_param("charset", "latin-1"),
+        lambda: headers.replace_header("Content-Type", "text/html"),
+        lambda: headers.set_boundary("b"),
+    ):
+        try:
+            change()
+        except TypeError:
+            continue
+        raise AssertionError("a parsed header block was changed")
+    assert headers.get_content_charset() == "utf-8"
