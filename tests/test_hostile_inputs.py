@@ -178,3 +178,33 @@ def test_encrypted_7z_archives(tmp_path):
     (hidden,) = rows(case, "path='header.7z'")
     assert hidden["state"] == "stored" and "ingest.encrypted" in codes(case, hidden["id"])
     assert rows(case, "path='ok.txt'")[0]["state"] == "stored"
+
+
+def test_a_reader_process_that_dies_costs_one_item_not_the_run(tmp_path, monkeypatch):
+    """A C library that segfaults on a hostile file kills its worker process: the item fails with
+    ingest.crash after a retry, and every other item of the dump is read."""
+    import ctypes
+
+    from leaklens.ingest import readers
+    from leaklens.ingest.readers.base import ReaderSpec
+
+    def segfault_on_poison(src, ctx):
+        if b"POISON" in src.read_bytes():
+            ctypes.string_at(0)  # a real SIGSEGV in the worker, as a crashing C parser gives
+        ctx.kind, ctx.text, ctx.text_status = "document", src.read_bytes().decode(), "extracted"
+
+    # Workers are forked from this process, so they inherit the patched registry.
+    crashy = ReaderSpec("crashy", ("text/plain",), segfault_on_poison, 99)
+    monkeypatch.setattr(readers, "REGISTRY", [*readers.REGISTRY, crashy])
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(30):
+        (src / f"note{i:02d}.txt").write_text(f"an innocent note number {i} about a heron\n")
+    (src / "poison.txt").write_text("POISON for the parser\n")
+    case = build_case(tmp_path, src, workers=2)
+    assert_balanced(case)
+    (poison,) = rows(case, "name='poison.txt'")
+    assert poison["state"] == "failed" and poison["verdict"] == "error"
+    assert "ingest.crash" in codes(case, poison["id"]) and "crashed" in poison["reason"]
+    notes = rows(case, "name LIKE 'note%'")
+    assert len(notes) == 30 and all(r["state"] == "stored" and r["text_status"] == "extracted" for r in notes)

@@ -245,8 +245,7 @@ def _run(
     progress: Progress,
     stats: IngestStats,
 ) -> None:
-    db = case.db
-    last_commit = time.monotonic()
+    writer = _Writer(case, queue, budgets)
     crashes: dict[str, int] = {}
 
     def submit_budget(task: dict[str, Any]) -> dict[str, Any]:
@@ -254,18 +253,12 @@ def _run(
         return task
 
     def handle(tasks: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
-        nonlocal last_commit
-        if not db.conn.in_transaction:
-            db.begin()
-        _write_results(case, tasks, results, queue, budgets)
+        writer.write(tasks, results)
         stats.processed += len(results)
         progress.done += len(results)
         progress.found += sum(len(r.get("children") or ()) for r in results)
         progress.bytes += sum(r.get("size") or 0 for r in results)
         progress.update()
-        if time.monotonic() - last_commit > COMMIT_SECONDS:
-            db.commit()
-            last_commit = time.monotonic()
 
     try:
         if workers <= 1:
@@ -273,6 +266,8 @@ def _run(
             while queue:
                 task = submit_budget(queue.popleft())
                 handle([task], [_guarded(worker.process, task)])
+                writer.flush()
+                writer.commit_now_and_then()
             return
         while queue:
             inflight: dict[Future, list[dict[str, Any]]] = {}
@@ -284,10 +279,17 @@ def _run(
                         while queue and len(inflight) < workers * 4:
                             batch = _next_batch(queue, workers, submit_budget)
                             inflight[pool.submit(worker.process_batch, batch)] = batch
-                        done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
+                        if writer.deferred:
+                            # Members of a large container go to the workers before their rows are
+                            # all written: write a chunk, then look after what came back.
+                            writer.flush(FLUSH_CHUNK)
+                            done, _ = wait(inflight, timeout=0)
+                        else:
+                            writer.commit_now_and_then()
+                            done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
                         for fut in done:
-                            batch = inflight.pop(fut)
-                            handle(batch, _results_of(fut, batch))
+                            results = _results_of(fut, inflight[fut])  # a broken pool leaves it in flight
+                            handle(inflight.pop(fut), results)
                 except BrokenProcessPool:
                     # A worker died (a crash in a C library on a hostile file). Retry what was in
                     # flight, one item per round trip; an item present at repeated crashes fails.
@@ -296,13 +298,134 @@ def _run(
                         task["solo"] = True
                         if crashes[task["id"]] >= MAX_CRASHES:
                             crash = Finding("ingest.crash", "warning", "Reading this item crashed the reader process.")
-                            handle(
-                                worker._done(task, FAILED, "the reader crashed on this item", findings=[crash]), task
-                            )
+                            failed = worker._done(task, FAILED, "the reader crashed on this item", findings=[crash])
+                            handle([task], [failed])
                         else:
                             queue.appendleft(task)
     finally:
-        db.commit()
+        writer.close()
+
+
+FLUSH_CHUNK = 1000
+
+
+class _Writer:
+    """The one writer: items' results and their children, in transactions that keep the case whole.
+
+    A container's children are written as pending rows in the transaction that completes the
+    container. Their rows ids are chosen here, so that they can be queued (and sent to the
+    workers) at once while their rows are written a chunk at a time; a child's row is always
+    written before its result, and nothing is committed while rows are still to be written.
+    """
+
+    def __init__(self, case: Case, queue: deque, budgets: _Budgets) -> None:
+        self.db = case.db
+        self.queue = queue
+        self.budgets = budgets
+        self.deferred: deque[dict[str, Any]] = deque()  # children whose rows are not written yet
+        self.next_rowid = self.db.next_rowid()
+        self.last_commit = time.monotonic()
+
+    def write(self, tasks: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+        """Record what a batch of items held; queue their pending children."""
+        db = self.db
+        if not db.conn.in_transaction:
+            db.begin()
+        self.flush_through(max(t["rowid"] for t in tasks))
+        for task, result in zip(tasks, results, strict=True):
+            carried = task.get("container_findings")
+            if carried is None:  # a task read back from the database (a resumed run)
+                carried = db.findings_for(task["id"], "container")
+            result["rowid"] = task["rowid"]
+            findings = [*carried, *map(Finding.from_dict, result.get("findings", []))]
+            result["verdict"] = _verdict(result["state"], findings)
+        db.complete_items(results)
+        for task, result in zip(tasks, results, strict=True):
+            if result.get("children"):
+                self._children(task, result)
+
+    def _children(self, task: dict[str, Any], result: dict[str, Any]) -> None:
+        children = result["children"]
+        self.budgets.spend(task["source"], result.get("expanded", 0), len(children))
+        for c in children:
+            row = {
+                "rowid": self.next_rowid,
+                "id": c["id"],
+                "path": c["path"],
+                "parent": result["id"],
+                "source": task["source"],
+                "depth": c["depth"],
+                "name": c["name"],
+                "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None,
+                "origin": c.get("origin"),
+                "is_file": 0,
+                "state": c["state"],
+                "reason": c["reason"] or None,
+                "sha256": c["sha256"],
+                "size": c["size"],
+                "kind_hint": c["kind_hint"],
+                "hints": c["hints"],
+            }
+            self.next_rowid += 1
+            # What the container observed about a member (unsafe name, unquoted mbox lines)
+            # is stored with the member at once, so a resumed run keeps it.
+            findings = [Finding.from_dict(f) for f in c["findings"]] if c["findings"] else []
+            entry = {"row": row, "findings": findings, "task": None, "done": None}
+            if c["state"] == PENDING:
+                entry["task"] = {**_task_from_row(row), "rowid": row["rowid"], "container_findings": findings}
+                self.queue.append(entry["task"])
+            else:
+                entry["done"] = {
+                    "id": c["id"],
+                    "rowid": row["rowid"],
+                    "state": c["state"],
+                    "reason": c["reason"],
+                    "kind": c["kind_hint"],
+                    "verdict": _verdict(c["state"], findings),
+                }
+            self.deferred.append(entry)
+
+    def flush(self, limit: int | None = None) -> None:
+        """Write up to ``limit`` deferred children's rows (all of them by default)."""
+        n = len(self.deferred) if limit is None else min(limit, len(self.deferred))
+        if not n:
+            return
+        entries = [self.deferred.popleft() for _ in range(n)]
+        db = self.db
+        if not db.conn.in_transaction:
+            db.begin()
+        rows = [e["row"] for e in entries]
+        if db.insert_pending(rows) < len(rows):
+            # Some rows were there already (same path): their tasks and completions use the rows
+            # the case holds, not the ids chosen here.
+            known = db.rowids([r["id"] for r in rows])
+            for e in entries:
+                for target in (e["row"], e["task"], e["done"]):
+                    if target is not None:
+                        target["rowid"] = known[e["row"]["id"]]
+        db.add_findings_of(((e["row"]["id"], f) for e in entries for f in e["findings"]), "container")
+        db.complete_items([e["done"] for e in entries if e["done"] is not None])
+
+    def flush_through(self, rowid: int) -> None:
+        """Write deferred rows up to ``rowid``: results about to be written need their rows."""
+        while self.deferred and self.deferred[0]["row"]["rowid"] <= rowid:
+            self.flush(FLUSH_CHUNK)
+
+    def commit_now_and_then(self) -> None:
+        if not self.deferred and time.monotonic() - self.last_commit > COMMIT_SECONDS:
+            self.db.commit()
+            self.last_commit = time.monotonic()
+
+    def close(self) -> None:
+        """Commit what is whole. Children still unwritten (an error while writing) roll their
+        container back with them: the next run reads it again."""
+        try:
+            self.flush()
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise
+        self.db.commit()
 
 
 MAX_BATCH = 32
@@ -345,72 +468,6 @@ def _results_of(fut: Future, batch: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def _verdict(state: str, findings: list[Finding]) -> str:
     return "error" if state == FAILED else verdict_for(findings)
-
-
-def _write_results(
-    case: Case, tasks: list[dict[str, Any]], results: list[dict[str, Any]], queue: deque, budgets: _Budgets
-) -> None:
-    """Write what a batch of items held, and their children, in a few statements."""
-    db = case.db
-    for task, result in zip(tasks, results, strict=True):
-        carried = task.get("container_findings")
-        if carried is None:  # a task read back from the database (a resumed run)
-            carried = db.findings_for(task["id"], "container")
-        result["rowid"] = task["rowid"]
-        result["verdict"] = _verdict(result["state"], [*carried, *map(Finding.from_dict, result.get("findings", []))])
-    db.complete_items(results)
-    for task, result in zip(tasks, results, strict=True):
-        if result.get("children"):
-            _write_children(db, task, result, queue, budgets)
-
-
-def _write_children(db, task: dict[str, Any], result: dict[str, Any], queue: deque, budgets: _Budgets) -> None:
-    children = result["children"]
-    rows = [
-        {
-            "id": c["id"],
-            "path": c["path"],
-            "parent": result["id"],
-            "source": task["source"],
-            "depth": c["depth"],
-            "name": c["name"],
-            "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None,
-            "origin": c.get("origin"),
-            "is_file": 0,
-            "state": c["state"],
-            "reason": c["reason"] or None,
-            "sha256": c["sha256"],
-            "size": c["size"],
-            "kind_hint": c["kind_hint"],
-            "hints": c["hints"],
-        }
-        for c in children
-    ]
-    db.insert_pending(rows)
-    rowids = dict(db.conn.execute("SELECT id, rowid FROM items WHERE parent=?", (result["id"],)).fetchall())
-    budgets.spend(task["source"], result.get("expanded", 0), len(children))
-    done = []
-    observed = []
-    for c, row in zip(children, rows, strict=True):
-        findings = [Finding.from_dict(f) for f in c["findings"]] if c["findings"] else []
-        # What the container observed about a member (unsafe name, unquoted mbox lines)
-        # is stored with the member at once, so a resumed run keeps it.
-        observed += ((c["id"], f) for f in findings)
-        if c["state"] == PENDING:
-            queue.append({**_task_from_row(row), "rowid": rowids[c["id"]], "container_findings": findings})
-        else:
-            done.append(
-                {
-                    "id": c["id"],
-                    "rowid": rowids[c["id"]],
-                    "state": c["state"],
-                    "reason": c["reason"],
-                    "kind": c["kind_hint"],
-                    "verdict": _verdict(c["state"], findings),
-                }
-            )
-    db.add_findings_of(observed, "container")
-    db.complete_items(done)
 
 
 def _task_from_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -220,14 +220,24 @@ class Database:
 
     # -- items ------------------------------------------------------------------------
     def insert_pending(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Insert newly found items; an item already known (same path) is left as it is."""
+        """Insert newly found items; an item already known (same path) is left as it is.
+
+        A row may carry the ``rowid`` the coordinator chose for it (None: SQLite picks one).
+        """
         cur = self.conn.executemany(
-            "INSERT OR IGNORE INTO items(id, path, parent, source, depth, name, ext, origin, is_file, state, reason,"
-            " sha256, size, kind_hint, hints) VALUES(:id, :path, :parent, :source, :depth, :name, :ext, :origin,"
-            " :is_file, :state, :reason, :sha256, :size, :kind_hint, :hints)",
-            ({**r, "hints": _json(r.get("hints") or None)} for r in rows),
+            "INSERT OR IGNORE INTO items(rowid, id, path, parent, source, depth, name, ext, origin, is_file, state,"
+            " reason, sha256, size, kind_hint, hints) VALUES(:rowid, :id, :path, :parent, :source, :depth, :name,"
+            " :ext, :origin, :is_file, :state, :reason, :sha256, :size, :kind_hint, :hints)",
+            ({"rowid": None, **r, "hints": _json(r.get("hints") or None)} for r in rows),
         )
         return cur.rowcount
+
+    def next_rowid(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM items").fetchone()[0]
+
+    def rowids(self, ids: list[str]) -> dict[str, int]:
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT id, rowid FROM items WHERE id IN ({marks})", ids).fetchall())
 
     def pending(self, source: str | None = None) -> Iterator[sqlite3.Row]:
         sql = "SELECT * FROM items WHERE state='pending'"  # the literal lets SQLite use the partial index
