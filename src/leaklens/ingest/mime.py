@@ -21,7 +21,6 @@ from email.policy import compat32
 from ..model import Finding
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_MISSING = object()
 
 
 class Headers(Message):
@@ -70,7 +69,7 @@ class Headers(Message):
             params = self._params[header.lower()] = super()._get_params_preserve(failobj, header)
         return list(params)
 
-    def _read_only(self, *args, **kwargs):
+    def _read_only(self) -> None:
         if self._index is not None:
             raise TypeError("parsed headers are read-only")
 

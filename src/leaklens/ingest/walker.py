@@ -313,7 +313,7 @@ class _Writer:
     """The one writer: items' results and their children, in transactions that keep the case whole.
 
     A container's children are written as pending rows in the transaction that completes the
-    container. Their rows ids are chosen here, so that they can be queued (and sent to the
+    container. Their row ids are chosen here, so that they can be queued (and sent to the
     workers) at once while their rows are written a chunk at a time; a child's row is always
     written before its result, and nothing is committed while rows are still to be written.
     """

@@ -108,14 +108,15 @@ class _Obtained:
 
 
 def _obtain(task: dict[str, Any], blobs: BlobStore) -> _Obtained:
-    """The item's bytes, stored unless they are already (a file, or a range of its stored mailbox)."""
+    """The item's bytes, stored at once; a mailbox member's are only cut out (``stored`` False):
+    _process keeps them as a range of the mailbox or writes them, once it knows what they are."""
     origin = task.get("origin")
     if not origin:
         sha, size = task["sha256"], task["size"]
         return _Obtained(sha, size, blobs.read(sha) if size <= IN_MEMORY else None, [])
     if origin.startswith("slice:"):
         # A byte range of a stored container (an mbox member): cut and transformed here, on
-        # whichever core reads it. _process decides whether it needs a file of its own.
+        # whichever core reads it.
         _, parent_sha, start, end, transform = origin.split(":", 4)
         data = blobs.read_range(parent_sha, int(start), int(end))
         findings: list[Finding] = []

@@ -146,8 +146,10 @@ class RangeIndex:
             self._local.pid = os.getpid()
         try:
             row = conn.execute('SELECT container, start, "end" FROM blob_ranges WHERE sha256=?', (sha256,)).fetchone()
-        except sqlite3.OperationalError:  # a case from before ranges: no such table, so no ranges
-            return None
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a case last opened by an older version: it has no ranges
+                return None
+            raise
         return (row[0], row[1], row[2]) if row else None
 
 
