@@ -114,3 +114,11 @@ def test_a_second_ingest_adds_no_range_and_no_file(built, tmp_path):
     assert sum(1 for p in case.blobs.root.rglob("*") if p.is_file()) == files
     reopened = Case.open(case.root)
     assert all(reopened.blobs.read(r["sha256"]) for r in rows(reopened, "kind='email'"))
+
+
+def test_accounting_counts_range_bytes_once(built):
+    case, emails, raw = built
+    b = case.db.accounting()["bytes"]
+    assert b["ranged_bytes"] == len(raw["signed"]) + len(raw["plain"])
+    on_disk = sum(p.stat().st_size for p in case.blobs.root.rglob("*") if p.is_file())
+    assert b["unique_bytes"] - b["ranged_bytes"] == on_disk

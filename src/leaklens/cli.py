@@ -105,7 +105,8 @@ def accounting_table(acc: dict) -> Table:
     b = acc["bytes"]
     t.caption = (
         f"{b['items']:,} bytes in stored items; {b['unique_blobs']:,} distinct blobs "
-        f"({b['unique_bytes']:,} bytes on disk)"
+        f"({b['unique_bytes'] - b['ranged_bytes']:,} bytes on disk"
+        + (f"; {b['ranged_bytes']:,} more read from their stored mailboxes)" if b["ranged_bytes"] else ")")
     )
     return t
 

@@ -405,7 +405,13 @@ class Database:
             },
             "skipped_reasons": reasons[SKIPPED],
             "failed_reasons": reasons[FAILED],
-            "bytes": {"items": stored_bytes, "unique_blobs": unique[0], "unique_bytes": unique[1]},
+            "bytes": {
+                "items": stored_bytes,
+                "unique_blobs": unique[0],
+                "unique_bytes": unique[1],
+                # of those, the bytes of mailbox members kept as ranges of their stored mailbox
+                "ranged_bytes": c.execute('SELECT COALESCE(SUM("end" - start), 0) FROM blob_ranges').fetchone()[0],
+            },
         }
 
     def counts(self, column: str, where: str = "", args: Iterable[Any] = ()) -> dict[str, int]:
