@@ -71,6 +71,13 @@ class BlobStore:
     def _range(self, sha256: str) -> Range | None:
         return self._ranges(sha256) if self._ranges is not None else None
 
+    def _range_or_missing(self, sha256: str) -> Range:
+        """Where a blob that has no file of its own lies; FileNotFoundError if it is not stored at all."""
+        where = self._range(sha256)
+        if where is None:
+            raise FileNotFoundError(2, "blob not stored", self._path(sha256))
+        return where
+
     def put_bytes(self, data: bytes, sha256: str | None = None) -> tuple[str, int]:
         """Store ``data`` as a file (``sha256``, when the caller has just computed it, is not computed again)."""
         sha = sha256 or hashlib.sha256(data).hexdigest()
@@ -144,10 +151,7 @@ class BlobStore:
             with open(self._path(sha256), "rb") as fh:
                 return fh.read()
         except FileNotFoundError:
-            where = self._range(sha256)
-            if where is None:
-                raise
-        return self.read_range(*where)
+            return self.read_range(*self._range_or_missing(sha256))
 
     def read_range(self, container: str, start: int, end: int) -> bytes:
         """Bytes ``start:end`` of a blob stored as a file (a mailbox being cut into its members)."""
@@ -165,10 +169,7 @@ class BlobStore:
         try:
             return open(self._path(sha256), "rb")  # noqa: SIM115 - the caller closes it
         except FileNotFoundError:
-            where = self._range(sha256)
-            if where is None:
-                raise
-        container, start, end = where
+            container, start, end = self._range_or_missing(sha256)
         fh = open(self._path(container), "rb")  # noqa: SIM115 - owned by the returned reader
         return io.BufferedReader(_RangeReader(fh, start, end), CHUNK)
 

@@ -144,12 +144,7 @@ class RangeIndex:
             conn = self._local.conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
             conn.execute("PRAGMA query_only=1")
             self._local.pid = os.getpid()
-        try:
-            row = conn.execute('SELECT container, start, "end" FROM blob_ranges WHERE sha256=?', (sha256,)).fetchone()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):  # a case last opened by an older version: it has no ranges
-                return None
-            raise
+        row = conn.execute('SELECT container, start, "end" FROM blob_ranges WHERE sha256=?', (sha256,)).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
 
