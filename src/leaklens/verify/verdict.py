@@ -6,8 +6,13 @@ table have no effect. The verdict is the strongest effect present:
 
     error > altered > suspicious > verified > unverified (no effect at all)
 
-so a valid signature never hides a proven change or an anomaly, and "verified" needs at
-least one finding that proves authenticity (in practice `dkim.pass`).
+so a valid signature never hides a proven change or a cryptographic anomaly, and "verified"
+needs at least one finding that proves authenticity (in practice an aligned `dkim.pass`).
+
+Heuristics never override proof: a code registered as heuristic (document metadata, the
+case's population, clock-dependent dates, quotes) has its effect only on items that nothing
+proves. On a verified item it is a note: the signature proves the bytes were sent as they
+are, so a late internal date or an unusual editor is a discrepancy to show, not a verdict.
 
 Context-dependent effects: a finding may carry `evidence["effect"]` (one of the effects,
 or "none"), which overrides the table for that one finding. Checks use it when the same
@@ -67,11 +72,31 @@ EFFECTS: dict[str, str | None] = {
 }
 
 
-def register_effect(code: str, effect: str | None) -> None:
-    """Declare the verdict effect of a finding code (one line per code, from the check that emits it)."""
+# Codes (or code prefixes ending in ".") whose effect is heuristic: dropped on a proven item.
+HEURISTIC: set[str] = {
+    "doc.",
+    "dup.",
+    "headers.time_travel",
+    "headers.date_skew",
+    "headers.date_after_publication",
+    "thread.quote_mismatch",
+}
+
+
+def register_effect(code: str, effect: str | None, *, heuristic: bool = False) -> None:
+    """Declare the verdict effect of a finding code (one line per code, from the check that emits it).
+
+    `heuristic=True`: the code is an anomaly, not proof; it never overrides a verification.
+    """
     if effect is not None and effect not in EFFECT_VALUES:
         raise ValueError(f"unknown effect {effect!r} for {code}; expected one of {EFFECT_VALUES} or None")
     EFFECTS[code] = effect
+    if heuristic:
+        HEURISTIC.add(code)
+
+
+def is_heuristic(code: str) -> bool:
+    return code in HEURISTIC or any(p.endswith(".") and code.startswith(p) for p in HEURISTIC)
 
 
 def effect_of(finding: Finding) -> str | None:
@@ -86,7 +111,11 @@ def effect_of(finding: Finding) -> str | None:
 
 
 def verdict_for(findings: Iterable[Finding]) -> str:
-    effects = {effect_of(f) for f in findings}
+    findings = list(findings)
+    effects = {effect_of(f) for f in findings if not is_heuristic(f.code)}
+    if VERIFIED not in effects or effects & {ERROR, ALTERED, SUSPICIOUS}:
+        # Nothing proves the item (or proof is already contradicted): heuristics count.
+        effects |= {effect_of(f) for f in findings if is_heuristic(f.code)}
     for effect in PRECEDENCE:
         if effect in effects:
             return effect
