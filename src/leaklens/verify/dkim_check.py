@@ -22,7 +22,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import getaddresses
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +33,8 @@ from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizatio
 from dkim.crypto import HASH_ALGORITHMS, RSASSA_PKCS1_v1_5_verify
 from dkim.util import InvalidTagValueList, parse_tag_value
 
+from leaklens.addresses import aligned as org_aligned
+from leaklens.addresses import ascii_domain, organisational_domain
 from leaklens.model import Finding
 from leaklens.verify.keys import DnsKeySource, KeyArchive, KeyRecord
 from leaklens.verify.rawmail import RawMail, as_text
@@ -41,6 +42,14 @@ from leaklens.verify.rawmail import RawMail, as_text
 MIN_KEY_BITS = 1024
 # The headers a reader relies on; one the signature does not cover could have been changed freely.
 WATCHED_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Reply-To")
+# A signature dated later than this after the moment of checking is not counted (RFC 6376 §6.1.1 MAY).
+FUTURE_TOLERANCE_S = 3600
+# RFC 6376 §3.5: s= is a sub-domain (LDH labels; "_" tolerated, as deployed selectors use it);
+# i= is [local-part] "@" domain-name. A quote or apostrophe is never part of either.
+_SELECTOR = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*")
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]*")
+# Google Workspace signs customers' mail by default as <domain-with-dashes>.<yyyymmdd>.gappssmtp.com.
+_GAPPS = re.compile(r"([a-z0-9-]+)\.\d{8}\.gappssmtp\.com")
 MANDATORY_TAGS = (b"v", b"a", b"b", b"bh", b"d", b"h", b"s")
 
 KeyFinder = Callable[[str, str], tuple[list[KeyRecord], str]]
@@ -52,6 +61,16 @@ class DkimOutcome:
     signatures: list[dict[str, Any]] = field(default_factory=list)
     keys_used: list[tuple[str, str]] = field(default_factory=list)
     keys_missing: list[tuple[str, str]] = field(default_factory=list)
+    # The aligned, counted signature that covers the most of what a reader relies on (its index).
+    proving: int | None = None
+
+
+@dataclass(frozen=True)
+class Existence:
+    """Proof that the message existed by `at`: the dump's publication, or a recorded timestamp."""
+
+    at: datetime
+    source: str
 
 
 def key_finder(keys: KeyArchive, dns: DnsKeySource | None) -> KeyFinder:
@@ -85,20 +104,39 @@ def _header_list(sig: dict[bytes, bytes]) -> list[str]:
     return [_txt(x).lower() for x in re.split(rb"\s*:\s*", sig.get(b"h", b"").strip()) if x]
 
 
-def _from_domain(mail: RawMail) -> str | None:
-    value = mail.first_text("From")
-    if not value:
-        return None
-    addrs = [a for _, a in getaddresses([value]) if "@" in a]
-    return addrs[0].rsplit("@", 1)[1].strip().rstrip(".").lower() if addrs else None
-
-
 def aligned(signer: str, author: str | None) -> bool:
-    """Relaxed alignment without a public-suffix list: same domain, or one a subdomain of the other."""
-    if not author:
-        return False
-    s, a = signer.lower().rstrip("."), author.lower().rstrip(".")
-    return s == a or a.endswith("." + s) or s.endswith("." + a)
+    """RFC 7489 relaxed alignment: the same organisational domain (public suffix list, offline)."""
+    return bool(author) and org_aligned(signer, author)  # type: ignore[arg-type]
+
+
+def _grammar_problem(d: str, s: str, i: str | None) -> str | None:
+    """Why d=, s= or i= is not a domain name, selector or identity (RFC 6376 §3.5), or None."""
+    if ascii_domain(d) is None or "_" in d:
+        return f"d={d[:80]!r} is not a domain name"
+    if not _SELECTOR.fullmatch(s):
+        return f"s={s[:80]!r} is not a selector"
+    if i is not None:
+        local, at, domain = i.rpartition("@")
+        if not at or not _LOCAL.fullmatch(local) or ascii_domain(domain) is None:
+            return f"i={i[:80]!r} is not an identity (local-part@domain)"
+    return None
+
+
+def _key_rejection(rec: KeyRecord, sig: dict[bytes, bytes], d: str, i: str | None) -> str | None:
+    """Why a key record excludes this signature (RFC 6376 §3.6.1, §6.1.2), or None. dkimpy checks none of it."""
+    tags = rec.tags
+    services = [x.strip().lower() for x in tags.get("s", "*").split(":")]
+    if not {"*", "email"} & set(services):
+        return f"the key is for other services (s={tags.get('s')}), not email"
+    if "h" in tags:
+        allowed = [x.strip().lower() for x in tags["h"].split(":")]
+        algo = _txt(sig.get(b"a", b"")).lower().rpartition("-")[2]
+        if algo not in allowed:
+            return f"the key allows only h={tags['h']} hashes, and the signature uses {algo}"
+    flags = [x.strip().lower() for x in tags.get("t", "").split(":")]
+    if "s" in flags and i is not None and i.rpartition("@")[2].rstrip(".").lower() != d:
+        return f"the key forbids subdomains in i= (t=s), and i={i} is not at {d}"
+    return None
 
 
 _PREHASHED = {"sha256": hashes.SHA256, "sha1": hashes.SHA1}
@@ -180,6 +218,7 @@ def _check_signature(
     find: KeyFinder,
     now: datetime,
     outcome: DkimOutcome,
+    existed: Existence | None = None,
 ) -> dict[str, Any]:
     info: dict[str, Any] = {
         "index": idx,
@@ -252,6 +291,9 @@ def _check_signature(
     if info["t"] is not None and info["x"] is not None and info["x"] < info["t"]:
         return malformed(f"it expires (x={info['x']}) before it was made (t={info['t']})")
     info["t_utc"], info["x_utc"] = _utc(info["t"]), _utc(info["x"])
+    problem = _grammar_problem(info["d"], info["s"], info["i"])
+    if problem:
+        return malformed(problem)
     if b"l" in sig:
         info["l"] = int(sig[b"l"]) if sig[b"l"] else 0
     try:
@@ -301,9 +343,14 @@ def _check_signature(
     usable: list[tuple[KeyRecord, Any, int, bytes]] = []
     revoked: list[KeyRecord] = []
     invalid: list[tuple[KeyRecord, str]] = []
+    rejected: list[tuple[KeyRecord, str]] = []
     for rec in candidates:
         if rec.revoked:
             revoked.append(rec)
+            continue
+        why_not = _key_rejection(rec, sig, d, info["i"])
+        if why_not:
+            rejected.append((rec, why_not))
             continue
         try:
             pk, bits, ktag = _parse_key(rec.name, rec.record)
@@ -314,7 +361,22 @@ def _check_signature(
 
     if not usable:
         outcome.keys_missing.append((d, s))
-        if revoked:
+        if rejected and not invalid:
+            rec, why = rejected[0]
+            info.update(result="key_rejected", key=rec.provenance(), reason=why)
+            findings.append(
+                _finding(
+                    "dkim.key_rejected",
+                    "warning",
+                    f"The key record for {s}._domainkey.{d} excludes signature #{idx + 1}: {why}. "
+                    "RFC 6376 says such a signature must not be counted, so it proves nothing.",
+                    info,
+                    key=rec.provenance(),
+                    reason=why,
+                    record=rec.record[:300],
+                )
+            )
+        elif revoked:
             rec = revoked[0]
             info.update(result="key_revoked", key=rec.provenance())
             findings.append(
@@ -444,6 +506,8 @@ def _check_signature(
                 window=window,
             )
         )
+    if not weak:
+        _pass_caveats(info, rec, sig, now, existed, findings)
     if info["x"] is not None and info["x"] < int(now.timestamp()):
         findings.append(
             _finding(
@@ -479,16 +543,114 @@ def _check_signature(
     return info
 
 
-def _unsigned_header_findings(mail: RawMail, passing: list[dict[str, Any]]) -> list[Finding]:
-    """Headers a reader relies on that no valid signature fully covers (absent, or extra copies)."""
+def _pass_caveats(
+    info: dict[str, Any],
+    rec: KeyRecord,
+    sig: dict[bytes, bytes],
+    now: datetime,
+    existed: Existence | None,
+    findings: list[Finding],
+) -> None:
+    """What keeps a valid signature from counting as proof, or qualifies it (each a finding).
+
+    Sets info["counts"]: whether this signature can make the message verified at all.
+    """
+    idx, d, s = info["index"], info["d"], info["s"]
+    info["counts"] = True
+    info["signs_for"] = list(rec.signs_for)
+    if info["algorithm"] == "rsa-sha1":
+        findings.append(
+            _finding(
+                "dkim.sha1",
+                "info",
+                f"Signature #{idx + 1} uses rsa-sha1, which RFC 8301 (2018) retired. It still proves the "
+                "content: forging it would need a second preimage of SHA-1, which nobody has shown, not "
+                "just a collision.",
+                info,
+                algorithm="rsa-sha1",
+            )
+        )
+    flags = [x.strip().lower() for x in rec.tags.get("t", "").split(":")]
+    if "y" in flags:
+        info["counts"] = False
+        findings.append(
+            _finding(
+                "dkim.testing_key",
+                "warning",
+                f"The key {s}._domainkey.{d} is marked as being tested (t=y): RFC 6376 says to treat "
+                "its signatures as if the message were unsigned, so this one proves nothing.",
+                info,
+                record=rec.record[:300],
+            )
+        )
+    if info["t"] is not None and info["t"] > now.timestamp() + FUTURE_TOLERANCE_S:
+        info["counts"] = False
+        findings.append(
+            _finding(
+                "dkim.future_timestamp",
+                "warning",
+                f"Signature #{idx + 1} says it was made on {info['t_utc']}, after the moment it is being "
+                f"checked (tolerance {FUTURE_TOLERANCE_S // 60} minutes): a wrong clock or a crafted "
+                "signature; it is not counted.",
+                info,
+                t=info["t"],
+                checked_at=now.isoformat(timespec="seconds"),
+                tolerance_s=FUTURE_TOLERANCE_S,
+            )
+        )
+    if rec.private_published:
+        proven = existed is not None and existed.at.date().isoformat() < rec.private_published
+        info["key_compromised"] = rec.private_published
+        if proven:
+            message = (
+                f"The private key behind {s}._domainkey.{d} became public on {rec.private_published} "
+                f"({rec.private_source}); after that anyone could sign with it. This message provably "
+                f"existed by {existed.at.date().isoformat()} ({existed.source}), before that date, so "
+                "the signature still proves it."
+            )
+        else:
+            info["counts"] = False
+            message = (
+                f"The private key behind {s}._domainkey.{d} became public on {rec.private_published} "
+                f"({rec.private_source}): since then anyone can make this signature. Nothing recorded "
+                "in this case proves the message existed before that date (give the dump's publication "
+                "date with --published, or record a timestamp), so the signature proves nothing."
+            )
+        findings.append(
+            _finding(
+                "dkim.key_compromised",
+                "info" if proven else "warning",
+                message,
+                info,
+                private_published=rec.private_published,
+                private_source=rec.private_source,
+                existed_by=existed.at.isoformat() if existed else None,
+                existed_source=existed.source if existed else None,
+                proven_before=proven,
+            )
+        )
+
+
+def _uncovered(mail: RawMail, sig: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(header, present, signed) for each watched header this one signature does not fully cover."""
     out = []
     for name in WATCHED_HEADERS:
         present = mail.count(name)
-        if present == 0:
-            continue
-        covered = max(sig["h"].count(name.lower()) for sig in passing)
-        if covered >= present:
-            continue
+        covered = sig["h"].count(name.lower())
+        if present and covered < present:
+            out.append((name, present, covered))
+    return out
+
+
+def _unsigned_header_findings(mail: RawMail, passing: list[dict[str, Any]]) -> list[Finding]:
+    """Headers a reader relies on that the one proving signature does not fully cover (absent, or extra copies).
+
+    Counted for one signature, never pooled: a header signed only by another domain is unsigned
+    for the author.
+    """
+    out = []
+    sig = passing[0]
+    for name, present, covered in _uncovered(mail, sig):
         values = [_txt(v) for v in mail.values(name)]
         # DKIM signs instances from the bottom up, so the unsigned ones are the topmost.
         unsigned = values[: present - covered]
@@ -513,17 +675,44 @@ def _unsigned_header_findings(mail: RawMail, passing: list[dict[str, Any]]) -> l
                     "present": present,
                     "signed": covered,
                     "unsigned_values": unsigned,
-                    "signatures": [sig["index"] for sig in passing],
+                    "signature": sig["index"],
                 },
             )
         )
     return out
 
 
+def _aligned_with_all(sig: dict[str, Any], authors: list[str]) -> bool:
+    """Every author domain shares the signer's organisational domain, or the key declares it signs for it."""
+    declared = {organisational_domain(x) for x in sig.get("signs_for") or []}
+    return bool(authors) and all(
+        aligned(sig["d"], a) or (organisational_domain(a) in declared) for a in authors
+    )
+
+
+def _provider_customer(signer: str, authors: list[str]) -> str | None:
+    """The author domain a provider's signing name stands for (`example-com.20161025.gappssmtp.com`)."""
+    m = _GAPPS.fullmatch(signer)
+    if not m:
+        return None
+    return next((a for a in authors if a.replace(".", "-") == m.group(1)), None)
+
+
 def check_dkim(
-    mail: RawMail, keys: KeyArchive, dns: DnsKeySource | None = None, now: datetime | None = None
+    mail: RawMail,
+    keys: KeyArchive,
+    dns: DnsKeySource | None = None,
+    now: datetime | None = None,
+    *,
+    authors: list[str] | None = None,
+    existed: Existence | None = None,
 ) -> DkimOutcome:
-    """Findings and one summary dict per DKIM-Signature (top to bottom)."""
+    """Findings and one summary dict per DKIM-Signature (top to bottom).
+
+    `authors`: the domain of every mailbox of the message's single From, as `addresses` parses it,
+    or None when there is no such From (then no signature can be aligned, so none proves it).
+    `existed`: the earliest proof that the message existed (for keys whose private half is public).
+    """
     now = now or datetime.now(UTC)
     outcome = DkimOutcome()
     find = key_finder(keys, dns)
@@ -541,23 +730,47 @@ def check_dkim(
         )
         return outcome
     for idx, header in enumerate(sig_headers):
-        outcome.signatures.append(_check_signature(mail, idx, header, find, now, outcome))
-    passing = [s for s in outcome.signatures if s["result"] == "pass" and not s.get("weak_key")]
-    if passing:
-        outcome.findings.extend(_unsigned_header_findings(mail, passing))
-        author = _from_domain(mail)
-        if not any(aligned(s["d"], author) for s in passing):
-            signers = sorted({s["d"] for s in passing})
-            outcome.findings.append(
-                Finding(
-                    "dkim.signer_not_author",
-                    "info",
-                    f"The message was signed by {', '.join(signers)}, but the From address is at "
-                    f"{author or '(no readable address)'}: the signature proves {signers[0]}'s mail system "
-                    f"handled it, not that {author or 'the stated author'} sent it.",
-                    {"signers": signers, "from_domain": author},
-                )
+        outcome.signatures.append(_check_signature(mail, idx, header, find, now, outcome, existed))
+    authors = authors or []
+    counted = [s for s in outcome.signatures if s["result"] == "pass" and s.get("counts")]
+    for sig in outcome.signatures:
+        sig["aligned"] = sig in counted and _aligned_with_all(sig, authors)
+    proving = [s for s in counted if s["aligned"]]
+    # The proving signature: aligned, counted, and covering the most of what a reader relies on.
+    proving.sort(key=lambda sig: len(_uncovered(mail, sig)))
+    if proving:
+        outcome.proving = proving[0]["index"]
+        outcome.findings.extend(_unsigned_header_findings(mail, proving))
+    for f in outcome.findings:
+        if f.code == "dkim.pass":
+            sig = outcome.signatures[f.evidence["signature"]]
+            f.evidence["aligned"] = sig["aligned"]
+            if not sig["aligned"]:
+                # Valid, but not proof of authorship: a third party's system, or a key that cannot count.
+                f.evidence["effect"] = "none"
+    others = sorted({s["d"] for s in counted if not s["aligned"]})
+    if counted and not proving:
+        shown = ", ".join(authors) if authors else "(no single readable From address)"
+        customer = next((c for c in (_provider_customer(d, authors) for d in others) if c), None)
+        message = (
+            f"The message was signed by {', '.join(others)}, but the From address is at {shown}: the "
+            f"signature proves that {others[0]}'s mail system handled this message, not that "
+            f"{', '.join(authors) or 'the stated author'} sent it."
+        )
+        if customer:
+            message += (
+                f" {others[0]} is the name under which Google Workspace signs for its customer {customer} by "
+                "default; if you know this signer signs for that domain, declare it in a key file "
+                "(signs_for, with its source) and verify again."
             )
+        outcome.findings.append(
+            Finding(
+                "dkim.signer_not_author",
+                "info",
+                message,
+                {"signers": others, "from_domains": authors, "customer_domain": customer},
+            )
+        )
     outcome.keys_used = list(dict.fromkeys(outcome.keys_used))
     outcome.keys_missing = list(dict.fromkeys(k for k in outcome.keys_missing if k not in outcome.keys_used))
     return outcome

@@ -14,7 +14,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from importlib import resources
@@ -48,6 +48,15 @@ class KeyRecord:
 
     `first_seen`/`last_seen` (ISO dates or None) bound the period the key is known
     to have been in use; a signature made with it was made within that window.
+
+    `private_published` (ISO date) is when the private half stopped being secret: published
+    by its operator after rotation (as chiark's dkim-rotate does, precisely so that old mail
+    cannot be proven) or factorable; `private_source` says how that is known. After that date
+    anyone could have made a signature with it, so it proves only what provably existed before.
+
+    `signs_for` lists the domains the key's operator signs for under its own name (an email
+    provider signing its customers' mail, e.g. Google Workspace's `*.gappssmtp.com`), as the
+    user declared it, with `signs_for_source`: only then is such a signature aligned with them.
     """
 
     domain: str
@@ -56,10 +65,15 @@ class KeyRecord:
     source: str = ""
     first_seen: str | None = None
     last_seen: str | None = None
+    private_published: str | None = None
+    private_source: str | None = None
+    signs_for: tuple[str, ...] = ()
+    signs_for_source: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "domain", _norm_name(self.domain))
         object.__setattr__(self, "selector", _norm_name(self.selector))
+        object.__setattr__(self, "signs_for", tuple(_norm_name(d) for d in self.signs_for if d and d.strip()))
 
     @property
     def name(self) -> str:
@@ -106,10 +120,22 @@ class KeyRecord:
         return None
 
     def provenance(self) -> dict[str, Any]:
-        return {"source": self.source, "first_seen": self.first_seen, "last_seen": self.last_seen}
+        out: dict[str, Any] = {"source": self.source, "first_seen": self.first_seen, "last_seen": self.last_seen}
+        if self.private_published:
+            out.update(private_published=self.private_published, private_source=self.private_source)
+        if self.signs_for:
+            out.update(signs_for=list(self.signs_for), signs_for_source=self.signs_for_source)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["signs_for"] = list(self.signs_for)
+        for k in ("private_published", "private_source", "signs_for_source"):
+            if d[k] is None:
+                del d[k]
+        if not d["signs_for"]:
+            del d["signs_for"]
+        return d
 
 
 class KeyArchive:
@@ -141,10 +167,14 @@ class KeyArchive:
         added = 0
         for r in records:
             bucket = self._index.setdefault((r.domain, r.selector), [])
-            if any(_same_key(r, old) for old in bucket):
-                continue
-            bucket.append(r)
-            added += 1
+            same = next((i for i, old in enumerate(bucket) if _same_key(r, old)), None)
+            if same is None:
+                bucket.append(r)
+                added += 1
+            else:
+                # What one source knows about a key it holds already (its private half was
+                # published, whom it signs for) must not be lost because another source has it too.
+                bucket[same] = _merged(bucket[same], r)
         return added
 
     def merge(self, other: KeyArchive) -> KeyArchive:
@@ -170,9 +200,24 @@ def _same_key(a: KeyRecord, b: KeyRecord) -> bool:
     return a.tags.get("p") == b.tags.get("p") and a.key_type == b.key_type
 
 
+def _merged(old: KeyRecord, new: KeyRecord) -> KeyRecord:
+    """The first record, plus what the second adds: the earliest compromise, every declared customer."""
+    changes: dict[str, Any] = {}
+    if new.private_published and (not old.private_published or new.private_published < old.private_published):
+        changes.update(private_published=new.private_published, private_source=new.private_source)
+    extra = [d for d in new.signs_for if d not in old.signs_for]
+    if extra:
+        changes.update(
+            signs_for=old.signs_for + tuple(extra),
+            signs_for_source="; ".join(x for x in (old.signs_for_source, new.signs_for_source) if x),
+        )
+    return replace(old, **changes) if changes else old
+
+
 # --- importing -----------------------------------------------------------------------------------
 
-_DATE_FIELDS = ("first_seen", "last_seen")
+_DATE_FIELDS = ("first_seen", "last_seen", "private_published")
+_TEXT_FIELDS = ("private_source", "signs_for_source")
 
 
 def _records_from_json(text: str, where: str) -> list[KeyRecord]:
@@ -198,6 +243,19 @@ def _records_from_json(text: str, where: str) -> list[KeyRecord]:
                 except ValueError:
                     raise LeaklensError(f"{where}: key #{n} has {k}={v!r}, expected YYYY-MM-DD") from None
             dates[k] = v
+        texts = {}
+        for k in _TEXT_FIELDS:
+            v = entry.get(k)
+            if v is not None and not isinstance(v, str):
+                raise LeaklensError(f"{where}: key #{n} has a {k} that is not text")
+            texts[k] = v or None
+        if entry.get("private_published") and not texts["private_source"]:
+            raise LeaklensError(f"{where}: key #{n} has private_published but no private_source (say how it is known)")
+        signs_for = entry.get("signs_for") or []
+        if not isinstance(signs_for, list) or not all(isinstance(d, str) and d.strip() for d in signs_for):
+            raise LeaklensError(f"{where}: key #{n} has signs_for that is not a list of domains")
+        if signs_for and not texts["signs_for_source"]:
+            raise LeaklensError(f"{where}: key #{n} has signs_for but no signs_for_source (who declared it)")
         source = entry.get("source")
         out.append(
             KeyRecord(
@@ -206,6 +264,8 @@ def _records_from_json(text: str, where: str) -> list[KeyRecord]:
                 entry["record"],
                 source if isinstance(source, str) and source else where,
                 **dates,
+                **texts,
+                signs_for=tuple(signs_for),
             )
         )
     return out

@@ -7,20 +7,19 @@ on a single file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from leaklens.model import Finding
 from leaklens.verify.arc_check import check_arc
-from leaklens.verify.dkim_check import check_dkim, key_finder
+from leaklens.verify.authorship import check_authorship
+from leaklens.verify.dkim_check import Existence, check_dkim, key_finder
 from leaklens.verify.headers import check_headers
 from leaklens.verify.keys import DnsKeySource, KeyArchive
 from leaklens.verify.rawmail import parse_raw
 from leaklens.verify.verdict import effect_of, verdict_for
-
-# Anomalies in unsigned, clock-dependent headers do not outweigh a valid signature.
-_HEADER_ANOMALIES = ("headers.time_travel", "headers.date_skew", "headers.date_after_publication")
 
 
 @dataclass
@@ -33,6 +32,8 @@ class MessageVerification:
     keys_missing: list[tuple[str, str]] = field(default_factory=list)
     summary: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
+    proving: int | None = None  # index of the signature that proves the message, if one does
+    authors: list[str] = field(default_factory=list)  # every mailbox of the single From, as checked
     # Live DNS queries made while checking this message (only with `dns=`), for the case to keep.
     dns_lookups: list[dict[str, Any]] = field(default_factory=list)
 
@@ -48,11 +49,21 @@ class MessageVerification:
 
 
 def verify_message(
-    raw: bytes, keys: KeyArchive, *, dns: DnsKeySource | None = None, published: datetime | None = None
+    raw: bytes,
+    keys: KeyArchive,
+    *,
+    dns: DnsKeySource | None = None,
+    published: datetime | None = None,
+    timestamps: Iterable[tuple[datetime, str]] = (),
+    now: datetime | None = None,
 ) -> MessageVerification:
-    """Check DKIM, ARC and header dates of one raw message. Never raises: problems become findings."""
+    """Check authorship, DKIM, ARC and header dates of one raw message. Never raises: problems become findings.
+
+    `published`: when the dump was published (the message existed by then). `timestamps`: other
+    proofs of existence, as (when, source) pairs, e.g. an OpenTimestamps attestation.
+    """
     try:
-        return _verify(raw, keys, dns, published)
+        return _verify(raw, keys, dns, published, list(timestamps), now)
     except Exception as e:  # last resort: a bug must cost one message, not the whole run
         finding = Finding(
             "verify.internal_error",
@@ -68,8 +79,23 @@ def verify_message(
         )
 
 
+def earliest_existence(
+    published: datetime | None, timestamps: Iterable[tuple[datetime, str]] = ()
+) -> Existence | None:
+    """The earliest proof that a message existed: the dump's publication or a recorded timestamp."""
+    proofs = [Existence(at, source) for at, source in timestamps]
+    if published is not None:
+        proofs.append(Existence(published, "the dump's publication date (--published)"))
+    return min(proofs, key=lambda e: e.at.timestamp(), default=None)
+
+
 def _verify(
-    raw: bytes, keys: KeyArchive, dns: DnsKeySource | None, published: datetime | None
+    raw: bytes,
+    keys: KeyArchive,
+    dns: DnsKeySource | None,
+    published: datetime | None,
+    timestamps: list[tuple[datetime, str]],
+    now: datetime | None,
 ) -> MessageVerification:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise TypeError("verify_message expects the raw message bytes")
@@ -89,7 +115,11 @@ def _verify(
         result.verdict = verdict_for(result.findings)
         result.summary = _summary(result)
         return result
-    if mail.skipped_lines:
+    author = check_authorship(raw)
+    result.findings += author.findings
+    result.authors = author.mailboxes
+    ambiguous = any(f.code == "headers.ambiguous" for f in author.findings)
+    if mail.skipped_lines and not ambiguous:
         result.findings.append(
             Finding(
                 "email.malformed_header",
@@ -103,8 +133,11 @@ def _verify(
         )
 
     dns_log_start = len(dns.log) if dns is not None else 0
-    dk = check_dkim(mail, keys, dns)
+    dk = check_dkim(
+        mail, keys, dns, now, authors=author.authors, existed=earliest_existence(published, timestamps)
+    )
     result.findings += dk.findings
+    result.proving = dk.proving
     result.signatures = dk.signatures
     dkim_broken = any(s["result"] in ("body_hash_mismatch", "header_mismatch") for s in dk.signatures)
     ar = check_arc(mail, key_finder(keys, dns), dkim_broken=dkim_broken)
@@ -113,17 +146,13 @@ def _verify(
 
     hops, header_findings = check_headers(mail, published)
     result.received = [h.to_dict() for h in hops]
-    signed = any(f.code == "dkim.pass" for f in dk.findings)
-    for f in header_findings:
-        if signed and f.code in _HEADER_ANOMALIES:
-            # Received headers are unsigned and clocks drift: note it, but a valid signature stands.
-            f = Finding(
-                f.code,
-                "info",
-                f.message + " (Not held against the message: its DKIM signature is valid.)",
-                {**f.evidence, "effect": "none"},
-            )
-        result.findings.append(f)
+    # Received headers are unsigned and clocks drift: on a verified message these are notes
+    # (verdict.HEURISTIC), never a reason to doubt the signature.
+    result.findings += header_findings
+    if any(s["result"] == "pass" for s in dk.signatures):
+        for f in result.findings:
+            if f.code == "headers.no_from":
+                f.evidence["effect"] = "suspicious"  # a valid signature over a message that names no author
 
     result.keys_used = list(dict.fromkeys(dk.keys_used + ar.keys_used))
     result.keys_missing = list(
@@ -140,8 +169,36 @@ def _first(findings: list[Finding], code: str) -> Finding | None:
     return next((f for f in findings if f.code == code), None)
 
 
+def key_sentence(key: dict[str, Any] | None) -> str:
+    """Where the key came from and when it was in use, in words (from KeyRecord.provenance())."""
+    if not key:
+        return ""
+    parts = []
+    if key.get("source"):
+        parts.append(str(key["source"]))
+    first, last = key.get("first_seen"), key.get("last_seen")
+    if first and last:
+        parts.append(f"in use {first} to {last}")
+    elif first or last:
+        parts.append(f"in use from {first}" if first else f"in use until {last}")
+    return "; ".join(parts)
+
+
+def lead_sentence(r: MessageVerification) -> str | None:
+    """The sentence a reader can quote for a verified message: signer, key and provenance, author."""
+    if r.proving is None:
+        return None
+    sig = r.signatures[r.proving]
+    authors = sorted({a.rpartition("@")[2] for a in r.authors}) or ["?"]
+    key = sig.get("key") or {}
+    return (
+        f"Signed by {sig['d']} with key {sig['s']} ({key_sentence(key) or 'key archive'}); "
+        f"the From address is at {', '.join(authors)}."
+    )
+
+
 def _summary(r: MessageVerification) -> str:
-    """One paragraph a journalist reads first: the verdict, why, and what it does not mean."""
+    """What a journalist reads first: one quotable sentence (the verdict and why), then what it does not mean."""
     fs = r.findings
     if r.verdict == "error":
         bad = next((f for f in fs if effect_of(f) == "error"), None)
@@ -149,16 +206,19 @@ def _summary(r: MessageVerification) -> str:
     if r.verdict == "altered":
         parts = [f.message for f in fs if effect_of(f) == "altered"][:2]
         text = "Altered after it was signed. " + " ".join(parts)
-        explained = _first(fs, "arc.dkim_pass_recorded")
-        if explained:
-            text += " " + explained.message
+        for code in ("dkim.original_recovered", "arc.dkim_pass_recorded"):
+            explained = _first(fs, code)
+            if explained:
+                text += " " + explained.message
         return text
     if r.verdict == "verified":
-        passes = [f for f in fs if f.code == "dkim.pass"]
-        text = "Verified. " + passes[0].message
+        text = "Verified. " + (lead_sentence(r) or "")
+        passes = [f for f in fs if f.code == "dkim.pass" and f.evidence.get("aligned")]
+        if passes:
+            text += " " + passes[0].message
         if len(passes) > 1:
-            text += f" ({len(passes)} valid signatures in all.)"
-        notes = [f.message for f in fs if f.code in ("dkim.signer_not_author", "dkim.expired")]
+            text += f" ({len(passes)} valid aligned signatures in all.)"
+        notes = [f.message for f in fs if f.code in ("dkim.expired", "dkim.sha1", "dkim.key_compromised")]
         return " ".join([text, *notes])
     if r.verdict == "suspicious":
         reasons = [f.message for f in fs if effect_of(f) == "suspicious"]
@@ -167,23 +227,25 @@ def _summary(r: MessageVerification) -> str:
             "something does not add up. " if len(reasons) == 1 else f"{len(reasons)} things do not add up. "
         )
         extra = ""
-        if any(f.code == "dkim.pass" for f in fs):
-            extra = " A DKIM signature does validate, but it does not cover what is listed above."
+        if any(s["result"] == "pass" for s in r.signatures):
+            extra = " A DKIM signature does validate, but it does not prove what a reader sees, as listed above."
         return lead + " ".join(reasons[:3]) + extra
     # unverified
-    reasons = [
-        f.message
-        for f in fs
-        if f.code
-        in (
-            "dkim.none",
-            "dkim.key_unavailable",
-            "dkim.key_revoked",
-            "dkim.key_invalid",
-            "dkim.weak_key",
-            "dkim.malformed",
-        )
-    ]
+    codes = (
+        "dkim.signer_not_author",
+        "dkim.key_compromised",
+        "dkim.testing_key",
+        "dkim.future_timestamp",
+        "dkim.key_rejected",
+        "headers.no_from",
+        "dkim.none",
+        "dkim.key_unavailable",
+        "dkim.key_revoked",
+        "dkim.key_invalid",
+        "dkim.weak_key",
+        "dkim.malformed",
+    )
+    reasons = [f.message for code in codes for f in fs if f.code == code]
     text = "Unverified: nothing proves or disproves that this email is authentic. "
     text += " ".join(reasons[:2]) if reasons else ""
     if _first(fs, "arc.pass"):
