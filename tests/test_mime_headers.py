@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import glob
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leaklens.headerblock import read_block
 from leaklens.ingest import mime
 
 STDLIB = BytesHeaderParser(policy=compat32)
@@ -96,14 +98,35 @@ content_line = st.tuples(
 ).map(lambda t: (t[0] + ": " + t[1] + "".join(f"; {k}={v}" for k, v in t[2])).encode())
 
 
+def as_read(head: bytes) -> Message:
+    """A plain stdlib Message holding the fields headerblock.read_block finds in the block."""
+    msg = Message()
+    for f in read_block(head).fields:
+        msg.set_raw(f.name, f.value.decode("ascii", "surrogateescape").lstrip(" \t").rstrip("\r\n"))
+    return msg
+
+
 @settings(max_examples=300)
 @given(st.lists(st.one_of(content_line, line), max_size=6))
 def test_parsed_headers_answer_every_lookup_as_the_stdlib_does(lines):
+    # Issue 10: a header block is read one way everywhere. A well-formed block as the stdlib reads it;
+    # an irregular one as headerblock reads it (the stdlib would stop or split where the verifier does not).
     head = mime.split_headers(b"\n".join(lines) + b"\n\n")[0]
     ours = mime.parse_entity(head + b"\n\nbody").headers
-    stdlib = answers(STDLIB.parsebytes(head + b"\n\n"))
+    well_formed = mime.parse_headers_fast(head) is not None
+    stdlib = answers(STDLIB.parsebytes(head + b"\n\n") if well_formed else as_read(head))
     assert answers(ours) == stdlib, head
     assert answers(ours) == stdlib, head  # asked again: from the cached parameters
+
+
+def test_an_irregular_block_is_read_as_the_verifier_reads_it():
+    # The stdlib takes "From\t:" for the start of the body and hides the fields after it; leaklens
+    # reads it as RFC 5322's obsolete syntax does (a From field) and keeps reading.
+    h = mime.parse_entity(b"From\t: Mallory <m@attacker.example>\nFrom: a@victim.example\nSubject: x\n\nbody").headers
+    assert h.get_all("From") == ["Mallory <m@attacker.example>", "a@victim.example"]
+    assert h["Subject"] == "x"
+    assert h.defects
+    assert STDLIB.parsebytes(b"From\t: Mallory <m@attacker.example>\nSubject: x\n\n").get("Subject") is None
 
 
 def test_parsed_headers_are_read_only():

@@ -116,7 +116,8 @@ def read_block(head: bytes) -> HeaderBlock:
             block.irregular.append(Irregularity(n, "bare_lf", ln[:300]))
         if b"\r" in ln:
             block.irregular.append(Irregularity(n, "bare_cr", ln[:300]))
-        if n == 1 and ln.startswith(b"From "):
+        if n == 1 and ln.startswith(b"From ") and not _FIELD.match(ln):
+            # An mbox envelope line ("From sender date"), not a field: "From : x" is a From field.
             block.envelope = ln
             continue
         if ln[:1] in (b" ", b"\t"):
@@ -161,7 +162,7 @@ def dkim_reading(head: bytes) -> list[str]:
     """Field names as DKIM splits the block (RFC 6376; `verify/rawmail.parse_raw`'s rule)."""
     names: list[str] = []
     for i, ln in enumerate(re.split(rb"\r?\n", head)):
-        if ln[:1] in (b" ", b"\t") or (i == 0 and ln.startswith(b"From ")):
+        if ln[:1] in (b" ", b"\t") or (i == 0 and ln.startswith(b"From ") and not _FIELD.match(ln)):
             continue
         m = _DKIM_FIELD.match(ln)
         if m is not None:

@@ -14,10 +14,10 @@ import binascii
 import quopri
 import re
 from dataclasses import dataclass, field
+from email.errors import InvalidHeaderDefect
 from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
+from ..headerblock import IRREGULARITY_TEXT, read_block
 from ..model import Finding
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -98,7 +98,6 @@ class Headers(Message):
         super().set_boundary(boundary)
 
 
-_PARSER = BytesHeaderParser(_class=Headers, policy=compat32)
 MAX_PARTS = 10_000
 MAX_DEPTH = 50
 
@@ -139,8 +138,26 @@ def parse_entity(raw: bytes, number: str = "") -> Entity:
     head, body = split_headers(raw)
     headers = parse_headers_fast(head)
     if headers is None:
-        headers = _PARSER.parsebytes(head + b"\n\n")
+        headers = headers_as_read(head)
     return Entity(headers.freeze(), body, number)
+
+
+def headers_as_read(head: bytes) -> Headers:
+    """An irregular header block as leaklens reads it everywhere (`headerblock`), in compat32's form.
+
+    The stdlib would stop at the first line it cannot read, or split at a bare CR, and so
+    show other fields than the verifier checks; each irregularity becomes a defect instead.
+    """
+    block = read_block(head)
+    msg = Headers()
+    for f in block.fields:
+        value = f.value.decode("ascii", "surrogateescape").lstrip(" \t").rstrip("\r\n")
+        msg._headers.append((f.name, value))
+    if block.envelope is not None:
+        msg.set_unixfrom(block.envelope.decode("ascii", "surrogateescape"))
+    msg.defects.extend(InvalidHeaderDefect(f"line {i.line}: {IRREGULARITY_TEXT[i.kind]}") for i in block.irregular)
+    msg.set_payload("")
+    return msg
 
 
 _FIELD = re.compile(r"[\041-\071\073-\176]+:")
