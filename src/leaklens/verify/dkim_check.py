@@ -36,6 +36,7 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 from leaklens.addresses import aligned as org_aligned
 from leaklens.addresses import ascii_domain, organisational_domain
 from leaklens.model import Finding
+from leaklens.verify import canon
 from leaklens.verify.keys import DnsKeySource, KeyArchive, KeyRecord
 from leaklens.verify.rawmail import RawMail, as_text
 
@@ -174,8 +175,8 @@ def _verify_header_signature(
     """The `b=` check over the signed headers, exactly per RFC 6376 (no extra From)."""
     h = hasher()
     # Same bytes as dkim.hash_headers, but only the selected headers are canonicalised (faster).
-    selected = policy.canonicalize_headers(dkim.select_headers(mail.headers, list(include)))
-    own = policy.canonicalize_headers([(sig_header[0], dkim.RE_BTAG.sub(b"\\1", sig_header[1]))])
+    selected = canon.canonicalize_headers(policy, dkim.select_headers(mail.headers, list(include)))
+    own = canon.canonicalize_headers(policy, [(sig_header[0], canon.without_b_value(sig_header[1]))])
     for name, value in selected + [(n, v.rstrip()) for n, v in own]:
         h.update(name)
         h.update(b":")
@@ -304,7 +305,7 @@ def _check_signature(
     d, s = info["d"], info["s"]
 
     # Body hash, computed here so a body change can be told from a header change.
-    body = policy.canonicalize_body(mail.body)
+    body = canon.canonicalize_body(policy, mail.body)
     signed_body = body if info["l"] is None else body[: info["l"]]
     unsigned_tail = b"" if info["l"] is None else body[info["l"] :]
     try:
