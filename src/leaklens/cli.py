@@ -37,6 +37,18 @@ err = Console(stderr=True, soft_wrap=True)
 CaseOpt = Annotated[Path, typer.Option("--case", "-c", help="Case folder (holds case.db and blobs/).")]
 
 
+def _existence(when: str | None, source: str | None) -> list[tuple[datetime, str]]:
+    if when is None:
+        if source:
+            raise LeaklensError("--source goes with --existed-by (the date it proves)")
+        return []
+    if not (source or "").strip():
+        raise LeaklensError("--existed-by needs --source: who or what attests that date")
+    at = _published(when)
+    assert at is not None
+    return [(at, source.strip())]
+
+
 def _published(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -330,11 +342,20 @@ def check(
     keys: Annotated[list[Path] | None, typer.Option("--keys", "-k", help="Extra key file(s).")] = None,
     dns: Annotated[bool, typer.Option("--dns", help="Also look keys up in live DNS.")] = False,
     published: Annotated[str | None, typer.Option(help="When the dump was published.")] = None,
+    existed_by: Annotated[
+        str | None,
+        typer.Option(help="A date by which this message provably existed (needs --source), e.g. 2016-11-03."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="What proves --existed-by, e.g. 'OpenTimestamps attestation <file>'.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Check one message, no case needed: a plain-language verdict first, then the evidence.
 
     Exit code: 0 verified, 3 altered, 4 anything else.
+
+    Example: leaklens check leaked.eml --keys old-keys.txt --published 2017-05-05
     """
     import json
 
@@ -353,6 +374,7 @@ def check(
         case_archive(None, keys or []),
         dns=DnsKeySource() if dns else None,
         published=_published(published),
+        timestamps=_existence(existed_by, source),
     )
     if as_json:
         console.print_json(json.dumps(result.to_dict(), default=str))
@@ -364,6 +386,39 @@ def check(
             for k, v in f.evidence.items():
                 console.print(f"    {k}: {escape(str(v))[:300]}", style="dim")
     raise typer.Exit({"verified": 0, "altered": 3}.get(result.verdict, 4))
+
+
+@app.command()
+def timestamp(
+    target: Annotated[str, typer.Argument(help="A file, a SHA-256 or an item id: what is attested.")],
+    at: Annotated[str, typer.Option("--at", help="When it provably existed, e.g. 2016-11-03T10:00Z.")],
+    source: Annotated[str, typer.Option(help="What attests it (an OpenTimestamps proof, an archive copy...).")],
+    case: CaseOpt = DEFAULT_CASE,
+) -> None:
+    """Record that an item existed by a date, with the source that proves it.
+
+    A signature made with a key whose private half was later published proves only what existed
+    before; a recorded timestamp (or the dump's --published date) is that proof. Run verify after.
+
+    Example: leaklens timestamp leaked.eml --at 2016-11-03 --source "OpenTimestamps proof leaked.eml.ots"
+    """
+    import hashlib
+
+    from .verify import timestamps
+
+    when = _published(at)
+    assert when is not None
+    with Case.open(case) as c:
+        path = Path(target)
+        if path.is_file():
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif (row := c.db.item(target)) is not None:
+            sha = row["sha256"]
+        else:
+            sha = target
+        entry = timestamps.record(c, sha, when, source)
+        c.db.commit()
+    console.print(f"recorded: {entry['sha256']} existed by {entry['at']} ({entry['source']}). Run verify again.")
 
 
 keys_app = typer.Typer(

@@ -20,13 +20,14 @@ from typing import Any
 
 from ..case import Case, case_blobs, now_iso
 from ..model import Finding
+from . import timestamps
 from .case_keys import case_archive
 from .keys import DnsKeySource, KeyArchive
 from .message import verify_message
 from .threads import quote_findings
 from .verdict import VERIFIED, inherits_verification, register_effect, verdict_for
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"  # 3: issue 10 rules (alignment, one header reading, key rules)
 
 COVERED_BY_PARENT = (
     "dkim.covered_by_parent",
@@ -115,7 +116,14 @@ def select_emails(
 _W: dict[str, Any] = {}
 
 
-def _init(case_root: str, archive: KeyArchive, published: str | None, dns: bool) -> None:
+def _init(
+    case_root: str,
+    archive: KeyArchive,
+    published: str | None,
+    dns: bool,
+    stamps: dict[str, list[tuple[datetime, str]]] | None = None,
+) -> None:
+    _W["stamps"] = stamps or {}
     _W["blobs"] = case_blobs(case_root)
     _W["archive"] = archive
     _W["published"] = datetime.fromisoformat(published) if published else None
@@ -125,7 +133,9 @@ def _init(case_root: str, archive: KeyArchive, published: str | None, dns: bool)
 def _check(job: tuple[str, str]) -> tuple[str, dict[str, Any]]:
     item_id, sha = job
     raw = _W["blobs"].read(sha)
-    result = verify_message(raw, _W["archive"], dns=_W["dns"], published=_W["published"])
+    result = verify_message(
+        raw, _W["archive"], dns=_W["dns"], published=_W["published"], timestamps=_W["stamps"].get(sha, ())
+    )
     return item_id, result.to_dict()
 
 
@@ -150,12 +160,15 @@ def verify_case(
         case.set_published(published)
     published = case.published
     pub = published.isoformat() if published else None
+    # Recorded proofs of existence change what a compromised key proves: a new one means checking again.
+    stamps, stamps_fp = timestamps.recorded(case), timestamps.fingerprint(case)
+    marker = f"{pub}|timestamps:{stamps_fp}" if stamps_fp else pub
     archive = case_archive(case, key_files)
-    todo, total = select_emails(case, archive, published=pub, dns=dns, force=force)
+    todo, total = select_emails(case, archive, published=marker, dns=dns, force=force)
     stats = VerifyStats(emails=total, skipped_up_to_date=total - len(todo))
     shas = dict(db.conn.execute(f"SELECT i.id, i.sha256 FROM items i WHERE {CHECKABLE}").fetchall())
     jobs = [(i, shas[i]) for i in todo]
-    init_args = (str(case.root), archive, pub, dns)
+    init_args = (str(case.root), archive, pub, dns, stamps)
     workers = workers if workers is not None else (os.cpu_count() or 2)
     done = 0
 
@@ -169,7 +182,7 @@ def verify_case(
             (
                 item_id,
                 ENGINE_VERSION,
-                pub,
+                marker,
                 now_iso(),
                 r["verdict"],
                 json.dumps(r["keys_used"]),
