@@ -435,16 +435,21 @@ def keys_list(case: CaseOpt = DEFAULT_CASE) -> None:
     c = Case.open(case) if (case / "case.db").exists() else None
     archive = case_archive(c)
     t = Table(title=f"{len(archive.records)} keys" + ("" if c else " (bundled only: no case here)"))
-    for col in ("selector._domainkey.domain", "type", "bits", "first seen", "last seen", "source"):
+    columns = ("selector._domainkey.domain", "type", "bits", "first seen", "last seen", "private key public", "source")
+    for col in columns:
         t.add_column(col, overflow="fold")
     for r in archive.records:
+        source = r.source or ""
+        if r.signs_for:
+            source += f" | signs for {', '.join(r.signs_for)} ({r.signs_for_source})"
         t.add_row(
             f"{r.selector}._domainkey.{r.domain}",
             r.key_type,
             str(r.key_bits or "?"),
             str(r.first_seen or ""),
             str(r.last_seen or ""),
-            escape(r.source or ""),
+            escape(f"{r.private_published} ({r.private_source})" if r.private_published else ""),
+            escape(source),
         )
     console.print(t)
     if c:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from leaklens.addresses import ascii_domain
 from leaklens.model import Finding
 from leaklens.verify.arc_check import check_arc
 from leaklens.verify.authorship import check_authorship
@@ -189,12 +190,19 @@ def lead_sentence(r: MessageVerification) -> str | None:
     if r.proving is None:
         return None
     sig = r.signatures[r.proving]
-    authors = sorted({a.rpartition("@")[2] for a in r.authors}) or ["?"]
+    # A non-ASCII author domain is also shown in the A-label form that DNS and d= use: a homoglyph
+    # (Cyrillic "і" for "i") must not read as the domain it imitates.
+    authors = sorted({_shown_domain(a.rpartition("@")[2]) for a in r.authors}) or ["?"]
     key = sig.get("key") or {}
     return (
         f"Signed by {sig['d']} with key {sig['s']} ({key_sentence(key) or 'key archive'}); "
         f"the From address is at {', '.join(authors)}."
     )
+
+
+def _shown_domain(domain: str) -> str:
+    a_label = ascii_domain(domain)
+    return domain if a_label is None or a_label == domain.lower() else f"{domain} ({a_label})"
 
 
 def _summary(r: MessageVerification) -> str:
