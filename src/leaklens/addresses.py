@@ -21,7 +21,10 @@ from email.header import decode_header, make_header
 from functools import lru_cache
 
 _SPECIALS = set('()<>[]:;@\\,."')
-_ADDRESSLIKE = re.compile(r"[^\s<>()\"',;:@]+@((?:[A-Za-z0-9\u00a0-\uffff-]+\.)+[A-Za-z\u00a0-\uffff]{2,})")
+# "@" and the characters a reader takes for it (fullwidth and small commercial at).
+_ADDRESSLIKE = re.compile(
+    r"([^\s<>()\"',;:@\uff20\ufe6b]+)[@\uff20\ufe6b]((?:[A-Za-z0-9\u00a0-\uffff-]+\.)+[A-Za-z\u00a0-\uffff]{2,})"
+)
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
@@ -238,13 +241,13 @@ def parse_address_list(value: str) -> AddressList:
 
 
 def addresses_in(text: str) -> list[str]:
-    """Domains of the address-like strings inside a piece of text (decoded first if it is encoded)."""
+    """The address-like strings inside a piece of text, lower-cased (decoded first if it is encoded)."""
     if "=?" in text:
         try:
             text = str(make_header(decode_header(text)))
         except (LookupError, ValueError, UnicodeError, AssertionError):
             pass
-    return [m.group(1).rstrip(".").lower() for m in _ADDRESSLIKE.finditer(text)]
+    return [f"{m.group(1)}@{m.group(2).rstrip('.')}".lower() for m in _ADDRESSLIKE.finditer(text)]
 
 
 # --- organisational domains --------------------------------------------------------------------

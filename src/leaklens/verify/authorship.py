@@ -88,21 +88,26 @@ def check_authorship(raw: bytes) -> Authorship:
     out.mailboxes = [m.address for m in parsed.mailboxes]
     out.authors = [m.domain for m in parsed.mailboxes]
     orgs = {organisational_domain(d) or d for d in out.authors}
+    own = {a.lower() for a in out.mailboxes}
     misleading = []
     for text in parsed.lookalike_texts:
-        named = [text[1:].lower()] if text.startswith("@") else addresses_in(text)
-        other = [d for d in named if (organisational_domain(d) or d) not in orgs]
+        if text.startswith("@"):  # a route names a domain, no mailbox
+            domain = text[1:].lower()
+            if (organisational_domain(domain) or domain) not in orgs:
+                misleading.append({"text": text[:300], "looks_like": domain})
+            continue
+        other = [a for a in addresses_in(text) if a not in own]
         if other:
-            misleading.append({"text": text[:300], "names_domain": other[0]})
+            misleading.append({"text": text[:300], "looks_like": other[0]})
     if misleading:
         first = misleading[0]
         out.findings.append(
             Finding(
                 "headers.display_name_address",
                 "warning",
-                f"The From field shows {first['text']!r}, which looks like an address at "
-                f"{first['names_domain']}, but the address it really carries is {out.mailboxes[0]}. "
-                "Mail programs often show only the name: a reader would take it for another sender.",
+                f"The From field shows {first['text']!r}, which looks like {first['looks_like']}, but the "
+                f"address it really carries is {out.mailboxes[0]}. Mail programs often show only the "
+                "name: a reader would take it for another sender.",
                 {"from": value[:500], "addresses": out.mailboxes, "misleading": misleading},
             )
         )
