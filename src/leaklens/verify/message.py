@@ -119,19 +119,7 @@ def _verify(
     author = check_authorship(raw)
     result.findings += author.findings
     result.authors = author.mailboxes
-    ambiguous = any(f.code == "headers.ambiguous" for f in author.findings)
-    if mail.skipped_lines and not ambiguous:
-        result.findings.append(
-            Finding(
-                "email.malformed_header",
-                "warning",
-                f"{len(mail.skipped_lines)} line(s) in the header block are not valid header fields and "
-                "were ignored "
-                f"(first at line {mail.skipped_lines[0][0]}): damaged in transit or storage, or edited "
-                "by hand.",
-                {"lines": [[n, line[:300].decode("latin-1")] for n, line in mail.skipped_lines[:20]]},
-            )
-        )
+    # Lines DKIM's reader skips are irregular to headerblock too: headers.ambiguous reports them.
 
     dns_log_start = len(dns.log) if dns is not None else 0
     dk = check_dkim(
