@@ -446,6 +446,11 @@ def _check_signature(
                 key=rec.provenance(),
             )
         )
+        if hdr_ok:  # bh= is proven: try the benign changes that would explain the new body
+            from leaklens.verify.recover import recovery_finding
+
+            if (recovered := recovery_finding(mail, info, policy, hasher, claimed_bh)) is not None:
+                findings.append(recovered)
         return info
     if not hdr_ok:
         info["result"] = "header_mismatch"
