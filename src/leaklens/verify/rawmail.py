@@ -27,8 +27,13 @@ class RawMail:
         return [unfold(v) for n, v in self.headers if n.lower() == lname]
 
     def count(self, name: str) -> int:
-        lname = name.lower().encode()
-        return sum(1 for n, _ in self.headers if n.lower() == lname)
+        counts = self.__dict__.get("_counts")
+        if counts is None:  # asked a dozen times per message: count every name once
+            counts = self.__dict__["_counts"] = {}
+            for n, _ in self.headers:
+                key = n.lower()
+                counts[key] = counts.get(key, 0) + 1
+        return counts.get(name.lower().encode(), 0)
 
     def first_text(self, name: str) -> str | None:
         vals = self.values(name)
