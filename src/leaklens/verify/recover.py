@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,8 +52,10 @@ BLOCK_LINES = 40  # the longest block tried before a MIME boundary or </body>
 LEAD_LINES = 20  # the longest block tried at the start of the body
 INSERT_POINTS = 6  # MIME boundary / </body> lines, from the last, before which blocks are tried
 PAIR_POINTS = 4  # blocks in two places: pairs among the last PAIR_POINTS insert points
-MARKED_STARTS = 8  # marker-guided block starts per insert point
+MARKED_STARTS = 9  # marker-guided block starts per insert point
+PAIR_STARTS = 3  # of which the likeliest, for blocks in two places
 MAX_DIFF_LINES = 80
+_GRID = 64  # lines between saved hash states: a cut anywhere rehashes at most this many lines
 MAX_TEXT_CHARS = 4000
 
 # Lines that start (or sit inside) a footer added by a list or a forwarding service.
@@ -238,8 +239,7 @@ class _View:
         self.last_before = last_before  # last_before[i]: the last non-empty line before line i, or -1
         self.hasher = hasher
         self.budget = budget
-        self._cp_lines = [0]
-        self._cp_states = [hasher()]
+        self._grid = {0: hasher()}  # hash states after lines [0, k*_GRID), made as needed
         self.seen: set[tuple[tuple[int, int], ...]] = set()
 
     def pieces(self, removed: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -262,15 +262,23 @@ class _View:
         return tuple(kept)
 
     def _state_at(self, line: int) -> Any:
-        i = bisect_right(self._cp_lines, line) - 1
-        start = self._cp_lines[i]
-        h = self._cp_states[i].copy()
-        if line > start:
-            self.budget.hashed += self.off[line] - self.off[start]
-            h.update(self.buf[self.off[start] : self.off[line]])
-            self._cp_lines.insert(i + 1, line)
-            self._cp_states.insert(i + 1, h.copy())
-        return h
+        """A fresh hash state over canonical lines [0, line), from the nearest saved state on a grid."""
+        grid = line - line % _GRID
+        at = grid
+        while at not in self._grid:
+            at -= _GRID
+        state = self._grid[at]
+        while at < grid:  # saved states are never updated again: each step works on a copy
+            state = state.copy()
+            state.update(self.buf[self.off[at] : self.off[at + _GRID]])
+            self.budget.hashed += self.off[at + _GRID] - self.off[at]
+            at += _GRID
+            self._grid[at] = state
+        state = state.copy()
+        if line > grid:
+            state.update(self.buf[self.off[grid] : self.off[line]])
+            self.budget.hashed += self.off[line] - self.off[grid]
+        return state
 
     def digest(self, pieces: tuple[tuple[int, int], ...], length: int | None) -> bytes | None:
         if not pieces:
@@ -308,7 +316,9 @@ def _undo_doubled_cr(line: bytes) -> bytes:
 
 
 def _undo_trailing_ws(line: bytes) -> bytes:
-    return line.rstrip(b" \t")
+    stripped = line.rstrip(b" \t")
+    # The signature separator "-- " keeps the space that belongs to it.
+    return b"-- " if stripped == b"--" and line.startswith(b"-- ") else stripped
 
 
 def _undo_separator_strip(line: bytes) -> bytes:
@@ -408,52 +418,77 @@ def _marked(line: bytes, refs: tuple[bytes, ...]) -> bool:
 
 
 def _marked_starts(lines: list[bytes], p: int, refs: tuple[bytes, ...], delimiters: set[int]) -> list[int]:
-    """Likely first lines of a block inserted before line p: markers, MIME part starts, blank lines before them."""
+    """Likely first lines of a block inserted before line p, likeliest first.
+
+    Footer lines come in a run (marker lines at most two apart); the run nearest p is the
+    likeliest footer. Each run offers its first line and the two lines before it (a footer
+    usually opens with a blank line, Google Groups' HTML one with "<p></p>"); a MIME
+    delimiter line offers itself (a footer added as its own part).
+    """
     lo = max(0, p - BLOCK_LINES)
-    starts: list[int] = []
+    runs: list[int] = []  # first line of each run of marker lines, nearest p first
+    last = None
     for s in range(p - 1, lo - 1, -1):
-        if s in delimiters or _marked(lines[s], refs):
-            starts.append(s)
-            # A footer usually opens with a blank line or two before its marker.
-            for j in (s - 1, s - 2):
-                if j < lo or lines[j].strip():
-                    break
-                starts.append(j)
-    out = list(dict.fromkeys(starts))
-    return out[-MARKED_STARTS:]
+        if s in delimiters:
+            runs.append(s)
+            last = None
+        elif _marked(lines[s], refs):
+            if last is not None and last - s <= 2:
+                runs[-1] = s
+            else:
+                runs.append(s)
+            last = s
+    starts = [j for r in runs for j in (r, r - 1, r - 2) if j >= lo]
+    return list(dict.fromkeys(starts))[:MARKED_STARTS]
 
 
 def _candidates(
     lines: list[bytes], points: list[int], refs: tuple[bytes, ...], full: bool
 ) -> Iterator[list[tuple[int, int]]]:
-    """Removal sets, likeliest first. `full`: the exhaustive passes too (only for the body as found)."""
+    """Removal sets, likeliest first. `full`: the exhaustive passes too (only for the body as found).
+
+    A block added to the end of a MIME part ends just before the boundary line, or just
+    before the blank line in front of it (the part's own last line break), so both ends
+    are tried at each boundary.
+    """
     n = len(lines)
     delimiters = {i for i in points if lines[i].startswith(b"--")}
-    # 1. Appended at the end, any content: every cut in the last TAIL_LINES lines.
+    inner = [p for p in points if p < n]
+    starts = {p: _marked_starts(lines, p, refs, delimiters) for p in [*inner, n]}
+
+    def ends(p: int) -> list[int]:
+        return [p - 1, p] if 0 < p < n and not lines[p - 1].strip() else [p]
+
+    def blocks(p: int, limit: int | None = None) -> list[tuple[int, int]]:
+        return [(s, e) for s in starts[p][:limit] for e in ends(p) if s < e]
+
+    # 1. One block where a footer marker starts it: at the end, at the end of a part.
+    for p in [n, *reversed(inner)]:
+        for block in blocks(p):
+            yield [block]
+    # 2. Blocks in two places (the text and the HTML part of one message), neighbours first.
+    pair_points = inner[-PAIR_POINTS:] + [n]
+    pairs = [(i, j) for j in range(len(pair_points) - 1, 0, -1) for i in range(j - 1, -1, -1)]
+    pairs.sort(key=lambda ij: ij[1] - ij[0])
+    for i, j in pairs:
+        for second in blocks(pair_points[j], PAIR_STARTS):
+            for first in blocks(pair_points[i], PAIR_STARTS):
+                if first[1] <= second[0]:
+                    yield [first, second]
+    # 3. Appended at the end, whatever it says: every cut in the last TAIL_LINES lines.
     for k in range(1, min(n, TAIL_LINES if full else BLOCK_LINES) + 1):
         yield [(n - k, n)]
-    inner = [p for p in points if p < n]
-    starts = {p: _marked_starts(lines, p, refs, delimiters) for p in inner}
-    # 2. One block before a MIME boundary or </body>, where a footer marker starts it.
-    for p in reversed(inner):
-        for s in starts[p]:
-            yield [(s, p)]
-    # 3. Blocks in two places (the text and the HTML part of one message).
-    pair_points = inner[-PAIR_POINTS:]
-    for j in range(len(pair_points) - 1, 0, -1):
-        for i in range(j - 1, -1, -1):
-            p1, p2 = pair_points[i], pair_points[j]
-            for s2 in starts[p2]:
-                for s1 in starts[p1]:
-                    if s2 > p1:
-                        yield [(s1, p1), (s2, p2)]
     if not full:
         return
-    # 4. One block before a boundary, whatever it says.
+    # 4. One block at the end of a part, whatever it says.
     for p in reversed(inner):
-        for k in range(1, min(p, BLOCK_LINES) + 1):
-            yield [(p - k, p)]
-    # 5. A block at the start (a list's header).
+        for e in ends(p):
+            for k in range(1, min(e, BLOCK_LINES) + 1):
+                yield [(e - k, e)]
+    # 5. A block at the start (a list's header; Mailman adds it to text/plain only). Each of these
+    #    rehashes the whole body, so only for bodies without MIME parts.
+    if delimiters:
+        return
     for k in range(1, min(n, LEAD_LINES) + 1):
         yield [(0, k)]
 
@@ -466,19 +501,36 @@ def recover_body(
     *,
     length: int | None = None,
     hints: ListHints | None = None,
+    stats: dict[str, int] | None = None,
 ) -> Recovery | None:
     """The benign change that restores `claimed_bh` exactly, or None.
 
     `body`: the message body as rawmail gives it (CRLF-joined lines); `policy`: the
     signature's dkimpy CanonicalizationPolicy (or b"simple" / b"relaxed" for the body);
     `hasher`: its hash constructor (hashlib.sha256 / sha1); `length`: its l= if any.
+    `stats`, if given, receives the work done: {"attempts": n, "hashed_bytes": n}.
     """
+    budget = _Budget()
+    try:
+        return _search(body, policy, hasher, claimed_bh, length, hints or ListHints(), budget)
+    finally:
+        if stats is not None:
+            stats.update(attempts=budget.attempts, hashed_bytes=budget.hashed)
+
+
+def _search(
+    body: bytes,
+    policy: Any,
+    hasher: Callable[..., Any],
+    claimed_bh: bytes,
+    length: int | None,
+    hints: ListHints,
+    budget: _Budget,
+) -> Recovery | None:
     if len(body) > MAX_BODY_BYTES:
         return None
-    hints = hints or ListHints()
     relaxed = _body_algorithm(policy) == b"relaxed"
     found_lines, terminated = _split(body)
-    budget = _Budget()
 
     def confirmed(candidate: bytes) -> bool:
         canon = _reference_canon(policy, candidate)
@@ -491,6 +543,7 @@ def recover_body(
     # The final line break: the only change of the body as found that is not line for line.
     for variant in ([body[:-2]] if terminated and body else []) + ([body + CRLF] if not terminated else []):
         budget.attempts += 1
+        budget.hashed += len(variant)
         if confirmed(variant):
             return _result(found_lines, variant, ("final_line_break",), [], [], [], budget, hints)
 
@@ -518,6 +571,8 @@ def recover_body(
         if view.data in keys:
             continue  # canonically the same hypothesis as one already listed
         keys.add(view.data)
+        if not names:
+            view.seen.add(view.pieces([]))  # the body as found: its hash is the one that failed
         views.append((names, view, changed))
 
     def attempt(names: tuple[str, ...], view: _View, changed: list[int], removed: list[tuple[int, int]]):
@@ -536,6 +591,12 @@ def recover_body(
 
     # Per-line changes alone, then blocks removed from the body as found, then both together.
     order: list[tuple[tuple[str, ...], _View, list[int], Iterable[list[tuple[int, int]]]]] = []
+    blank_from = len(found_lines)
+    while blank_from and not found_lines[blank_from - 1].strip(b" \t"):
+        blank_from -= 1
+    if views and not views[0][0] and blank_from < len(found_lines):
+        # Whitespace-only lines at the end (kept by simple canonicalisation): the plainest story.
+        order.append(((), views[0][1], [], [[(blank_from, len(found_lines))]]))
     for names, view, changed in views:
         if names:
             order.append((names, view, changed, [[]]))
@@ -568,8 +629,9 @@ def _where(lines: list[bytes], a: int, b: int) -> str:
         return "end"
     if a == 0:
         return "start"
-    if lines[a].startswith(b"--") and lines[b].startswith(b"--"):
-        return "mime_part"
+    first, then = lines[a].rstrip(b" \t"), lines[b].rstrip(b" \t")
+    if len(first) > 2 and first.startswith(b"--") and then in (first, first + b"--"):
+        return "mime_part"  # the block opens with the boundary it stands before: a part of its own
     return "part_end"
 
 
@@ -601,20 +663,24 @@ def _diff(found: list[bytes], original_of: list[bytes | None], context: int = 2)
         lo, hi = max(0, g[0] - context), min(n, g[-1] + context + 1)
         body: list[str] = []
         o_len = r_len = 0
-        for i in range(lo, hi):
-            orig = original_of[i]
-            if orig == found[i]:
-                body.append(" " + as_text(found[i]))
+        minus: list[str] = []
+        plus: list[str] = []
+        for i in range(lo, hi + 1):
+            orig = original_of[i] if i < hi else None
+            same = i < hi and orig == found[i]
+            if i == hi or same:
+                body += minus + plus  # a run of changes: the original's lines, then what replaced them
+                minus, plus = [], []
+                if same:
+                    body.append(" " + as_text(found[i]))
+                    o_len += 1
+                    r_len += 1
+                continue
+            if orig is not None:
+                minus.append("-" + _visible(orig))
                 o_len += 1
-                r_len += 1
-            elif orig is None:
-                body.append("+" + _visible(found[i]))
-                r_len += 1
-            else:
-                body.append("-" + _visible(orig))
-                body.append("+" + _visible(found[i]))
-                o_len += 1
-                r_len += 1
+            plus.append("+" + _visible(found[i]))
+            r_len += 1
         o_start = orig_no[lo] - (1 if o_len == 0 else 0)
         out.append(f"@@ -{o_start},{o_len} +{lo + 1},{r_len} @@")
         for line in body:
@@ -712,34 +778,36 @@ def describe(recovery: Recovery, signer: str, signature: int) -> tuple[str, bool
     blocks = recovery.removed
     if blocks:
         total = sum(b.count for b in blocks)
-        places = (
-            f"{_WHERE[blocks[0].where]} (body {_lines_text(blocks[0])})"
-            if len(blocks) == 1
-            else "in " + str(len(blocks)) + " places (body " + " and ".join(_lines_text(b) for b in blocks) + ")"
-        )
-        size = f"{total}-line"
+        if len(blocks) == 1:
+            places = f"{_WHERE[blocks[0].where]} (body {_lines_text(blocks[0])})"
+            size = f"a {total}-line footer"
+        else:
+            spans = " and ".join(_lines_text(b).removeprefix("lines ").removeprefix("line ") for b in blocks)
+            places = f"in {len(blocks)} places (body lines {spans}; {total} lines in all)"
+            size = "a footer"
+        plural = total != 1
         if "blank_lines_added" in recovery.transformations:
-            phrases.append(f"{total} blank line{'s' if total != 1 else ''} were added {places}")
+            phrases.append(f"{total} blank line{'s were' if plural else ' was'} added {places}")
         elif hints.names_list and _looks_like_footer(recovery):
-            phrases.append(f"the mailing list {hints.label()} added a {size} footer {places}")
+            phrases.append(f"the mailing list {hints.label()} added {size} {places}")
         elif hints.arc_sealer and _looks_like_footer(recovery):
             phrases.append(
-                f"a {size} footer was added {places} by a forwarding service (the message carries an ARC "
+                f"{size} was added {places} by a forwarding service (the message carries an ARC "
                 f"seal by {hints.arc_sealer}, which handled it in transit)"
             )
         else:
             explained = False
-            phrases.append(f"{total} line{'s' if total != 1 else ''} of text were added {places}")
+            phrases.append(f"{total} line{'s' if plural else ''} of text {'were' if plural else 'was'} added {places}")
             if hints.names_list:
                 unexplained_note = (
                     f" The message went through the mailing list {hints.label()}, but the added text does not "
-                    "look like that list's footer (it names neither the list nor an unsubscribe address): "
+                    "look like anything that list adds (it names neither the list nor an unsubscribe address): "
                     f"read it in the evidence; it is not part of what {signer} signed."
                 )
             else:
                 unexplained_note = (
                     " No mailing list or forwarder is named in the headers, so nothing here says who added "
-                    f"these lines: read them in the evidence; they are not part of what {signer} signed."
+                    f"the text: read it in the evidence; it is not part of what {signer} signed."
                 )
     n_changed = len(recovery.changed_lines)
     for t in per_line:
@@ -759,8 +827,8 @@ def describe(recovery: Recovery, signer: str, signature: int) -> tuple[str, bool
     if blocks and per_line:
         how = "undoing these changes"
     elif blocks:
-        singular = explained and "blank_lines_added" not in recovery.transformations
-        how = "removing it" if singular else "removing them"
+        footer = explained and "blank_lines_added" not in recovery.transformations
+        how = "removing it" if footer or sum(b.count for b in blocks) == 1 else "removing them"
     else:
         how = "undoing it" if len(phrases) == 1 else "undoing these changes"
     first = phrases[0][0].upper() + phrases[0][1:]
