@@ -9,11 +9,12 @@ and every touched item's verdict is derived again from all its findings.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from ..model import Finding
 from . import timestamps
 from .case_keys import case_archive
 from .keys import DnsKeySource, KeyArchive
-from .message import verify_message
+from .message import MessageVerification, verify_message
 from .threads import quote_findings
 from .verdict import VERIFIED, inherits_verification, register_effect, verdict_for
 
@@ -115,6 +116,14 @@ def select_emails(
 
 _W: dict[str, Any] = {}
 
+# Where an email's bytes are: its blob, or the byte range of a stored mailbox that holds it.
+Job = tuple[str, str, tuple[str, int, int] | None]
+# What the case keeps of one message, made ready in the worker: the findings' rows (code,
+# severity, message, evidence), the verifications row from `checked` on, and the DNS lookups'
+# rows. Strings cross the process boundary far more cheaply than the result's nested dicts,
+# and turning a result into dicts (dataclasses.asdict) cost a quarter of the check itself.
+Stored = tuple[list[tuple[str, str, str, str]], tuple[Any, ...], list[tuple[Any, ...]]]
+
 
 def _init(
     case_root: str,
@@ -128,18 +137,63 @@ def _init(
     _W["archive"] = archive
     _W["published"] = datetime.fromisoformat(published) if published else None
     _W["dns"] = DnsKeySource() if dns else None
+    # The modules and the key archive live as long as the worker: the collector need not
+    # walk them again and again while each message makes and drops its small objects.
+    gc.freeze()
 
 
-def _check(job: tuple[str, str]) -> tuple[str, dict[str, Any]]:
-    item_id, sha = job
-    raw = _W["blobs"].read(sha)
+def _plain(value: Any) -> Any:
+    """JSON's fallback for what it cannot hold, as when results went through dataclasses.asdict first."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return str(value)
+
+
+def _evidence_json(evidence: dict[str, Any] | None) -> str:
+    # Exactly as store.db writes a finding's evidence.
+    return json.dumps(evidence or {}, ensure_ascii=False, sort_keys=True, default=_plain)
+
+
+def stored_rows(result: MessageVerification) -> Stored:
+    """The rows `verify_case` writes for one message's result."""
+    sigs = result.signatures
+    findings = [(f.code, f.severity, f.message, _evidence_json(f.evidence)) for f in result.findings]
+    row = (
+        now_iso(),
+        result.verdict,
+        json.dumps([list(k) for k in result.keys_used]),
+        json.dumps([list(k) for k in result.keys_missing]),
+        json.dumps(sigs, default=_plain),
+        json.dumps(result.arc, default=_plain),
+        json.dumps(result.received, default=_plain),
+        result.summary,
+        json.dumps(sorted({s["d"] for s in sigs if s.get("d")})),
+        json.dumps([f"{s['s']}._domainkey.{s['d']}" for s in sigs if s.get("result") == "pass"]),
+    )
+    lookups = [
+        (x.get("name"), json.dumps(x.get("answer"), default=_plain), x.get("error"), x.get("time") or x.get("at"))
+        for x in result.dns_lookups or ()
+    ]
+    return findings, row, lookups
+
+
+def _check(job: Job) -> tuple[str, Stored]:
+    item_id, sha, where = job
+    blobs = _W["blobs"]
+    # A mailbox member is read from its range directly: BlobStore.read would first fail to open
+    # a file of its own and then look the range up in the database, once per message.
+    raw = blobs.read_range(*where) if where else blobs.read(sha)
     result = verify_message(
         raw, _W["archive"], dns=_W["dns"], published=_W["published"], timestamps=_W["stamps"].get(sha, ())
     )
-    return item_id, result.to_dict()
+    return item_id, stored_rows(result)
 
 
 # --- coordinator -----------------------------------------------------------------------------
+
+_INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)"
+WRITE_BATCH = 500  # results written per group of statements
+COMMIT_EVERY = 2000  # results per transaction, so a long run's work is kept as it goes
 
 
 def verify_case(
@@ -155,6 +209,7 @@ def verify_case(
     doc_progress: Callable[[int, int], None] | None = None,
 ) -> VerifyStats:
     db = case.db
+    conn = db.conn
     ensure_schema(case)
     if published is not None:
         case.set_published(published)
@@ -166,64 +221,55 @@ def verify_case(
     archive = case_archive(case, key_files)
     todo, total = select_emails(case, archive, published=marker, dns=dns, force=force)
     stats = VerifyStats(emails=total, skipped_up_to_date=total - len(todo))
-    shas = dict(db.conn.execute(f"SELECT i.id, i.sha256 FROM items i WHERE {CHECKABLE}").fetchall())
-    jobs = [(i, shas[i]) for i in todo]
+    where = {
+        r[0]: (r[1], None if r[2] is None else (r[2], r[3], r[4]))
+        for r in conn.execute(
+            'SELECT i.id, i.sha256, b.container, b.start, b."end" FROM items i'
+            f" LEFT JOIN blob_ranges b ON b.sha256 = i.sha256 WHERE {CHECKABLE}"
+        )
+    }
+    jobs: list[Job] = [(i, *where[i]) for i in todo]
     init_args = (str(case.root), archive, pub, dns, stamps)
     workers = workers if workers is not None else (os.cpu_count() or 2)
-    done = 0
 
-    def record(item_id: str, r: dict[str, Any]) -> None:
-        nonlocal done
-        findings = [Finding.from_dict(f) for f in r["findings"]]
-        db.replace_findings(item_id, "verify", findings)
-        sigs = r["signatures"]
-        db.conn.execute(
+    def write(batch: list[tuple[str, Stored]]) -> None:
+        conn.executemany("DELETE FROM findings WHERE item_id=? AND stage='verify'", [(b[0],) for b in batch])
+        conn.executemany(_INSERT_FINDING, ((i, "verify", *f) for i, (fs, _, _) in batch for f in fs))
+        conn.executemany(
             "INSERT OR REPLACE INTO verifications VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                item_id,
-                ENGINE_VERSION,
-                marker,
-                now_iso(),
-                r["verdict"],
-                json.dumps(r["keys_used"]),
-                json.dumps(r["keys_missing"]),
-                json.dumps(sigs, default=str),
-                json.dumps(r["arc"], default=str),
-                json.dumps(r["received"], default=str),
-                r["summary"],
-                json.dumps(sorted({s["d"] for s in sigs if s.get("d")})),
-                json.dumps([f"{s['s']}._domainkey.{s['d']}" for s in sigs if s.get("result") == "pass"]),
-            ),
+            ((i, ENGINE_VERSION, marker, *row) for i, (_, row, _) in batch),
         )
-        for lookup in r.get("dns_lookups") or []:
-            db.conn.execute(
-                "INSERT INTO dns_lookups VALUES(?,?,?,?,?)",
-                (
-                    item_id,
-                    lookup.get("name"),
-                    json.dumps(lookup.get("answer"), default=str),
-                    lookup.get("error"),
-                    lookup.get("time") or lookup.get("at"),
-                ),
-            )
-        done += 1
-        stats.checked += 1
+        conn.executemany(
+            "INSERT INTO dns_lookups VALUES(?,?,?,?,?)", ((i, *x) for i, (_, _, xs) in batch for x in xs)
+        )
+        stats.checked += len(batch)
+        if stats.checked % COMMIT_EVERY < len(batch):
+            db.commit()
+            db.begin()
         if progress:
-            progress(done, len(jobs))
+            progress(stats.checked, len(jobs))
+
+    def record(results: Iterable[tuple[str, Stored]]) -> None:
+        batch: list[tuple[str, Stored]] = []
+        for out in results:
+            batch.append(out)
+            if len(batch) == WRITE_BATCH:
+                write(batch)
+                batch = []
+        if batch:
+            write(batch)
 
     db.begin()
     try:
         if workers <= 1 or len(jobs) < 50:
             _init(*init_args)
-            for job in jobs:
-                record(*_check(job))
+            record(map(_check, jobs))
         else:
+            # Chunks large enough that handing them out costs little, small enough that the
+            # last ones do not leave a core idle for long.
+            chunk = max(8, min(128, len(jobs) // (workers * 8)))
             with ProcessPoolExecutor(workers, initializer=_init, initargs=init_args) as pool:
-                for n, (item_id, r) in enumerate(pool.map(_check, jobs, chunksize=64)):
-                    record(item_id, r)
-                    if n % 2000 == 1999:
-                        db.commit()
-                        db.begin()
+                record(pool.map(_check, jobs, chunksize=chunk))
         db.commit()
         db.begin()
         propagate(case)
