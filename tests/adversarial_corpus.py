@@ -1410,6 +1410,91 @@ def _body_and_crypto(b: _Builder) -> None:
         )
 
 
+def _forged_trace(b: _Builder) -> None:
+    """Trace and authentication results are unsigned claims: none of them may stand in for a signature."""
+    k, a = "forged trace", b.attacker
+    claim = b"Authentication-Results: mx.example.net; dkim=pass header.d=example.org header.s=s2048; dmarc=pass\r\n"
+    unsigned = message("forged_authentication_results", sender="CEO <ceo@example.org>")
+    b.attack(
+        k,
+        "forged_authentication_results",
+        claim + b"Received-SPF: pass (example.org: 192.0.2.10 is permitted)\r\n" + unsigned,
+        [],
+        ["dkim.none"],
+        "an unsigned message carrying a forged Authentication-Results that says dkim=pass for example.org",
+    )
+    signed = sign(message("forged_results_attacker_signed", sender="CEO <ceo@example.org>"), a)
+    b.attack(
+        k,
+        "forged_results_attacker_signed",
+        claim + signed,
+        [a],
+        ["dkim.signer_not_author"],
+        "signed by attacker.net, with a forged Authentication-Results claiming example.org's signature",
+    )
+    relayed = claim + message("attacker_arc_seal", sender="CEO <ceo@example.org>")
+    arc = dkim.arc_sign(relayed, b"att", ATTACKER.encode(), b.ks.attacker.private, b"mx.example.net")
+    b.attack(
+        k,
+        "attacker_arc_seal",
+        b"".join(arc) + relayed,
+        [a],
+        ["dkim.none"],
+        "the attacker's own valid ARC seal over a forged dkim=pass for example.org: ARC explains, never verifies",
+    )
+    # A From in obsolete syntax only: RFC 5322 readers see ceo@example.org, DKIM's split sees no From at all.
+    obs = message("obs_from_only_attacker_signed", sender=None, domain=ATTACKER)
+    obs = b"X-Priority: 1\r\nFrom : CEO <ceo@example.org>\r\n" + obs
+    b.attack(
+        "header block",
+        "obs_from_only_attacker_signed",
+        sign(obs, a),
+        [a],
+        ["headers.ambiguous", "dkim.signer_not_author", "headers.no_from"],
+        "the only From is 'From :', which the attacker's signature (h=from, signing an absent From) never saw",
+    )
+    bom = b"\xef\xbb\xbfFrom: Mallory Ceo <ceo@example.org>\r\n"
+    b.attack(
+        "header block",
+        "bom_from_first_line",
+        bom + b.signed("bom_from_first_line"),
+        [b.victim],
+        ["headers.ambiguous", "headers.multiple_from"],
+        "a UTF-8 byte-order mark before a forged From: readers that strip it see a From, others a broken line",
+        dkimpy_differs=((0, "dkimpy_parse"),),
+    )
+
+
+def _more_controls(b: _Builder) -> None:
+    k, v = "control", b.victim
+    relay = Signer(b.ks.attacker, "relay-esp.net", "esp")
+    b.control(
+        k,
+        "third_party_signature_added",
+        sign(sign(message("third_party_signature_added"), v), relay, include=(b"from", b"to", b"subject")),
+        [v, relay],
+        "an ESP or relay adds its own signature on top of the author's: still the author's proof",
+    )
+    weak = Signer(b.ks.victim_512, VICTIM, "s512")
+    b.control(
+        k,
+        "strong_and_weak_signature",
+        sign(sign(message("strong_and_weak_signature"), weak), v),
+        [v, weak],
+        "a strong aligned signature next to a 512-bit one: the weak one proves nothing, the strong one does",
+        dkimpy_differs=((1, "weak_key"),),
+    )
+    utf8 = message("utf8_subject", extra=[("Thread-Topic", "Budget 2017")], body=None).replace(
+        b"Subject: Re: ", "Subject: Résumé du budget – ".encode()
+    )
+    b.control(k, "utf8_subject", sign(utf8, v), [v], "an RFC 6532 UTF-8 Subject")
+    folded = message(
+        "long_folded_headers",
+        to="Bob Stone <bob@example.net>,\r\n Carol Dune <carol@example.net>,\r\n\tDan Moor <dan@example.net>",
+    )
+    b.control(k, "long_folded_headers", sign(folded, v), [v], "a To folded over three lines, with space and tab")
+
+
 @cache
 def corpus() -> tuple[AdvCase, ...]:
     b = _Builder(keyset())
@@ -1421,6 +1506,8 @@ def corpus() -> tuple[AdvCase, ...]:
     _key_rules(b)
     _compromised(b)
     _body_and_crypto(b)
+    _forged_trace(b)
+    _more_controls(b)
     names = [c.name for c in b.cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return tuple(b.cases)

@@ -45,6 +45,8 @@ MIN_VARIANTS = 3
 NO_VALID_SIGNATURE = {
     "forwarded_inner_unsigned": "unsigned on purpose",
     "from_added_where_signed_absent": "adding a From where h= signed none breaks the signature: that is the test",
+    "forged_authentication_results": "unsigned: the forged trace header is the whole attack",
+    "attacker_arc_seal": "no DKIM-Signature, only the attacker's ARC seal",
 }
 
 
