@@ -9,6 +9,12 @@ from leaklens.verify import verdict as v
 from leaklens.verify.verdict import EFFECTS, effect_of, inherits_verification, register_effect, verdict_for
 
 
+@pytest.fixture(autouse=True)
+def _undeclared_codes_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # These tests feed the verdict table made-up codes on purpose (test_codes.py guards real ones).
+    monkeypatch.setattr("leaklens.model._STRICT_CODES", False)
+
+
 def f(code: str, **evidence: object) -> Finding:
     return Finding(code, "info", code, dict(evidence))
 

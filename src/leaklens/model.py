@@ -6,6 +6,7 @@ repeating the lists.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,6 +19,9 @@ FINAL_STATES = (STORED, SKIPPED, FAILED)
 SEVERITIES = ("info", "warning", "critical")
 
 VERDICTS = ("verified", "altered", "suspicious", "unverified", "error")
+
+# Set by the test suite: a finding whose code is not in the catalogue (codes.py) is a bug, loudly.
+_STRICT_CODES = os.environ.get("LEAKLENS_STRICT_CODES") == "1"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,11 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
+        if _STRICT_CODES:
+            from .codes import CATALOGUE
+
+            if self.code not in CATALOGUE:
+                raise ValueError(f"finding code {self.code!r} is not declared in leaklens/codes.py")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -441,8 +441,13 @@ def _looks_like_mbox(data: bytes, start: int, whole: bool) -> bool:
 
 
 def _looks_like_headers(data: bytes, pos: int, whole: bool, min_headers: int) -> bool:
-    """RFC 5322 header lines up to a blank line, with at least one field a mail carries."""
-    count = known = 0
+    """RFC 5322 header lines up to a blank line, with at least one field a mail carries.
+
+    A few damaged lines (a NUL or a space inside a field name, a line without a colon) do not
+    stop a block that is otherwise plainly a message's: a forger's odd line must not make the
+    message skip verification; the verifier reports it (headers.ambiguous).
+    """
+    count = known = damaged = 0
     end = len(data)
     while pos < end:
         eol = data.find(b"\n", pos)
@@ -459,18 +464,27 @@ def _looks_like_headers(data: bytes, pos: int, whole: bool, min_headers: int) ->
                 return False
         else:
             colon = line.find(b":", 0, 200)
-            if colon <= 0:
+            if colon <= 0 and not complete:
                 # A head cut mid-line may end in half a field name.
-                return (not complete and not whole and count >= min_headers and known > 0
-                        and not line.translate(None, _FTEXT))
+                return (not whole and count >= min_headers and known > 0
+                        and not line.translate(None, _FTEXT) and damaged <= _MAX_DAMAGED)
+            if colon <= 0 or line[:colon].translate(None, _FTEXT):
+                damaged += 1
+                if damaged > _MAX_DAMAGED:
+                    return False
+                pos = eol + 1
+                continue
             field_name = line[:colon]
-            if field_name.translate(None, _FTEXT):
-                return False
             count += 1
             if field_name.lower() in _EMAIL_KEY_HEADERS:
                 known += 1
         pos = eol + 1
+    if damaged:
+        return count >= max(min_headers, 3 * damaged, 3) and known >= 2
     return count >= min_headers and known > 0
+
+
+_MAX_DAMAGED = 2
 
 
 def _markup_type(data: bytes) -> str | None:

@@ -42,7 +42,7 @@ from leaklens.verify.rawmail import RawMail, as_text
 
 MIN_KEY_BITS = 1024
 # The headers a reader relies on; one the signature does not cover could have been changed freely.
-WATCHED_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Reply-To")
+WATCHED_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Reply-To", "Sender")
 # A signature dated later than this after the moment of checking is not counted (RFC 6376 §6.1.1 MAY).
 FUTURE_TOLERANCE_S = 3600
 # RFC 6376 §3.5: s= is a sub-domain (LDH labels; "_" tolerated, as deployed selectors use it);
@@ -143,13 +143,23 @@ def _key_rejection(rec: KeyRecord, sig: dict[bytes, bytes], d: str, i: str | Non
 _PREHASHED = {"sha256": hashes.SHA256, "sha1": hashes.SHA1}
 
 
+_SERVICE_TAG = re.compile(r"(?:^|(?<=;))\s*s\s*=[^;]*(?:;|$)")
+
+
 @lru_cache(maxsize=4096)
 def _parse_key(name: str, record: str) -> tuple[Any, int, bytes]:
-    """dkimpy's key parse, cached: a case checks thousands of messages against a handful of keys."""
+    """dkimpy's key parse, cached: a case checks thousands of messages against a handful of keys.
+
+    The s= (service) tag is judged by `_key_rejection`; dkimpy would silently drop a key whose s=
+    lists several services (`s=tlsrpt:email`), so the tag is not handed to it.
+    """
+    record = _SERVICE_TAG.sub("", record)
     try:
         pk, bits, ktag, _ = dkim.evaluate_pk(name.encode(), record.encode("utf-8", "replace"))
     except Exception as e:  # dkimpy raises several unrelated types for bad key data
         raise ValueError(str(e)[:200] or type(e).__name__) from None
+    if pk is None or ktag is None:
+        raise ValueError("dkimpy could not read the key")
     return pk, bits, ktag
 
 

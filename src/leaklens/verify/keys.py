@@ -143,6 +143,7 @@ class KeyArchive:
 
     def __init__(self, records: Iterable[KeyRecord] = ()) -> None:
         self._index = {}
+        self._exposed: dict[str, tuple[str, str, str]] = {}  # p= -> (private_published, source, name)
         self.add(records)
 
     @classmethod
@@ -166,6 +167,9 @@ class KeyArchive:
         """Add records, skipping exact duplicates of a key already held; returns how many were new."""
         added = 0
         for r in records:
+            p = r.tags.get("p", "")
+            if r.private_published and p and (p not in self._exposed or r.private_published < self._exposed[p][0]):
+                self._exposed[p] = (r.private_published, r.private_source or "", r.name)
             bucket = self._index.setdefault((r.domain, r.selector), [])
             same = next((i for i, old in enumerate(bucket) if _same_key(r, old)), None)
             if same is None:
@@ -183,7 +187,16 @@ class KeyArchive:
         return merged
 
     def lookup(self, domain: str, selector: str) -> list[KeyRecord]:
-        return list(self._index.get((_norm_name(domain), _norm_name(selector)), ()))
+        found = list(self._index.get((_norm_name(domain), _norm_name(selector)), ()))
+        # A private key made public is public under every name it is served under: the exposure
+        # belongs to the key material, not to the record that happened to say so.
+        return [self._exposure(r) for r in found] if self._exposed else found
+
+    def _exposure(self, rec: KeyRecord) -> KeyRecord:
+        known = self._exposed.get(rec.tags.get("p", ""))
+        if known is None or (rec.private_published and rec.private_published <= known[0]):
+            return rec
+        return replace(rec, private_published=known[0], private_source=f"{known[1]} (the same key as {known[2]})")
 
     @property
     def records(self) -> list[KeyRecord]:

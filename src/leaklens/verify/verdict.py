@@ -1,8 +1,8 @@
 """An item's verdict, derived from its findings through one table.
 
-Every check declares what each of its finding codes does to the verdict by adding one
-line to `EFFECTS` (or calling `register_effect` from its own module). Codes not in the
-table have no effect. The verdict is the strongest effect present:
+Every finding code is declared once, with its effect, in `leaklens.codes.CATALOGUE`
+(a check may adjust its own code's effect with `register_effect`). Codes not declared
+have no effect, and fail the tests. The verdict is the strongest effect present:
 
     error > altered > suspicious > verified > unverified (no effect at all)
 
@@ -25,7 +25,9 @@ covers the message.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
+from leaklens.codes import CATALOGUE
 from leaklens.model import Finding
 
 VERIFIED, ALTERED, SUSPICIOUS, ERROR = "verified", "altered", "suspicious", "error"
@@ -34,53 +36,11 @@ NONE = "none"
 EFFECT_VALUES = (VERIFIED, ALTERED, SUSPICIOUS, ERROR)
 PRECEDENCE = (ERROR, ALTERED, SUSPICIOUS, VERIFIED)
 
-# finding code -> effect on the verdict (None: informational only)
-EFFECTS: dict[str, str | None] = {
-    # DKIM
-    "dkim.pass": VERIFIED,
-    "dkim.body_hash_mismatch": ALTERED,
-    "dkim.header_mismatch": ALTERED,
-    "dkim.unsigned_header": SUSPICIOUS,
-    "dkim.length_limited": SUSPICIOUS,
-    "dkim.key_unavailable": None,  # "suspicious" via evidence when the body hash also fails
-    "dkim.key_revoked": None,
-    "dkim.key_invalid": None,
-    "dkim.weak_key": None,  # validates, but anyone could have forged it: never verified
-    "dkim.expired": None,
-    "dkim.signer_not_author": None,
-    "dkim.malformed": None,
-    "dkim.none": None,
-    # ARC: evidence about the path, never proof of authorship
-    "arc.pass": None,
-    "arc.fail": None,
-    "arc.key_unavailable": None,
-    "arc.dkim_pass_recorded": None,
-    # Header forensics: anomalies, neutralised (via evidence) when a valid signature covers the message
-    "headers.time_travel": SUSPICIOUS,
-    "headers.date_skew": SUSPICIOUS,
-    "headers.date_after_publication": SUSPICIOUS,
-    "headers.received_unparsed": None,
-    "headers.date_unreadable": None,
-    # Reading the message
-    "email.unreadable": ERROR,
-    "email.malformed_header": None,
-    "verify.internal_error": ERROR,
-    # Other checks (ingest, threads, documents, near-duplicates) register here too
-    "ingest.failed": ERROR,
-    "ingest.read_error": ERROR,  # the reader failed on it: the item could not be read
-    "thread.quote_mismatch": SUSPICIOUS,
-}
+# finding code -> effect on the verdict (None: informational only), from the one catalogue.
+EFFECTS: dict[str, str | None] = {c.code: c.effect for c in CATALOGUE.values()}
 
-
-# Codes (or code prefixes ending in ".") whose effect is heuristic: dropped on a proven item.
-HEURISTIC: set[str] = {
-    "doc.",
-    "dup.",
-    "headers.time_travel",
-    "headers.date_skew",
-    "headers.date_after_publication",
-    "thread.quote_mismatch",
-}
+# Codes whose effect is heuristic: dropped on a proven item.
+HEURISTIC: set[str] = {c.code for c in CATALOGUE.values() if c.heuristic}
 
 
 def register_effect(code: str, effect: str | None, *, heuristic: bool = False) -> None:
@@ -93,10 +53,13 @@ def register_effect(code: str, effect: str | None, *, heuristic: bool = False) -
     EFFECTS[code] = effect
     if heuristic:
         HEURISTIC.add(code)
+    known = CATALOGUE.get(code)
+    if known is not None and (known.effect, known.heuristic) != (effect, heuristic or known.heuristic):
+        CATALOGUE[code] = replace(known, effect=effect, heuristic=heuristic or known.heuristic)
 
 
 def is_heuristic(code: str) -> bool:
-    return code in HEURISTIC or any(p.endswith(".") and code.startswith(p) for p in HEURISTIC)
+    return code in HEURISTIC
 
 
 def effect_of(finding: Finding) -> str | None:
