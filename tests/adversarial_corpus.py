@@ -481,6 +481,29 @@ def _controls(b: _Builder) -> None:
             [v],
             "an unusual but unambiguous From (one mailbox at example.org) must stay verified",
         )
+    for name, sender in (
+        ("two_mailboxes_same_organisation", "Alice <alice@example.org>, Bob <bob@mail.example.org>"),
+        ("group_aligned", "Finance: Alice <alice@example.org>, bob@example.org;"),
+    ):
+        b.control(
+            k,
+            name,
+            sign(message(name, sender=sender, extra=[("Sender", "alice@example.org")]), v, include=ONCE + (b"sender",)),
+            [v],
+            "several mailboxes (RFC 5322 §3.6.2, RFC 6854 group), every one aligned with d=example.org",
+        )
+    for name, domain, sender in (
+        ("parent_domain_multi_label_suffix", "example.co.uk", "Alice <alice@sub.example.co.uk>"),
+        ("private_suffix_own_domain", "victim.github.io", "Alice <alice@victim.github.io>"),
+    ):
+        own = Signer(b.ks.victim, domain, "own")
+        b.control(
+            k,
+            name,
+            sign(message(name, sender=sender, domain=domain), own),
+            [own],
+            f"d={domain} for {sender}: the same organisation under a multi-label or private suffix",
+        )
     upper = Signer(b.ks.victim, VICTIM, "upper")
     b.control(
         k,
@@ -880,6 +903,9 @@ def _header_block(b: _Builder) -> None:
     )
 
 
+DISPLAY = ["headers.display_name_address"]
+
+
 def _addresses(b: _Builder) -> None:
     k, a = "address", b.attacker
     cases = (
@@ -955,6 +981,14 @@ def _addresses(b: _Builder) -> None:
             "=?utf-8?Q?Alice=0D=0AFrom=3A_ceo=40example=2Eorg?= <mallory@attacker.net>",
             ["headers.display_name_address"],
         ),
+        # Dots IDNA treats as label separators (RFC 3490 §3.1), and UTS #39 confusables of "@" and ".".
+        ("display_name_ideographic_dot", '"ceo@example\u3002org" <mallory@attacker.net>', DISPLAY),
+        ("display_name_fullwidth_dot", '"ceo@example\uff0eorg" <mallory@attacker.net>', DISPLAY),
+        ("display_name_halfwidth_ideographic_dot", '"ceo@example\uff61org" <mallory@attacker.net>', DISPLAY),
+        ("display_name_one_dot_leader", '"ceo@example\u2024org" <mallory@attacker.net>', DISPLAY),
+        ("display_name_fullwidth_at", '"ceo\uff20example.org" <mallory@attacker.net>', DISPLAY),
+        ("comment_in_local_part", "mallory(ceo@example.org)@attacker.net", DISPLAY),
+        ("comment_before_domain", "mallory@(ceo@example.org)attacker.net", DISPLAY),
         (
             "trailing_text_address",
             "CEO <mallory@attacker.net> ceo@example.org",
@@ -962,7 +996,7 @@ def _addresses(b: _Builder) -> None:
         ),
     )
     for name, sender, codes in cases:
-        raw = sign(message(name, sender=sender, domain=ATTACKER), a)
+        raw = sign(message(name, sender=sender.encode(), domain=ATTACKER), a)
         b.attack(k, name, raw, [a], codes, f"From: {sender}, signed by the attacker's own domain")
     # No author at all, signed by the victim's own system (h= includes From, as RFC 6376 requires).
     v = b.victim
