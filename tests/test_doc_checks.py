@@ -36,33 +36,40 @@ RUSSIAN = "Рошка Георгий Петрович"
 
 
 def checks(meta: DocMetadata, **kw) -> list[str]:
-    args = {"email_date": None, "email_verified": False, "published": PUBLISHED, "now": NOW} | kw
+    args = {"email_date": None, "email_verdict": None, "published": PUBLISHED, "now": NOW} | kw
     return [f.code for f in check_document(meta, **args)]
 
 
-def test_modified_after_sent_altered_when_email_verified(tmp_path: Path) -> None:
+def test_modified_after_sent_by_the_carrying_emails_standing(tmp_path: Path) -> None:
+    # Issue 10 changed this rule: inside a verified email a late internal date is a clock discrepancy
+    # (the signature proves the bytes were sent), no longer "altered".
     p = make_docx(tmp_path / "offer.docx", author="Claire Martin", last_by="Claire Martin",
                   created=SENT - timedelta(days=3), modified=SENT + timedelta(days=2))
     meta = extract_metadata(p, DOCX)
-    (f,) = check_document(meta, email_date=SENT, email_verified=True, published=None, now=NOW)
-    assert (f.code, f.severity, f.evidence["effect"]) == ("doc.modified_after_sent", "critical", "altered")
+    (f,) = check_document(meta, email_date=SENT, email_verdict="verified", published=None, now=NOW)
+    assert (f.code, f.severity, f.evidence["effect"]) == ("doc.modified_after_sent", "info", "none")
+    assert "clock discrepancy, the signature proves these bytes were sent" in f.message
     assert f.evidence["document_date"] == (SENT + timedelta(days=2)).isoformat()
-    (g,) = check_document(meta, email_date=SENT, email_verified=False, published=None, now=NOW)
-    assert (g.severity, g.evidence["effect"]) == ("warning", "suspicious")
+    for unproven in (None, "unverified", "suspicious"):
+        (g,) = check_document(meta, email_date=SENT, email_verdict=unproven, published=None, now=NOW)
+        assert (g.severity, g.evidence["effect"]) == ("warning", "suspicious")
+    # The email's body no longer matches its signature: the late document is the swapped part.
+    (h,) = check_document(meta, email_date=SENT, email_verdict="altered", published=None, now=NOW)
+    assert (h.severity, h.evidence["effect"]) == ("critical", "altered") and "swapped" in h.message
 
 
 def test_naive_email_and_publication_dates_are_taken_as_utc(tmp_path: Path) -> None:
     p = make_docx(tmp_path / "late.docx", author="Claire Martin", last_by="Claire Martin",
                   created=SENT - timedelta(days=3), modified=SENT + timedelta(days=2))
     meta = extract_metadata(p, DOCX)
-    codes = [f.code for f in check_document(meta, email_date=SENT.replace(tzinfo=None), email_verified=False,
+    codes = [f.code for f in check_document(meta, email_date=SENT.replace(tzinfo=None), email_verdict=None,
                                             published=datetime(2017, 4, 21), now=datetime(2026, 1, 1))]
     assert codes == ["doc.modified_after_sent", "doc.after_publication"]
 
 
 def test_hand_built_records_with_zone_less_dates() -> None:
     meta = DocMetadata(created=datetime(2017, 5, 1), modified=datetime(2017, 4, 1))
-    codes = [f.code for f in check_document(meta, email_date=None, email_verified=False, published=None,
+    codes = [f.code for f in check_document(meta, email_date=None, email_verdict=None, published=None,
                                             now=NOW)]
     assert codes == ["doc.created_after_modified"]
     recs = [DocRecord(f"r{i}", "g", DocMetadata(created=datetime(2010 + i, 1, 1),
@@ -73,7 +80,7 @@ def test_hand_built_records_with_zone_less_dates() -> None:
 def test_saved_just_before_sending_is_fine(tmp_path: Path) -> None:
     p = make_docx(tmp_path / "ok.docx", author="Claire Martin", last_by="Claire Martin",
                   created=SENT - timedelta(days=3), modified=SENT - timedelta(minutes=2))
-    assert checks(extract_metadata(p, DOCX), email_date=SENT, email_verified=True) == []
+    assert checks(extract_metadata(p, DOCX), email_date=SENT, email_verdict="verified") == []
 
 
 def test_naive_dates_get_a_time_zone_of_slack(tmp_path: Path) -> None:
@@ -101,7 +108,7 @@ def test_incremental_update_names_objects_and_shows_changed_amount(tmp_path: Pat
     p = make_pdf(tmp_path / "invoice.pdf", created=SENT - timedelta(days=10), modified=SENT - timedelta(days=10))
     append_incremental_update(p, "1,250.00", "91,250.00", producer="PDF-XChange Editor 7.0")
     findings = {f.code: f for f in check_document(extract_metadata(p, "application/pdf"), email_date=None,
-                                                    email_verified=False, published=PUBLISHED, now=NOW)}
+                                                    email_verdict=None, published=PUBLISHED, now=NOW)}
     f = findings["doc.incremental_update"]
     assert f.severity == "warning" and f.evidence["effect"] == "suspicious" and f.evidence["revisions"] == 2
     (update,) = f.evidence["updates"]
@@ -118,7 +125,7 @@ def test_signing_update_by_another_tool_is_only_informative(tmp_path: Path) -> N
     append_signature_update(p)
     meta = extract_metadata(p, "application/pdf")
     assert meta.raw["revisions"] == 2 and meta.raw["signature_fields"] == [{"name": "Signature1", "signed": False}]
-    findings = check_document(meta, email_date=SENT, email_verified=True, published=PUBLISHED, now=NOW)
+    findings = check_document(meta, email_date=SENT, email_verdict="verified", published=PUBLISHED, now=NOW)
     assert [(f.code, f.severity) for f in findings] == [("doc.incremental_update", "info")]
     (update,) = findings[0].evidence["updates"]
     assert not update["content_changed"] and update["added_objects"]
@@ -128,14 +135,14 @@ def test_layered_pdf(tmp_path: Path) -> None:
     p = make_pdf(tmp_path / "offshore.pdf", created=SENT, modified=SENT)
     add_layers(p, names=("Scan", "Account number"), hidden=("Scan",))
     (f,) = [f for f in check_document(extract_metadata(p, "application/pdf"), email_date=None,
-                                      email_verified=False, published=None, now=NOW) if f.code == "doc.layers"]
+                                      email_verdict=None, published=None, now=NOW) if f.code == "doc.layers"]
     assert f.severity == "warning" and f.evidence["hidden"] == ["Scan"] and "Account number" in f.message
 
 
 def test_producer_inconsistent_ooxml_structure_and_pdf_xmp(tmp_path: Path) -> None:
     x = make_xlsx(tmp_path / "calc.xlsx", author="Paul Durand", last_by="Paul Durand", created=SENT,
                   modified=SENT, application="Microsoft Excel", workbook_app="Calc")
-    (f,) = check_document(extract_metadata(x, XLSX), email_date=None, email_verified=False, published=None, now=NOW)
+    (f,) = check_document(extract_metadata(x, XLSX), email_date=None, email_verdict=None, published=None, now=NOW)
     assert f.code == "doc.producer_inconsistent" and "LibreOffice" in f.message
     consistent = make_xlsx(tmp_path / "xl.xlsx", author="Paul Durand", last_by="Paul Durand", created=SENT,
                            modified=SENT, application="Microsoft Excel", workbook_app="xl")
@@ -170,7 +177,7 @@ def population(tmp_path_factory) -> tuple[list[DocRecord], dict[str, dict], set[
 
     def add(item_id: str, group: str, path: Path, mime: str, *, sent=None, verified=False, real=True) -> None:
         records.append(DocRecord(item_id, group, extract_metadata(path, mime)))
-        context[item_id] = {"email_date": sent, "email_verified": verified}
+        context[item_id] = {"email_date": sent, "email_verdict": "verified" if verified else None}
         if real:
             authentic.add(item_id)
 
@@ -233,7 +240,11 @@ def population(tmp_path_factory) -> tuple[list[DocRecord], dict[str, dict], set[
     add("f_layers", "Compta", lay, "application/pdf", real=False)
     add("f_after_sent", "Direction", make_docx(d / "late.docx", author="Claire Martin", last_by="Claire Martin",
                                                created=SENT - timedelta(days=2), modified=SENT + timedelta(days=1)),
-        DOCX, sent=SENT, verified=True, real=False)
+        DOCX, sent=SENT, real=False)
+    # The same late save inside a verified email is a clock discrepancy (issue 10): not flagged.
+    add("a_clock", "Direction", make_docx(d / "clock.docx", author="Claire Martin", last_by="Claire Martin",
+                                          created=SENT - timedelta(days=2), modified=SENT + timedelta(days=1)),
+        DOCX, sent=SENT, verified=True)
     return records, context, authentic
 
 
@@ -258,6 +269,8 @@ def test_mixed_population_flags_forged_and_only_forged(population) -> None:
     assert "doc.incremental_update" in codes["f_incremental"]
     assert "doc.layers" in codes["f_layers"]
     assert codes["f_after_sent"] == {"doc.modified_after_sent"}
+    (clock,) = findings["a_clock"]
+    assert (clock.code, clock.severity, clock.evidence["effect"]) == ("doc.modified_after_sent", "info", "none")
     assert all(f.severity == "info" or f.evidence.get("effect") for fs in findings.values() for f in fs)
 
 

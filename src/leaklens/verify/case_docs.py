@@ -1,8 +1,11 @@
 """Document forensics over a case: metadata, per-document and population checks, altered copies.
 
-Runs after email verification, because two of its judgements depend on it: an
-attachment modified after its *verified* email was sent is proven altered (not
-just suspicious), and a near-copy of a *verified* item that differs is altered.
+Runs after email verification, because its judgements depend on it: a document
+saved after its email was sent is a clock discrepancy when the email is verified
+(the signature proves those bytes were sent), suspicious when nothing proves the
+email, and a swapped attachment when the email's body no longer matches its
+signature; a near-copy of a *verified* item that differs is altered; and every
+heuristic finding on a verified item is written as a note.
 Metadata is extracted once per blob (cached by sha256 in ``doc_metadata``); the
 checks are cheap and always run over the whole case, so their findings always
 reflect the current population.
@@ -19,8 +22,10 @@ from typing import Any
 
 from .. import pathchain
 from ..case import Case, case_blobs
+from ..model import Finding
 from .docmeta import DocMetadata, DocRecord, extract_metadata, family_for
 from .threads import unquoted
+from .verdict import ALTERED, VERIFIED, is_heuristic
 
 DOC_ENGINE = "1"
 SCHEMA = """
@@ -32,11 +37,48 @@ MIN_DUP_WORDS = 30
 
 
 def _documents(case: Case) -> list[Any]:
+    """Stored documents, with what the checks need of them and of the email that carries them."""
     rows = case.db.conn.execute(
-        "SELECT id, path, parent, sha256, mime, kind FROM items WHERE state='stored'"
-        " AND kind IN ('document', 'attachment', 'image') ORDER BY rowid"
+        "SELECT d.id, d.path, d.parent, d.sha256, d.mime, d.kind, d.verdict, d.meta,"
+        " p.kind AS parent_kind, p.date AS parent_date, p.verdict AS parent_verdict FROM items d"
+        " LEFT JOIN items p ON p.id = d.parent WHERE d.state='stored'"
+        " AND d.kind IN ('document', 'attachment', 'image') ORDER BY d.rowid"
     ).fetchall()
     return [r for r in rows if family_for(r["mime"] or "")]
+
+
+# Emails whose body no longer matches a signature's body hash, with no benign change to explain it.
+_BODY_CHANGED = (
+    "SELECT DISTINCT f.item_id FROM findings f WHERE f.code = 'dkim.body_hash_mismatch' AND NOT EXISTS"
+    " (SELECT 1 FROM findings r WHERE r.item_id = f.item_id AND r.code = 'dkim.original_recovered')"
+)
+
+
+def _email_verdict(row: Any, body_changed: set[str]) -> str | None:
+    """How far the carrying email vouches for the document's bytes, as `check_document` reads it."""
+    if row["parent_kind"] != "email":
+        return None
+    if row["parent_verdict"] == VERIFIED:
+        return VERIFIED
+    return ALTERED if row["parent"] in body_changed else row["parent_verdict"]
+
+
+NOTE_ON_VERIFIED = (
+    " Shown as a note: this file is verified, its bytes proven by a DKIM signature, and an anomaly "
+    "in its metadata or against the case's other documents does not outweigh that proof."
+)
+
+
+def as_note(finding: Finding) -> Finding:
+    """A heuristic finding on a verified item, as the note it is there.
+
+    The effect stays in the evidence: verdict.py already ignores a heuristic effect on a verified
+    item, and should the item lose its proof (a key withdrawn), the anomaly counts again.
+    """
+    if finding.severity == "info" or not is_heuristic(finding.code):
+        return finding
+    evidence = {**finding.evidence, "note_on_verified": True, "severity_unproven": finding.severity}
+    return Finding(finding.code, "info", finding.message + NOTE_ON_VERIFIED, evidence)
 
 
 _W: dict[str, Any] = {}
@@ -88,7 +130,9 @@ def _group_of(path: str) -> str:
 
 
 def document_checks(case: Case) -> None:
-    """Per-document and population findings, stored under stage 'doc'; metadata copied into items.meta."""
+    """Per-document and population findings, stored under stage 'doc'; metadata copied into items.meta.
+
+    Findings on a verified document are written as notes (`as_note`)."""
     from .doc_checks import check_document, population_checks
 
     conn = case.db.conn
@@ -98,27 +142,36 @@ def document_checks(case: Case) -> None:
     }
     published = case.published
     now = datetime.now(UTC)
+    body_changed = {r[0] for r in conn.execute(_BODY_CHANGED)}
     records: list[DocRecord] = []
+    verified: set[str] = set()
+    found: list[tuple[str, Finding]] = []
+    metas_out: list[tuple[str, str]] = []
     conn.execute("DELETE FROM findings WHERE stage='doc'")
     for row in _documents(case):
         meta = metas.get(row["sha256"])
         if meta is None:
             continue
-        parent = case.db.item(row["parent"]) if row["parent"] else None
-        email_date = email_verified = None
-        if parent is not None and parent["kind"] == "email":
-            email_date = datetime.fromisoformat(parent["date"]) if parent["date"] else None
-            email_verified = parent["verdict"] == "verified"
+        email_date = None
+        if row["parent_kind"] == "email" and row["parent_date"]:
+            email_date = datetime.fromisoformat(row["parent_date"])
         findings = list(meta.findings) + check_document(
-            meta, email_date=email_date, email_verified=bool(email_verified), published=published, now=now
+            meta,
+            email_date=email_date,
+            email_verdict=_email_verdict(row, body_changed),
+            published=published,
+            now=now,
         )
-        case.db.add_findings(row["id"], "doc", findings)
-        item_meta = json.loads(case.db.item(row["id"])["meta"] or "{}")
+        if row["verdict"] == VERIFIED:
+            verified.add(row["id"])
+        found += [(row["id"], f) for f in findings]
+        item_meta = json.loads(row["meta"] or "{}")
         item_meta["document"] = meta.to_dict()
-        conn.execute("UPDATE items SET meta=? WHERE id=?", (json.dumps(item_meta, default=str), row["id"]))
+        metas_out.append((json.dumps(item_meta, default=str), row["id"]))
         records.append(DocRecord(row["id"], _group_of(row["path"]), meta))
-    for item_id, findings in population_checks(records).items():
-        case.db.add_findings(item_id, "doc", findings)
+    conn.executemany("UPDATE items SET meta=? WHERE id=?", metas_out)
+    found += [(i, f) for i, fs in population_checks(records).items() for f in fs]
+    case.db.add_findings_of(((i, as_note(f) if i in verified else f) for i, f in found), "doc")
 
 
 def near_duplicates(case: Case) -> None:

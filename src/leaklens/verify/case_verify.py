@@ -23,27 +23,21 @@ from ..case import Case, case_blobs, now_iso
 from ..model import Finding
 from . import timestamps
 from .case_keys import case_archive
+from .case_proof import (
+    STAGES,
+    carries_altered,
+    expected_signatures,
+    identical_to_verified,
+    ids_param,
+    inherit_verification,
+)
 from .keys import DnsKeySource, KeyArchive
 from .message import MessageVerification, verify_message
 from .threads import quote_findings
-from .verdict import VERIFIED, inherits_verification, register_effect, verdict_for
+from .verdict import verdict_for
 
 ENGINE_VERSION = "3"  # 3: issue 10 rules (alignment, one header reading, key rules)
 
-COVERED_BY_PARENT = (
-    "dkim.covered_by_parent",
-    "info",
-    "Verified through its email: these bytes are inside a DKIM-signed message body that validates, "
-    "so they are exactly what was sent.",
-)
-INSIDE_VERIFIED = (
-    "dkim.inside_verified",
-    "info",
-    "This message was forwarded inside a DKIM-verified email: its bytes are unchanged since then, "
-    "but that says nothing about who wrote it; its own signatures decide.",
-)
-register_effect("dkim.covered_by_parent", VERIFIED)
-register_effect("dkim.inside_verified", None)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verifications (
@@ -284,73 +278,99 @@ def verify_case(
 
 
 def propagate(case: Case) -> None:
-    """Case-wide steps after the per-message checks; cheap, so always run in full."""
+    """Case-wide steps after the per-message checks: set-based and cheap, so always run in full.
+
+    Each step replaces its own findings and reads verdicts derived without them, so running it
+    again gives the same findings (see verify/case_proof.py for the steps themselves). Verdicts
+    are derived again for every email, then for the items whose findings these steps changed.
+    """
     db = case.db
-    conn = db.conn
-    conn.execute("DELETE FROM findings WHERE stage IN ('inherit', 'thread')")
-    # 1. Every email's verdict from all its findings (ingest + verify).
+    stages = (*STAGES, "thread")
+    touched = _items_with_findings(case, stages)
+    db.conn.execute(f"DELETE FROM findings WHERE stage IN ({', '.join('?' * len(stages))})", stages)
+    # 1. Every email's verdict from its own findings (ingest + verify).
     _refresh_verdicts(case, "kind='email' AND state='stored'")
     # 2. Parts of a verified email: their bytes lie inside the signed body.
-    verified = [r[0] for r in conn.execute("SELECT id FROM items WHERE kind='email' AND verdict='verified'")]
-    judged = _verdict_findings(case)
-    for email_id in verified:
-        if not inherits_verification(judged.get(email_id, [])):  # e.g. l= leaves the body's tail unsigned
-            continue
-        v = conn.execute("SELECT pass_keys FROM verifications WHERE item_id=?", (email_id,)).fetchone()
-        domains = sorted({k.split("._domainkey.", 1)[-1] for k in json.loads(v[0])}) if v else []
-        evidence = {"verified_email": email_id, "signing_domains": domains}
-        stack = [email_id]
-        while stack:
-            parent = stack.pop()
-            for child in conn.execute("SELECT id, kind FROM items WHERE parent=? AND state='stored'", (parent,)):
-                if child["kind"] == "email":
-                    # A forwarded message's own signatures decide its standing.
-                    db.replace_findings(child["id"], "inherit", [Finding(*INSIDE_VERIFIED, evidence)])
-                    continue
-                db.replace_findings(child["id"], "inherit", [Finding(*COVERED_BY_PARENT, evidence)])
-                stack.append(child["id"])
+    touched |= inherit_verification(case)
     # 3. Replies that misquote a verified parent.
-    for item_id, findings in quote_findings(case).items():
-        db.replace_findings(item_id, "thread", findings)
-    _refresh_verdicts(case, "state='stored'")  # documents are judged next, against these verdicts
+    quotes = quote_findings(case)
+    db.add_findings_of(((i, f) for i, fs in quotes.items() for f in fs), "thread")
+    # 4. Unsigned mail claiming a domain whose relayed mail is signed.
+    touched |= set(quotes) | expected_signatures(case)
+    _refresh_items(case, touched)
+    # 5. Proof travels with bytes (read against verdicts that no longer count a previous run's copies).
+    _refresh_items(case, identical_to_verified(case))
+    # 6. Emails carrying what is altered so far (again once the documents are judged).
+    _refresh_items(case, carries_altered(case))  # documents are judged next, against these verdicts
 
 
 def check_documents(
     case: Case, *, workers: int | None = None, progress: Callable[[int, int], None] | None = None
 ) -> None:
-    """Document forensics (metadata, dates, population, altered copies), after the emails are judged."""
+    """Document forensics (metadata, dates, population, altered copies), after the emails are judged.
+
+    Nothing here can take a verification away: document and duplicate findings are heuristic,
+    notes on a verified item (verdict.py), so `identical_to_verified` need not run again.
+    """
     from .case_docs import document_checks, extract_all, near_duplicates
 
     extract_all(case, workers=workers, progress=progress)
     db = case.db
     db.begin()
     try:
+        stages = ("doc", "dup", "vehicle")
+        touched = _items_with_findings(case, stages)
         document_checks(case)
         near_duplicates(case)
-        _refresh_verdicts(case, "state='stored'")
+        _refresh_items(case, touched | _items_with_findings(case, ("doc", "dup")))
+        # Altered copies found just now make the emails that carry them suspicious.
+        _refresh_items(case, touched | carries_altered(case))
     finally:
         db.commit()
 
 
-def _verdict_findings(case: Case) -> dict[str, list[Finding]]:
-    """Every item's findings as the verdict rules see them: codes and effects (no evidence to parse)."""
-    out: dict[str, list[Finding]] = {}
-    for item_id, code, effect in case.db.conn.execute(
-        "SELECT item_id, code, json_extract(evidence, '$.effect') FROM findings"
-    ):
-        out.setdefault(item_id, []).append(Finding(code, "info", "", {"effect": effect} if effect else {}))
+def _items_with_findings(case: Case, stages: tuple[str, ...]) -> set[str]:
+    marks = ", ".join("?" * len(stages))
+    rows = case.db.conn.execute(f"SELECT DISTINCT item_id FROM findings WHERE stage IN ({marks})", stages)
+    return {r[0] for r in rows}
+
+
+def _verdict_findings(case: Case, where: str, args: tuple[Any, ...] = ()) -> list[tuple[str, str, str | None]]:
+    """(id, verdict, findings) of every selected stored item, its findings packed as the verdict rules
+    see them: code and `evidence.effect` only, "code\\x1feffect" joined by "\\x1e". One string per
+    item, so the items with the same findings share one verdict computation."""
+    return case.db.conn.execute(
+        "SELECT i.id, i.verdict, (SELECT group_concat(f.code || char(31) || coalesce(CASE WHEN"
+        " instr(f.evidence, '\"effect\"') THEN json_extract(f.evidence, '$.effect') END, ''), char(30))"
+        f" FROM findings f WHERE f.item_id = i.id) FROM items i WHERE i.state = 'stored' AND ({where})",
+        args,
+    ).fetchall()
+
+
+def _unpack(packed: str | None) -> list[Finding]:
+    out = []
+    for part in packed.split("\x1e") if packed else ():
+        code, _, effect = part.partition("\x1f")
+        out.append(Finding(code, "info", "", {"effect": effect} if effect else {}))
     return out
 
 
-def _refresh_verdicts(case: Case, where: str) -> None:
+def _refresh_verdicts(case: Case, where: str, args: tuple[Any, ...] = ()) -> None:
     """Every selected item's verdict from all its findings."""
-    judged = _verdict_findings(case)
-    changed = [
-        (new, item_id)
-        for item_id, old in case.db.conn.execute(f"SELECT id, verdict FROM items WHERE {where}").fetchall()
-        if (new := verdict_for(judged.get(item_id, []))) != old
-    ]
+    known: dict[str | None, str] = {}
+    changed = []
+    for item_id, old, packed in _verdict_findings(case, where, args):
+        new = known.get(packed)
+        if new is None:
+            new = known[packed] = verdict_for(_unpack(packed))
+        if new != old:
+            changed.append((new, item_id))
     case.db.conn.executemany("UPDATE items SET verdict=? WHERE id=?", changed)
+
+
+def _refresh_items(case: Case, ids: set[str]) -> None:
+    if ids:
+        _refresh_verdicts(case, "i.id IN (SELECT value FROM json_each(?))", (ids_param(ids),))
 
 
 def verification_summary(case: Case) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 document against the rest of the case (edit bursts, foreign editors).
 
 Pure functions over `DocMetadata` records; the pipeline supplies the email date, the email's
-verdict and the dump's publication date. Findings that should move a verdict say so with
-`evidence["effect"]` ("altered" or "suspicious"); informational ones carry no effect.
+standing (verified, altered body, or unproven) and the dump's publication date. Findings that
+should move a verdict say so with `evidence["effect"]` ("altered" or "suspicious");
+informational ones carry no effect.
 """
 
 from __future__ import annotations
@@ -84,18 +85,21 @@ def check_document(
     meta: DocMetadata,
     *,
     email_date: datetime | None,
-    email_verified: bool,
+    email_verdict: str | None = None,
     published: datetime | None,
     now: datetime,
 ) -> list[Finding]:
     """Findings about one document's own metadata (dates, producer, revisions, layers).
 
+    `email_verdict` is the standing of the email carrying the document: "verified" (its signature
+    proves the document's bytes), "altered" (its body no longer matches its signature: pass it only
+    for a body change, not a changed header) or anything else (nothing proves it).
     Dates given without a time zone are taken as UTC (with a day's slack where it matters)."""
     email_naive = email_date is not None and email_date.tzinfo is None
     email_date, published, now = _aware(email_date), _aware(published), _aware(now) or now
     meta = _with_aware_dates(meta)
     findings: list[Finding] = []
-    findings += _modified_after_sent(meta, email_date, email_verified, email_naive)
+    findings += _modified_after_sent(meta, email_date, email_verdict, email_naive)
     findings += _after_publication(meta, published)
     findings += _created_after_modified(meta)
     findings += _future_dates(meta, now)
@@ -105,7 +109,9 @@ def check_document(
     return findings
 
 
-def _modified_after_sent(meta: DocMetadata, sent: datetime | None, verified: bool, sent_naive: bool) -> list[Finding]:
+def _modified_after_sent(
+    meta: DocMetadata, sent: datetime | None, email_verdict: str | None, sent_naive: bool
+) -> list[Finding]:
     if sent is None:
         return []
     late = [
@@ -117,10 +123,18 @@ def _modified_after_sent(meta: DocMetadata, sent: datetime | None, verified: boo
         return []
     name, value = late[0]
     gap = _span(value - sent)
-    if verified:
+    if email_verdict == "verified":
+        # The signature proves these bytes were attached when the email was sent: the clock that
+        # stamped the document (or the one that dated the email) was wrong, nothing was changed.
         message = (
-            f"The document says it was last saved {gap} after the signed email carrying it was sent: "
-            "the email's signature proves what was attached, so this copy was changed afterwards."
+            f"The document says it was last saved {gap} after the signed email carrying it was sent: a clock "
+            "discrepancy, the signature proves these bytes were sent with that email."
+        )
+        effect, severity = "none", "info"
+    elif email_verdict == "altered":
+        message = (
+            f"The document says it was saved {gap} after the email carrying it was sent, and that email's body "
+            "no longer matches its DKIM signature: evidence that this attachment was swapped after signing."
         )
         effect, severity = "altered", "critical"
     else:
@@ -139,7 +153,8 @@ def _modified_after_sent(meta: DocMetadata, sent: datetime | None, verified: boo
                 "field": name,
                 "document_date": value.isoformat(),
                 "email_date": sent.isoformat(),
-                "email_verified": verified,
+                "email_verdict": email_verdict,
+                "email_verified": email_verdict == "verified",
                 "date_without_zone": meta.naive(name),
             },
         )

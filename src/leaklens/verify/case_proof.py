@@ -1,0 +1,387 @@
+"""What one item's proof says about other items of the case, and what the case says about one item.
+
+Run by `case_verify.propagate` (after every email's own check) and `check_documents` (after the
+documents are judged). Each step owns one findings stage, deletes it and writes it again in a
+few set-based statements, so a re-run gives the same findings and 20,000 emails cost a
+fraction of a second:
+
+- `inherit_verification` (stage "inherit"): the parts of a verified email are verified through
+  it, since its body hash covers their bytes (`dkim.covered_by_parent`); a message forwarded
+  inside it is only marked (`dkim.inside_verified`): its own signatures decide who wrote it.
+- `identical_to_verified` (stage "identical"): proof travels with bytes. An item with the
+  sha256 of a verified item is verified through it (`dkim.identical_to_verified`).
+- `expected_signatures` (stage "expect"): a domain whose relayed mail is signed (nearly) always
+  in a period makes an unsigned message claiming it in that period suspicious
+  (`dkim.expected_signature_missing`).
+- `carries_altered` (stage "vehicle"): an email that nothing verifies and that carries an altered
+  item is suspicious (`dup.carries_altered`): the vehicle of a forgery is not neutral.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from ..addresses import organisational_domain, parse_address_list
+from ..case import Case
+from ..model import Finding
+from .recover import explanation
+from .verdict import ALTERED, SUSPICIOUS, VERIFIED, effect_of, register_effect
+
+register_effect("dkim.covered_by_parent", VERIFIED)
+register_effect("dkim.inside_verified", None)
+register_effect("dkim.identical_to_verified", VERIFIED)
+# Both are only ever written on emails that nothing verifies: one lacks the signature its domain's
+# other mail carries, the other carried a forgery. Neither can meet a proof to override.
+register_effect("dkim.expected_signature_missing", SUSPICIOUS)
+register_effect("dup.carries_altered", SUSPICIOUS)
+
+COVERED_BY_PARENT = (
+    "dkim.covered_by_parent",
+    "info",
+    "Verified through its email: these bytes are inside a DKIM-signed message body that validates, "
+    "so they are exactly what was sent.",
+)
+INSIDE_VERIFIED = (
+    "dkim.inside_verified",
+    "info",
+    "This message was forwarded inside a DKIM-verified email: its bytes are unchanged since then, "
+    "but that says nothing about who wrote it; its own signatures decide.",
+)
+
+STAGES = ("inherit", "identical", "expect", "vehicle")  # one findings stage per step
+
+
+def ids_param(ids: Iterable[str]) -> str:
+    """Item ids as one JSON parameter, read in SQL with `json_each(?)`: one statement for any number."""
+    return json.dumps(sorted(ids))
+
+
+# --- attachments of a verified email -------------------------------------------------------------
+
+# Every stored descendant of an email that passes its verification on (verified, and no l= that
+# leaves a tail of the body unsigned), down to but not into forwarded messages.
+_INHERIT = """
+WITH RECURSIVE roots(email) AS (
+    SELECT i.id FROM items i
+    WHERE i.kind = 'email' AND i.state = 'stored' AND i.verdict = 'verified'
+      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.item_id = i.id AND f.code = 'dkim.length_limited')
+), tree(id, kind, root) AS (
+    SELECT c.id, c.kind, r.email FROM roots r JOIN items c ON c.parent = r.email WHERE c.state = 'stored'
+    UNION ALL
+    SELECT c.id, c.kind, t.root FROM tree t JOIN items c ON c.parent = t.id
+    WHERE t.kind != 'email' AND c.state = 'stored'
+)
+SELECT t.id, t.kind, t.root,
+       (SELECT json_group_array(DISTINCT lower(json_extract(s.value, '$.d')))
+          FROM verifications v, json_each(v.signatures) s
+         WHERE v.item_id = t.root AND json_extract(s.value, '$.result') = 'pass'
+           AND coalesce(json_extract(s.value, '$.aligned'), 1)) AS domains
+FROM tree t
+"""
+
+
+def inherit_verification(case: Case) -> set[str]:
+    """`dkim.covered_by_parent` on every part of a verified email; returns the items given a finding."""
+    conn = case.db.conn
+    conn.execute("DELETE FROM findings WHERE stage = 'inherit'")
+    pairs = []
+    for item_id, kind, root, domains in conn.execute(_INHERIT).fetchall():
+        evidence = {"verified_email": root, "signing_domains": sorted(d for d in json.loads(domains or "[]") if d)}
+        template = INSIDE_VERIFIED if kind == "email" else COVERED_BY_PARENT
+        pairs.append((item_id, Finding(*template, evidence)))
+    case.db.add_findings_of(pairs, "inherit")
+    return {i for i, _ in pairs}
+
+
+# --- identical bytes ---------------------------------------------------------------------------
+
+_IDENTICAL = """
+WITH candidates AS (
+    SELECT id, sha256 FROM items WHERE state = 'stored' AND verdict != 'verified' AND sha256 IS NOT NULL
+), proven AS (
+    SELECT sha256, MIN(rowid) AS first, COUNT(*) AS n FROM items
+    WHERE state = 'stored' AND verdict = 'verified' AND sha256 IN (SELECT sha256 FROM candidates)
+    GROUP BY sha256
+)
+SELECT c.id, p.sha256, p.n, copy.id, copy.path, copy.kind, proof.id, proof.path
+FROM candidates c
+JOIN proven p ON p.sha256 = c.sha256
+JOIN items copy ON copy.rowid = p.first
+LEFT JOIN items proof ON proof.id = (
+    SELECT json_extract(f.evidence, '$.verified_email') FROM findings f
+    WHERE f.item_id = copy.id AND f.code = 'dkim.covered_by_parent' LIMIT 1)
+"""
+
+
+def identical_to_verified(case: Case) -> set[str]:
+    """`dkim.identical_to_verified` on every item not verified itself whose bytes equal a verified item's.
+
+    Reads the verdicts as they stand, so it runs after the attachments of verified emails have
+    inherited (and their verdicts were refreshed) and after its own previous findings are gone
+    from those verdicts: a copy verified only through another copy never proves anything.
+    """
+    conn = case.db.conn
+    conn.execute("DELETE FROM findings WHERE stage = 'identical'")
+    pairs = []
+    for item_id, sha, n, copy_id, copy_path, copy_kind, proof_id, proof_path in conn.execute(_IDENTICAL).fetchall():
+        via = (
+            f", which is inside the DKIM-verified email {proof_path}"
+            if proof_path
+            else (", a DKIM-verified email" if copy_kind == "email" else "")
+        )
+        others = f" (and {n - 1} other verified cop{'y' if n == 2 else 'ies'})" if n > 1 else ""
+        message = (
+            f"Verified through identical bytes: this item has the same SHA-256 as {copy_path}{via}{others}. "
+            "Proof travels with bytes, so this is exactly what was signed; it says nothing about how this "
+            "copy reached the dump."
+        )
+        evidence = {
+            "sha256": sha,
+            "verified_copy": copy_id,
+            "verified_path": copy_path,
+            "verified_copies": n,
+            "verified_email": proof_id or (copy_id if copy_kind == "email" else None),
+        }
+        pairs.append((item_id, Finding("dkim.identical_to_verified", "info", message, evidence)))
+    case.db.add_findings_of(pairs, "identical")
+    return {i for i, _ in pairs}
+
+
+# --- a domain that signs its mail --------------------------------------------------------------
+
+SIGNING_RATE = 0.95  # the share of a domain's relayed mail that must carry its valid signature...
+CONFIDENCE_Z = 1.645  # ... at the low end of a one-sided 95% confidence interval (Wilson score)
+WINDOW_MONTHS = 1  # the message's calendar month and this many months either side
+
+# Received hops that show a message going from one mail server to another: a named sending host
+# that is not the receiving host itself nor the loopback, and not an authenticated submission by
+# a mail client (RFC 3848's ...A protocols, webmail over HTTP, Exchange's MAPI) nor the local
+# delivery into a mailbox (LMTP). A message that never made such a hop (a draft, a copy saved by
+# the client, a message delivered on one machine) never passed a server that would sign it.
+_RELAY_HOP = """EXISTS (
+    SELECT 1 FROM json_each(v.received) h
+    WHERE json_extract(h.value, '$.by') IS NOT NULL
+      AND lower(trim(json_extract(h.value, '$.from'), '.')) NOT IN
+          ('', 'localhost', 'localhost.localdomain', '127.0.0.1', '[127.0.0.1]', '::1', '[::1]', '[ipv6:::1]')
+      AND lower(trim(json_extract(h.value, '$.from'), '.')) != lower(trim(json_extract(h.value, '$.by'), '.'))
+      AND upper(coalesce(json_extract(h.value, '$.with'), '')) NOT IN
+          ('ESMTPA', 'ESMTPSA', 'UTF8SMTPA', 'UTF8SMTPSA', 'LMTP', 'LMTPS', 'LMTPA', 'LMTPSA',
+           'HTTP', 'HTTPS', 'HTTPREST', 'MAPI', 'LOCAL'))"""
+
+_ALIGNED_PASS = """EXISTS (
+    SELECT 1 FROM json_each(v.signatures) s
+    WHERE json_extract(s.value, '$.result') = 'pass' AND json_extract(s.value, '$.aligned') = 1)"""
+
+# Only emails the verifier checked (their row in `verifications`), as stored: no blob is read again.
+_MAIL = f"""
+SELECT i.id, i.email_from, i.date, i.message_id, i.verdict, {_ALIGNED_PASS} AS signed
+FROM items i JOIN verifications v ON v.item_id = i.id
+WHERE i.kind = 'email' AND i.state = 'stored' AND i.date IS NOT NULL AND i.email_from IS NOT NULL
+  AND {_RELAY_HOP}
+"""
+
+
+def wilson_lower(successes: int, n: int, z: float = CONFIDENCE_Z) -> float:
+    """The lower bound of the Wilson score interval for a proportion: what the sample shows at least."""
+    if n <= 0:
+        return 0.0
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, (centre - margin) / denominator)
+
+
+@lru_cache(maxsize=65536)
+def from_domains(email_from: str) -> tuple[str, ...]:
+    """The domains of the From mailboxes as stored at ingest (lower-case, each once)."""
+    try:
+        domains = parse_address_list(email_from).domains
+    except Exception:  # a From no reader can parse claims no domain this rule could judge
+        return ()
+    return tuple(dict.fromkeys(d.lower().rstrip(".") for d in domains if d))
+
+
+def _month(date: str) -> int | None:
+    """The month of an ISO date as one number (year * 12 + month - 1)."""
+    try:
+        year, month = int(date[0:4]), int(date[5:7])
+    except (TypeError, ValueError):
+        return None
+    return year * 12 + month - 1 if 1 <= month <= 12 else None
+
+
+def _month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def expected_signatures(case: Case) -> set[str]:
+    """`dkim.expected_signature_missing` on relayed, unsigned mail from a domain that signs its relayed mail.
+
+    The population is the case's DKIM-checked emails that were relayed between mail servers
+    (`_RELAY_HOP`), counted once per message (copies of one Message-ID in several mailboxes are
+    one message), per exact From domain and calendar month. For a message dated in month M the
+    period is M-1..M+1. The domain "signs its mail" in that period when the share of those
+    messages with a valid aligned signature is at least SIGNING_RATE at the low end of its
+    one-sided 95% Wilson interval: with every message signed that takes 52 messages; with one
+    unsigned (the message judged is counted), about 90. Three signed messages never make a rule.
+    """
+    conn = case.db.conn
+    conn.execute("DELETE FROM findings WHERE stage = 'expect'")
+    # (domain, message key) -> [month, signed]; a message is signed if any stored copy is.
+    messages: dict[tuple[str, str], list[Any]] = {}
+    candidates: list[tuple[str, str, int]] = []  # (item id, domain, month)
+    for item_id, email_from, date, message_id, verdict, signed in conn.execute(_MAIL):
+        month = _month(date)
+        if month is None:
+            continue
+        for domain in from_domains(email_from):
+            entry = messages.setdefault((domain, message_id or item_id), [month, False])
+            entry[1] = entry[1] or bool(signed)
+            if not signed and verdict != VERIFIED:
+                candidates.append((item_id, domain, month))
+    if not candidates:
+        return set()
+    counts: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for (domain, _), (month, signed) in messages.items():
+        c = counts[(domain, month)]
+        c[0] += 1
+        c[1] += signed
+    flagged: list[tuple[str, str, int, int, int]] = []
+    for item_id, domain, month in candidates:
+        n = k = 0
+        for m in range(month - WINDOW_MONTHS, month + WINDOW_MONTHS + 1):
+            if (domain, m) in counts:
+                n += counts[(domain, m)][0]
+                k += counts[(domain, m)][1]
+        if k and wilson_lower(k, n) >= SIGNING_RATE:
+            flagged.append((item_id, domain, month, n, k))
+    if not flagged:
+        return set()
+    signatures = dict(
+        conn.execute(
+            "SELECT item_id, signatures FROM verifications WHERE item_id IN (SELECT value FROM json_each(?))",
+            (ids_param(sorted({f[0] for f in flagged})),),
+        ).fetchall()
+    )
+    pairs = []
+    for item_id, domain, month, n, k in flagged:
+        sigs = [
+            {"d": s.get("d"), "s": s.get("s"), "result": s.get("result")}
+            for s in json.loads(signatures.get(item_id) or "[]")
+        ]
+        org = organisational_domain(domain)
+        if any(
+            s["result"] in ("body_hash_mismatch", "header_mismatch") and s["d"] and organisational_domain(s["d"]) == org
+            for s in sigs
+        ):
+            continue  # it carries the domain's signature, broken: the alteration findings say what is known
+        pairs.append((item_id, _expected_finding(domain, month, n, k, sigs)))
+    case.db.add_findings_of(pairs, "expect")
+    return {i for i, _ in pairs}
+
+
+def _signature_state(domain: str, sigs: list[dict[str, Any]]) -> str:
+    if not sigs:
+        return "carries no DKIM signature at all"
+    own = [s for s in sigs if s["d"] and organisational_domain(s["d"]) == organisational_domain(domain)]
+    if own:
+        s = own[0]
+        return (
+            f"its {domain} signature cannot be checked ({s['s']}._domainkey.{s['d']}: "
+            f"{str(s['result']).replace('_', ' ')}), so nothing shows that {domain} sent it"
+        )
+    signers = ", ".join(sorted({str(s["d"]) for s in sigs if s["d"]})) or "unreadable signatures"
+    return f"carries no {domain} signature (only: {signers})"
+
+
+def _expected_finding(domain: str, month: int, n: int, k: int, sigs: list[dict[str, Any]]) -> Finding:
+    start, end = _month_label(month - WINDOW_MONTHS), _month_label(month + WINDOW_MONTHS)
+    rate, low = k / n, wilson_lower(k, n)
+    message = (
+        f"{domain} signs its mail: from {start} to {end}, {k} of the {n} messages from {domain} in this case "
+        f"that were relayed between mail servers carry a valid {domain} signature ({rate:.1%}; at least "
+        f"{low:.1%} with 95% confidence). This message claims to be from {domain} and was relayed too, but "
+        f"{_signature_state(domain, sigs)}. That is what a message written by someone else would look like; "
+        "a server that did not sign would explain it too."
+    )
+    evidence = {
+        "domain": domain,
+        "period": {"from": start, "to": end},
+        "messages": n,
+        "signed": k,
+        "unsigned": n - k,
+        "rate": round(rate, 4),
+        "rate_lower_bound": round(low, 4),
+        "threshold": SIGNING_RATE,
+        "counted": "distinct messages (by Message-ID) from this From domain, DKIM-checked, relayed between "
+        "mail servers per their Received headers; signed means a valid signature aligned with From",
+        "signatures": sigs,
+    }
+    return Finding("dkim.expected_signature_missing", "warning", message, evidence)
+
+
+# --- the vehicle of an altered item -------------------------------------------------------------
+
+# Every altered item, walked up to every email above it that nothing verifies.
+_CARRIERS = """
+WITH RECURSIVE up(item, ancestor) AS (
+    SELECT a.id, a.parent FROM items a WHERE a.state = 'stored' AND a.verdict = 'altered' AND a.parent IS NOT NULL
+    UNION
+    SELECT up.item, p.parent FROM up JOIN items p ON p.id = up.ancestor WHERE p.parent IS NOT NULL
+)
+SELECT e.id, a.id, a.path, a.name FROM up
+JOIN items e ON e.id = up.ancestor
+JOIN items a ON a.id = up.item
+WHERE e.kind = 'email' AND e.state = 'stored' AND e.verdict != 'verified'
+ORDER BY e.rowid, a.rowid
+"""
+MAX_LISTED = 20
+
+
+def carries_altered(case: Case) -> set[str]:
+    """`dup.carries_altered` on every email, not verified, that carries an altered item at any depth.
+
+    An item altered in transit with its signed original recovered (a list footer) is no forgery
+    and makes no vehicle; one whose recovered original shows text added after signing does.
+    Returns the emails given a finding."""
+    conn = case.db.conn
+    conn.execute("DELETE FROM findings WHERE stage = 'vehicle'")
+    carried: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for email_id, item_id, path, name in conn.execute(_CARRIERS).fetchall():
+        carried[email_id].append((item_id, path, name))
+    if not carried:
+        return set()
+    findings: dict[str, list[Finding]] = defaultdict(list)
+    for item_id, code, severity, message, evidence in conn.execute(
+        "SELECT item_id, code, severity, message, evidence FROM findings"
+        " WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+        (ids_param({i for items in carried.values() for i, _, _ in items}),),
+    ):
+        findings[item_id].append(Finding(code, severity, message, json.loads(evidence)))
+    benign = {i for i, fs in findings.items() if (e := explanation(fs)) is not None and e["in_transit"]}
+    reasons = {i: list(dict.fromkeys(f.code for f in fs if effect_of(f) == ALTERED)) for i, fs in findings.items()}
+    pairs = []
+    for email_id, all_items in carried.items():
+        items = [x for x in all_items if x[0] not in benign]
+        if not items:
+            continue
+        first_id, _, first_name = items[0]
+        why = ", ".join(reasons.get(first_id, [])) or "altered"
+        more = f" It carries {len(items) - 1} other altered item(s) too." if len(items) > 1 else ""
+        message = (
+            f"This email carries {first_name!r}, which is proven altered ({why}), and nothing verifies the "
+            f"email itself: it is the vehicle of a changed copy, so what it says deserves the same doubt.{more}"
+        )
+        evidence = {
+            "altered": [{"id": i, "path": p, "reasons": reasons.get(i, [])} for i, p, _ in items[:MAX_LISTED]],
+            "count": len(items),
+        }
+        pairs.append((email_id, Finding("dup.carries_altered", "warning", message, evidence)))
+    case.db.add_findings_of(pairs, "vehicle")
+    return {i for i, _ in pairs}
