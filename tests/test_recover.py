@@ -39,7 +39,7 @@ TEXT = (
 @pytest.fixture(scope="module")
 def key():
     pem, pub = make_rsa_key()
-    return pem, KeyArchive([KeyRecord(AUTHOR, "s1", f"v=DKIM1; k=rsa; p={pub}", "generated in test")])
+    return pem, KeyArchive([KeyRecord(AUTHOR, "s1", f"v=DKIM1; k=rsa; p={pub}", "generated in test")]), pub
 
 
 def _message(kind: str = "plain") -> EmailMessage:
@@ -373,6 +373,21 @@ def test_explanation_needs_every_change_explained(key):
         "message": next(f.message for f in r.findings if f.code == recover.CODE),
         "signatures": [0],
     }
+    footer = next(f for f in r.findings if f.code == recover.CODE).evidence["removed"][0]["text"]
+    same_footer = Finding(
+        "dup.altered_copy",
+        "critical",
+        "",
+        {"effect": "altered", "diff": [{"op": "insert", "removed": "", "added": " ".join(footer.split()[:5])}]},
+    )
+    more = Finding(
+        "dup.altered_copy",
+        "critical",
+        "",
+        {"effect": "altered", "diff": [{"op": "replace", "removed": "six", "added": "nine"}]},
+    )
+    assert explanation([*r.findings, same_footer]) is not None  # the sent copy differs by the footer only
+    assert explanation([*r.findings, more]) is None
     header_change = Finding("dkim.header_mismatch", "critical", "", {"signature": 1})
     assert explanation([*r.findings, header_change]) is None
     assert explanation([f for f in r.findings if f.code != "dkim.body_hash_mismatch"]) is None
@@ -438,3 +453,104 @@ def test_a_header_added_by_a_list_at_the_start(key):
     f = _recovered(raw, key)
     assert f.evidence["transformations"] == ["header_removed"]
     assert f.evidence["removed"][0]["where"] == "start" and f.evidence["removed"][0]["body_lines"] == [1, 2]
+
+
+# --- counted apart: the case summary, the JSON and HTML reports, the workbench ------------------
+@pytest.fixture(scope="module")
+def case(tmp_path_factory, key):
+    from helpers import build_case, key_record_file
+
+    from leaklens.verify.case_verify import verify_case
+
+    root = tmp_path_factory.mktemp("recovered")
+    dump = root / "dump"
+    dump.mkdir()
+    signed = _signed(key)
+    (dump / "1-intact.eml").write_bytes(signed)
+    (dump / "2-list.eml").write_bytes(mailman(signed))
+    (dump / "3-ps.eml").write_bytes(signed + b"\r\nP.S. Delete this email after reading.\r\n")
+    (dump / "4-changed.eml").write_bytes(signed.replace(b"at six", b"at nine"))
+    keys = key_record_file(root / "keys.txt", key[2], "s1", AUTHOR)
+    c = build_case(root, dump)
+    verify_case(c, key_files=[keys], workers=1)
+    yield c
+    c.close()
+
+
+def _id(case, name: str) -> str:
+    return case.db.conn.execute("SELECT id FROM items WHERE name=?", (name,)).fetchone()[0]
+
+
+def test_summary_counts_recovered_apart(case):
+    from leaklens.report.items import summary
+
+    s = summary(case)
+    assert s["by_verdict"]["altered"] == 3  # the verdict does not change
+    assert (s["altered_recovered"], s["altered_in_transit"], s["altered_unexplained"]) == (2, 1, 1)
+    v = s["verification"]
+    assert (v["altered_recovered"], v["altered_in_transit"], v["altered_unexplained"]) == (2, 1, 1)
+
+
+def test_json_report_items_say_recovered(case):
+    import io
+    import json
+
+    from leaklens.report.writers import write_json
+
+    out = io.StringIO()
+    write_json(case, out)
+    doc = json.loads(out.getvalue())
+    by_name = {i["path"].rsplit("/", 1)[-1]: i for i in doc["items"]}
+    assert by_name["2-list.eml"]["verdict"] == "altered"
+    assert by_name["2-list.eml"]["recovered"] == {
+        "in_transit": True,
+        "label": recover.IN_TRANSIT_LABEL,
+        "signatures": [0],
+    }
+    assert by_name["3-ps.eml"]["recovered"]["label"] == recover.ADDED_LABEL
+    assert "recovered" not in by_name["4-changed.eml"] and "recovered" not in by_name["1-intact.eml"]
+    assert doc["summary"]["altered_in_transit"] == 1
+
+
+def test_workbench_shows_recovered_apart(case):
+    from fastapi.testclient import TestClient
+    from lxml import html as lxml_html
+
+    from leaklens.web.app import create_app
+
+    client = TestClient(create_app(case.root))
+    dash = lxml_html.fromstring(client.get("/").text)
+    quote = " ".join(dash.xpath('//p[@class="quote"]')[0].text_content().split())
+    assert (
+        "3 items proven altered: 1 altered in transit, original recovered; 1 with text added after signing, "
+        "original recovered; 1 altered, unexplained." in quote
+    )
+    page = lxml_html.fromstring(client.get(f"/items/{_id(case, '2-list.eml')}").text)
+    badge = page.xpath('//p[@class="item-verdict"]/span[contains(@class, "verdict")]')[0]
+    assert badge.text_content().strip() == recover.IN_TRANSIT_LABEL and "v-in-transit" in badge.get("class")
+    lede = page.xpath('//p[contains(@class, "lede")]')[0].text_content()
+    assert "Team mailing list" in lede and "footer" in lede
+    first = page.xpath('//li[contains(@class, "finding")]')[0].text_content()
+    assert recover.CODE in first  # the explanation comes before the critical mismatch it explains
+    changed = lxml_html.fromstring(client.get(f"/items/{_id(case, '4-changed.eml')}").text)
+    badge = changed.xpath('//p[@class="item-verdict"]/span[contains(@class, "verdict")]')[0]
+    assert badge.text_content().strip().endswith("Altered")
+
+
+def test_html_report_shows_recovered_apart(case):
+    import io
+
+    from lxml import html as lxml_html
+
+    from leaklens.report.html_report import write_html
+
+    buf = io.StringIO()
+    write_html(case, buf)
+    doc = lxml_html.fromstring(buf.getvalue())
+    text = " ".join(doc.text_content().split())
+    assert "3 items proven altered (1 altered in transit, original recovered;" in text
+    altered = doc.xpath('//section[@id="altered"]')[0]
+    articles = altered.xpath("./article")
+    labels = [" ".join(a.xpath('.//p[@class="item-verdict"]//text()')).strip() for a in articles]
+    assert labels[0] == ""  # the unexplained one first
+    assert sorted(labels[1:]) == sorted([recover.IN_TRANSIT_LABEL, recover.ADDED_LABEL])

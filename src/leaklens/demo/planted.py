@@ -68,8 +68,11 @@ def appended_footer(f: MessageFactory) -> Built:
                 _at(4, 3, 19, 40), signer=ORG_SIGNER, html=False, encoding="7bit")
     b.raw += (b"\nP.S. Delete this email after reading. The money from the Cyprus account must not "
               b"appear anywhere in the official accounts.\n")
-    return _signed(b, "altered", ["dkim.body_hash_mismatch"], "dkim_appended_text",
-                   "a compromising P.S. was appended to the body after signing")
+    b.extra = {"expected_recovered": "added_after_signing"}
+    return _signed(b, "altered", ["dkim.body_hash_mismatch", "dkim.original_recovered"], "dkim_appended_text",
+                   "a compromising P.S. was appended to the body after signing; removing it restores the "
+                   "signed body hash, so the signed original is recovered and the P.S. shown as added "
+                   "(no list explains it)")
 
 
 def changed_subject(f: MessageFactory) -> Built:
@@ -143,10 +146,11 @@ def list_forward_with_arc(f: MessageFactory) -> Built:
     ).encode()
     b.raw = hops + sealed
     b.owner, b.delivered = owner, delivered
-    return _signed(b, "altered", ["dkim.body_hash_mismatch"], "list_footer_arc",
-                   "the team list appended its footer, which breaks the author's DKIM body hash; the "
-                   "list's ARC seal validates (cv=pass) and records dkim=pass on arrival, so the change "
-                   "is explained by the list")
+    b.extra = {"expected_recovered": "in_transit"}
+    return _signed(b, "altered", ["dkim.body_hash_mismatch", "dkim.original_recovered"], "list_footer_arc",
+                   "the team list appended its footer, which breaks the author's DKIM body hash; removing "
+                   "the footer restores the signed body hash (altered in transit, original recovered), and "
+                   "the list's ARC seal validates (cv=pass) and records dkim=pass on arrival")
 
 
 def length_limited(f: MessageFactory) -> Built:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .. import __version__
 from ..case import Case
 from ..model import VERDICTS
+from ..verify.recover import explanation
 from ..web import charts, data
 from ..web.render import human_size, pretty_json
 
@@ -48,14 +49,20 @@ def _listed(case: Case, verdict: str) -> tuple[int, list[dict[str, Any]]]:
     out = []
     for r in rows:
         findings = data.findings_with_stage(conn, r["id"])
+        recovered = explanation(data.as_findings(findings)) if verdict == "altered" else None
+        if recovered is not None:
+            findings.sort(key=lambda f: f["code"] != "dkim.original_recovered")
         # What made the verdict comes first; info findings stay, after it, for context.
         out.append(
             {
                 "row": dict(r),
                 "findings": findings,
+                "recovered": recovered,
                 "document": (json.loads(r["meta"]) or {}).get("document") if r["meta"] else None,
             }
         )
+    # Altered items whose signed original is recovered come after the unexplained ones.
+    out.sort(key=lambda it: it["recovered"] is not None)
     return total, out
 
 

@@ -12,6 +12,7 @@ from ..case import Case
 from ..model import Finding
 from ..verify.case_docs import population
 from ..verify.case_verify import verification_summary
+from ..verify.recover import explanation
 
 
 def item_dict(row: sqlite3.Row, findings: list[Finding]) -> dict[str, Any]:
@@ -40,6 +41,10 @@ def item_dict(row: sqlite3.Row, findings: list[Finding]) -> dict[str, Any]:
         "mime": row["mime"],
         "text_status": row["text_status"],
     }
+    explained = explanation(findings) if row["verdict"] == "altered" else None
+    if explained is not None:
+        # Still `altered`, but every proven change has its signed original recovered: said apart.
+        out["recovered"] = {k: explained[k] for k in ("in_transit", "label", "signatures")}
     meta = json.loads(row["meta"]) if row["meta"] else None
     if meta and "document" in meta:
         out["metadata"] = meta["document"]
@@ -53,14 +58,22 @@ def iter_items(case: Case) -> Iterator[dict[str, Any]]:
 
 
 def summary(case: Case) -> dict[str, Any]:
+    """The case's figures. `altered_*` split the altered items: a signed original recovered (in
+    transit, or text added after signing by someone unnamed) apart from the unexplained ones."""
     db = case.db
     stored = "state != 'pending'"
+    by_verdict = db.counts("verdict", stored)
+    verification = verification_summary(case)
+    recovered = verification.get("altered_recovered", 0)  # only emails have signatures to recover
     return {
         "items": db.conn.execute(f"SELECT COUNT(*) FROM items WHERE {stored}").fetchone()[0],
-        "by_verdict": db.counts("verdict", stored),
+        "by_verdict": by_verdict,
+        "altered_recovered": recovered,
+        "altered_in_transit": verification.get("altered_in_transit", 0),
+        "altered_unexplained": by_verdict.get("altered", 0) - recovered,
         "by_kind": db.counts("kind", "state = 'stored'"),
         "accounting": db.accounting(),
-        "verification": verification_summary(case),
+        "verification": verification,
     }
 
 
@@ -72,8 +85,9 @@ def duplicate_groups(case: Case) -> list[dict[str, Any]]:
         return []
     groups: dict[int, dict[str, Any]] = {}
     for r in rows:
-        g = groups.setdefault(r["grp"], {"group": r["grp"], "kind": r["kind"], "similarity": r["similarity"],
-                                         "members": []})
+        g = groups.setdefault(
+            r["grp"], {"group": r["grp"], "kind": r["kind"], "similarity": r["similarity"], "members": []}
+        )
         g["members"].append(r["item_id"])
     return list(groups.values())
 

@@ -881,11 +881,33 @@ IN_TRANSIT_LABEL = "Altered in transit; original recovered"
 ADDED_LABEL = "Text added after signing; original recovered"
 
 
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _same_insertion(finding: Finding, added: str) -> bool:
+    """A `dup.altered_copy` whose every difference from the verified copy is text the recovery removed.
+
+    The list's copy of a message also found as sent (same Message-ID) differs from it by the
+    footer, and only by it: one change, already explained. A diff at its hunk limit may hide more.
+    """
+    hunks = (finding.evidence or {}).get("diff")
+    if not isinstance(hunks, list) or not hunks or len(hunks) >= 40:
+        return False
+    for h in hunks:
+        if not isinstance(h, dict) or h.get("removed") or not h.get("added"):
+            return False
+        if _words(str(h["added"])) not in added:
+            return False
+    return True
+
+
 def explanation(findings: Iterable[Finding]) -> dict[str, Any] | None:
     """How an altered item's change is explained, when every proven change has its signed original recovered.
 
     None when the item is not altered, or when any change is unexplained: a body change whose
-    original was not recovered, a changed signed header, an altered copy... Returns
+    original was not recovered, a changed signed header, a copy differing from a verified one by
+    more than the text the recovery removed... Returns
     {"in_transit": bool, "label": str, "message": str, "signatures": [...]}.
     """
     findings = list(findings)
@@ -893,12 +915,16 @@ def explanation(findings: Iterable[Finding]) -> dict[str, Any] | None:
     if not recovered:
         return None
     explained = {(f.evidence or {}).get("signature") for f in recovered}
+    added = _words(" ".join(str(b.get("text", "")) for f in recovered for b in (f.evidence or {}).get("removed") or []))
     altering = [f for f in findings if effect_of(f) == ALTERED]
     if not altering:
         return None
     for f in altering:
-        if f.code != "dkim.body_hash_mismatch" or (f.evidence or {}).get("signature") not in explained:
-            return None
+        if f.code == "dkim.body_hash_mismatch" and (f.evidence or {}).get("signature") in explained:
+            continue
+        if f.code == "dup.altered_copy" and added and _same_insertion(f, added):
+            continue
+        return None
     in_transit = all(bool((f.evidence or {}).get("in_transit")) for f in recovered)
     return {
         "in_transit": in_transit,

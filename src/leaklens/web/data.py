@@ -23,6 +23,7 @@ from ..ingest.textformats.charset import decode_text
 from ..model import Finding
 from ..report.items import item_dict, summary
 from ..store import annotations
+from ..verify.recover import explanation
 from . import query as webquery
 from .sanitize import sanitise_html
 
@@ -131,7 +132,10 @@ def _dashboard(case: Case) -> dict[str, Any]:
             (last,),
         ).fetchone()
         if r is not None:
-            latest.append({**dict(r), "code": code, "severity": severity, "items": items})
+            entry = {**dict(r), "code": code, "severity": severity, "items": items}
+            if r["verdict"] == "altered":
+                entry["recovered"] = recovered(conn, r["item_id"])
+            latest.append(entry)
     return {
         "summary": s,
         "emails": emails,
@@ -147,6 +151,15 @@ def _dashboard(case: Case) -> dict[str, Any]:
 
 
 # -- one item -------------------------------------------------------------------------------------
+def recovered(conn: sqlite3.Connection, item_id: str) -> dict[str, Any] | None:
+    """For an altered item whose every proven change has its signed original recovered: how (else None)."""
+    return explanation(as_findings(findings_with_stage(conn, item_id)))
+
+
+def as_findings(rows: list[dict[str, Any]]) -> list[Finding]:
+    return [Finding(f["code"], f["severity"], f["message"], f["evidence"]) for f in rows]
+
+
 def findings_with_stage(conn: sqlite3.Connection, item_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT stage, code, severity, message, evidence FROM findings WHERE item_id=?"
@@ -342,7 +355,8 @@ def item_detail(case: Case, item_id: str, *, render: bool = True) -> dict[str, A
     if row is None:
         return None
     findings = findings_with_stage(conn, item_id)
-    base = item_dict(row, [Finding(f["code"], f["severity"], f["message"], f["evidence"]) for f in findings])
+    judged = as_findings(findings)
+    base = item_dict(row, judged)
     children = case.db.children(item_id)
     container = case.db.item(row["parent"]) if row["parent"] else None
     verification = None
@@ -373,9 +387,14 @@ def item_detail(case: Case, item_id: str, *, render: bool = True) -> dict[str, A
         else []
     )
     meta = json.loads(row["meta"]) if row["meta"] else {}
+    explained = explanation(judged) if row["verdict"] == "altered" else None
+    if explained is not None:
+        # The finding that explains the change leads: it says what the critical mismatch means here.
+        findings.sort(key=lambda f: f["code"] != "dkim.original_recovered")
     detail: dict[str, Any] = {
         "item": base,
         "row": dict(row),
+        "recovered": explained,
         "findings": findings,
         "verification": verification,
         "children": [
