@@ -642,6 +642,46 @@ def _controls(b: _Builder) -> None:
         "an unsigned message inside a verified one is not verified through it",
         inside="forwarded_outer_unsigned_inner",
     )
+    # Forwarded as an attached .eml file (base64, as some clients do), plus a loose copy of the same bytes:
+    # the attachment's bytes are proven by the outer signature, its author is not, and neither is the copy's.
+    forged = message(
+        "attached_eml_inner", sender="Chief Executive <ceo@example.org>", to="board@example.org", domain=VICTIM
+    )
+    encoded = base64.encodebytes(forged).replace(b"\n", b"\r\n")
+    boundary = "att-eml"
+    outer_body = (
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".encode()
+        + body_for("forwarded_outer_attached_eml")
+        + f'--{boundary}\r\nContent-Type: application/octet-stream; name="minutes.eml"\r\n'
+        'Content-Disposition: attachment; filename="minutes.eml"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n".encode()
+        + encoded
+        + f"--{boundary}--\r\n".encode()
+    )
+    outer = sign(
+        message(
+            "forwarded_outer_attached_eml", content_type=f'multipart/mixed; boundary="{boundary}"', body=outer_body
+        ),
+        v,
+    )
+    b.control("forwarded", "forwarded_outer_attached_eml", outer, [v], "a verified message with an .eml attached")
+    b.attack(
+        "forwarded",
+        "attached_eml_inner",
+        forged,
+        [v],
+        ["dkim.none"],
+        "an unsigned .eml attached to a verified message: its bytes are proven, not its author",
+        inside="forwarded_outer_attached_eml",
+    )
+    b.attack(
+        "forwarded",
+        "attached_eml_loose_copy",
+        forged,
+        [v],
+        ["dkim.none"],
+        "a loose copy of that unsigned .eml, byte-identical to the verified message's attachment",
+    )
 
     for name in ("meeting-for-coffee.eml", "truncated.eml"):
         b.control(
