@@ -110,3 +110,25 @@ def test_report_summary_figures(demo):
     assert "Рошка Георгий Петрович" in editors
     sheet = next(i for i in doc["items"] if "doc.foreign_editor" in {f["code"] for f in i["findings"]})
     assert sheet["metadata"]["last_modified_by"] == "Рошка Георгий Петрович"
+
+
+def test_altered_in_transit_is_counted_apart(demo):
+    """The list's footer and the appended P.S. have their signed originals recovered; the rest stay unexplained."""
+    from leaklens.report.items import summary
+    from leaklens.verify.recover import ADDED_LABEL, IN_TRANSIT_LABEL
+    from leaklens.web.data import recovered
+
+    case, manifest = demo
+    labels = {"in_transit": IN_TRANSIT_LABEL, "added_after_signing": ADDED_LABEL}
+    for e in manifest.expect:
+        if e["expected_verdict"] != "altered":
+            continue
+        row = _item(case, e["sha256"])
+        got = recovered(case.db.conn, row["id"])
+        want = labels.get(e.get("expected_recovered"))
+        assert (got and got["label"]) == want, (e["case"], got)
+    s = summary(case)
+    expected = [e.get("expected_recovered") for e in manifest.expect if e["expected_verdict"] == "altered"]
+    assert s["altered_in_transit"] == expected.count("in_transit") == 1
+    assert s["altered_recovered"] == len([x for x in expected if x]) == 2
+    assert s["altered_unexplained"] == s["by_verdict"]["altered"] - 2

@@ -395,10 +395,28 @@ def verification_summary(case: Case) -> dict[str, Any]:
         ).fetchall()
     )
     checked = conn.execute("SELECT COUNT(*) FROM verifications").fetchone()[0]
+    # Altered emails whose signed original was recovered (dkim.original_recovered explains every
+    # proven change) are counted apart: the item stays `altered`, but a list's footer is not a forgery.
+    from .recover import explanation
+
+    judged: dict[str, list[Finding]] = {}
+    for item_id, code, signature, effect, full in conn.execute(
+        "SELECT f.item_id, f.code, json_extract(f.evidence, '$.signature'), json_extract(f.evidence, '$.effect'),"
+        " CASE WHEN f.code IN ('dkim.original_recovered', 'dup.altered_copy') THEN f.evidence END"
+        " FROM findings f JOIN items i ON i.id = f.item_id"
+        " WHERE i.kind='email' AND i.state='stored' AND i.verdict='altered'"
+    ):
+        evidence = json.loads(full) if full else {"signature": signature} | ({"effect": effect} if effect else {})
+        judged.setdefault(item_id, []).append(Finding(code, "info", "", evidence))
+    explained = [e for e in map(explanation, judged.values()) if e is not None]
+    in_transit_n = sum(1 for e in explained if e["in_transit"])
     return {
         "emails": sum(emails.values()),
         "checked": checked,
         "by_verdict": emails,
         "by_signing_domain": by_domain,
         "verified_by_key": by_key,
+        "altered_recovered": len(explained),
+        "altered_in_transit": in_transit_n,
+        "altered_unexplained": emails.get("altered", 0) - len(explained),
     }
