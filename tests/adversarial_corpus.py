@@ -473,6 +473,7 @@ def _controls(b: _Builder) -> None:
         ("comment_plain", "alice@example.org (Alice Martin, finance)"),
         ("quoted_comma_display", '"Martin, Alice" <alice@example.org>'),
         ("uppercase_address", "Alice Martin <ALICE@EXAMPLE.ORG>"),
+        ("latin1_display_name", "Ana\xefs Martin <alice@example.org>".encode("latin-1")),
     ):
         b.control(
             k,
@@ -504,6 +505,8 @@ def _controls(b: _Builder) -> None:
             [own],
             f"d={domain} for {sender}: the same organisation under a multi-label or private suffix",
         )
+    upper_name = message("from_field_name_upper_case").replace(b"From: ", b"FROM: ", 1)
+    b.control(k, "from_field_name_upper_case", sign(upper_name, v), [v], "the author's MTA wrote 'FROM:'")
     upper = Signer(b.ks.victim, VICTIM, "upper")
     b.control(
         k,
