@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dkim
 import pytest
 from dkim.canonicalization import CanonicalizationPolicy
@@ -9,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from leaklens.verify import canon
-from leaklens.verify.rawmail import parse_raw
+from leaklens.verify.rawmail import _NAME, parse_raw
 
 POLICIES = [
     CanonicalizationPolicy.from_c_value(c)
@@ -113,3 +115,50 @@ def test_relaxed_header_edge_cases():
     assert canon.relaxed_header(b"X", b" a\rb\r") == (b"x", b"a\rb\r\n")
     headers = [[b"From", b" a\r\n"]]
     assert canon.canonicalize_headers(b"simple", headers) is headers
+
+
+@settings(max_examples=1500)
+@given(st.one_of(blobs, messages, st.binary(max_size=300)))
+@example(b"a\r\r\n\n\rb\n")
+def test_crlf_lines_equals_joining_split_lines(data):
+    assert canon.crlf_lines(data) == b"\r\n".join(re.split(rb"\r?\n", data))
+
+
+def _parse_raw_by_lines(message: bytes):
+    """rawmail.parse_raw as it was when it split the whole message into lines: the reference."""
+    headers, skipped = [], []
+    lines = re.split(rb"\r?\n", message)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if len(line) == 0:
+            i += 1
+            break
+        if line[0] in (0x09, 0x20):
+            if headers:
+                headers[-1][1] += line + b"\r\n"
+            else:
+                skipped.append((i + 1, line))
+        else:
+            m = _NAME.match(line)
+            if m is not None:
+                headers.append([m.group(1), line[m.end(0) :] + b"\r\n"])
+            elif not (i == 0 and line.startswith(b"From ")):
+                skipped.append((i + 1, line))
+        i += 1
+    return headers, b"\r\n".join(lines[i:]), skipped
+
+
+@settings(max_examples=2000)
+@given(st.one_of(messages, blobs, st.binary(max_size=300)))
+@example(b"")
+@example(b"\n")
+@example(b"\r\n\r\nbody\n")
+@example(b"From x\nA: b\r\n\r\r\n\nbody\r")
+@example(b"A: b\r\r\n\r\nbody")
+@example(b"A: b\n\r\nc\nd\r\n")
+@example(b"A: b\r\n")
+@example(b"A: b\r\n\r")
+def test_parse_raw_reads_as_when_it_split_every_line(message):
+    mail = parse_raw(message)
+    assert (mail.headers, mail.body, mail.skipped_lines) == _parse_raw_by_lines(message)

@@ -102,6 +102,15 @@ def canonicalize_headers(policy: Any, headers: Sequence[Sequence[bytes]]) -> Any
     return headers
 
 
+def crlf_lines(data: bytes) -> bytes:
+    """Every line end (LF or CRLF) made CRLF: `b"\\r\\n".join(re.split(rb"\\r?\\n", data))` without a list of lines."""
+    lf = data.count(b"\n")
+    if lf == 0 or lf == data.count(b"\r\n"):
+        return data  # already CRLF throughout (the usual case): no copy
+    # CRLF stays CRLF, a bare LF becomes CRLF, a bare CR stays as it is.
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
 def without_b_value(value: bytes) -> bytes:
     """The DKIM-Signature value with its b= emptied, as `dkim.RE_BTAG.sub(b"\\1", value)`."""
     return _B_VALUE.sub(b"\\1", value)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from leaklens.verify.canon import crlf_lines
+
 _NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+):")
 _LINES = re.compile(rb"\r?\n")
 
@@ -55,7 +57,8 @@ def parse_raw(message: bytes) -> RawMail:
     """Never raises: lines that are neither a field nor a continuation are skipped and listed."""
     headers: list[list[bytes]] = []
     skipped: list[tuple[int, bytes]] = []
-    lines = _LINES.split(message)
+    end = re.search(rb"(?:\A|\r?\n)\r?\n", message)  # the empty line that ends the header block
+    lines = _LINES.split(message if end is None else message[: end.start()])  # the body is not split
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -75,4 +78,4 @@ def parse_raw(message: bytes) -> RawMail:
                 # mbox separator lines are expected; anything else is damage worth reporting.
                 skipped.append((i + 1, line))
         i += 1
-    return RawMail(headers, b"\r\n".join(lines[i:]), skipped)
+    return RawMail(headers, b"" if end is None else crlf_lines(message[end.end() :]), skipped)
