@@ -16,6 +16,7 @@ different organisations, and a public suffix (`co.uk`) is an organisation of its
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from functools import lru_cache
@@ -247,7 +248,13 @@ def addresses_in(text: str) -> list[str]:
             text = str(make_header(decode_header(text)))
         except (LookupError, ValueError, UnicodeError, AssertionError):
             pass
+    # What a reader takes for "@" and "." is what counts: fold compatibility forms (fullwidth, small
+    # and one-dot-leader characters) and the ideographic full stops that NFKC leaves alone.
+    text = unicodedata.normalize("NFKC", text).translate(_DOTS)
     return [f"{m.group(1)}@{m.group(2).rstrip('.')}".lower() for m in _ADDRESSLIKE.finditer(text)]
+
+
+_DOTS = {0x3002: ".", 0xFF61: ".", 0xFF0E: ".", 0x2024: ".", 0xFE52: ".", 0x0701: ".", 0x0702: "."}
 
 
 # --- organisational domains --------------------------------------------------------------------

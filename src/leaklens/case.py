@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import LeaklensError
 from .store.blobs import BlobStore
-from .store.db import Database, RangeIndex
+from .store.sqlite import Database, RangeIndex
 
 DEFAULT_CASE = Path("leaklens-case")
 DB_NAME = "case.db"
@@ -51,14 +51,11 @@ class Case:
                 raise LeaklensError(f"cannot create case folder {root}: {exc.strerror}") from None
         try:
             db = Database(db_path)
-            if create:
-                db.create_schema()
-                if db.get_meta("created") is None:
-                    db.set_meta("created", now_iso())
-            elif db.get_meta("schema_version") is None:
+            if not create and db.get_meta("schema_version") is None:
                 raise LeaklensError(f"{db_path} is not a leaklens case database")
-            else:
-                db.create_schema()  # idempotent: a case from an earlier version gains new tables and indexes
+            db.migrate()  # a new case gets every migration; a case from an earlier release, the ones it lacks
+            if create and db.get_meta("created") is None:
+                db.set_meta("created", now_iso())
         except sqlite3.DatabaseError as exc:
             raise LeaklensError(f"{db_path} is not a readable leaklens case database: {exc}") from None
         case = cls(root, db)

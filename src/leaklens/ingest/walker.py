@@ -177,9 +177,7 @@ class _Budgets:
         self.limits = limits
         self.bytes: dict[str, int] = {}
         self.items: dict[str, int] = {}
-        for source, size, count in case.db.conn.execute(
-            "SELECT source, COALESCE(SUM(size),0), COUNT(*) FROM items WHERE depth>0 GROUP BY source"
-        ):
+        for source, (size, count) in case.db.expansion_by_source().items():
             self.bytes[source] = size
             self.items[source] = count
 
@@ -222,8 +220,7 @@ def ingest(
     for root in roots:
         for row in db.pending(root):
             queue.append(_task(row, 0))
-    marks = ",".join("?" * len(roots))
-    progress.found = db.conn.execute(f"SELECT COUNT(*) FROM items WHERE source IN ({marks})", roots).fetchone()[0]
+    progress.found = db.count_items_of(roots)
     progress.done = progress.found - len(queue)
     progress.update()
     workers = workers if workers is not None else (os.cpu_count() or 2)
@@ -323,13 +320,12 @@ class _Writer:
         self.queue = queue
         self.budgets = budgets
         self.deferred: deque[dict[str, Any]] = deque()  # children whose rows are not written yet
-        self.next_rowid = self.db.next_rowid()
         self.last_commit = time.monotonic()
 
     def write(self, tasks: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
         """Record what a batch of items held; queue their pending children."""
         db = self.db
-        if not db.conn.in_transaction:
+        if not db.in_transaction:
             db.begin()
         self.flush_through(max(t["rowid"] for t in tasks))
         for task, result in zip(tasks, results, strict=True):
@@ -347,9 +343,10 @@ class _Writer:
     def _children(self, task: dict[str, Any], result: dict[str, Any]) -> None:
         children = result["children"]
         self.budgets.spend(task["source"], result.get("expanded", 0), len(children))
+        next_rowid = self.db.reserve_rowids(len(children)) if children else 0
         for c in children:
             row = {
-                "rowid": self.next_rowid,
+                "rowid": next_rowid,
                 "id": c["id"],
                 "path": c["path"],
                 "parent": result["id"],
@@ -366,7 +363,7 @@ class _Writer:
                 "kind_hint": c["kind_hint"],
                 "hints": c["hints"],
             }
-            self.next_rowid += 1
+            next_rowid += 1
             # What the container observed about a member (unsafe name, unquoted mbox lines)
             # is stored with the member at once, so a resumed run keeps it.
             findings = [Finding.from_dict(f) for f in c["findings"]] if c["findings"] else []
@@ -392,7 +389,7 @@ class _Writer:
             return
         entries = [self.deferred.popleft() for _ in range(n)]
         db = self.db
-        if not db.conn.in_transaction:
+        if not db.in_transaction:
             db.begin()
         rows = [e["row"] for e in entries]
         if db.insert_pending(rows) < len(rows):
@@ -422,8 +419,7 @@ class _Writer:
         try:
             self.flush()
         except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            self.db.rollback()
             raise
         self.db.commit()
 

@@ -1,0 +1,377 @@
+"""The case database on SQLite: items, findings, the search index, accounting.
+
+The schema is built by numbered migrations (`migrations.py`), run when a case is opened.
+One process writes (the ingest/verify coordinator); workers only read blobs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ...model import FAILED, PENDING, SKIPPED, STORED, Finding
+from .migrations import migrate
+
+ITEM_COLUMNS = (
+    "id",
+    "path",
+    "parent",
+    "source",
+    "depth",
+    "name",
+    "ext",
+    "origin",
+    "is_file",
+    "state",
+    "reason",
+    "sha256",
+    "size",
+    "kind",
+    "kind_hint",
+    "mime",
+    "text_status",
+    "hints",
+    "meta",
+    "email_from",
+    "email_to",
+    "email_cc",
+    "subject",
+    "date",
+    "message_id",
+    "in_reply_to",
+    "refs",
+    "verdict",
+)
+
+
+_INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)"
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class RangeIndex:
+    """Which blobs are byte ranges of another (``blob_ranges``), readable from any process and thread.
+
+    Each thread of each process opens its own read-only connection on first use: the blob
+    store is used by worker processes and web threads that hold no database of their own.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+
+    def __call__(self, sha256: str) -> tuple[str, int, int] | None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():  # a connection must not cross a fork
+            conn = self._local.conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            conn.execute("PRAGMA query_only=1")
+            self._local.pid = os.getpid()
+        row = conn.execute('SELECT container, start, "end" FROM blob_ranges WHERE sha256=?', (sha256,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        self.conn.execute("PRAGMA cache_size=-65536")
+
+    # -- lifecycle --------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Bring the schema up to date (numbered migrations); returns those applied."""
+        return migrate(self.conn)
+
+    create_schema = migrate
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def refresh_statistics(self) -> None:
+        """Give SQLite's planner table statistics (a sampled ANALYZE, ~0.1 s at 100,000 items) when it
+        has none or the case has grown by a quarter since. Without them it guesses, and for "ext:txt
+        newest first" walks the whole date index instead of sorting 13,000 rows (150 ms instead of 25 ms)."""
+        items = self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        known = int(self.get_meta("analyzed_items", "0") or 0)
+        if items and (known == 0 or abs(items - known) > known / 4):
+            self.conn.execute("PRAGMA analysis_limit=1000")
+            self.conn.execute("ANALYZE")
+            self.set_meta("analyzed_items", str(items))
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    # -- meta -------------------------------------------------------------------------
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    # -- sources ----------------------------------------------------------------------
+    def source_root_for(self, abspath: str) -> str | None:
+        row = self.conn.execute("SELECT root FROM sources WHERE abspath=?", (abspath,)).fetchone()
+        return row[0] if row else None
+
+    def root_taken(self, root: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sources WHERE root=?", (root,)).fetchone() is not None
+
+    def add_source(self, root: str, abspath: str, added: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO sources(root, abspath, added) VALUES(?,?,?)", (root, abspath, added))
+
+    def complete_source(self, root: str, when: str) -> None:
+        self.conn.execute("UPDATE sources SET completed=? WHERE root=?", (when, root))
+
+    def sources(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM sources ORDER BY added, root").fetchall()
+
+    # -- items ------------------------------------------------------------------------
+    def insert_pending(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert newly found items; an item already known (same path) is left as it is.
+
+        A row may carry a ``rowid`` reserved with `reserve_rowids` (None: the store assigns one).
+        """
+        rows = list(rows)
+        missing = [r for r in rows if r.get("rowid") is None]
+        first = self.reserve_rowids(len(missing)) if missing else 0
+        assigned = {id(r): first + n for n, r in enumerate(missing)}
+        cur = self.conn.executemany(
+            "INSERT OR IGNORE INTO items(rowid, id, path, parent, source, depth, name, ext, origin, is_file, state,"
+            " reason, sha256, size, kind_hint, hints) VALUES(:rowid, :id, :path, :parent, :source, :depth, :name,"
+            " :ext, :origin, :is_file, :state, :reason, :sha256, :size, :kind_hint, :hints)",
+            (
+                {**r, "rowid": assigned.get(id(r), r.get("rowid")), "hints": _json(r.get("hints") or None)}
+                for r in rows
+            ),
+        )
+        return cur.rowcount
+
+    def reserve_rowids(self, n: int) -> int:
+        """Reserve `n` consecutive item row ids and return the first.
+
+        The store hands out identity, not its callers: a counter kept in the case (on PostgreSQL
+        a sequence), so that several writers can never pick the same id.
+        """
+        row = self.conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'next_rowid' RETURNING value", (n,)
+        ).fetchone()
+        return int(row[0]) - n
+
+    def rowids(self, ids: list[str]) -> dict[str, int]:
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT id, rowid FROM items WHERE id IN ({marks})", ids).fetchall())
+
+    def pending(self, source: str | None = None) -> Iterator[sqlite3.Row]:
+        sql = "SELECT * FROM items WHERE state='pending'"  # the literal lets SQLite use the partial index
+        args: list[Any] = []
+        if source is not None:
+            sql += " AND source=?"
+            args.append(source)
+        yield from self.conn.execute(sql + " ORDER BY rowid", args).fetchall()
+
+    _COMPLETE = (
+        "UPDATE items SET state=:state, reason=:reason, sha256=:sha256, size=:size, kind=:kind, mime=:mime,"
+        " text_status=:text_status, meta=:meta, origin=NULL, email_from=:email_from, email_to=:email_to,"
+        " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
+        " refs=:refs, verdict=:verdict, ext=COALESCE(:ext, ext)"
+    )
+
+    @staticmethod
+    def _completion(result: dict[str, Any]) -> dict[str, Any]:
+        email = result.get("email") or {}
+        return {
+            "id": result["id"],
+            "state": result["state"],
+            "reason": result.get("reason"),
+            "sha256": result.get("sha256"),
+            "size": result.get("size"),
+            "kind": result.get("kind"),
+            "mime": result.get("mime"),
+            "text_status": result.get("text_status"),
+            "meta": _json(result.get("metadata") or None),
+            "email_from": email.get("from"),
+            "email_to": email.get("to"),
+            "email_cc": email.get("cc"),
+            "subject": email.get("subject"),
+            "date": email.get("date") or result.get("date"),
+            "message_id": email.get("message_id"),
+            "in_reply_to": email.get("in_reply_to"),
+            "refs": email.get("references"),
+            "verdict": result.get("verdict", "unverified"),
+            "ext": result.get("ext"),
+        }
+
+    @staticmethod
+    def _index_row(rowid: int, result: dict[str, Any]) -> tuple:
+        email = result.get("email") or {}
+        return (
+            rowid,
+            email.get("subject") or "",
+            email.get("from") or "",
+            " ".join(filter(None, (email.get("to"), email.get("cc")))),
+            result.get("text") or "",
+            result.get("names") or "",
+        )
+
+    def complete_items(self, results: list[dict[str, Any]]) -> None:
+        """Record what reading pending items found, and index their text, in a few statements.
+
+        Each result carries its item's ``rowid``. The items were pending until now, so they
+        have no ingest findings and no index entry yet (a pending item's results are
+        committed in one transaction with it).
+        """
+        self.conn.executemany(
+            self._COMPLETE + " WHERE rowid=:rowid", ({**self._completion(r), "rowid": r["rowid"]} for r in results)
+        )
+        self._index_and_record(results)
+
+    def _index_and_record(self, results: list[dict[str, Any]]) -> None:
+        self.conn.executemany(
+            'INSERT OR IGNORE INTO blob_ranges(sha256, container, start, "end") VALUES(?,?,?,?)',
+            ((r["sha256"], *r["range"]) for r in results if r.get("range")),
+        )
+        self.conn.executemany(
+            "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
+            (self._index_row(r["rowid"], r) for r in results if r["state"] == STORED),
+        )
+        self.conn.executemany(
+            _INSERT_FINDING,
+            (
+                (r["id"], "ingest", f["code"], f["severity"], f["message"], _json(f.get("evidence")) or "{}")
+                for r in results
+                for f in r.get("findings") or ()
+            ),
+        )
+
+    def complete_item(self, result: dict[str, Any]) -> None:
+        """Record one item's outcome again (e.g. a skipped file seen by a later run)."""
+        sql = self._COMPLETE + " WHERE id=:id RETURNING rowid"
+        rowid = self.conn.execute(sql, self._completion(result)).fetchone()[0]
+        self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result["id"],))
+        self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
+        self._index_and_record([{**result, "rowid": rowid}])
+
+    def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
+        self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage=?", (item_id, stage))
+        self.add_findings(item_id, stage, findings)
+
+    def add_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
+        self.add_findings_of(((item_id, f) for f in findings), stage)
+
+    def add_findings_of(self, pairs: Iterable[tuple[str, Finding]], stage: str) -> None:
+        """(item id, finding) pairs of many items, in one statement."""
+        self.conn.executemany(
+            _INSERT_FINDING,
+            ((item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for item_id, f in pairs),
+        )
+
+    def findings_for(self, item_id: str, stage: str | None = None) -> list[Finding]:
+        sql = "SELECT code, severity, message, evidence FROM findings WHERE item_id=?"
+        args: tuple = (item_id,)
+        if stage is not None:
+            sql += " AND stage=?"
+            args += (stage,)
+        rows = self.conn.execute(sql + " ORDER BY rowid", args)
+        return [Finding(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def all_findings(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        for r in self.conn.execute("SELECT item_id, code, severity, message, evidence FROM findings ORDER BY rowid"):
+            out.setdefault(r[0], []).append(Finding(r[1], r[2], r[3], json.loads(r[4])))
+        return out
+
+    def set_verdict(self, item_id: str, verdict: str) -> None:
+        self.conn.execute("UPDATE items SET verdict=? WHERE id=?", (verdict, item_id))
+
+    def item(self, item_id: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM items WHERE id=?", (item_id,)).fetchone()
+
+    def items(self, where: str = "", args: Iterable[Any] = ()) -> Iterator[sqlite3.Row]:
+        sql = "SELECT * FROM items" + (f" WHERE {where}" if where else "") + " ORDER BY rowid"
+        yield from self.conn.execute(sql, tuple(args))
+
+    def children(self, item_id: str) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM items WHERE parent=? ORDER BY rowid", (item_id,)).fetchall()
+
+    # -- accounting -------------------------------------------------------------------
+    def accounting(self) -> dict[str, Any]:
+        c = self.conn
+        by_state = dict(c.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+        files = dict(c.execute("SELECT state, COUNT(*) FROM items WHERE is_file=1 GROUP BY state").fetchall())
+        reasons = {
+            state: [
+                {"reason": r[0], "count": r[1]}
+                for r in c.execute(
+                    "SELECT reason, COUNT(*) FROM items WHERE state=? GROUP BY reason ORDER BY COUNT(*) DESC",
+                    (state,),
+                )
+            ]
+            for state in (SKIPPED, FAILED)
+        }
+        stored_bytes = c.execute("SELECT COALESCE(SUM(size),0) FROM items WHERE state=?", (STORED,)).fetchone()[0]
+        unique = c.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size),0) FROM (SELECT sha256, MAX(size) AS size FROM items"
+            " WHERE state=? GROUP BY sha256)",
+            (STORED,),
+        ).fetchone()
+        return {
+            "files": {
+                "found": sum(files.values()),
+                **{s: files.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)},
+            },
+            "items": {
+                "found": sum(by_state.values()),
+                **{s: by_state.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)},
+            },
+            "skipped_reasons": reasons[SKIPPED],
+            "failed_reasons": reasons[FAILED],
+            "bytes": {
+                "items": stored_bytes,
+                "unique_blobs": unique[0],
+                "unique_bytes": unique[1],
+                # of those, the bytes of mailbox members kept as ranges of their stored mailbox
+                "ranged_bytes": c.execute('SELECT COALESCE(SUM("end" - start), 0) FROM blob_ranges').fetchone()[0],
+            },
+        }
+
+    def expansion_by_source(self) -> dict[str, tuple[int, int]]:
+        """source -> (bytes, items) of everything found inside it (the expansion budget spent so far)."""
+        rows = self.conn.execute(
+            "SELECT source, COALESCE(SUM(size),0), COUNT(*) FROM items WHERE depth>0 GROUP BY source"
+        )
+        return {source: (size, count) for source, size, count in rows}
+
+    def count_items_of(self, sources: list[str]) -> int:
+        marks = ",".join("?" * len(sources))
+        return self.conn.execute(f"SELECT COUNT(*) FROM items WHERE source IN ({marks})", sources).fetchone()[0]
+
+    def counts(self, column: str, where: str = "", args: Iterable[Any] = ()) -> dict[str, int]:
+        assert column in ITEM_COLUMNS
+        sql = f"SELECT {column}, COUNT(*) FROM items" + (f" WHERE {where}" if where else "") + f" GROUP BY {column}"
+        return {str(k): v for k, v in self.conn.execute(sql, tuple(args)).fetchall()}

@@ -1,0 +1,64 @@
+"""Numbered migrations: a case made by an earlier release opens, is migrated, and reports the same."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sqlite3
+
+import pytest
+from helpers import ROOT
+
+from leaklens.case import Case
+from leaklens.errors import LeaklensError
+from leaklens.report.writers import write_json
+from leaklens.store.sqlite.migrations import LATEST, MIGRATIONS, schema_version
+
+FIXTURE = ROOT / "tests" / "fixtures" / "case-21da9bf"
+ITEM_FIELDS = ("id", "path", "sha256", "kind", "parent", "size", "verdict", "email")
+
+
+def _core(item: dict) -> dict:
+    return {**{k: item[k] for k in ITEM_FIELDS}, "findings": [(f["code"], f["severity"]) for f in item["findings"]]}
+
+
+def test_a_21da9bf_case_is_migrated_and_reports_the_same(tmp_path) -> None:
+    root = tmp_path / "case"
+    shutil.copytree(FIXTURE, root)
+    with sqlite3.connect(root / "case.db") as conn:
+        assert schema_version(conn) == 1  # as that release left it
+    with Case.open(root) as case:
+        assert case.db.get_meta("schema_version") == str(LATEST)
+        buf = io.StringIO()
+        write_json(case, buf)
+    new, old = json.loads(buf.getvalue()), json.loads((FIXTURE / "report.json").read_text())
+    assert [_core(i) for i in new["items"]] == [_core(i) for i in old["items"]]
+    for key in ("items", "by_verdict", "by_kind", "accounting"):
+        assert new["summary"][key] == old["summary"][key], key
+    # The store hands out the next row ids after the ones the old case holds.
+    with Case.open(root) as case:
+        first = case.db.reserve_rowids(3)
+        assert first == max(r["rowid"] for r in case.db.items()) + 1
+        assert case.db.reserve_rowids(1) == first + 3
+
+
+def test_a_new_case_gets_every_migration_once(tmp_path) -> None:
+    with Case.open(tmp_path / "c", create=True) as case:
+        assert case.db.get_meta("schema_version") == str(LATEST)
+        assert case.db.migrate() == []  # nothing left to apply
+    assert [n for n, _, _ in MIGRATIONS] == list(range(1, LATEST + 1))  # numbered, none skipped
+
+
+def test_a_failed_migration_leaves_the_case_as_it_was(tmp_path, monkeypatch) -> None:
+    root = tmp_path / "case"
+    shutil.copytree(FIXTURE, root)
+    from leaklens.store.sqlite import migrations
+
+    broken = [*migrations.MIGRATIONS, (LATEST + 1, "broken", "CREATE TABLE t(x); INSERT INTO nowhere VALUES(1);")]
+    monkeypatch.setattr(migrations, "MIGRATIONS", broken)
+    with pytest.raises(LeaklensError, match="nowhere"):  # one clear line, not a traceback
+        Case.open(root)
+    with sqlite3.connect(root / "case.db") as conn:
+        assert schema_version(conn) == LATEST
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='t'").fetchone() is None
