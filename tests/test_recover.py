@@ -525,6 +525,17 @@ def test_workbench_shows_recovered_apart(case):
         "3 items proven altered: 1 altered in transit, original recovered; 1 with text added after signing, "
         "original recovered; 1 altered, unexplained." in quote
     )
+    sub = {
+        r.xpath("td")[0].text_content().strip("↳ "): r.xpath(".//a/@href")[0] for r in dash.xpath('//tr[@class="sub"]')
+    }
+    assert list(sub) == [
+        "in transit, original recovered",
+        "text added after signing, original recovered",
+        "unexplained",
+    ]
+    unexplained = client.get("/api/search", params={"q": "verdict:altered -finding:dkim.original_recovered"}).json()
+    assert [h["name"] for h in unexplained["hits"]] == ["4-changed.eml"]
+    assert "-finding%3Adkim.original_recovered" in sub["unexplained"]
     page = lxml_html.fromstring(client.get(f"/items/{_id(case, '2-list.eml')}").text)
     badge = page.xpath('//p[@class="item-verdict"]/span[contains(@class, "verdict")]')[0]
     assert badge.text_content().strip() == recover.IN_TRANSIT_LABEL and "v-in-transit" in badge.get("class")
@@ -554,3 +565,14 @@ def test_html_report_shows_recovered_apart(case):
     labels = [" ".join(a.xpath('.//p[@class="item-verdict"]//text()')).strip() for a in articles]
     assert labels[0] == ""  # the unexplained one first
     assert sorted(labels[1:]) == sorted([recover.IN_TRANSIT_LABEL, recover.ADDED_LABEL])
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=600), cut=st.integers(0, 600), c=st.sampled_from([b"relaxed", b"simple"]))
+def test_arbitrary_bytes_never_raise(body, cut, c):
+    """Damaged bodies (bare CR and LF, NUL, no final line break): found or not, never an exception."""
+    policy = CanonicalizationPolicy.from_c_value(b"relaxed/" + c)
+    claimed = hashlib.sha256(policy.canonicalize_body(body[:cut])).digest()
+    rec = recover_body(body, policy, hashlib.sha256, claimed, hints=ListHints(boundaries=(b"b",)))
+    if rec is not None:
+        assert hashlib.sha256(policy.canonicalize_body(rec.original)).digest() == claimed
