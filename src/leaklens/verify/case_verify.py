@@ -143,29 +143,30 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _evidence_json(evidence: dict[str, Any] | None) -> str:
-    # Exactly as store.db writes a finding's evidence.
-    return json.dumps(evidence or {}, ensure_ascii=False, sort_keys=True, default=_plain)
+# Made once: json.dumps with any option builds a new encoder on every call.
+_to_json = json.JSONEncoder(default=_plain).encode
+_evidence_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=_plain).encode  # as store.db writes it
+_list_json = json.JSONEncoder().encode
 
 
 def stored_rows(result: MessageVerification) -> Stored:
     """The rows `verify_case` writes for one message's result."""
     sigs = result.signatures
-    findings = [(f.code, f.severity, f.message, _evidence_json(f.evidence)) for f in result.findings]
+    findings = [(f.code, f.severity, f.message, _evidence_json(f.evidence or {})) for f in result.findings]
     row = (
         now_iso(),
         result.verdict,
-        json.dumps([list(k) for k in result.keys_used]),
-        json.dumps([list(k) for k in result.keys_missing]),
-        json.dumps(sigs, default=_plain),
-        json.dumps(result.arc, default=_plain),
-        json.dumps(result.received, default=_plain),
+        _list_json([list(k) for k in result.keys_used]),
+        _list_json([list(k) for k in result.keys_missing]),
+        _to_json(sigs),
+        _to_json(result.arc),
+        _to_json(result.received),
         result.summary,
-        json.dumps(sorted({s["d"] for s in sigs if s.get("d")})),
-        json.dumps([f"{s['s']}._domainkey.{s['d']}" for s in sigs if s.get("result") == "pass"]),
+        _list_json(sorted({s["d"] for s in sigs if s.get("d")})),
+        _list_json([f"{s['s']}._domainkey.{s['d']}" for s in sigs if s.get("result") == "pass"]),
     )
     lookups = [
-        (x.get("name"), json.dumps(x.get("answer"), default=_plain), x.get("error"), x.get("time") or x.get("at"))
+        (x.get("name"), _to_json(x.get("answer")), x.get("error"), x.get("time") or x.get("at"))
         for x in result.dns_lookups or ()
     ]
     return findings, row, lookups
