@@ -209,7 +209,7 @@ def _body_hash(body: bytes, c: bytes = b"relaxed") -> bytes:
 def test_mailman_footer_on_a_text_message(key, c):
     f = _recovered(mailman(_signed(key, c=c)), key)
     ev = f.evidence
-    assert ev["in_transit"] is True
+    assert ev["in_transit"] is True and ev["adds_mime_part"] is False
     assert ev["transformations"] == ["footer_removed"]
     assert ev["list"]["name"] == "Team mailing list" and ev["list"]["platform"] == "Mailman"
     [block] = ev["removed"]
@@ -239,6 +239,7 @@ def test_mailman_footer_as_a_mime_part(key):
     assert block["where"] == "mime_part" and block["text"].startswith("--")
     assert "Content-Disposition: inline" in block["text"] and "Team mailing list" in block["text"]
     assert f.evidence["in_transit"] and "as an extra MIME part" in f.message
+    assert f.evidence["adds_mime_part"] is True
 
 
 @pytest.mark.parametrize("c", [RELAXED, SIMPLE], ids=["relaxed", "simple"])

@@ -864,6 +864,10 @@ def recovery_finding(
         "transformations": list(recovery.transformations),
         "removed": [{"body_lines": [b.first, b.last], "where": b.where, "text": b.text} for b in recovery.removed],
         "changed_lines": {"count": len(recovery.changed_lines), "first": list(recovery.changed_lines[:20])},
+        # A removed block holding MIME part headers: a whole part (and any attachment in it) was added.
+        "adds_mime_part": any(
+            re.search(r"(?im)^content-(?:type|disposition)\s*:", b.text) is not None for b in recovery.removed
+        ),
         "diff": recovery.diff,
         "body_hash_signed": base64.b64encode(claimed_bh).decode(),
         "recovered_body_bytes": len(recovery.original),
