@@ -36,8 +36,12 @@ def test_a_21da9bf_case_is_migrated_and_reports_the_same(tmp_path) -> None:
     assert [_core(i) for i in new["items"]] == [_core(i) for i in old["items"]]
     for key in ("items", "by_verdict", "by_kind", "accounting"):
         assert new["summary"][key] == old["summary"][key], key
-    # The store hands out the next row ids after the ones the old case holds.
+    # The store hands out the next row ids after the ones the old case holds, and the texts that
+    # release kept only inside its search index are now a text store of their own.
     with Case.open(root) as case:
+        parent = next(r for r in case.db.items("subject='Printer budget'"))
+        [body] = case.db.texts_for(parent["id"])
+        assert body.source == "body" and "12,000 euros" in body.text
         first = case.db.reserve_rowids(3)
         assert first == max(r["rowid"] for r in case.db.items()) + 1
         assert case.db.reserve_rowids(1) == first + 3

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import LeaklensError
+from .store.base import CaseStore
 from .store.blobs import BlobStore
-from .store.sqlite import Database, RangeIndex
+from .store.sqlite import RangeIndex, open_database
 
 DEFAULT_CASE = Path("leaklens-case")
 DB_NAME = "case.db"
@@ -27,7 +27,7 @@ def case_blobs(root: Path | str) -> BlobStore:
 class Case:
     """The one object the rest of leaklens is handed."""
 
-    def __init__(self, root: Path, db: Database) -> None:
+    def __init__(self, root: Path, db: CaseStore) -> None:
         self.root = root
         self.db = db
         self.blobs = case_blobs(root)
@@ -49,15 +49,9 @@ class Case:
                 root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise LeaklensError(f"cannot create case folder {root}: {exc.strerror}") from None
-        try:
-            db = Database(db_path)
-            if not create and db.get_meta("schema_version") is None:
-                raise LeaklensError(f"{db_path} is not a leaklens case database")
-            db.migrate()  # a new case gets every migration; a case from an earlier release, the ones it lacks
-            if create and db.get_meta("created") is None:
-                db.set_meta("created", now_iso())
-        except sqlite3.DatabaseError as exc:
-            raise LeaklensError(f"{db_path} is not a readable leaklens case database: {exc}") from None
+        db = open_database(db_path, create=create)
+        if create and db.get_meta("created") is None:
+            db.set_meta("created", now_iso())
         case = cls(root, db)
         case.blobs.ensure()
         return case

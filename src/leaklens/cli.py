@@ -218,12 +218,11 @@ def search(
 ) -> None:
     """Full-text search over decoded bodies, attachment text, headers and file names."""
     from .store.search import SORTS
-    from .store.search import search as run_search
 
     if sort not in SORTS:
         raise UsageError(f"--sort must be one of {', '.join(sorted(SORTS))}")
     with Case.open(case) as c:
-        total, hits = run_search(c.db.conn, query, limit=limit, sort=sort)
+        total, hits = c.db.search(query, limit=limit, sort=sort)
         t = Table(title=f"{total:,} results for {query!r}" + (f" (first {len(hits)})" if total > len(hits) else ""))
         for col in ("date", "from", "subject / path", "match", "verdict", "id"):
             t.add_column(col, overflow="fold")

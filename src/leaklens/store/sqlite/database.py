@@ -10,11 +10,14 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ...errors import LeaklensError
 from ...model import FAILED, PENDING, SKIPPED, STORED, Finding
+from ..base import TableSpec, TextRecord, text_source
+from . import tables
 from .migrations import migrate
 
 ITEM_COLUMNS = (
@@ -86,6 +89,7 @@ class Database:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=OFF")
         self.conn.execute("PRAGMA cache_size=-65536")
+        self._tables_made: set[tuple[str, int]] = set()  # declared tables this connection has ensured
 
     # -- lifecycle --------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -261,6 +265,14 @@ class Database:
             (self._index_row(r["rowid"], r) for r in results if r["state"] == STORED),
         )
         self.conn.executemany(
+            "INSERT OR REPLACE INTO texts(item_id, source, text, confidence) VALUES(?,?,?,NULL)",
+            (
+                (r["id"], text_source(r.get("kind")), r["text"])
+                for r in results
+                if r["state"] == STORED and r.get("text")
+            ),
+        )
+        self.conn.executemany(
             _INSERT_FINDING,
             (
                 (r["id"], "ingest", f["code"], f["severity"], f["message"], _json(f.get("evidence")) or "{}")
@@ -274,6 +286,7 @@ class Database:
         sql = self._COMPLETE + " WHERE id=:id RETURNING rowid"
         rowid = self.conn.execute(sql, self._completion(result)).fetchone()[0]
         self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result["id"],))
+        self.conn.execute("DELETE FROM texts WHERE item_id=? AND source<>'ocr'", (result["id"],))
         self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
         self._index_and_record([{**result, "rowid": rowid}])
 
@@ -305,6 +318,53 @@ class Database:
         for r in self.conn.execute("SELECT item_id, code, severity, message, evidence FROM findings ORDER BY rowid"):
             out.setdefault(r[0], []).append(Finding(r[1], r[2], r[3], json.loads(r[4])))
         return out
+
+    # -- texts ------------------------------------------------------------------------
+    def put_texts(self, records: Iterable[TextRecord]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO texts(item_id, source, text, confidence) VALUES(?,?,?,?)",
+            ((r.item_id, r.source, r.text, r.confidence) for r in records),
+        )
+
+    def texts_for(self, item_id: str, source: str | None = None) -> list[TextRecord]:
+        sql, args = "SELECT item_id, source, text, confidence FROM texts WHERE item_id=?", [item_id]
+        if source is not None:
+            sql += " AND source=?"
+            args.append(source)
+        return [TextRecord(*r) for r in self.conn.execute(sql + " ORDER BY source", args)]
+
+    # -- tables declared by steps -------------------------------------------------------
+    def ensure_table(self, spec: TableSpec) -> None:
+        tables.ensure(self.conn, spec, self._tables_made)
+
+    def put_rows(self, spec: TableSpec, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.ensure_table(spec)
+        tables.put(self.conn, spec, rows)
+
+    def get_row(self, spec: TableSpec, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        self.ensure_table(spec)
+        return tables.get(self.conn, spec, key)
+
+    def table_rows(self, spec: TableSpec, **equal: Any) -> list[dict[str, Any]]:
+        self.ensure_table(spec)
+        return tables.rows(self.conn, spec, equal)
+
+    def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
+        self.ensure_table(spec)
+        return tables.delete(self.conn, spec, equal)
+
+    def range_lookup(self) -> RangeIndex:
+        return RangeIndex(self.path)
+
+    # -- search ---------------------------------------------------------------------------
+    def search(
+        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total matches, one page of hits with a highlighted snippet), in the query language of store/search."""
+        from ..search import search
+
+        return search(self.conn, text, limit=limit, offset=offset, sort=sort)
+
 
     def set_verdict(self, item_id: str, verdict: str) -> None:
         self.conn.execute("UPDATE items SET verdict=? WHERE id=?", (verdict, item_id))
@@ -375,3 +435,15 @@ class Database:
         assert column in ITEM_COLUMNS
         sql = f"SELECT {column}, COUNT(*) FROM items" + (f" WHERE {where}" if where else "") + f" GROUP BY {column}"
         return {str(k): v for k, v in self.conn.execute(sql, tuple(args)).fetchall()}
+
+
+def open_database(path: Path, *, create: bool) -> Database:
+    """The case database at `path`, migrated to the current schema; one clear error if it is not one."""
+    try:
+        db = Database(path)
+        if not create and db.get_meta("schema_version") is None:
+            raise LeaklensError(f"{path} is not a leaklens case database")
+        db.migrate()  # a new case gets every migration; a case from an earlier release, the ones it lacks
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise LeaklensError(f"{path} is not a readable leaklens case database: {exc}") from None

@@ -106,6 +106,22 @@ CREATE INDEX IF NOT EXISTS item_notes_item ON item_notes(item_id);
 INSERT OR IGNORE INTO meta(key, value) SELECT 'next_rowid', COALESCE(MAX(rowid), 0) + 1 FROM items;
 """,
     ),
+    (
+        3,
+        "texts: what was read from each item, kept apart from the search index (OCR and entities use it)",
+        """
+CREATE TABLE IF NOT EXISTS texts (
+    item_id TEXT NOT NULL,
+    source TEXT NOT NULL,           -- body | attachment | document | ocr
+    text TEXT NOT NULL,
+    confidence REAL,                -- OCR's mean word confidence (0-100); NULL for extracted text
+    PRIMARY KEY (item_id, source)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO texts(item_id, source, text)
+    SELECT i.id, CASE i.kind WHEN 'email' THEN 'body' WHEN 'attachment' THEN 'attachment' ELSE 'document' END, f.body
+    FROM fts f JOIN items i ON i.rowid = f.rowid WHERE f.body <> '';
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,158 @@
+"""The one door to a case's data: the interface every backend implements and everything else uses.
+
+In the spirit of httpx's `BaseTransport`: leaklens is handed a `CaseStore` through `Case`, and
+never learns whether SQLite (`store/sqlite/`, one file, no service) or, later, PostgreSQL is
+behind it. Only `store/` imports a database driver or writes SQL; a test fails otherwise.
+
+Records cross the interface as plain values: items as mappings of the columns in
+`ITEM_FIELDS`, findings as `model.Finding`, texts as `TextRecord`, rows of a step's own table
+as mappings of its declared columns (`TableSpec`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..model import Finding
+
+# The fields of an item, as every backend stores them (the store's `items`).
+ITEM_FIELDS = (
+    "id", "path", "parent", "source", "depth", "name", "ext", "origin", "is_file", "state", "reason",
+    "sha256", "size", "kind", "kind_hint", "mime", "text_status", "hints", "meta",
+    "email_from", "email_to", "email_cc", "subject", "date", "message_id", "in_reply_to", "refs", "verdict",
+)  # fmt: skip
+
+# Where a text record came from.
+TEXT_SOURCES = ("body", "attachment", "document", "ocr")
+
+
+def text_source(kind: str | None) -> str:
+    """The text source of what a reader extracted from an item of this kind."""
+    return {"email": "body", "attachment": "attachment"}.get(kind or "", "document")
+
+
+@dataclass(frozen=True)
+class TextRecord:
+    """Text read from an item, apart from any search index (OCR and entities read and write it)."""
+
+    item_id: str
+    source: str  # one of TEXT_SOURCES
+    text: str
+    confidence: float | None = None  # OCR's mean word confidence, 0-100; None for extracted text
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "text"  # text, int, real, json
+    index: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table a step declares as data (name, key, columns); the store creates and migrates it.
+
+    Verifications, DNS lookups, document metadata and near-duplicate groups today; domains,
+    posts and entities later. A step never writes DDL: it declares, the backend builds.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    meaning: str = ""
+    version: int = 1  # a change of columns is a new version; the backend migrates
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+@runtime_checkable
+class RangeLookup(Protocol):
+    """sha256 -> (container sha256, start, end) for blobs kept as a range of another: picklable,
+    so each worker process opens its own read-only handle."""
+
+    def __call__(self, sha256: str) -> tuple[str, int, int] | None: ...
+
+
+@runtime_checkable
+class CaseStore(Protocol):
+    """What leaklens asks of a case's database. One writer at a time on SQLite; many on PostgreSQL."""
+
+    # -- lifecycle and transactions
+    def migrate(self) -> list[int]: ...
+    def close(self) -> None: ...
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    def refresh_statistics(self) -> None: ...
+
+    # -- case metadata
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    # -- sources
+    def source_root_for(self, abspath: str) -> str | None: ...
+    def root_taken(self, root: str) -> bool: ...
+    def add_source(self, root: str, abspath: str, added: str) -> None: ...
+    def complete_source(self, root: str, when: str) -> None: ...
+    def sources(self) -> list[Mapping[str, Any]]: ...
+
+    # -- items: identity is the store's (reserve_rowids), never MAX()+1 in a caller
+    def reserve_rowids(self, n: int) -> int: ...
+    def insert_pending(self, rows: Iterable[dict[str, Any]]) -> int: ...
+    def pending(self, source: str | None = None) -> Iterator[Mapping[str, Any]]: ...
+    def complete_items(self, results: list[dict[str, Any]]) -> None: ...
+    def complete_item(self, result: dict[str, Any]) -> None: ...
+    def rowids(self, ids: list[str]) -> dict[str, int]: ...
+    def item(self, item_id: str) -> Mapping[str, Any] | None: ...
+    def children(self, item_id: str) -> list[Mapping[str, Any]]: ...
+    def counts(self, column: str, where: str = "", args: Iterable[Any] = ()) -> dict[str, int]: ...
+    def accounting(self) -> dict[str, Any]: ...
+    def expansion_by_source(self) -> dict[str, tuple[int, int]]: ...
+    def count_items_of(self, sources: list[str]) -> int: ...
+
+    # -- findings and verdicts
+    def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None: ...
+    def add_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None: ...
+    def add_findings_of(self, pairs: Iterable[tuple[str, Finding]], stage: str) -> None: ...
+    def findings_for(self, item_id: str, stage: str | None = None) -> list[Finding]: ...
+    def all_findings(self) -> dict[str, list[Finding]]: ...
+    def set_verdict(self, item_id: str, verdict: str) -> None: ...
+
+    # -- texts, apart from the search index
+    def put_texts(self, records: Iterable[TextRecord]) -> None: ...
+    def texts_for(self, item_id: str, source: str | None = None) -> list[TextRecord]: ...
+
+    # -- tables declared by steps
+    def ensure_table(self, spec: TableSpec) -> None: ...
+    def put_rows(self, spec: TableSpec, rows: Iterable[Mapping[str, Any]]) -> None: ...
+    def get_row(self, spec: TableSpec, key: tuple[Any, ...]) -> dict[str, Any] | None: ...
+    def table_rows(self, spec: TableSpec, **equal: Any) -> list[dict[str, Any]]: ...
+    def delete_rows(self, spec: TableSpec, **equal: Any) -> int: ...
+
+    # -- blob ranges, for any process
+    def range_lookup(self) -> RangeLookup: ...
+
+
+def transaction(store: CaseStore) -> AbstractContextManager[CaseStore]:
+    """`with transaction(store):` — begin, then commit, or roll back on an exception."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _tx():
+        store.begin()
+        try:
+            yield store
+        except BaseException:
+            store.rollback()
+            raise
+        store.commit()
+
+    return _tx()

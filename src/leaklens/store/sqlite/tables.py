@@ -1,0 +1,91 @@
+"""Tables that steps declare as data (store.base.TableSpec), built and read here on SQLite.
+
+A step names its table, key and columns; this module writes the DDL and the statements, with
+every name checked against the declaration, so no caller's text ever becomes SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..base import TableSpec
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "json": "TEXT"}
+
+
+def _check(spec: TableSpec) -> None:
+    names = [spec.name, *spec.column_names]
+    if not all(_NAME.fullmatch(n) for n in names) or not set(spec.key) <= set(spec.column_names):
+        raise ValueError(f"bad table declaration {spec.name!r}")
+
+
+def ensure(conn: sqlite3.Connection, spec: TableSpec, made: set[tuple[str, int]] | None = None) -> None:
+    """Create the table (and its indexes) if it does not exist; columns added by a newer declaration
+    are added to an existing table. `made`: the declarations this connection has ensured already."""
+    marker = (spec.name, spec.version)
+    if made is not None and marker in made:
+        return
+    _check(spec)
+    cols = ", ".join(f"{c.name} {_TYPES[c.type]}" for c in spec.columns)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {spec.name} ({cols}, PRIMARY KEY ({', '.join(spec.key)}))")
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({spec.name})")}
+    for c in spec.columns:
+        if c.name not in have:
+            conn.execute(f"ALTER TABLE {spec.name} ADD COLUMN {c.name} {_TYPES[c.type]}")
+    for c in spec.columns:
+        if c.index:
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {spec.name}_{c.name} ON {spec.name}({c.name})")
+    if made is not None:
+        made.add(marker)
+
+
+def _encode(spec: TableSpec, row: Mapping[str, Any]) -> tuple:
+    return tuple(
+        json.dumps(row.get(c.name), default=str, ensure_ascii=False) if c.type == "json" else row.get(c.name)
+        for c in spec.columns
+    )
+
+
+def _decode(spec: TableSpec, values: tuple) -> dict[str, Any]:
+    return {
+        c.name: (json.loads(v) if c.type == "json" and v is not None else v)
+        for c, v in zip(spec.columns, values, strict=True)
+    }
+
+
+def put(conn: sqlite3.Connection, spec: TableSpec, rows: Iterable[Mapping[str, Any]]) -> None:
+    marks = ",".join("?" * len(spec.columns))
+    conn.executemany(
+        f"INSERT OR REPLACE INTO {spec.name}({', '.join(spec.column_names)}) VALUES({marks})",
+        (_encode(spec, r) for r in rows),
+    )
+
+
+def _where(spec: TableSpec, equal: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    unknown = set(equal) - set(spec.column_names)
+    if unknown:
+        raise ValueError(f"{spec.name} has no column {sorted(unknown)[0]!r}")
+    if not equal:
+        return "", []
+    return " WHERE " + " AND ".join(f"{k}=?" for k in equal), list(equal.values())
+
+
+def get(conn: sqlite3.Connection, spec: TableSpec, key: tuple[Any, ...]) -> dict[str, Any] | None:
+    found = rows(conn, spec, dict(zip(spec.key, key, strict=True)))
+    return found[0] if found else None
+
+
+def rows(conn: sqlite3.Connection, spec: TableSpec, equal: Mapping[str, Any]) -> list[dict[str, Any]]:
+    where, args = _where(spec, equal)
+    sql = f"SELECT {', '.join(spec.column_names)} FROM {spec.name}{where} ORDER BY rowid"
+    return [_decode(spec, tuple(r)) for r in conn.execute(sql, args)]
+
+
+def delete(conn: sqlite3.Connection, spec: TableSpec, equal: Mapping[str, Any]) -> int:
+    where, args = _where(spec, equal)
+    return conn.execute(f"DELETE FROM {spec.name}{where}", args).rowcount
