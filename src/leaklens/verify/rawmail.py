@@ -57,7 +57,7 @@ def parse_raw(message: bytes) -> RawMail:
     """Never raises: lines that are neither a field nor a continuation are skipped and listed."""
     headers: list[list[bytes]] = []
     skipped: list[tuple[int, bytes]] = []
-    end = re.search(rb"(?:\A|\r?\n)\r?\n", message)  # the empty line that ends the header block
+    end = re.search(rb"\n\r?\n", b"\n" + message)  # a line end, then an empty line: the block's end
     lines = _LINES.split(message if end is None else message[: end.start()])  # the body is not split
     i = 0
     while i < len(lines):
@@ -78,4 +78,4 @@ def parse_raw(message: bytes) -> RawMail:
                 # mbox separator lines are expected; anything else is damage worth reporting.
                 skipped.append((i + 1, line))
         i += 1
-    return RawMail(headers, b"" if end is None else crlf_lines(message[end.end() :]), skipped)
+    return RawMail(headers, b"" if end is None else crlf_lines(message[end.end() - 1 :]), skipped)
