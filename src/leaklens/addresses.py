@@ -278,6 +278,8 @@ def ascii_domain(domain: str) -> str | None:
             d = d.encode("idna").decode("ascii")
         except UnicodeError:
             return None
+    if d.replace(".", "").isdigit():
+        return None  # an IPv4 address is not a domain (and has no organisational domain)
     return d if DOMAIN_NAME.fullmatch(d) else None
 
 

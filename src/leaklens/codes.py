@@ -36,7 +36,7 @@ _TABLE: list[tuple[str, str, str | None, bool, str]] = [
     ("dkim.pass", "info", VERIFIED, False, "A signature validates (proof only when aligned with From)."),
     ("dkim.body_hash_mismatch", "critical", ALTERED, False, "The body changed after signing."),
     ("dkim.header_mismatch", "critical", ALTERED, False, "A signed header changed after signing."),
-    ("dkim.original_recovered", "warning", None, False, "A benign change in transit explains the break."),
+    ("dkim.original_recovered", "warning", None, False, "Undoing one known change restores the signed body."),
     ("dkim.unsigned_header", "warning", SUSPICIOUS, False, "A header a reader relies on is not signed."),
     ("dkim.length_limited", "warning", SUSPICIOUS, False, "l= leaves the body's tail unsigned."),
     ("dkim.signer_not_author", "info", None, False, "Signed by a domain not aligned with From."),

@@ -200,12 +200,17 @@ def _summary(r: MessageVerification) -> str:
         bad = next((f for f in fs if effect_of(f) == "error"), None)
         return f"Could not be checked. {bad.message if bad else ''}".strip()
     if r.verdict == "altered":
+        recovered = _first(fs, "dkim.original_recovered")
         parts = [f.message for f in fs if effect_of(f) == "altered"][:2]
-        text = "Altered after it was signed. " + " ".join(parts)
-        for code in ("dkim.original_recovered", "arc.dkim_pass_recorded"):
-            explained = _first(fs, code)
-            if explained:
-                text += " " + explained.message
+        if recovered is not None:
+            # Lead with what is known: the signed original, and the one change that explains the break.
+            how = "in transit" if recovered.evidence.get("in_transit") else "after signing"
+            text = f"Altered {how}; the signed original is recovered. {recovered.message} " + " ".join(parts)
+        else:
+            text = "Altered after it was signed. " + " ".join(parts)
+        explained = _first(fs, "arc.dkim_pass_recorded")
+        if explained:
+            text += " " + explained.message
         return text
     if r.verdict == "verified":
         text = "Verified. " + (lead_sentence(r) or "")
