@@ -39,6 +39,7 @@ from leaklens.model import Finding
 from leaklens.verify import canon
 from leaklens.verify.keys import DnsKeySource, KeyArchive, KeyRecord
 from leaklens.verify.rawmail import RawMail, as_text
+from leaklens.verify.recover import recovery_finding
 
 MIN_KEY_BITS = 1024
 # The headers a reader relies on; one the signature does not cover could have been changed freely.
@@ -457,8 +458,6 @@ def _check_signature(
             )
         )
         if hdr_ok:  # bh= is proven: try the benign changes that would explain the new body
-            from leaklens.verify.recover import recovery_finding
-
             if (recovered := recovery_finding(mail, info, policy, hasher, claimed_bh)) is not None:
                 findings.append(recovered)
         return info
