@@ -25,7 +25,7 @@ from .. import pathchain
 from ..case import Case, now_iso
 from ..errors import LeaklensError
 from ..model import FAILED, PENDING, SKIPPED, Finding
-from ..verify.verdict import verdict_for
+from ..verdicts import verdict_for
 from . import worker
 from .limits import Limits
 
