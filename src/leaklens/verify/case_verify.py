@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -260,11 +261,16 @@ def verify_case(
             _init(*init_args)
             record(map(_check, jobs))
         else:
+            # The first message is checked here, before the workers are forked: what a check loads
+            # once (the public suffix list, parsed keys, compiled patterns) is then theirs, instead
+            # of every worker loading it again.
+            _init(*init_args)
+            first = _check(jobs[0])
             # Chunks large enough that handing them out costs little, small enough that the
             # last ones do not leave a core idle for long.
             chunk = max(8, min(128, len(jobs) // (workers * 8)))
             with ProcessPoolExecutor(workers, initializer=_init, initargs=init_args) as pool:
-                record(pool.map(_check, jobs, chunksize=chunk))
+                record(chain([first], pool.map(_check, jobs[1:], chunksize=chunk)))
         db.commit()
         db.begin()
         propagate(case)
