@@ -182,19 +182,18 @@ def raw_times(case: Path, mix: list[tuple[str, str]], rounds: int) -> dict[str, 
     `leaklens search` and the page both run) and the page's search plus facets without the facet
     cache. {measure: {query: [seconds...]}}"""
     from leaklens.case import Case
-    from leaklens.store import search as core
     from leaklens.web import query as webquery
 
     webquery.FACET_CACHE_SIZE = 0
     c = Case.open(case)
-    conn = c.db.conn
+    store = c.db
     out: dict[str, dict[str, list[float]]] = {"search": {}, "search+facets": {}}
     for _ in range(rounds):
         for _, q in mix:
             t1 = time.perf_counter()
-            core.search(conn, q, limit=25, offset=0, sort="relevance")
+            store.search(q, limit=25, offset=0, sort="relevance")
             t2 = time.perf_counter()
-            webquery.search_with_facets(conn, q, limit=25, offset=0, sort="relevance")
+            webquery.search_with_facets(store, q, limit=25, offset=0, sort="relevance")
             t3 = time.perf_counter()
             out["search"].setdefault(q, []).append(t2 - t1)
             out["search+facets"].setdefault(q, []).append(t3 - t2)

@@ -1,4 +1,4 @@
-"""The query language and full-text search over decoded content."""
+"""The query language (declared once in leaklens.query) and full-text search over decoded content."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import base64
 import quopri
 
 import pytest
+from fastapi.testclient import TestClient
 from helpers import build_case
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import html as lxml_html
+from typer.testing import CliRunner
 
+from leaklens.cli import app
 from leaklens.errors import UsageError
-from leaklens.store.search import parse, search
+from leaklens.query import FACETS, FILTERS, parse
+from leaklens.store.sqlite.search import FACET_SQL, FILTER_SQL
+from leaklens.web.app import create_app
+from leaklens.web.query import add_filter, remove_filter
 
 
 def test_parse_filters_phrases_and_plain_words():
@@ -32,7 +39,7 @@ def test_parse_filters_phrases_and_plain_words():
 def test_any_text_is_a_valid_query(tmp_path_factory, text):
     case = _case(tmp_path_factory)
     try:
-        search(case.db.conn, text, limit=5)
+        case.db.search(text, limit=5)
     except UsageError:
         pass  # a bad date in after:/before: is a usage error, never a crash
 
@@ -76,18 +83,75 @@ def _case(tmp_path_factory):
         ("ext:txt", 1),
         ("memo -transfer", 0),
         ("-virement", 1),
-    ("virement -from:alice", 1),
-    ("-kind:email", 1),
-    ("year:2017", 2),
-    ("virement year:2016", 0),
+        ("virement -from:alice", 1),
+        ("-kind:email", 1),
+        ("year:2017", 2),
+        ("virement year:2016", 0),
         ("AND OR NOT *", 0),  # FTS syntax in user input is just words
     ],
 )
 def test_search_counts(tmp_path_factory, query, expected):
-    total, hits = search(_case(tmp_path_factory).db.conn, query)
+    total, hits = _case(tmp_path_factory).db.search(query)
     assert total == expected == len(hits)
 
 
 def test_snippet_marks_the_match(tmp_path_factory):
-    _, hits = search(_case(tmp_path_factory).db.conn, '"virement bancaire"')
+    _, hits = _case(tmp_path_factory).db.search('"virement bancaire"')
     assert "\x02virement bancaire\x03" in hits[0]["snippet"].lower()
+
+
+# -- the declaration is the one list: every backend, help text and form reads it
+
+
+def test_every_declared_filter_and_facet_has_its_sql():
+    assert set(FILTER_SQL) == set(FILTERS)
+    assert set(FACET_SQL) == {f.name for f in FACETS}
+    assert all(f.value in ("text", "word", "name", "extension", "tag", "date", "year") for f in FILTERS.values())
+
+
+def test_every_declared_filter_runs_and_excludes(tmp_path_factory):
+    db = _case(tmp_path_factory).db
+    everything, _ = db.search("")
+    for f in FILTERS.values():
+        assert parse(f.term).filters == {f.name: [f.example]}
+        matching, _ = db.search(f.term)
+        excluded, _ = db.search("-" + f.term)
+        assert matching + excluded == everything, f.name  # NULL counts as "not matching"
+
+
+def test_bad_values_are_usage_errors(tmp_path_factory):
+    db = _case(tmp_path_factory).db
+    for text in ("after:yesterday", "before:05/05/2017", "year:17", "-year:seventeen"):
+        with pytest.raises(UsageError):
+            db.search(text)
+
+
+def test_each_facet_value_selects_what_it_counts(tmp_path_factory):
+    db = _case(tmp_path_factory).db
+    total, facets = db.search_facets("", top=50, budget_s=10.0)
+    assert total == db.search_count("") == db.search("")[0]
+    assert facets["kind"] == [("email", 2), ("document", 1)] and facets["from"] == [("horizon.example", 2)]
+    for f in FACETS:
+        for value, n in facets[f.name]:
+            linked = add_filter("", f.name, value)
+            assert db.search_count(linked) == n, linked
+            assert remove_filter(linked, f.name, value) == ""
+
+
+def test_facets_past_their_budget_are_not_counted(tmp_path_factory):
+    db = _case(tmp_path_factory).db
+    assert db.search_facets("virement", top=5, budget_s=0) is None
+    assert db.search_count("virement", only_if_cheap=True) == 2  # words only: the index counts alone
+    assert db.search_count("virement kind:email", only_if_cheap=True) is None
+
+
+def test_cli_help_lists_every_declared_filter():
+    out = CliRunner().invoke(app, ["search", "--help"], env={"COLUMNS": "200"}).output
+    for f in FILTERS.values():
+        assert f.term in out and f.meaning in out, f.name
+
+
+def test_web_search_form_lists_every_declared_filter(tmp_path_factory):
+    page = TestClient(create_app(_case(tmp_path_factory).root)).get("/search").text
+    listed = lxml_html.fromstring(page).xpath("//details[@id='syntax']//code[@class='filter']")
+    assert [(c.text_content(), c.get("title")) for c in listed] == [(f.term, f.meaning) for f in FILTERS.values()]

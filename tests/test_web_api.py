@@ -415,7 +415,6 @@ def test_facets_out_of_time_are_skipped_not_wrong(client, monkeypatch):
 
     monkeypatch.setattr(webquery, "FACET_CACHE_SIZE", 0)
     monkeypatch.setattr(webquery, "FACET_BUDGET_S", -1.0)  # every facet query is already late
-    monkeypatch.setattr(webquery, "FACET_CHECK_EVERY", 1)
     r = client.get("/api/search", params={"q": "printer"}).json()
     assert r["facets_complete"] is False and r["facets"] == {}
     assert r["total"] == 3 and len(r["hits"]) == 3
@@ -430,7 +429,6 @@ def test_a_skipped_breakdown_is_remembered_until_the_case_changes(client, monkey
     real = webquery._compute_facets
     monkeypatch.setattr(webquery, "_compute_facets", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setattr(webquery, "FACET_BUDGET_S", -1.0)
-    monkeypatch.setattr(webquery, "FACET_CHECK_EVERY", 1)
     q = "printer kind:email year:2017 -kind:document"  # a query no other test asks: not cached yet
     first = client.get("/api/search", params={"q": q}).json()
     again = client.get("/api/search", params={"q": q}).json()

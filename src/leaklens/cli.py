@@ -21,6 +21,7 @@ from . import __version__
 from .case import DEFAULT_CASE, Case
 from .errors import LeaklensError, UsageError
 from .ingest.limits import Limits
+from .query import EXAMPLE, SORTS, help_text
 
 app = typer.Typer(
     help="leaklens — forensic workbench for hack-and-leak dumps.\n\n"
@@ -202,23 +203,17 @@ def ingest(
         )
 
 
-@app.command()
+@app.command(epilog=help_text())  # every filter of leaklens.query, with its meaning
 def search(
     query: Annotated[
         str,
-        typer.Argument(
-            help='Words, "phrases", and filters: from: to: kind: after: before: ext: verdict: tag: signer: '
-            "editor: year: finding: source:; a leading - excludes "
-            "(e.g. '\"bank transfer\" from:alice after:2017-04-01 ext:pdf -verdict:verified')."
-        ),
+        typer.Argument(help='Words, "phrases" and filters (listed below), e.g. ' + repr(EXAMPLE) + "."),
     ],
     case: CaseOpt = DEFAULT_CASE,
     limit: Annotated[int, typer.Option(help="Results to show.")] = 20,
     sort: Annotated[str, typer.Option(help="relevance, date or -date.")] = "relevance",
 ) -> None:
     """Full-text search over decoded bodies, attachment text, headers and file names."""
-    from .store.search import SORTS
-
     if sort not in SORTS:
         raise UsageError(f"--sort must be one of {', '.join(sorted(SORTS))}")
     with Case.open(case) as c:

@@ -25,6 +25,9 @@ ITEM_FIELDS = (
     "email_from", "email_to", "email_cc", "subject", "date", "message_id", "in_reply_to", "refs", "verdict",
 )  # fmt: skip
 
+# Facet name -> its (value, matches) pairs, most matches first.
+Facets = dict[str, list[tuple[str, int]]]
+
 # Where a text record came from.
 TEXT_SOURCES = ("body", "attachment", "document", "ocr")
 
@@ -139,6 +142,58 @@ class CaseStore(Protocol):
 
     # -- blob ranges, for any process
     def range_lookup(self) -> RangeLookup: ...
+
+    # -- search, in the query language of `leaklens.query` (hits: mappings of the item's id, path,
+    #    kind, verdict, date, email_from, subject, name, ext, size, and a snippet whose matches are
+    #    wrapped in \x02 ... \x03, or None when the query has no words)
+    def search(
+        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total matches, one page of hits)."""
+        ...
+
+    def search_hits(
+        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
+    ) -> list[dict[str, Any]]:
+        """One page of hits, without counting them all."""
+        ...
+
+    def search_count(self, text: str, *, only_if_cheap: bool = False) -> int | None:
+        """The number of matches; with `only_if_cheap`, None unless an index can tell at once."""
+        ...
+
+    def search_facets(self, text: str, *, top: int, budget_s: float) -> tuple[int, Facets] | None:
+        """(total, facet name -> its `top` (value, matches) pairs, most first) for every facet declared in
+        `leaklens.query`, or None when that would take longer than `budget_s` seconds."""
+        ...
+
+    def search_fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes whenever a search's answer could (new items, findings or tags)."""
+        ...
+
+    # -- notes and tags a journalist adds (what they may be: store/annotations.py)
+    def add_tag(self, item_id: str, tag: str) -> str:
+        """Tag an item (again: no change); returns the tag as stored. UsageError for an unusable tag."""
+        ...
+
+    def remove_tag(self, item_id: str, tag: str) -> bool: ...
+    def tags_for(self, item_id: str) -> list[str]: ...
+    def all_tags(self) -> list[dict[str, Any]]:
+        """[{"tag", "count"}], most used first."""
+        ...
+
+    def tagged_item_ids(self, tag: str) -> list[str]:
+        """The items with this tag, in the order they were found."""
+        ...
+
+    def add_note(self, item_id: str, body: str) -> int:
+        """Add a note; returns its id. UsageError for an empty or too long one."""
+        ...
+
+    def delete_note(self, item_id: str, note_id: int) -> bool: ...
+    def notes_for(self, item_id: str) -> list[dict[str, Any]]:
+        """[{"id", "body", "created"}], oldest first."""
+        ...
 
 
 def transaction(store: CaseStore) -> AbstractContextManager[CaseStore]:

@@ -87,6 +87,7 @@ class Renderer:
             remove_filter=webquery.remove_filter,
             facet_active=webquery.active,
             FACETS=webquery.FACETS,
+            SEARCH_FILTERS=webquery.FILTERS,
         )
 
     def page(self, request: Request, name: str, **context: Any) -> str:

@@ -18,7 +18,9 @@ from ...errors import LeaklensError
 from ...model import FAILED, PENDING, SKIPPED, STORED, Finding
 from ..base import TableSpec, TextRecord, text_source
 from . import tables
+from .annotations import AnnotationsMixin
 from .migrations import migrate
+from .search import SearchMixin
 
 ITEM_COLUMNS = (
     "id",
@@ -80,7 +82,7 @@ class RangeIndex:
         return (row[0], row[1], row[2]) if row else None
 
 
-class Database:
+class Database(SearchMixin, AnnotationsMixin):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -356,15 +358,7 @@ class Database:
     def range_lookup(self) -> RangeIndex:
         return RangeIndex(self.path)
 
-    # -- search ---------------------------------------------------------------------------
-    def search(
-        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(total matches, one page of hits with a highlighted snippet), in the query language of store/search."""
-        from ..search import search
-
-        return search(self.conn, text, limit=limit, offset=offset, sort=sort)
-
+    # -- search: store/sqlite/search.py (SearchMixin); notes and tags: annotations.py (AnnotationsMixin)
 
     def set_verdict(self, item_id: str, verdict: str) -> None:
         self.conn.execute("UPDATE items SET verdict=? WHERE id=?", (verdict, item_id))

@@ -54,14 +54,14 @@ def search(
     per_page: Annotated[int, Query(ge=1, le=200)] = 25,
     facets: bool = True,
 ) -> dict[str, Any]:
-    conn = _case(request).db.conn
+    store = _case(request).db
     try:
         if facets:
             total, hits, facet_counts, complete = webquery.search_with_facets(
-                conn, q, limit=per_page, offset=(page - 1) * per_page, sort=sort
+                store, q, limit=per_page, offset=(page - 1) * per_page, sort=sort
             )
         else:
-            total, hits = webquery.run_search(conn, q, limit=per_page, offset=(page - 1) * per_page, sort=sort)
+            total, hits = webquery.run_search(store, q, limit=per_page, offset=(page - 1) * per_page, sort=sort)
             facet_counts, complete = {}, False
     except LeaklensError as exc:
         raise HTTPException(400, str(exc)) from None

@@ -56,12 +56,11 @@ def search_page(
     request: Request, q: str = "", sort: str = "relevance", page: Annotated[int, Query(ge=1, le=100_000)] = 1
 ) -> HTMLResponse:
     case = _case(request)
-    conn = case.db.conn
     error = None
     total, hits, facets, facets_complete = 0, [], {}, True
     try:
         total, hits, facets, facets_complete = webquery.search_with_facets(
-            conn, q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, sort=sort
+            case.db, q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, sort=sort
         )
     except LeaklensError as exc:
         error = str(exc)

@@ -1,0 +1,173 @@
+"""The search query language, declared once: its filters, their values, and which are facets.
+
+``budget "press release" from:alice to:bob kind:email after:2017-03-01 before:2017-05-01 ext:pdf``
+
+Free words and ``"phrases"`` match the full text (subject, sender, recipients, decoded body and
+attachment text, file names); ``field:value`` terms filter, ``-`` before a word or a filter
+excludes it. Each filter is a row of `FILTERS`; the CLI's help, the web form, the parser here,
+each backend's SQL (store/sqlite/search.py) and the web's facets all read those rows, so a new
+filter is one row here plus its query in each backend (a test fails if one is missing).
+
+Nothing here knows a database: values are checked and normalised here, once, and a backend
+receives `Condition`s whose values are already in their stored form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from .errors import UsageError
+
+# How a filter's value is read, before any backend sees it: kind -> what the help says.
+VALUE_KINDS = {
+    "text": "any text, found anywhere in the field, any case",
+    "word": "one value, exactly, any case",
+    "name": "one value, exactly as written",
+    "extension": "a file extension, with or without the dot",
+    "tag": "a tag, as shown on the Tags page",
+    "date": "a day, YYYY-MM-DD",
+    "year": "a year, YYYY",
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One ``name:value`` filter of the query language."""
+
+    name: str
+    meaning: str  # one line a journalist understands, for help texts
+    example: str  # a value, as typed: the help shows ``name:example``
+    value: str = "word"  # one of VALUE_KINDS
+    negatable: bool = True  # ``-name:value`` excludes
+    facet: str | None = None  # the label of the web's count of matches by this field, if any
+    facet_prefix: str = ""  # written before a facet's value to make it this filter's value
+
+    @property
+    def term(self) -> str:
+        """The example as one typed term, e.g. ``editor:"Jean Dupont"``."""
+        return f"{self.name}:{quote(self.example)}"
+
+    def normalise(self, value: str) -> str:
+        """The value in the form every backend compares; UsageError for one that cannot be."""
+        kind = self.value
+        if kind == "name":
+            return value
+        if kind in ("text", "word"):
+            return value.lower()
+        if kind == "extension":
+            return value.lower().lstrip(".")
+        if kind == "tag":
+            return " ".join(value.lower().split())
+        if kind == "date":
+            try:
+                return date.fromisoformat(value[:10]).isoformat()
+            except ValueError:
+                raise UsageError(f"{self.name}: expects a date like 2017-05-05, got {value!r}") from None
+        if kind == "year":
+            if not re.fullmatch(r"\d{4}", value):
+                raise UsageError(f"{self.name}: expects a year like 2017, got {value!r}")
+            return value
+        raise AssertionError(f"filter {self.name}: unknown value kind {kind!r}")
+
+    def facet_value(self, value: str) -> str:
+        """The filter value that selects the matches counted under one of this facet's values."""
+        return self.facet_prefix + value
+
+
+# In the order the help lists them; the facets appear in this order too.
+FILTERS: dict[str, Filter] = {
+    f.name: f
+    for f in (
+        Filter("verdict", "the item's verdict", "altered", facet="Verdict"),
+        Filter("kind", "email, attachment, document, image, archive or other", "email", facet="Kind"),
+        Filter("from", "the sender (name or address) contains this", "alice", "text", facet="Sender domain",
+               facet_prefix="@"),
+        Filter("to", "a recipient (To or Cc) contains this", "bob", "text"),
+        Filter("signer", "a DKIM signature of this domain validates", "horizon.example",
+               facet="Signing domain (DKIM)"),
+        Filter("editor", "a document's last editor (else its author) is this", "Jean Dupont", "name",
+               facet="Document editor"),
+        Filter("year", "dated in this year", "2017", "year", facet="Year"),
+        Filter("after", "dated on or after this day", "2017-03-01", "date"),
+        Filter("before", "dated before this day", "2017-05-01", "date"),
+        Filter("ext", "the file's extension", "pdf", "extension", facet="File type"),
+        Filter("source", "found in this source (the first part of its path)", "dump.zip", "name"),
+        Filter("tag", "tagged so in the workbench", "offshore", "tag"),
+        Filter("finding", "has a finding with this code", "dkim.body_hash_mismatch"),
+    )
+}  # fmt: skip
+
+FACETS: tuple[Filter, ...] = tuple(f for f in FILTERS.values() if f.facet)
+
+# One term: an optional "-", an optional "name:", then a "quoted phrase" or a word.
+TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
+
+
+def quote(value: str) -> str:
+    """A value as typed in a query: in quotes when it holds a space."""
+    return f'"{value}"' if re.search(r"\s", value) else value
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter term of a query, its value normalised (`Filter.normalise`)."""
+
+    filter: Filter
+    value: str
+    negated: bool = False
+
+
+@dataclass
+class Query:
+    terms: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    # filter name -> values as typed; an excluding term is kept under "-name"
+    filters: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.filters and not self.excluded
+
+    def conditions(self) -> Iterator[Condition]:
+        """Each filter term, checked and normalised; UsageError for a value a filter cannot take."""
+        for key, values in self.filters.items():
+            negated = key.startswith("-")
+            spec = FILTERS[key.lstrip("-")]
+            if negated and not spec.negatable:
+                raise UsageError(f"{spec.name}: cannot be excluded with -")
+            for value in values:
+                yield Condition(spec, spec.normalise(value), negated)
+
+
+def parse(text: str) -> Query:
+    """The query in `text`. Never fails: what is not a filter is text, and user text never reaches a
+    backend's own syntax (each backend quotes each term)."""
+    q = Query()
+    for m in TOKEN.finditer(text or ""):
+        neg, key, phrase, word = m.groups()
+        value = phrase if phrase is not None else word
+        if key and key.lower() in FILTERS:
+            q.filters.setdefault(("-" if neg else "") + key.lower(), []).append(value)
+            continue
+        if key:  # "foo:bar" that is not a filter is just text
+            value = f"{key}:{value}" if phrase is None else f"{key} {value}"
+        if value and value.strip():
+            (q.excluded if neg else q.terms).append(value)
+    return q
+
+
+# The orders a search can return its hits in.
+SORTS = {"relevance", "date", "-date"}
+
+
+EXAMPLE = '"bank transfer" from:alice after:2017-04-01 ext:pdf -verdict:verified'
+
+
+def help_text() -> str:
+    """The filters, one a line, for `leaklens search --help` (read from the declaration)."""
+    width = max(len(f.term) for f in FILTERS.values())
+    lines = [f"  {f.term:<{width}}  {f.meaning}" for f in FILTERS.values()]
+    return "\n".join(["Filters (a leading - excludes a word or a filter):", *lines])
