@@ -50,7 +50,7 @@ def _documents(case: Case) -> list[Any]:
 # Emails whose body no longer matches a signature's body hash, with no benign change to explain it.
 _BODY_CHANGED = (
     "SELECT DISTINCT f.item_id FROM findings f WHERE f.code = 'dkim.body_hash_mismatch' AND NOT EXISTS"
-    " (SELECT 1 FROM findings r WHERE r.item_id = f.item_id AND r.code = 'dkim.original_recovered')"
+    " (SELECT 1 FROM findings r WHERE r.item_id = f.item_id AND +r.code = 'dkim.original_recovered')"
 )
 
 
@@ -199,19 +199,24 @@ def near_duplicates(case: Case) -> None:
     by_message: dict[str, dict[str, str]] = {}
     for item_id, message_id, body in conn.execute(
         "SELECT i.id, i.message_id, f.body FROM items i JOIN fts f ON f.rowid = i.rowid WHERE i.kind='email'"
-        " AND i.state='stored' AND i.message_id IN (SELECT message_id FROM items WHERE kind='email'"
-        " AND message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1)"
+        " AND i.state='stored' AND i.message_id IN (SELECT message_id FROM items"
+        " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1)"
     ):
         by_message.setdefault(message_id, {})[item_id] = unquoted(body)
-    groups += [DupGroup(kind="near", members=list(t), texts=t) for t in by_message.values()]
+    groups += [DupGroup(kind="near", members=list(t), texts=t) for t in by_message.values() if len(t) > 1]
     # Identical bytes in several places ("this attachment appears in 14 emails"), for the report.
     groups += exact_groups(
         conn.execute(
             "SELECT id, sha256 FROM items WHERE state='stored' AND kind IN ('document', 'attachment', 'image')"
-            " AND sha256 IN (SELECT sha256 FROM items WHERE state='stored' GROUP BY sha256 HAVING COUNT(*) > 1)"
+            " AND sha256 IN (SELECT sha256 FROM items WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING COUNT(*) > 1)"
         ).fetchall()
     )
-    verdicts = dict(conn.execute("SELECT id, verdict FROM items WHERE state='stored'").fetchall())
+    members = {m for g in groups for m in g.members}
+    verdicts = dict(
+        conn.execute(
+            "SELECT id, verdict FROM items WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(members)),)
+        )
+    )
     for n, group in enumerate(groups):
         conn.executemany(
             "INSERT INTO dup_groups VALUES(?,?,?,?)", ((n, m, group.kind, group.similarity) for m in group.members)

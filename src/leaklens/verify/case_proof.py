@@ -64,34 +64,43 @@ def ids_param(ids: Iterable[str]) -> str:
 # --- attachments of a verified email -------------------------------------------------------------
 
 # Every stored descendant of an email that passes its verification on (verified, and no l= that
-# leaves a tail of the body unsigned), down to but not into forwarded messages.
+# leaves a tail of the body unsigned), down to but not into forwarded messages. The emails are
+# looked up among the items that have children (the parent index alone answers that): most
+# emails have none, and reading every email's row is what would cost.
 _INHERIT = """
 WITH RECURSIVE roots(email) AS (
-    SELECT i.id FROM items i
-    WHERE i.kind = 'email' AND i.state = 'stored' AND i.verdict = 'verified'
-      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.item_id = i.id AND f.code = 'dkim.length_limited')
+    SELECT e.id FROM items e
+    WHERE e.id IN (SELECT DISTINCT parent FROM items WHERE parent IS NOT NULL)
+      AND e.kind = 'email' AND e.state = 'stored' AND e.verdict = 'verified'
+      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.item_id = e.id AND +f.code = 'dkim.length_limited')
 ), tree(id, kind, root) AS (
     SELECT c.id, c.kind, r.email FROM roots r JOIN items c ON c.parent = r.email WHERE c.state = 'stored'
     UNION ALL
     SELECT c.id, c.kind, t.root FROM tree t JOIN items c ON c.parent = t.id
     WHERE t.kind != 'email' AND c.state = 'stored'
 )
-SELECT t.id, t.kind, t.root,
-       (SELECT json_group_array(DISTINCT lower(json_extract(s.value, '$.d')))
-          FROM verifications v, json_each(v.signatures) s
-         WHERE v.item_id = t.root AND json_extract(s.value, '$.result') = 'pass'
-           AND coalesce(json_extract(s.value, '$.aligned'), 1)) AS domains
-FROM tree t
+SELECT id, kind, root FROM tree
 """
+# The domains whose aligned signatures prove each of those emails.
+_PROVING_DOMAINS = (
+    "SELECT item_id, lower(json_extract(evidence, '$.d')) FROM findings WHERE item_id IN"
+    " (SELECT value FROM json_each(?)) AND +code = 'dkim.pass' AND json_extract(evidence, '$.aligned')"
+)
 
 
 def inherit_verification(case: Case) -> set[str]:
     """`dkim.covered_by_parent` on every part of a verified email; returns the items given a finding."""
     conn = case.db.conn
     conn.execute("DELETE FROM findings WHERE stage = 'inherit'")
+    tree = conn.execute(_INHERIT).fetchall()
+    domains: dict[str, set[str]] = defaultdict(set)
+    if tree:
+        for email_id, domain in conn.execute(_PROVING_DOMAINS, (ids_param({root for _, _, root in tree}),)):
+            if domain:
+                domains[email_id].add(domain)
     pairs = []
-    for item_id, kind, root, domains in conn.execute(_INHERIT).fetchall():
-        evidence = {"verified_email": root, "signing_domains": sorted(d for d in json.loads(domains or "[]") if d)}
+    for item_id, kind, root in tree:
+        evidence = {"verified_email": root, "signing_domains": sorted(domains[root])}
         template = INSIDE_VERIFIED if kind == "email" else COVERED_BY_PARENT
         pairs.append((item_id, Finding(*template, evidence)))
     case.db.add_findings_of(pairs, "inherit")
@@ -114,7 +123,7 @@ JOIN proven p ON p.sha256 = c.sha256
 JOIN items copy ON copy.rowid = p.first
 LEFT JOIN items proof ON proof.id = (
     SELECT json_extract(f.evidence, '$.verified_email') FROM findings f
-    WHERE f.item_id = copy.id AND f.code = 'dkim.covered_by_parent' LIMIT 1)
+    WHERE f.item_id = copy.id AND +f.code = 'dkim.covered_by_parent' LIMIT 1)
 """
 
 
@@ -173,17 +182,23 @@ _RELAY_HOP = """EXISTS (
           ('ESMTPA', 'ESMTPSA', 'UTF8SMTPA', 'UTF8SMTPSA', 'LMTP', 'LMTPS', 'LMTPA', 'LMTPSA',
            'HTTP', 'HTTPS', 'HTTPREST', 'MAPI', 'LOCAL'))"""
 
-_ALIGNED_PASS = """EXISTS (
-    SELECT 1 FROM json_each(v.signatures) s
-    WHERE json_extract(s.value, '$.result') = 'pass' AND json_extract(s.value, '$.aligned') = 1)"""
-
-# Only emails the verifier checked (their row in `verifications`), as stored: no blob is read again.
-_MAIL = f"""
-SELECT i.id, i.email_from, i.date, i.message_id, i.verdict, {_ALIGNED_PASS} AS signed
-FROM items i JOIN verifications v ON v.item_id = i.id
-WHERE i.kind = 'email' AND i.state = 'stored' AND i.date IS NOT NULL AND i.email_from IS NOT NULL
-  AND {_RELAY_HOP}
-"""
+# The emails the verifier checked (a row in `verifications`), as stored at ingest, and whether a
+# valid signature aligned with From (one that can prove the message) signed each. Read from the
+# findings (by item: `+code` keeps SQLite off the code index here): verifications rows are large.
+_CHECKED = "i.kind = 'email' AND i.state = 'stored' AND i.date IS NOT NULL AND i.email_from IS NOT NULL"
+_SIGNED = (
+    "EXISTS (SELECT 1 FROM findings f WHERE f.item_id = i.id AND +f.code = 'dkim.pass'"
+    " AND json_extract(f.evidence, '$.aligned'))"
+)
+_MAIL = (
+    f"SELECT i.id, i.email_from, i.date, i.message_id, {_SIGNED} FROM items i WHERE {_CHECKED}"
+    " AND EXISTS (SELECT 1 FROM verifications v WHERE v.item_id = i.id)"
+)
+# The unsigned ones that were relayed, with their signatures: few, and all the rule can flag.
+_UNSIGNED_RELAYED = (
+    f"SELECT i.id, i.verdict, v.signatures FROM items i JOIN verifications v ON v.item_id = i.id"
+    f" WHERE {_CHECKED} AND NOT {_SIGNED} AND {_RELAY_HOP}"
+)
 
 
 def wilson_lower(successes: int, n: int, z: float = CONFIDENCE_Z) -> float:
@@ -221,69 +236,58 @@ def _month_label(index: int) -> str:
 
 
 def expected_signatures(case: Case) -> set[str]:
-    """`dkim.expected_signature_missing` on relayed, unsigned mail from a domain that signs its relayed mail.
+    """`dkim.expected_signature_missing` on relayed, unsigned mail from a domain that signs its mail.
 
-    The population is the case's DKIM-checked emails that were relayed between mail servers
-    (`_RELAY_HOP`), counted once per message (copies of one Message-ID in several mailboxes are
-    one message), per exact From domain and calendar month. For a message dated in month M the
-    period is M-1..M+1. The domain "signs its mail" in that period when the share of those
-    messages with a valid aligned signature is at least SIGNING_RATE at the low end of its
-    one-sided 95% Wilson interval: with every message signed that takes 52 messages; with one
-    unsigned (the message judged is counted), about 90. Three signed messages never make a rule.
+    Counted per exact From domain and calendar month, once per message (copies of one Message-ID
+    in several mailboxes are one message): the messages with a valid aligned signature (they
+    passed the domain's signer, whatever their Received headers say) and the unsigned ones that
+    were relayed between mail servers (`_RELAY_HOP`: they passed a server that should have
+    signed them). For a message dated in month M the period is M-1..M+1. The domain signs its
+    mail in that period when the signed share is at least SIGNING_RATE at the low end of its
+    one-sided 95% Wilson interval: when every message is signed that takes 52 messages, with one
+    unsigned (the message judged counts) about 90; three signed messages never make a rule.
+    A message that carries the domain's own signature, valid or broken, is left to what that
+    signature's findings say. Returns the items given a finding.
     """
     conn = case.db.conn
     conn.execute("DELETE FROM findings WHERE stage = 'expect'")
-    # (domain, message key) -> [month, signed]; a message is signed if any stored copy is.
-    messages: dict[tuple[str, str], list[Any]] = {}
+    relayed = {i: (verdict, sigs) for i, verdict, sigs in conn.execute(_UNSIGNED_RELAYED)}
+    if not relayed:
+        return set()
+    messages: dict[tuple[str, str], list[Any]] = {}  # (domain, message key) -> [month, signed]
     candidates: list[tuple[str, str, int]] = []  # (item id, domain, month)
-    for item_id, email_from, date, message_id, verdict, signed in conn.execute(_MAIL):
+    for item_id, email_from, date, message_id, signed in conn.execute(_MAIL):
         month = _month(date)
-        if month is None:
+        if month is None or not (signed or item_id in relayed):
             continue
         for domain in from_domains(email_from):
             entry = messages.setdefault((domain, message_id or item_id), [month, False])
             entry[1] = entry[1] or bool(signed)
-            if not signed and verdict != VERIFIED:
+            if not signed and relayed[item_id][0] != VERIFIED:
                 candidates.append((item_id, domain, month))
-    if not candidates:
-        return set()
     counts: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     for (domain, _), (month, signed) in messages.items():
         c = counts[(domain, month)]
         c[0] += 1
         c[1] += signed
-    flagged: list[tuple[str, str, int, int, int]] = []
-    for item_id, domain, month in candidates:
-        n = k = 0
-        for m in range(month - WINDOW_MONTHS, month + WINDOW_MONTHS + 1):
-            if (domain, m) in counts:
-                n += counts[(domain, m)][0]
-                k += counts[(domain, m)][1]
-        if k and wilson_lower(k, n) >= SIGNING_RATE:
-            flagged.append((item_id, domain, month, n, k))
-    if not flagged:
-        return set()
-    signatures = dict(
-        conn.execute(
-            "SELECT item_id, signatures FROM verifications WHERE item_id IN (SELECT value FROM json_each(?))",
-            (ids_param(sorted({f[0] for f in flagged})),),
-        ).fetchall()
-    )
     pairs = []
-    for item_id, domain, month, n, k in flagged:
-        sigs = [
-            {"d": s.get("d"), "s": s.get("s"), "result": s.get("result")}
-            for s in json.loads(signatures.get(item_id) or "[]")
-        ]
+    for item_id, domain, month in candidates:
+        window = [counts.get((domain, m), (0, 0)) for m in range(month - WINDOW_MONTHS, month + WINDOW_MONTHS + 1)]
+        n, k = sum(c[0] for c in window), sum(c[1] for c in window)
+        if not k or wilson_lower(k, n) < SIGNING_RATE:
+            continue
+        sigs = [{"d": s.get("d"), "s": s.get("s"), "result": s.get("result")} for s in json.loads(relayed[item_id][1])]
         org = organisational_domain(domain)
-        if any(
-            s["result"] in ("body_hash_mismatch", "header_mismatch") and s["d"] and organisational_domain(s["d"]) == org
-            for s in sigs
-        ):
-            continue  # it carries the domain's signature, broken: the alteration findings say what is known
+        if any(s["result"] in _CARRIED and s["d"] and organisational_domain(s["d"]) == org for s in sigs):
+            continue
         pairs.append((item_id, _expected_finding(domain, month, n, k, sigs)))
     case.db.add_findings_of(pairs, "expect")
     return {i for i, _ in pairs}
+
+
+# Results of a signature by the domain itself that say it was signed: valid (but not proof here: a
+# testing key, a compromised one...) or broken after signing (then the message is altered).
+_CARRIED = ("pass", "body_hash_mismatch", "header_mismatch")
 
 
 def _signature_state(domain: str, sigs: list[dict[str, Any]]) -> str:
@@ -319,8 +323,8 @@ def _expected_finding(domain: str, month: int, n: int, k: int, sigs: list[dict[s
         "rate": round(rate, 4),
         "rate_lower_bound": round(low, 4),
         "threshold": SIGNING_RATE,
-        "counted": "distinct messages (by Message-ID) from this From domain, DKIM-checked, relayed between "
-        "mail servers per their Received headers; signed means a valid signature aligned with From",
+        "counted": "distinct messages (by Message-ID) from this From domain that leaklens checked: those with "
+        "a valid signature aligned with From, and the unsigned ones relayed between mail servers (Received)",
         "signatures": sigs,
     }
     return Finding("dkim.expected_signature_missing", "warning", message, evidence)
