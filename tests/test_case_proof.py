@@ -48,13 +48,16 @@ def keyfile(path: Path, keys, domains=(SIGNS, FEW, "campagne.example", "sofia.ex
     return path
 
 
-def message(sender: str, mid: str, when: datetime, text: str, *, attachments=(), subject="Note") -> EmailMessage:
+def message(sender: str, mid: str, when: datetime, text: str, *, attachments=(), subject="Note",
+            reply_to: str | None = None) -> EmailMessage:
     m = EmailMessage()
     m["From"] = sender
     m["To"] = "desk@newsroom.example"
     m["Subject"] = subject
     m["Date"] = format_datetime(when)
     m["Message-ID"] = f"<{mid}>"
+    if reply_to:
+        m["In-Reply-To"] = f"<{reply_to}>"
     m.set_content(text)
     for data, maintype, subtype, filename in attachments:
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
@@ -502,3 +505,52 @@ def test_heuristics_never_override_proof(tmp_path, keys):
         " AND f.severity != 'info' AND (f.code LIKE 'doc.%' OR f.code LIKE 'dup.%')"
     ).fetchall()
     assert stray == []
+
+
+PARENT = "The transfer of 12,000 euros to the printer is approved for Friday, keep the invoice for the accounts."
+
+
+def test_a_verified_reply_that_misquotes_is_a_note(tmp_path, keys):
+    """Both signed: the author changed the quote when replying. That is shown, never held against the proof."""
+    pem = keys["main"][0]
+    d = tmp_path / "dump"
+    d.mkdir()
+    parent = message(f"anne@{SIGNS}", f"p1@{SIGNS}", MARCH, PARENT)
+    (d / "parent.eml").write_bytes(relayed(sign(crlf(parent), pem, SIGNS), MARCH))
+    quote = "Done.\n\n> " + PARENT.replace("12,000", "120,000")
+    reply = message(f"paul@{SIGNS}", f"r1@{SIGNS}", MARCH + timedelta(hours=2), quote, reply_to=f"p1@{SIGNS}")
+    (d / "reply.eml").write_bytes(relayed(sign(crlf(reply), pem, SIGNS), MARCH))
+    unsigned = message(f"paul@{SIGNS}", f"r2@{SIGNS}", MARCH + timedelta(hours=3), quote, reply_to=f"p1@{SIGNS}")
+    (d / "unsigned-reply.eml").write_bytes(crlf(unsigned))
+    case = build_case(tmp_path, d)
+    import_into_case(case, keyfile(tmp_path / "keys.txt", keys))
+    verify_case(case, workers=1)
+    signed_reply = item(case, "/reply.eml")
+    (f,) = findings_of(case, signed_reply["id"], "thread.quote_mismatch")
+    assert signed_reply["verdict"] == "verified" and f.severity == "info" and "Shown as a note" in f.message
+    other = item(case, "unsigned-reply.eml")
+    (g,) = findings_of(case, other["id"], "thread.quote_mismatch")
+    assert other["verdict"] == "suspicious" and g.severity == "warning"
+
+
+def test_the_demo_says_what_is_known(tmp_path):
+    """The demo leak (issue 10's examples): the loose press kit, the carrier of the doctored budget,
+    the phishing email, the old relay's unsigned staff mail."""
+    from leaklens.case import Case
+    from leaklens.demo.build import build_demo_case
+
+    manifest = build_demo_case(tmp_path / "case", tmp_path / "dump")
+    with Case.open(tmp_path / "case") as case:
+        kit = item(case, "documents.7z!/presse/Horizon_dossier_de_presse.pdf")
+        (f,) = findings_of(case, kit["id"], "dkim.identical_to_verified")
+        assert kit["verdict"] == "verified" and f.evidence["verified_copies"] >= 10
+        carrier = item(case, "loose/Fwd_Budget_previsionnel_T2.eml")
+        assert carrier["verdict"] == "suspicious" and "dup.carries_altered" in codes(case, carrier["id"])
+        # The phishing email claims a lookalike domain that sent nothing else: no rate to compare it with
+        # (lookalike domains are issue 13's). And the staff's 8% unsigned mail never makes a rule.
+        phish = next(m for m in manifest.messages if m["from"].endswith("@mail-horizon-campaign.example"))
+        (row,) = rows(case, "sha256=?", (phish["sha256"],))
+        assert row["verdict"] == "unverified" and "dkim.key_unavailable" in codes(case, row["id"])
+        assert not case.db.conn.execute(
+            "SELECT 1 FROM findings WHERE code = 'dkim.expected_signature_missing'").fetchall()
+

@@ -23,9 +23,10 @@ from typing import Any
 from .. import pathchain
 from ..case import Case, case_blobs
 from ..model import Finding
+from .case_proof import as_note
 from .docmeta import DocMetadata, DocRecord, extract_metadata, family_for
 from .threads import unquoted
-from .verdict import ALTERED, VERIFIED, is_heuristic
+from .verdict import ALTERED, VERIFIED
 
 DOC_ENGINE = "1"
 SCHEMA = """
@@ -61,24 +62,6 @@ def _email_verdict(row: Any, body_changed: set[str]) -> str | None:
     if row["parent_verdict"] == VERIFIED:
         return VERIFIED
     return ALTERED if row["parent"] in body_changed else row["parent_verdict"]
-
-
-NOTE_ON_VERIFIED = (
-    " Shown as a note: this file is verified, its bytes proven by a DKIM signature, and an anomaly "
-    "in its metadata or against the case's other documents does not outweigh that proof."
-)
-
-
-def as_note(finding: Finding) -> Finding:
-    """A heuristic finding on a verified item, as the note it is there.
-
-    The effect stays in the evidence: verdict.py already ignores a heuristic effect on a verified
-    item, and should the item lose its proof (a key withdrawn), the anomaly counts again.
-    """
-    if finding.severity == "info" or not is_heuristic(finding.code):
-        return finding
-    evidence = {**finding.evidence, "note_on_verified": True, "severity_unproven": finding.severity}
-    return Finding(finding.code, "info", finding.message + NOTE_ON_VERIFIED, evidence)
 
 
 _W: dict[str, Any] = {}

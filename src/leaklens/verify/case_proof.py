@@ -30,7 +30,7 @@ from ..addresses import organisational_domain, parse_address_list
 from ..case import Case
 from ..model import Finding
 from .recover import explanation
-from .verdict import ALTERED, SUSPICIOUS, VERIFIED, effect_of, register_effect
+from .verdict import ALTERED, SUSPICIOUS, VERIFIED, effect_of, is_heuristic, register_effect
 
 register_effect("dkim.covered_by_parent", VERIFIED)
 register_effect("dkim.inside_verified", None)
@@ -59,6 +59,24 @@ STAGES = ("inherit", "identical", "expect", "vehicle")  # one findings stage per
 def ids_param(ids: Iterable[str]) -> str:
     """Item ids as one JSON parameter, read in SQL with `json_each(?)`: one statement for any number."""
     return json.dumps(sorted(ids))
+
+
+NOTE_ON_VERIFIED = (
+    " Shown as a note: this item is verified, its bytes proven by a DKIM signature, and an anomaly in its "
+    "metadata or against the rest of the case does not outweigh that proof."
+)
+
+
+def as_note(finding: Finding) -> Finding:
+    """A heuristic finding on a verified item, as the note it is there (severity info, said in the message).
+
+    The effect stays in the evidence: verdict.py already ignores a heuristic effect on a verified
+    item, and should the item lose its proof (a key withdrawn), the anomaly counts again.
+    """
+    if finding.severity == "info" or not is_heuristic(finding.code):
+        return finding
+    evidence = {**finding.evidence, "note_on_verified": True, "severity_unproven": finding.severity}
+    return Finding(finding.code, "info", finding.message + NOTE_ON_VERIFIED, evidence)
 
 
 # --- attachments of a verified email -------------------------------------------------------------

@@ -26,6 +26,7 @@ from . import timestamps
 from .case_keys import case_archive
 from .case_proof import (
     STAGES,
+    as_note,
     carries_altered,
     expected_signatures,
     identical_to_verified,
@@ -299,9 +300,10 @@ def propagate(case: Case) -> None:
     _refresh_verdicts(case, "kind='email' AND state='stored'")
     # 2. Parts of a verified email: their bytes lie inside the signed body.
     touched |= inherit_verification(case)
-    # 3. Replies that misquote a verified parent.
+    # 3. Replies that misquote a verified parent (a note on a reply that is verified itself).
     quotes = quote_findings(case)
-    db.add_findings_of(((i, f) for i, fs in quotes.items() for f in fs), "thread")
+    proven = _verified(case, set(quotes))
+    db.add_findings_of(((i, as_note(f) if i in proven else f) for i, fs in quotes.items() for f in fs), "thread")
     # 4. Unsigned mail claiming a domain whose relayed mail is signed.
     touched |= set(quotes) | expected_signatures(case)
     _refresh_items(case, touched)
@@ -334,6 +336,15 @@ def check_documents(
         _refresh_items(case, touched | carries_altered(case))
     finally:
         db.commit()
+
+
+def _verified(case: Case, ids: set[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = case.db.conn.execute(
+        "SELECT id FROM items WHERE verdict = 'verified' AND id IN (SELECT value FROM json_each(?))", (ids_param(ids),)
+    )
+    return {r[0] for r in rows}
 
 
 def _items_with_findings(case: Case, stages: tuple[str, ...]) -> set[str]:
