@@ -114,9 +114,9 @@ def test_report_summary_figures(demo):
 
 def test_altered_in_transit_is_counted_apart(demo):
     """The list's footer and the appended P.S. have their signed originals recovered; the rest stay unexplained."""
+    from leaklens.investigate.items import recovered
     from leaklens.report.items import summary
     from leaklens.verify.recover import ADDED_LABEL, IN_TRANSIT_LABEL
-    from leaklens.web.data import recovered
 
     case, manifest = demo
     labels = {"in_transit": IN_TRANSIT_LABEL, "added_after_signing": ADDED_LABEL}
@@ -124,7 +124,7 @@ def test_altered_in_transit_is_counted_apart(demo):
         if e["expected_verdict"] != "altered":
             continue
         row = _item(case, e["sha256"])
-        got = recovered(case.db.conn, row["id"])
+        got = recovered(case.db, row["id"])
         want = labels.get(e.get("expected_recovered"))
         assert (got and got["label"]) == want, (e["case"], got)
     s = summary(case)

@@ -18,14 +18,6 @@ NOT_YET_PORTED = {
     "src/leaklens/verify/case_verify.py",
     "src/leaklens/verify/case_docs.py",
     "src/leaklens/verify/case_proof.py",
-    "src/leaklens/verify/threads.py",
-    "src/leaklens/web/data.py",
-    "src/leaklens/web/app.py",
-    "src/leaklens/web/export.py",
-    "src/leaklens/web/views/api.py",
-    "src/leaklens/web/views/pages.py",
-    "src/leaklens/report/items.py",
-    "src/leaklens/report/html_report.py",
 }
 _DB_USE = re.compile(
     r"\bimport sqlite3\b|\bsqlite3\.|\.conn\b|\.execute(many|script)?\("

@@ -8,7 +8,6 @@ the app show verdicts the same way.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -17,9 +16,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import __version__
 from ..case import Case
+from ..investigate.figures import dashboard, listed
 from ..model import VERDICTS
-from ..verify.recover import explanation
-from ..web import charts, data
+from ..web import charts  # presentation only: the report draws verdicts as the workbench does
 from ..web.render import human_size, pretty_json
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
@@ -39,38 +38,11 @@ def _env() -> Environment:
     return env
 
 
-def _listed(case: Case, verdict: str) -> tuple[int, list[dict[str, Any]]]:
-    conn = case.db.conn
-    total = conn.execute("SELECT COUNT(*) FROM items WHERE verdict=? AND state != 'pending'", (verdict,)).fetchone()[0]
-    rows = conn.execute(
-        "SELECT * FROM items WHERE verdict=? AND state != 'pending' ORDER BY date IS NULL, date, rowid LIMIT ?",
-        (verdict, MAX_LISTED),
-    ).fetchall()
-    out = []
-    for r in rows:
-        findings = data.findings_with_stage(conn, r["id"])
-        recovered = explanation(data.as_findings(findings)) if verdict == "altered" else None
-        if recovered is not None:
-            findings.sort(key=lambda f: f["code"] != "dkim.original_recovered")
-        # What made the verdict comes first; info findings stay, after it, for context.
-        out.append(
-            {
-                "row": dict(r),
-                "findings": findings,
-                "recovered": recovered,
-                "document": (json.loads(r["meta"]) or {}).get("document") if r["meta"] else None,
-            }
-        )
-    # Altered items whose signed original is recovered come after the unexplained ones.
-    out.sort(key=lambda it: it["recovered"] is not None)
-    return total, out
-
-
 def report_context(case: Case) -> dict[str, Any]:
-    d = data.dashboard(case)
+    d = dashboard(case)
     s = d["summary"]
     by_verdict = {v: s["by_verdict"].get(v, 0) for v in VERDICTS}
-    listed = {v: _listed(case, v) for v in LISTED_VERDICTS}
+    by_listed = {v: listed(case, v, MAX_LISTED) for v in LISTED_VERDICTS}
     return {
         "version": __version__,
         "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
@@ -81,7 +53,7 @@ def report_context(case: Case) -> dict[str, Any]:
         "verification": s.get("verification") or {},
         "timeline_svg": charts.timeline_svg(d["timeline"], link=None),
         "verdict_svg": charts.verdict_bars_svg(by_verdict),
-        "listed": listed,
+        "listed": by_listed,
         "max_listed": MAX_LISTED,
         # The workbench's own stylesheet, inlined: the file must open with nothing beside it.
         "css": (TEMPLATES.parent / "static" / "app.css").read_text(encoding="utf-8"),

@@ -11,7 +11,7 @@ as mappings of its declared columns (`TableSpec`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -45,6 +45,23 @@ class TextRecord:
     source: str  # one of TEXT_SOURCES
     text: str
     confidence: float | None = None  # OCR's mean word confidence, 0-100; None for extracted text
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """Which items a read is about, as data: each field that is set narrows it (None: any).
+
+    Backends turn it into their own query; callers never write one.
+    """
+
+    kind: str | None = None
+    state: str | None = None
+    settled: bool = False  # every state but pending: what was found and dealt with (the report's items)
+    verdict: str | None = None
+    sha256: str | None = None
+    ids: tuple[str, ...] | None = None
+    after: str | None = None  # date >= after (ISO text, as items store it)
+    before: str | None = None  # date < before
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,58 @@ class CaseStore(Protocol):
 
     # -- blob ranges, for any process
     def range_lookup(self) -> RangeLookup: ...
+
+    # -- the reads of investigate/ (dashboard, threads, correspondents, timeline, the report).
+    #    Fields: ITEM_FIELDS, or "day" (the first ten characters of the date).
+    def prepare_for_reading(self) -> None:
+        """Ready the case for many reads (planner statistics); LeaklensError if it cannot be written."""
+        ...
+
+    def content_fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes when items are added or completed or findings are written (not with
+        notes or tags): what caches of case-wide figures are kept by."""
+        ...
+
+    def count_items(self, where: ItemQuery = ItemQuery()) -> int: ...
+    def count_items_by(self, fields: Sequence[str], where: ItemQuery = ItemQuery()) -> list[tuple[Any, ...]]:
+        """(value of each field..., number of items) for each group of the selected items."""
+        ...
+
+    def item_values(self, fields: Sequence[str], where: ItemQuery = ItemQuery()) -> Iterator[tuple[Any, ...]]:
+        """Those fields of each selected item, in the order the items were found."""
+        ...
+
+    def select_items(
+        self, where: ItemQuery, *, order: str = "found", limit: int | None = None
+    ) -> list[Mapping[str, Any]]:
+        """The selected items; order "found" (as found) or "date" (oldest first, undated last)."""
+        ...
+
+    def staged_findings(self, item_id: str) -> list[tuple[str, Finding]]:
+        """(stage, finding) of each of the item's findings, as written; unreadable evidence as {"raw": text}."""
+        ...
+
+    def latest_warnings(self, limit: int) -> list[dict[str, Any]]:
+        """The latest warning or critical finding of each (code, severity), newest first: {"code",
+        "severity", "items" (how many carry it), "item_id", "message", "name", "subject", "verdict", "kind"}."""
+        ...
+
+    def signing_domains(self, limit: int) -> list[tuple[str, int]]:
+        """(domain, items) of the domains whose DKIM signature validated (dkim.pass), most items first."""
+        ...
+
+    def repeated_attachments(self, limit: int) -> list[dict[str, Any]]:
+        """Contents found more than once inside containers (emails aside), most copies first:
+        {"sha256", "copies", "name", "id", "size"}."""
+        ...
+
+    def verification_of(self, item_id: str) -> dict[str, Any] | None:
+        """The email's DKIM check as recorded: {"checked", "verdict", "summary", "keys_used", "keys_missing"}."""
+        ...
+
+    def duplicate_groups(self) -> list[dict[str, Any]]:
+        """Near-duplicate groups: {"group", "kind", "similarity", "members": [item id...]}."""
+        ...
 
     # -- search, in the query language of `leaklens.query` (hits: mappings of the item's id, path,
     #    kind, verdict, date, email_from, subject, name, ext, size, and a snippet whose matches are

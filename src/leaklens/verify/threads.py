@@ -1,10 +1,11 @@
 """Thread forensics: a reply that misquotes its verified parent.
 
 Forgers often fabricate a damning reply that "quotes" a real message; the quote
-is where they slip. Replies are linked to parents through In-Reply-To (then the
-last of References); the reply's quoted lines (``> ...``, one level deep) must
-appear, word for word, in the parent's actual text. Line re-wrapping and
-whitespace are forgiven; changed words are not.
+is where they slip. Replies are linked to parents by the one rule the thread view
+shows too (investigate/threads.py: In-Reply-To, else the last of References); the
+reply's quoted lines (``> ...``, one level deep) must appear, word for word, in the
+parent's actual text (from the text store). Line re-wrapping and whitespace are
+forgiven; changed words are not.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import difflib
 import re
 
 from ..case import Case
+from ..investigate.threads import EMAILS, LINK_FIELDS, link
 from ..model import Finding
+from ..store.base import CaseStore
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ATTRIBUTION = re.compile(r"^(on .{0,200}wrote:|le .{0,200}a écrit\s*:|-+ ?original message ?-+)$", re.I)
 MIN_WORDS = 4
-
-
-def _ids(value: str | None) -> list[str]:
-    return re.findall(r"<[^<>\s]+>", value or "")
 
 
 def quoted_words(text: str) -> list[list[str]]:
@@ -62,27 +61,19 @@ def _own_text(text: str) -> list[str]:
 
 
 def quote_findings(case: Case) -> dict[str, list[Finding]]:
-    conn = case.db.conn
-    by_msgid: dict[str, tuple[str, int, str]] = {}
-    for item_id, rowid, msgid, verdict in conn.execute(
-        "SELECT id, rowid, message_id, verdict FROM items WHERE kind='email' AND message_id IS NOT NULL"
-    ):
-        for mid in _ids(msgid):
-            by_msgid.setdefault(mid, (item_id, rowid, verdict))
+    """thread.quote_mismatch for each reply whose quote of its verified parent differs from it."""
+    db = case.db
+    emails = list(db.item_values((*LINK_FIELDS, "verdict"), EMAILS))
+    verdict = {e[0]: e[-1] for e in emails}
+    links = link(emails)  # the rule the thread view shows
     out: dict[str, list[Finding]] = {}
-    for item_id, rowid, irt, refs in conn.execute(
-        "SELECT id, rowid, in_reply_to, refs FROM items WHERE kind='email' AND state='stored'"
-        " AND (in_reply_to IS NOT NULL OR refs IS NOT NULL)"
-    ):
-        candidates = _ids(irt) or _ids(refs)[-1:]
-        parent = next((by_msgid[m] for m in candidates if m in by_msgid), None)
-        if parent is None or parent[2] != "verified" or parent[0] == item_id:
+    for item_id, parent in links.parent.items():
+        if verdict.get(parent) != "verified":
             continue
-        reply_text = _body(conn, rowid)
-        parent_words = _own_text(_body(conn, parent[1]))
+        parent_words = _own_text(_body(db, parent))
         if not parent_words:
             continue
-        for block in quoted_words(reply_text):
+        for block in quoted_words(_body(db, item_id)):
             if _contains(parent_words, block):
                 continue
             diff = _diff(block, parent_words)
@@ -92,16 +83,16 @@ def quote_findings(case: Case) -> dict[str, list[Finding]]:
                     "warning",
                     "This reply quotes its parent message, but the quoted words differ from what the verified "
                     "parent actually says: the quote (or the reply) was edited.",
-                    {"parent": parent[0], "quoted": " ".join(block)[:2000], "diff": diff},
+                    {"parent": parent, "quoted": " ".join(block)[:2000], "diff": diff},
                 )
             )
             break
     return out
 
 
-def _body(conn, rowid: int) -> str:
-    row = conn.execute("SELECT body FROM fts WHERE rowid=?", (rowid,)).fetchone()
-    return row[0] if row else ""
+def _body(db: CaseStore, item_id: str) -> str:
+    records = db.texts_for(item_id, "body")
+    return records[0].text if records else ""
 
 
 def _diff(quoted: list[str], parent: list[str]) -> list[dict[str, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +17,6 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..case import Case
 from ..errors import LeaklensError
-from ..store import annotations
 from .render import Renderer
 from .security import Guard, SecurityMiddleware, csrf_guard
 
@@ -31,13 +29,10 @@ class CasePool:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._local = threading.local()
+        # Opening migrates the case (a case made by an older leaklens gets notes, tags and the
+        # current indexes); the planner's statistics are brought up to date once, here.
         with Case.open(self.root) as case:
-            try:
-                annotations.ensure_schema(case.db.conn)
-                case.db.create_schema()  # a case made by an older leaklens gets the current indexes
-                case.db.refresh_statistics()
-            except sqlite3.OperationalError as exc:
-                raise LeaklensError(f"cannot prepare {self.root} for the workbench (notes and tags): {exc}") from None
+            case.db.prepare_for_reading()  # a LeaklensError (one line) if the case cannot be written
             self.name = self.root.resolve().name
 
     def get(self) -> Case:

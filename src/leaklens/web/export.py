@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from ..case import Case
-from ..report.items import item_dict
-from ..store import annotations
+from ..investigate.items import item_dict
 
 CSV_COLUMNS = (
     "id",
@@ -35,14 +34,14 @@ CSV_COLUMNS = (
 
 
 def tagged_items(case: Case, tag: str) -> Iterator[dict[str, Any]]:
-    conn = case.db.conn
-    for item_id in annotations.tagged_item_ids(conn, tag):
-        row = case.db.item(item_id)
+    db = case.db
+    for item_id in db.tagged_item_ids(tag):
+        row = db.item(item_id)
         if row is None:
             continue
-        out = item_dict(row, case.db.findings_for(item_id))
-        out["tags"] = annotations.tags_for(conn, item_id)
-        out["notes"] = annotations.notes_for(conn, item_id)
+        out = item_dict(row, db.findings_for(item_id))
+        out["tags"] = db.tags_for(item_id)
+        out["notes"] = db.notes_for(item_id)
         yield out
 
 

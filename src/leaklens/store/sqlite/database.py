@@ -19,6 +19,7 @@ from ...model import FAILED, PENDING, SKIPPED, STORED, Finding
 from ..base import TableSpec, TextRecord, text_source
 from . import tables
 from .annotations import AnnotationsMixin
+from .investigate import InvestigateReads
 from .migrations import migrate
 from .search import SearchMixin
 
@@ -82,7 +83,7 @@ class RangeIndex:
         return (row[0], row[1], row[2]) if row else None
 
 
-class Database(SearchMixin, AnnotationsMixin):
+class Database(SearchMixin, AnnotationsMixin, InvestigateReads):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)

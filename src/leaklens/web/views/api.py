@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from ...errors import LeaklensError
-from ...store import annotations
+from ...investigate.items import findings_with_stage
 from .. import data
 from .. import query as webquery
 from ..render import highlight, plain_snippet
@@ -104,53 +104,53 @@ def item(request: Request, item_id: str) -> dict[str, Any]:
 @router.get("/items/{item_id}/findings", summary="The item's findings with their evidence")
 def findings(request: Request, item_id: str) -> list[dict[str, Any]]:
     _need_item(request, item_id)
-    return data.findings_with_stage(_case(request).db.conn, item_id)
+    return findings_with_stage(_case(request).db, item_id)
 
 
 @router.get("/tags", summary="Every tag with its number of items")
 def tags(request: Request) -> list[dict[str, Any]]:
-    return annotations.all_tags(_case(request).db.conn)
+    return _case(request).db.all_tags()
 
 
 @router.get("/tags/{tag}/items", summary="Items carrying a tag")
 def tag_items(request: Request, tag: str) -> list[str]:
-    return annotations.tagged_item_ids(_case(request).db.conn, tag)
+    return _case(request).db.tagged_item_ids(tag)
 
 
 @router.post("/items/{item_id}/tags", status_code=201, summary="Tag an item")
 def add_tag(request: Request, item_id: str, body: TagIn) -> dict[str, Any]:
     _need_item(request, item_id)
-    conn = _case(request).db.conn
-    tag = annotations.add_tag(conn, item_id, body.tag)  # a bad tag: a 400 from the app's LeaklensError handler
-    return {"tag": tag, "tags": annotations.tags_for(conn, item_id)}
+    db = _case(request).db
+    tag = db.add_tag(item_id, body.tag)  # a bad tag: a 400 from the app's LeaklensError handler
+    return {"tag": tag, "tags": db.tags_for(item_id)}
 
 
 @router.delete("/items/{item_id}/tags/{tag}", summary="Remove a tag from an item")
 def delete_tag(request: Request, item_id: str, tag: str) -> dict[str, Any]:
     _need_item(request, item_id)
-    conn = _case(request).db.conn
-    if not annotations.remove_tag(conn, item_id, tag):
+    db = _case(request).db
+    if not db.remove_tag(item_id, tag):
         raise HTTPException(404, "the item does not carry this tag")
-    return {"tags": annotations.tags_for(conn, item_id)}
+    return {"tags": db.tags_for(item_id)}
 
 
 @router.get("/items/{item_id}/notes", summary="Notes on an item")
 def notes(request: Request, item_id: str) -> list[dict[str, Any]]:
     _need_item(request, item_id)
-    return annotations.notes_for(_case(request).db.conn, item_id)
+    return _case(request).db.notes_for(item_id)
 
 
 @router.post("/items/{item_id}/notes", status_code=201, summary="Add a note to an item")
 def add_note(request: Request, item_id: str, body: NoteIn) -> dict[str, Any]:
     _need_item(request, item_id)
-    conn = _case(request).db.conn
-    note_id = annotations.add_note(conn, item_id, body.body)
-    return {"id": note_id, "notes": annotations.notes_for(conn, item_id)}
+    db = _case(request).db
+    note_id = db.add_note(item_id, body.body)
+    return {"id": note_id, "notes": db.notes_for(item_id)}
 
 
 @router.delete("/items/{item_id}/notes/{note_id}", summary="Delete a note")
 def delete_note(request: Request, item_id: str, note_id: int) -> dict[str, Any]:
     _need_item(request, item_id)
-    if not annotations.delete_note(_case(request).db.conn, item_id, note_id):
+    if not _case(request).db.delete_note(item_id, note_id):
         raise HTTPException(404, "no such note on this item")
     return {"deleted": note_id}

@@ -138,28 +138,28 @@ def item_raw(request: Request, item_id: str) -> Response:
 @router.post("/items/{item_id}/tags")
 def add_tag(request: Request, item_id: str, tag: Annotated[str, Form()]) -> RedirectResponse:
     _item_or_404(request, item_id)
-    annotations.add_tag(_case(request).db.conn, item_id, tag)
+    _case(request).db.add_tag(item_id, tag)
     return RedirectResponse(f"/items/{item_id}#notes", status_code=303)
 
 
 @router.post("/items/{item_id}/tags/delete")
 def delete_tag(request: Request, item_id: str, tag: Annotated[str, Form()]) -> RedirectResponse:
     _item_or_404(request, item_id)
-    annotations.remove_tag(_case(request).db.conn, item_id, tag)
+    _case(request).db.remove_tag(item_id, tag)
     return RedirectResponse(f"/items/{item_id}#notes", status_code=303)
 
 
 @router.post("/items/{item_id}/notes")
 def add_note(request: Request, item_id: str, body: Annotated[str, Form()]) -> RedirectResponse:
     _item_or_404(request, item_id)
-    annotations.add_note(_case(request).db.conn, item_id, body)
+    _case(request).db.add_note(item_id, body)
     return RedirectResponse(f"/items/{item_id}#notes", status_code=303)
 
 
 @router.post("/items/{item_id}/notes/{note_id}/delete")
 def delete_note(request: Request, item_id: str, note_id: int) -> RedirectResponse:
     _item_or_404(request, item_id)
-    annotations.delete_note(_case(request).db.conn, item_id, note_id)
+    _case(request).db.delete_note(item_id, note_id)
     return RedirectResponse(f"/items/{item_id}#notes", status_code=303)
 
 
@@ -187,7 +187,7 @@ def correspondents_page(request: Request, after: str = "", before: str = "", ver
 
 @router.get("/tags", response_class=HTMLResponse)
 def tags_page(request: Request) -> HTMLResponse:
-    return _page(request, "tags.html", tags=annotations.all_tags(_case(request).db.conn))
+    return _page(request, "tags.html", tags=_case(request).db.all_tags())
 
 
 @router.get("/export")
