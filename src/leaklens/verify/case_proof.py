@@ -30,7 +30,15 @@ from ..addresses import organisational_domain, parse_address_list
 from ..case import Case
 from ..model import Finding
 from .recover import explanation
-from .verdict import ALTERED, SUSPICIOUS, VERIFIED, effect_of, is_heuristic, register_effect
+from .verdict import (
+    ALTERED,
+    SUSPICIOUS,
+    VERIFIED,
+    effect_of,
+    inherits_verification,
+    is_heuristic,
+    register_effect,
+)
 
 register_effect("dkim.covered_by_parent", VERIFIED)
 register_effect("dkim.inside_verified", None)
@@ -81,25 +89,29 @@ def as_note(finding: Finding) -> Finding:
 
 # --- attachments of a verified email -------------------------------------------------------------
 
-# Every stored descendant of an email that passes its verification on (verified, and no l= that
-# leaves a tail of the body unsigned), down to but not into forwarded messages. The emails are
-# looked up among the items that have children (the parent index alone answers that): most
-# emails have none, and reading every email's row is what would cost.
-_INHERIT = """
-WITH RECURSIVE roots(email) AS (
-    SELECT e.id FROM items e
-    WHERE e.id IN (SELECT DISTINCT parent FROM items WHERE parent IS NOT NULL)
-      AND e.kind = 'email' AND e.state = 'stored' AND e.verdict = 'verified'
-      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.item_id = e.id AND +f.code = 'dkim.length_limited')
-), tree(id, kind, root) AS (
-    SELECT c.id, c.kind, r.email FROM roots r JOIN items c ON c.parent = r.email WHERE c.state = 'stored'
+# The verified emails that have parts, looked up among the items that have children (the parent
+# index alone answers that): most emails have none, and reading every email's row is what costs.
+_PARENT_EMAILS = """
+SELECT e.id FROM items e
+WHERE e.id IN (SELECT DISTINCT parent FROM items WHERE parent IS NOT NULL)
+  AND e.kind = 'email' AND e.state = 'stored' AND e.verdict = 'verified'
+"""
+# Every stored descendant of the given emails, down to but not into forwarded messages.
+_PARTS = """
+WITH RECURSIVE tree(id, kind, root) AS (
+    SELECT c.id, c.kind, c.parent FROM items c
+    WHERE c.parent IN (SELECT value FROM json_each(?)) AND c.state = 'stored'
     UNION ALL
     SELECT c.id, c.kind, t.root FROM tree t JOIN items c ON c.parent = t.id
     WHERE t.kind != 'email' AND c.state = 'stored'
 )
 SELECT id, kind, root FROM tree
 """
-# The domains whose aligned signatures prove each of those emails.
+# The emails' findings as the verdict rules read them, and the domains whose aligned signatures prove them.
+_RULE_FINDINGS = (
+    "SELECT item_id, code, json_extract(evidence, '$.effect') FROM findings"
+    " WHERE item_id IN (SELECT value FROM json_each(?))"
+)
 _PROVING_DOMAINS = (
     "SELECT item_id, lower(json_extract(evidence, '$.d')) FROM findings WHERE item_id IN"
     " (SELECT value FROM json_each(?)) AND +code = 'dkim.pass' AND json_extract(evidence, '$.aligned')"
@@ -107,15 +119,21 @@ _PROVING_DOMAINS = (
 
 
 def inherit_verification(case: Case) -> set[str]:
-    """`dkim.covered_by_parent` on every part of a verified email; returns the items given a finding."""
+    """`dkim.covered_by_parent` on every part of an email whose verification its parts inherit
+    (verdict.inherits_verification: verified, and no l= leaving a tail of the body unsigned).
+    Returns the items given a finding."""
     conn = case.db.conn
     conn.execute("DELETE FROM findings WHERE stage = 'inherit'")
-    tree = conn.execute(_INHERIT).fetchall()
+    emails = ids_param(r[0] for r in conn.execute(_PARENT_EMAILS))
+    judged: dict[str, list[Finding]] = defaultdict(list)
+    for email_id, code, effect in conn.execute(_RULE_FINDINGS, (emails,)):
+        judged[email_id].append(Finding(code, "info", "", {"effect": effect} if effect else {}))
+    roots = ids_param(e for e, fs in judged.items() if inherits_verification(fs))
+    tree = conn.execute(_PARTS, (roots,)).fetchall()
     domains: dict[str, set[str]] = defaultdict(set)
-    if tree:
-        for email_id, domain in conn.execute(_PROVING_DOMAINS, (ids_param({root for _, _, root in tree}),)):
-            if domain:
-                domains[email_id].add(domain)
+    for email_id, domain in conn.execute(_PROVING_DOMAINS, (roots,)) if tree else ():
+        if domain:
+            domains[email_id].add(domain)
     pairs = []
     for item_id, kind, root in tree:
         evidence = {"verified_email": root, "signing_domains": sorted(domains[root])}
