@@ -459,6 +459,12 @@ def test_heuristics_never_override_proof(tmp_path, keys):
     old, new = (crlf(base64.encodebytes(x)).rstrip() for x in (early, forged))
     assert signed.count(old) == 1
     (d / "swapped.eml").write_bytes(relayed(signed.replace(old, new), sent, host=f"mail.{org}"))
+    # Signed with the late document, then a P.S. appended: the signed original is recovered, so the
+    # change is the P.S., not the attachment (whose late date is then only unexplained).
+    ps = sign(crlf(message(f"Claire <team1@{org}>", f"ps@{org}", sent, "Le document.",
+                           attachments=[(late2, *DOCX, "late.docx")])), pem, org)
+    (d / "ps.eml").write_bytes(relayed(ps + b"\r\nP.S. The money must not appear in the accounts.\r\n", sent,
+                                       host=f"mail.{org}"))
     case = build_case(tmp_path, d)
     import_into_case(case, keyfile(tmp_path / "keys.txt", keys))
     verify_case(case, workers=1, documents=True)
@@ -490,6 +496,11 @@ def test_heuristics_never_override_proof(tmp_path, keys):
     part = item(case, "swapped.eml!/late.docx")
     (w,) = findings_of(case, part["id"], "doc.modified_after_sent")
     assert part["verdict"] == "altered" and w.evidence["effect"] == "altered" and "swapped" in w.message
+
+    ps_row = item(case, "ps.eml")
+    assert ps_row["verdict"] == "altered" and "dkim.original_recovered" in codes(case, ps_row["id"])
+    (p,) = findings_of(case, item(case, "ps.eml!/late.docx")["id"], "doc.modified_after_sent")
+    assert p.evidence["effect"] == "suspicious"
 
     # Every heuristic finding on a verified item is a note, and every verified item stays verified
     # with its heuristic findings set aside.

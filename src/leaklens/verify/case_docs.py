@@ -48,7 +48,8 @@ def _documents(case: Case) -> list[Any]:
     return [r for r in rows if family_for(r["mime"] or "")]
 
 
-# Emails whose body no longer matches a signature's body hash, with no benign change to explain it.
+# Emails whose body no longer matches a signature's body hash, with no recovered original to show what
+# changed (when one is recovered, the change is the text it removed, not an attachment).
 _BODY_CHANGED = (
     "SELECT DISTINCT f.item_id FROM findings f WHERE f.code = 'dkim.body_hash_mismatch' AND NOT EXISTS"
     " (SELECT 1 FROM findings r WHERE r.item_id = f.item_id AND +r.code = 'dkim.original_recovered')"
@@ -56,12 +57,14 @@ _BODY_CHANGED = (
 
 
 def _email_verdict(row: Any, body_changed: set[str]) -> str | None:
-    """How far the carrying email vouches for the document's bytes, as `check_document` reads it."""
+    """How far the carrying email vouches for the document's bytes, as `check_document` reads it:
+    "verified" (its signature proves them), "altered" (its body no longer matches a signature and
+    nothing recovered shows what changed), or None (nothing proves them, nor shows the body changed)."""
     if row["parent_kind"] != "email":
         return None
     if row["parent_verdict"] == VERIFIED:
         return VERIFIED
-    return ALTERED if row["parent"] in body_changed else row["parent_verdict"]
+    return ALTERED if row["parent"] in body_changed else None
 
 
 _W: dict[str, Any] = {}
