@@ -94,17 +94,21 @@ def _needs_check(row: Any, archive_keys: set[tuple[str, str]], published: str | 
 
 def select_emails(
     case: Case, archive: KeyArchive, *, published: str | None, dns: bool, force: bool
-) -> tuple[list[str], int]:
+) -> tuple[list[Job], int]:
+    """The emails to check, each with where its bytes are, and how many checkable emails there are."""
     ensure_schema(case)
     archive_keys = {(r.domain.lower(), r.selector.lower()) for r in archive.records}
-    todo, total = [], 0
+    todo: list[Job] = []
+    total = 0
     for row in case.db.conn.execute(
-        "SELECT i.id, v.engine, v.published, v.keys_missing FROM items i LEFT JOIN verifications v"
-        " ON v.item_id = i.id WHERE " + CHECKABLE + " ORDER BY i.rowid"
+        'SELECT i.id, i.sha256, v.engine, v.published, v.keys_missing, b.container, b.start, b."end"'
+        " FROM items i LEFT JOIN verifications v ON v.item_id = i.id LEFT JOIN blob_ranges b"
+        " ON b.sha256 = i.sha256 WHERE " + CHECKABLE + " ORDER BY i.rowid"
     ):
         total += 1
         if force or _needs_check(row, archive_keys, published, dns):
-            todo.append(row["id"])
+            where = None if row["container"] is None else (row["container"], row["start"], row["end"])
+            todo.append((row["id"], row["sha256"], where))
     return todo, total
 
 
@@ -216,16 +220,8 @@ def verify_case(
     stamps, stamps_fp = timestamps.recorded(case), timestamps.fingerprint(case)
     marker = f"{pub}|timestamps:{stamps_fp}" if stamps_fp else pub
     archive = case_archive(case, key_files)
-    todo, total = select_emails(case, archive, published=marker, dns=dns, force=force)
-    stats = VerifyStats(emails=total, skipped_up_to_date=total - len(todo))
-    where = {
-        r[0]: (r[1], None if r[2] is None else (r[2], r[3], r[4]))
-        for r in conn.execute(
-            'SELECT i.id, i.sha256, b.container, b.start, b."end" FROM items i'
-            f" LEFT JOIN blob_ranges b ON b.sha256 = i.sha256 WHERE {CHECKABLE}"
-        )
-    }
-    jobs: list[Job] = [(i, *where[i]) for i in todo]
+    jobs, total = select_emails(case, archive, published=marker, dns=dns, force=force)
+    stats = VerifyStats(emails=total, skipped_up_to_date=total - len(jobs))
     init_args = (str(case.root), archive, pub, dns, stamps)
     workers = workers if workers is not None else (os.cpu_count() or 2)
 
