@@ -13,8 +13,9 @@ into a case (not timed), then times in the same run:
 With --repeat R the three are timed R times, interleaved, each (c) on a fresh copy of
 the case: on a shared machine the spread says how much the figures can be trusted.
 Prints messages/s and the ratio (c)/(a). Target: leaklens >= 2.5x the baseline on two
-cores. --keep DIR keeps the signed messages and the ingested case there, and reuses
-them when DIR already holds them (signing and ingesting are not what is measured).
+cores. --keep DIR keeps the signed messages there and reuses them when DIR already
+holds them (signing is not what is measured); the case is ingested afresh every time,
+so it always has the current schema.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _prepare(n: int, tmp: Path, leak: list[str]) -> tuple[list[bytes], bytes]:
-    """Sign n messages, write them as an mbox, ingest it into tmp/case and import the key."""
+def _sign(n: int, tmp: Path) -> tuple[list[bytes], bytes]:
+    """Sign n messages with a new key; write them as tmp/signed.mbox and the key as tmp/keys.txt."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -103,7 +104,13 @@ def _prepare(n: int, tmp: Path, leak: list[str]) -> tuple[list[bytes], bytes]:
             out.write(b"From bench@horizon.example Tue May  2 09:00:00 2017\n" + m + b"\n")
     (tmp / "keys.txt").write_text(f'{SELECTOR.decode()}._domainkey.{DOMAIN.decode()}. IN TXT "{record.decode()}"\n')
     print(f"signed {len(messages):,} messages in {time.perf_counter() - t:.0f} s")
+    return messages, record
+
+
+def _ingest(tmp: Path, leak: list[str]) -> Path:
+    """The mbox ingested into a new case tmp/case, with the key imported."""
     case = tmp / "case"
+    shutil.rmtree(case, ignore_errors=True)
     subprocess.run(
         [*leak, "ingest", "--quiet", "--case", str(case), str(tmp / "signed.mbox")],
         check=True,
@@ -114,7 +121,7 @@ def _prepare(n: int, tmp: Path, leak: list[str]) -> tuple[list[bytes], bytes]:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    return messages, record
+    return case
 
 
 def main() -> None:
@@ -122,7 +129,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=1, help="time (a), (b) and (c) this many times, interleaved")
     ap.add_argument("--workers", type=int, default=None, help="for leaklens verify (default: one per core)")
-    ap.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the signed messages and case here")
+    ap.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the signed messages here")
     args = ap.parse_args()
     leak = [sys.executable, "-m", "leaklens"]
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="leaklens-bench-verify-"))
@@ -130,12 +137,13 @@ def main() -> None:
         saved = tmp / "messages.pickle"
         if args.keep and saved.exists():
             messages, record = pickle.loads(saved.read_bytes())
-            print(f"reusing {len(messages):,} signed messages and their case in {tmp}")
+            print(f"reusing {len(messages):,} signed messages in {tmp}")
         else:
             tmp.mkdir(parents=True, exist_ok=True)
-            messages, record = _prepare(args.n, tmp, leak)
+            messages, record = _sign(args.n, tmp)
             if args.keep:
                 saved.write_bytes(pickle.dumps((messages, record)))
+        case = _ingest(tmp, leak)
 
         def dnsfunc(name, timeout=5):
             return record
@@ -144,7 +152,7 @@ def main() -> None:
         from leaklens.verify.case_keys import case_archive
         from leaklens.verify.message import verify_message
 
-        with Case.open(tmp / "case") as c:
+        with Case.open(case) as c:
             archive = case_archive(c, [])
         run_case = tmp / "run"
         verify_cmd = [*leak, "verify", "--quiet", "--case", str(run_case)]
@@ -160,7 +168,7 @@ def main() -> None:
             verdicts = Counter(verify_message(m, archive).verdict for m in messages)
             check_rate, check_cpu = n / (time.perf_counter() - t), time.process_time() - c
             shutil.rmtree(run_case, ignore_errors=True)
-            shutil.copytree(tmp / "case", run_case)
+            shutil.copytree(case, run_case)
             t, c = time.perf_counter(), _children_cpu()
             subprocess.run(verify_cmd, check=True, stdout=subprocess.DEVNULL)
             ll_rate, ll_cpu = n / (time.perf_counter() - t), _children_cpu() - c
@@ -180,7 +188,8 @@ def main() -> None:
             print(f"ratio over {args.repeat} runs: {min(ratios):.2f}-{max(ratios):.2f}")
     finally:
         if args.keep:
-            shutil.rmtree(tmp / "run", ignore_errors=True)
+            for made in ("run", "case"):
+                shutil.rmtree(tmp / made, ignore_errors=True)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
