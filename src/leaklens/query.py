@@ -40,7 +40,7 @@ class Filter:
     name: str
     meaning: str  # one line a journalist understands, for help texts
     example: str  # a value, as typed: the help shows ``name:example``
-    value: str = "word"  # one of VALUE_KINDS
+    value_kind: str = "word"  # how its value is read: one of VALUE_KINDS
     negatable: bool = True  # ``-name:value`` excludes
     facet: str | None = None  # the label of the web's count of matches by this field, if any
     facet_prefix: str = ""  # written before a facet's value to make it this filter's value
@@ -52,7 +52,7 @@ class Filter:
 
     def normalise(self, value: str) -> str:
         """The value in the form every backend compares; UsageError for one that cannot be."""
-        kind = self.value
+        kind = self.value_kind
         if kind == "name":
             return value
         if kind in ("text", "word"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from ..errors import UsageError
 
@@ -49,47 +48,3 @@ def check_note(body: str) -> str:
     if len(body) > MAX_NOTE:
         raise UsageError(f"a note is at most {MAX_NOTE} characters")
     return body
-
-
-# Until every caller asks the store (`case.db.add_tag(item_id, tag)`): the former functions over a
-# connection, handed to the SQLite store's. They go once the last caller has moved.
-def _sqlite():
-    from .sqlite import annotations
-
-    return annotations
-
-
-def add_tag(conn: Any, item_id: str, tag: str) -> str:
-    return _sqlite().add_tag(conn, item_id, tag)
-
-
-def remove_tag(conn: Any, item_id: str, tag: str) -> bool:
-    return _sqlite().remove_tag(conn, item_id, tag)
-
-
-def tags_for(conn: Any, item_id: str) -> list[str]:
-    return _sqlite().tags_for(conn, item_id)
-
-
-def all_tags(conn: Any) -> list[dict[str, Any]]:
-    return _sqlite().all_tags(conn)
-
-
-def tagged_item_ids(conn: Any, tag: str) -> list[str]:
-    return _sqlite().tagged_item_ids(conn, tag)
-
-
-def add_note(conn: Any, item_id: str, body: str) -> int:
-    return _sqlite().add_note(conn, item_id, body)
-
-
-def delete_note(conn: Any, item_id: str, note_id: int) -> bool:
-    return _sqlite().delete_note(conn, item_id, note_id)
-
-
-def notes_for(conn: Any, item_id: str) -> list[dict[str, Any]]:
-    return _sqlite().notes_for(conn, item_id)
-
-
-def ensure_schema(conn: Any) -> None:
-    """Nothing to do: the tables are made by the store's migrations when a case is opened."""

@@ -70,11 +70,6 @@ def _compute_facets(store: CaseStore, text: str, *, top: int) -> tuple[int, Face
     return store.search_facets(text, top=top, budget_s=FACET_BUDGET_S)
 
 
-def fingerprint(store: CaseStore) -> tuple[Any, ...]:
-    """Changes whenever the case does as far as a search or a case-wide figure can tell."""
-    return store.search_fingerprint()
-
-
 CacheKey = tuple[str, tuple[Any, ...]]
 
 
