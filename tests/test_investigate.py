@@ -34,15 +34,17 @@ def test_parent_ids_prefer_in_reply_to_then_the_last_reference() -> None:
 
 def test_link_takes_the_first_email_found_with_the_id_and_never_the_reply_itself() -> None:
     emails = [
-        ("p", "<p@x>", None, None),
-        ("p-copy", "<p@x>", None, None),
-        ("r", "<r@x>", None, "<root@x> <p@x>"),
-        ("self", "<s@x>", "<s@x>", None),
-        ("orphan", "<o@x>", "<gone@x>", None),
+        ("p", "<p@x>", None, None, "2017-05-02T09:00:00+02:00"),
+        ("p-copy", "<p@x>", None, None, "2017-05-02T09:00:00+02:00"),
+        ("late", "<l@x>", "<p@x>", None, "2017-05-04T09:00:00+02:00"),
+        ("r", "<r@x>", None, "<root@x> <p@x>", "2017-05-03T09:00:00+02:00"),
+        ("undated", "<u@x>", "<p@x>", None, None),
+        ("self", "<s@x>", "<s@x>", None, None),
+        ("orphan", "<o@x>", "<gone@x>", None, None),
     ]
     links = link(emails)
-    assert links.parent == {"r": "p"}
-    assert links.children == {"p": ["r"]}
+    assert links.parent == {"late": "p", "r": "p", "undated": "p"}
+    assert links.children == {"p": ["undated", "r", "late"]}  # oldest first, undated first
 
 
 def _message(mid: str, body: str, subject: str, date: str, **headers: str) -> EmailMessage:

@@ -1,5 +1,5 @@
 """Case-wide figures kept until the case changes: a second at 100,000 items the first time, then
-the time of one fingerprint query (the case's `content_fingerprint`)."""
+the time of one fingerprint query (the store's `content_fingerprint` or `items_fingerprint`)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ _memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _lock = threading.Lock()
 
 
-def remember(store: CaseStore, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """`compute()`, or what it gave for this `key` since the case last changed. Shared by every
-    thread of the process: callers must not change what they get."""
-    full = (*key, store.content_fingerprint())
+def remember(store: CaseStore, key: tuple[Any, ...], compute: Callable[[], T], *, items_only: bool = False) -> T:
+    """`compute()`, or what it gave for this `key` since the case last changed (with `items_only`,
+    since its items last changed: for what findings do not change). Shared by every thread of the
+    process: callers must not change what they get."""
+    full = (*key, store.items_fingerprint() if items_only else store.content_fingerprint())
     with _lock:
         if full in _memo:
             _memo.move_to_end(full)

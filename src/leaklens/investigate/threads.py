@@ -22,7 +22,7 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 THREAD_LIMIT = 300  # entries of the reply tree shown
 MAX_ANCESTORS = 50
 EMAILS = ItemQuery(kind="email", state="stored")
-LINK_FIELDS = ("id", "message_id", "in_reply_to", "refs")
+LINK_FIELDS = ("id", "message_id", "in_reply_to", "refs", "date")
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -40,18 +40,20 @@ class ThreadLinks:
     """Who replies to whom among a case's emails, by item id."""
 
     parent: dict[str, str] = field(default_factory=dict)
-    children: dict[str, list[str]] = field(default_factory=dict)  # in the order the replies were found
+    # Each email's replies, oldest first (undated first, then as found), as a mail client lists them.
+    children: dict[str, list[str]] = field(default_factory=dict)
 
 
 def link(emails: Iterable[tuple[Any, ...]]) -> ThreadLinks:
-    """Link replies to parents by the rule above. `emails`: (id, message_id, in_reply_to, refs, ...)
-    of every email that may take part, in the order they were found."""
+    """Link replies to parents by the rule above. `emails`: (id, message_id, in_reply_to, refs, date,
+    ...) of every email that may take part, in the order they were found."""
     emails = list(emails)
     by_msgid: dict[str, str] = {}
     for e in emails:
         for mid in message_ids(e[1]):
             by_msgid.setdefault(mid, e[0])
     links = ThreadLinks()
+    when: dict[str, tuple[bool, str]] = {}
     for e in emails:
         if not (e[2] or e[3]):
             continue
@@ -60,35 +62,22 @@ def link(emails: Iterable[tuple[Any, ...]]) -> ThreadLinks:
             continue
         links.parent[e[0]] = parent
         links.children.setdefault(parent, []).append(e[0])
+        when[e[0]] = (e[4] is not None, e[4] or "")
+    for replies in links.children.values():
+        replies.sort(key=when.__getitem__)  # stable: as found within a date
     return links
 
 
 def thread_links(store: CaseStore) -> ThreadLinks:
-    """The links of every stored email of the case (computed once per state of the case)."""
-    return remember(store, ("thread_links",), lambda: link(store.item_values(LINK_FIELDS, EMAILS)))
-
-
-def _rows(store: CaseStore, ids: list[str]) -> dict[str, Row]:
-    return {r["id"]: r for r in store.select_items(ItemQuery(ids=tuple(ids)))} if ids else {}
-
-
-def _by_date(rows: Iterable[Row]) -> list[Row]:
-    """Oldest first, undated first, then in the order found (as SQL's ORDER BY date, rowid)."""
-    return sorted(rows, key=lambda r: (r["date"] is not None, r["date"] or ""))
-
-
-def _children(store: CaseStore, links: ThreadLinks, item_id: str) -> list[Row]:
-    ids = links.children.get(item_id, [])
-    got = _rows(store, ids)
-    return _by_date(got[i] for i in ids if i in got)
+    """The links of every stored email of the case (computed once per state of its items)."""
+    return remember(store, ("thread_links",), lambda: link(store.item_values(LINK_FIELDS, EMAILS)), items_only=True)
 
 
 def thread(store: CaseStore, row: Row) -> dict[str, Any]:
     """The conversation around an email: its ancestors, its direct replies, and the reply tree from
     the oldest ancestor found, depth-first as a mail client shows it."""
-    empty: dict[str, Any] = {"ancestors": [], "tree": [], "replies": []}
     if row["kind"] != "email" or not (row["message_id"] or row["in_reply_to"] or row["refs"]):
-        return empty
+        return {"ancestors": [], "tree": [], "replies": []}
     links = thread_links(store)
     up: list[str] = []
     seen = {row["id"]}
@@ -97,20 +86,25 @@ def thread(store: CaseStore, row: Row) -> dict[str, Any]:
         seen.add(parent)
         up.insert(0, parent)
         cur = parent
-    rows = _rows(store, up)
-    ancestors = [rows[i] for i in up if i in rows]
-    replies = [brief(r) for r in _children(store, links, row["id"])]
-    root = ancestors[0] if ancestors else row
-    tree: list[dict[str, Any]] = []
-    stack: list[tuple[Row, int]] = [(root, 0)]
+    replies = links.children.get(row["id"], [])
+    # The tree below the oldest ancestor, walked in memory; the items shown are read at once.
+    tree: list[tuple[str, int]] = []
+    stack = [(cur, 0)]
     visited: set[str] = set()
     while stack and len(tree) < THREAD_LIMIT:
         node, depth = stack.pop()
-        if node["id"] in visited:
+        if node in visited:
             continue
-        visited.add(node["id"])
-        tree.append({**brief(node), "depth": depth, "current": node["id"] == row["id"]})
-        stack.extend((c, depth + 1) for c in reversed(_children(store, links, node["id"])))
+        visited.add(node)
+        tree.append((node, depth))
+        stack.extend((c, depth + 1) for c in reversed(links.children.get(node, ())))
     if len(tree) <= 1:
         tree = []
-    return {"ancestors": [brief(a) for a in ancestors], "tree": tree, "replies": replies}
+    wanted = {*up, *replies, *(n for n, _ in tree)} - {row["id"]}
+    rows = {r["id"]: r for r in store.select_items(ItemQuery(ids=tuple(wanted)))} if wanted else {}
+    rows[row["id"]] = row
+    return {
+        "ancestors": [brief(rows[i]) for i in up if i in rows],
+        "tree": [{**brief(rows[n]), "depth": d, "current": n == row["id"]} for n, d in tree if n in rows],
+        "replies": [brief(rows[i]) for i in replies if i in rows],
+    }

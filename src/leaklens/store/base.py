@@ -166,6 +166,11 @@ class CaseStore(Protocol):
         """Ready the case for many reads (planner statistics); LeaklensError if it cannot be written."""
         ...
 
+    def items_fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes when items are added or completed: what caches of figures read
+        from the items alone (threads) are kept by."""
+        ...
+
     def content_fingerprint(self) -> tuple[Any, ...]:
         """A value that changes when items are added or completed or findings are written (not with
         notes or tags): what caches of case-wide figures are kept by."""

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ...errors import LeaklensError
-from ...model import Finding
+from ...model import FAILED, PENDING, SKIPPED, STORED, Finding
 from ..base import ITEM_FIELDS, ItemQuery
 
 # Fields computed from an item's own, usable wherever an item field is.
 DERIVED = {"day": "SUBSTR(date, 1, 10)"}
 ORDERS = {"found": "rowid", "date": "date IS NULL, date, rowid"}
+STATES = (PENDING, STORED, SKIPPED, FAILED)
 
 
 def _field(name: str) -> str:
@@ -34,7 +36,14 @@ def where_clause(q: ItemQuery) -> tuple[str, list[Any]]:
     """The SQL condition of a query and its arguments ("1" when it selects every item)."""
     parts: list[str] = []
     args: list[Any] = []
-    for name in ("kind", "state", "verdict", "sha256"):
+    if q.state in STATES:
+        # Written out, not bound: a bound value compared with the column of a partial index
+        # (items_pending) makes SQLite plan the statement again at every run (60 us each).
+        parts.append(f"state = '{q.state}'")
+    elif q.state is not None:
+        parts.append("state = ?")
+        args.append(q.state)
+    for name in ("kind", "verdict", "sha256"):
         value = getattr(q, name)
         if value is not None:
             parts.append(f"{name} = ?")
@@ -72,17 +81,29 @@ class InvestigateReads:
         except sqlite3.OperationalError as exc:  # a read-only or locked case
             raise LeaklensError(f"cannot prepare {self.path} for reading: {exc}") from None
 
-    def content_fingerprint(self) -> tuple[Any, ...]:
-        # Which case, and its state: items added or completed (pending ones read through their
-        # partial index), findings written (every re-check inserts afresh). In-place edits of an
-        # item's columns alone would not change it; no step makes them.
-        path = self.conn.execute("PRAGMA database_list").fetchone()[2]
+    def _case_path(self) -> str:
+        path = getattr(self, "_resolved_path", None)
+        if path is None:
+            path = self._resolved_path = str(Path(self.path).resolve())
+        return path
+
+    def items_fingerprint(self) -> tuple[Any, ...]:
+        # Items added (row ids only grow) or completed (the pending ones, read through their
+        # partial index). An item re-recorded in place is one skipped again: no stored email.
         state = self.conn.execute(
-            "SELECT (SELECT MAX(rowid) FROM items), (SELECT COUNT(*) FROM items WHERE state = 'pending'),"
-            " (SELECT MAX(rowid) FROM findings),"
+            "SELECT (SELECT MAX(rowid) FROM items), (SELECT COUNT(*) FROM items WHERE state = 'pending')"
+        ).fetchone()
+        return (self._case_path(), *state)
+
+    def content_fingerprint(self) -> tuple[Any, ...]:
+        # The items' state, and findings written (every re-check inserts afresh; deletions among
+        # the latest thousand are seen too). In-place edits of an item's columns alone would not
+        # change it; no step makes them without writing findings.
+        state = self.conn.execute(
+            "SELECT (SELECT MAX(rowid) FROM findings),"
             " (SELECT COUNT(*) FROM findings WHERE rowid > (SELECT MAX(rowid) - 1000 FROM findings))"
         ).fetchone()
-        return (path, *state)
+        return (*self.items_fingerprint(), *state)
 
     def count_items(self, where: ItemQuery = ItemQuery()) -> int:
         cond, args = where_clause(where)
