@@ -149,10 +149,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-# Made once: json.dumps with any option builds a new encoder on every call.
-_to_json = json.JSONEncoder(default=_plain).encode
-_evidence_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=_plain).encode  # as store.db writes it
-_list_json = json.JSONEncoder().encode
+# Made once: json.dumps with any option builds a new encoder on every call. A result holds no
+# cycles, so the encoders need not look for them (the output is the same).
+_to_json = json.JSONEncoder(default=_plain, check_circular=False).encode
+_evidence_json = json.JSONEncoder(  # as the store writes a finding's evidence
+    ensure_ascii=False, sort_keys=True, default=_plain, check_circular=False
+).encode
+_list_json = json.JSONEncoder(check_circular=False).encode
 
 
 def stored_rows(result: MessageVerification) -> Stored:
