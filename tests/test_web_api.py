@@ -495,3 +495,12 @@ def test_remembered_case_figures_follow_changes(client, case, csrf):
     finally:
         client.delete(f"/api/items/{lunch}/tags/figures-probe", headers={"X-CSRF-Token": csrf})
     assert all(t["tag"] != "figures-probe" for t in client.get("/api/summary").json()["tags"])
+
+
+def test_a_container_states_its_parts_verdicts_at_the_top(client, case):
+    # Issue 10: the vehicle is read in the light of what it holds; the first lines say so.
+    page = lxml_html.fromstring(client.get(f"/items/{item_id(case, subject='Printer budget')}").text)
+    [line] = page.xpath('//header[@class="item-head"]//p[@id="contains"]')
+    assert " ".join(line.text_content().split()) == "Carries 1 Verified part."
+    unsigned = lxml_html.fromstring(client.get(f"/items/{item_id(case, subject='Lunch next week?')}").text)
+    assert unsigned.xpath('//p[@id="contains"]') == []  # no parts, no line

@@ -155,6 +155,8 @@ def item_detail(case: Case, item_id: str, *, render: bool = True) -> dict[str, A
             {**brief(c), "hints": json.loads(c["hints"]) if c["hints"] else {}} for c in children[:MAX_CHILDREN]
         ],
         "children_total": len(children),
+        # What the parts are, stated at the top: a container is read in the light of what it holds.
+        "children_verdicts": _verdict_counts(children),
         "container": brief(container) if container is not None else None,
         "thread": thread(db, row),
         "duplicates": copies(db, row),
@@ -172,3 +174,15 @@ def item_detail(case: Case, item_id: str, *, render: bool = True) -> dict[str, A
         if not (detail["email"] and detail["email"]["text"]):
             detail["text"] = item_text(db, row)
     return detail
+
+
+_VERDICT_ORDER = ("altered", "suspicious", "error", "verified", "unverified")
+
+
+def _verdict_counts(children: list[Row]) -> list[tuple[str, int]]:
+    """(verdict, how many direct parts have it), the worst first; settled parts only."""
+    counts: dict[str, int] = {}
+    for c in children:
+        if c["state"] != "pending":
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    return [(v, counts[v]) for v in _VERDICT_ORDER if counts.get(v)]
