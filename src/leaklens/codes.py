@@ -71,6 +71,8 @@ _TABLE: list[tuple[str, str, str | None, bool, str]] = [
     ("email.unreadable", "critical", ERROR, False, "Not readable as an email."),
     ("email.malformed_header", "warning", None, False, "Header lines skipped (older cases)."),
     ("verify.internal_error", "critical", ERROR, False, "leaklens failed on this message."),
+    ("verify.timeout", "critical", ERROR, False, "Checking the message overran the time limit and was stopped."),
+    ("verify.crash", "critical", ERROR, False, "The process checking the message died."),
     ("thread.quote_mismatch", "warning", SUSPICIOUS, True, "A reply misquotes its verified parent."),
     # --- documents (effects come per finding, through evidence)
     ("doc.modified_after_sent", "warning", None, True, "Last modified after the email carrying it was sent."),
@@ -83,6 +85,8 @@ _TABLE: list[tuple[str, str, str | None, bool, str]] = [
     ("doc.edit_burst", "warning", None, True, "One of many documents edited in a burst."),
     ("doc.foreign_editor", "warning", None, True, "An editor or codepage that stands apart."),
     ("doc.metadata_unreadable", "warning", None, False, "The document's metadata cannot be read."),
+    ("doc.metadata_timeout", "warning", None, False, "Reading the metadata overran the time limit."),
+    ("doc.metadata_crash", "warning", None, False, "The process reading the metadata died."),
     ("dup.altered_copy", "warning", None, True, "A near-copy of a verified item, with differences."),
     ("dup.carries_altered", "warning", SUSPICIOUS, False, "An unverified email carrying an altered item."),
     # --- ingest

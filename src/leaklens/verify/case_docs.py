@@ -16,44 +16,56 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import pathchain
 from ..case import Case, case_blobs
+from ..executor import CRASHED, DONE, TIMEOUT, Outcome, executor_for
 from ..model import Finding
-from .case_proof import as_note
+from ..steps import Run, step
+from ..store.base import Column, TableSpec
+from .case_proof import as_note, carries_altered
 from .docmeta import DocMetadata, DocRecord, extract_metadata, family_for
 from .threads import unquoted
 from .verdict import ALTERED, VERIFIED
 
 DOC_ENGINE = "1"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS doc_metadata (sha256 TEXT PRIMARY KEY, engine TEXT NOT NULL, meta TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS dup_groups (grp INTEGER NOT NULL, item_id TEXT NOT NULL, kind TEXT NOT NULL,
-                                       similarity REAL);
-"""
+DOC_METADATA = TableSpec(
+    "doc_metadata",
+    key=("sha256",),
+    columns=(Column("sha256"), Column("engine", required=True), Column("meta", "json", required=True)),
+    meaning="What each document's bytes say about their making (DocMetadata.to_dict), read once per blob "
+    "by extractor version `engine`.",
+)
+DUP_GROUPS = TableSpec(
+    "dup_groups",
+    key=(),  # a member may sit in several groups; the step writes them all again each run
+    columns=(
+        Column("grp", "int", required=True),
+        Column("item_id", required=True),
+        Column("kind", required=True),
+        Column("similarity", "real"),
+    ),
+    meaning="Near-duplicate and identical groups, a row per member: group number, item, exact or near, "
+    "the lowest word overlap that joined the group.",
+)
+DOCUMENT_KINDS = ("document", "attachment", "image")
 MIN_DUP_WORDS = 30
+# Seconds a document's metadata may take to read before its worker is killed (a parser that never
+# returns on a hostile file, in Python or C): the document gets a finding, the others go on.
+EXTRACT_TIMEOUT = 300.0
 
 
 def _documents(case: Case) -> list[Any]:
     """Stored documents, with what the checks need of them and of the email that carries them."""
-    rows = case.db.conn.execute(
-        "SELECT d.id, d.path, d.parent, d.sha256, d.mime, d.kind, d.verdict, d.meta,"
-        " p.kind AS parent_kind, p.date AS parent_date, p.verdict AS parent_verdict FROM items d"
-        " LEFT JOIN items p ON p.id = d.parent WHERE d.state='stored'"
-        " AND d.kind IN ('document', 'attachment', 'image') ORDER BY d.rowid"
-    ).fetchall()
-    return [r for r in rows if family_for(r["mime"] or "")]
+    return [r for r in case.db.documents_with_carriers(DOCUMENT_KINDS) if family_for(r["mime"] or "")]
 
 
-# Emails whose body no longer matches a signature's body hash, with no recovered original to show what
-# changed (when one is recovered, the change is the text it removed, not an attachment).
-_BODY_CHANGED = (
-    "SELECT DISTINCT f.item_id FROM findings f WHERE f.code = 'dkim.body_hash_mismatch' AND NOT EXISTS"
-    " (SELECT 1 FROM findings r WHERE r.item_id = f.item_id AND +r.code = 'dkim.original_recovered')"
-)
+def _body_changed(case: Case) -> set[str]:
+    """Emails whose body no longer matches a signature's body hash, with no recovered original to show
+    what changed (when one is recovered, the change is the text it removed, not an attachment)."""
+    return case.db.items_with_finding("dkim.body_hash_mismatch", unless="dkim.original_recovered")
 
 
 def _email_verdict(row: Any, body_changed: set[str]) -> str | None:
@@ -79,32 +91,76 @@ def _extract(job: tuple[str, str]) -> tuple[str, dict[str, Any]]:
     return sha, extract_metadata(_W["blobs"].path(sha), mime).to_dict()
 
 
-def extract_all(case: Case, *, workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> None:
-    conn = case.db.conn
-    conn.executescript(SCHEMA)
-    done = {r[0] for r in conn.execute("SELECT sha256 FROM doc_metadata WHERE engine=?", (DOC_ENGINE,))}
+def extract_all(
+    case: Case,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    timeout: float | None = EXTRACT_TIMEOUT,
+) -> None:
+    """The metadata of every document blob not read yet by this extractor, in the executor's workers.
+
+    A document whose reading overruns `timeout` or kills its worker (a crash in a C parser) is
+    recorded with a finding saying so, as a damaged one is; it is not read again by later runs."""
+    db = case.db
+    done = {k[0] for k in db.table_keys(DOC_METADATA, engine=DOC_ENGINE)}
     jobs = sorted({(r["sha256"], r["mime"]) for r in _documents(case) if r["sha256"] not in done})
-    workers = workers if workers is not None else (os.cpu_count() or 2)
-    case.db.begin()
+    if not jobs:
+        return
+    workers = min(workers if workers is not None else (os.cpu_count() or 2), len(jobs))
+    pool = executor_for(workers, setup=_init, setup_args=(str(case.root),), timeout=timeout)
+    db.begin()
     try:
-        if workers <= 1 or len(jobs) < 20:
-            _init(str(case.root))
-            results = map(_extract, jobs)
-            _store(case, results, len(jobs), progress)
-        else:
-            with ProcessPoolExecutor(workers, initializer=_init, initargs=(str(case.root),)) as pool:
-                _store(case, pool.map(_extract, jobs, chunksize=8), len(jobs), progress)
+        with pool:
+            rows: list[dict[str, Any]] = []
+            for n, out in enumerate(pool.map(_extract, jobs, batch=8), 1):
+                sha, meta = _metadata_of(out, timeout)
+                rows.append({"sha256": sha, "engine": DOC_ENGINE, "meta": meta})
+                # Written a few at a time, outside the executor's calls: it forks replacement workers
+                # from this thread, never while a database statement is running.
+                if len(rows) == WRITE_BATCH:
+                    db.put_rows(DOC_METADATA, rows)
+                    rows = []
+                if progress:
+                    progress(n, len(jobs))
+            db.put_rows(DOC_METADATA, rows)
     finally:
-        case.db.commit()
+        db.commit()
 
 
-def _store(case: Case, results, total: int, progress) -> None:
-    for n, (sha, meta) in enumerate(results, 1):
-        case.db.conn.execute(
-            "INSERT OR REPLACE INTO doc_metadata VALUES(?,?,?)", (sha, DOC_ENGINE, json.dumps(meta, default=str))
+WRITE_BATCH = 100
+
+
+def _metadata_of(out: Outcome, timeout: float | None) -> tuple[str, dict[str, Any]]:
+    """(sha256, metadata) of one extraction: what it read, or a finding on why it could not."""
+    if out.status == DONE:
+        return out.result
+    if out.status not in (TIMEOUT, CRASHED):
+        raise out.error  # a fault of leaklens's (extract_metadata turns a bad file into a finding)
+    sha, mime = out.job
+    family = family_for(mime or "") or "unknown"
+    meta = DocMetadata(family=family)
+    if out.status == TIMEOUT:
+        meta.findings.append(
+            Finding(
+                "doc.metadata_timeout",
+                "warning",
+                f"Reading this {family.upper()} file's metadata took longer than {timeout:g} s and was stopped; "
+                "the file may be damaged or built to stall the tools that open it.",
+                {"family": family, "limit_s": timeout},
+            )
         )
-        if progress:
-            progress(n, total)
+    else:
+        meta.findings.append(
+            Finding(
+                "doc.metadata_crash",
+                "warning",
+                f"The process reading this {family.upper()} file's metadata crashed; the file may be damaged "
+                "or built to crash the tools that open it.",
+                {"family": family, "error": str(out.error)},
+            )
+        )
+    return sha, meta.to_dict()
 
 
 def _group_of(path: str) -> str:
@@ -115,25 +171,23 @@ def _group_of(path: str) -> str:
     return pathchain.join([*segments[:-1], folder]) if len(segments) > 1 else folder
 
 
-def document_checks(case: Case) -> None:
+def document_checks(case: Case) -> set[str]:
     """Per-document and population findings, stored under stage 'doc'; metadata copied into items.meta.
 
-    Findings on a verified document are written as notes (`as_note`)."""
+    Findings on a verified document are written as notes (`as_note`). Returns the items whose
+    findings of the stage changed (had some before, or have some now)."""
     from .doc_checks import check_document, population_checks
 
-    conn = case.db.conn
-    conn.executescript(SCHEMA)
-    metas = {
-        sha: DocMetadata.from_dict(json.loads(m)) for sha, m in conn.execute("SELECT sha256, meta FROM doc_metadata")
-    }
+    db = case.db
+    metas = {r["sha256"]: DocMetadata.from_dict(r["meta"]) for r in db.table_rows(DOC_METADATA)}
     published = case.published
     now = datetime.now(UTC)
-    body_changed = {r[0] for r in conn.execute(_BODY_CHANGED)}
+    body_changed = _body_changed(case)
     records: list[DocRecord] = []
     verified: set[str] = set()
     found: list[tuple[str, Finding]] = []
-    metas_out: list[tuple[str, str]] = []
-    conn.execute("DELETE FROM findings WHERE stage='doc'")
+    metas_out: list[tuple[str, dict[str, Any]]] = []
+    cleared = db.clear_findings(("doc",))
     for row in _documents(case):
         meta = metas.get(row["sha256"])
         if meta is None:
@@ -153,14 +207,15 @@ def document_checks(case: Case) -> None:
         found += [(row["id"], f) for f in findings]
         item_meta = json.loads(row["meta"] or "{}")
         item_meta["document"] = meta.to_dict()
-        metas_out.append((json.dumps(item_meta, default=str), row["id"]))
+        metas_out.append((row["id"], item_meta))
         records.append(DocRecord(row["id"], _group_of(row["path"]), meta))
-    conn.executemany("UPDATE items SET meta=? WHERE id=?", metas_out)
+    db.set_item_meta(metas_out)
     found += [(i, f) for i, fs in population_checks(records).items() for f in fs]
-    case.db.add_findings_of(((i, as_note(f) if i in verified else f) for i, f in found), "doc")
+    db.add_findings_of(((i, as_note(f) if i in verified else f) for i, f in found), "doc")
+    return cleared | {i for i, _ in found}
 
 
-def near_duplicates(case: Case) -> None:
+def near_duplicates(case: Case) -> set[str]:
     """Duplicate groups (exact: same bytes; near: similar text) and the altered copies among them.
 
     Documents are grouped by text with MinHash LSH, emails by Message-ID.
@@ -169,57 +224,68 @@ def near_duplicates(case: Case) -> None:
     and a recipient's copy share a Message-ID): mail merges, newsletters and thank-you
     templates make distinct emails near-identical, and calling one "an altered copy"
     of another would overstate. Quoted lines are left out, so a reply is not a copy
-    of what it quotes.
+    of what it quotes. Returns the items whose findings of the stage changed.
     """
     from .neardup import DupGroup, altered_copy_findings, exact_groups, find_near_duplicates
 
-    conn = case.db.conn
-    conn.executescript(SCHEMA)
-    conn.execute("DELETE FROM findings WHERE stage='dup'")
-    conn.execute("DELETE FROM dup_groups")
-    docs = conn.execute(
-        "SELECT i.id, f.body FROM items i JOIN fts f ON f.rowid = i.rowid WHERE i.state='stored'"
-        " AND i.kind IN ('document', 'attachment') AND length(f.body) > 200"
-    )
+    db = case.db
+    cleared = db.clear_findings(("dup",))
+    db.delete_rows(DUP_GROUPS)
+    docs = db.document_texts(("document", "attachment"), 200)
     groups = find_near_duplicates((i, t) for i, t in docs if len(t.split()) >= MIN_DUP_WORDS)
     by_message: dict[str, dict[str, str]] = {}
-    for item_id, message_id, body in conn.execute(
-        "SELECT i.id, i.message_id, f.body FROM items i JOIN fts f ON f.rowid = i.rowid WHERE i.kind='email'"
-        " AND i.state='stored' AND i.message_id IN (SELECT message_id FROM items"
-        " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1)"
-    ):
+    for item_id, message_id, body in db.email_copy_texts():
         by_message.setdefault(message_id, {})[item_id] = unquoted(body)
     groups += [DupGroup(kind="near", members=list(t), texts=t) for t in by_message.values() if len(t) > 1]
     # Identical bytes in several places ("this attachment appears in 14 emails"), for the report.
-    groups += exact_groups(
-        conn.execute(
-            "SELECT id, sha256 FROM items WHERE state='stored' AND kind IN ('document', 'attachment', 'image')"
-            " AND sha256 IN (SELECT sha256 FROM items WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING COUNT(*) > 1)"
-        ).fetchall()
+    groups += exact_groups(db.items_sharing_bytes(DOCUMENT_KINDS))
+    verdicts = db.verdicts_of({m for g in groups for m in g.members})
+    db.put_rows(
+        DUP_GROUPS,
+        (
+            {"grp": n, "item_id": m, "kind": g.kind, "similarity": g.similarity}
+            for n, g in enumerate(groups)
+            for m in g.members
+        ),
     )
-    members = {m for g in groups for m in g.members}
-    verdicts = dict(
-        conn.execute(
-            "SELECT id, verdict FROM items WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(members)),)
-        )
-    )
-    for n, group in enumerate(groups):
-        conn.executemany(
-            "INSERT INTO dup_groups VALUES(?,?,?,?)", ((n, m, group.kind, group.similarity) for m in group.members)
-        )
-    for item_id, findings in altered_copy_findings(groups, verdicts).items():
-        case.db.add_findings(item_id, "dup", findings)
+    found = altered_copy_findings(groups, verdicts)
+    db.add_findings_of(((i, f) for i, fs in found.items() for f in fs), "dup")
+    return cleared | set(found)
 
 
 def population(case: Case) -> dict[str, Any]:
     from .population import population_summary
 
-    conn = case.db.conn
-    conn.executescript(SCHEMA)
-    metas = {
-        sha: DocMetadata.from_dict(json.loads(m)) for sha, m in conn.execute("SELECT sha256, meta FROM doc_metadata")
-    }
+    metas = {r["sha256"]: DocMetadata.from_dict(r["meta"]) for r in case.db.table_rows(DOC_METADATA)}
     records = [
         DocRecord(r["id"], _group_of(r["path"]), metas[r["sha256"]]) for r in _documents(case) if r["sha256"] in metas
     ]
     return population_summary(records)
+
+
+# --- the documents' steps: after the emails are judged (their verdicts decide what a date means) ---------
+
+
+@step("documents.extract", group="documents", own_transactions=True)
+def _extract_step(run: Run) -> None:
+    """Each document blob's metadata, read once, in the executor's workers."""
+    extract_all(run.case, workers=run.workers, progress=run.options.get("doc_progress"))
+
+
+@step("documents.checks", needs=("documents.extract", "proof.identical"), group="documents", stage="doc")
+def _checks_step(run: Run) -> set[str]:
+    """Per-document and population findings, judged against the carrying email's verdict."""
+    return document_checks(run.case)
+
+
+@step("documents.duplicates", needs=("proof.identical",), group="documents", stage="dup")
+def _duplicates_step(run: Run) -> set[str]:
+    """Near-duplicate and identical groups, and the copies of a verified item that differ from it."""
+    return near_duplicates(run.case)
+
+
+@step("documents.vehicle", needs=("documents.checks", "documents.duplicates", "proof.vehicle"), group="documents",
+      stage="vehicle")  # fmt: skip
+def _vehicle_step(run: Run) -> set[str]:
+    """Emails carrying what the documents' steps found altered (the case step again, with those)."""
+    return carries_altered(run.case)

@@ -1,9 +1,10 @@
 """What one item's proof says about other items of the case, and what the case says about one item.
 
-Run by `case_verify.propagate` (after every email's own check) and `check_documents` (after the
-documents are judged). Each step owns one findings stage, deletes it and writes it again in a
-few set-based statements, so a re-run gives the same findings and 20,000 emails cost a
-fraction of a second:
+Steps of the run (`leaklens.steps`), declared at the end of this module: after every email's own
+check, in the order their needs give. Each owns one findings stage, deletes it and writes it
+again in a few set-based statements (the store's), so a re-run gives the same findings and
+20,000 emails cost a fraction of a second; each returns the items whose findings of its stage
+changed, whose verdicts the runner then derives again:
 
 - `inherit_verification` (stage "inherit"): the parts of a verified email are verified through
   it, since its body hash covers their bytes (`dkim.covered_by_parent`); a message forwarded
@@ -14,7 +15,9 @@ fraction of a second:
   in a period makes an unsigned message claiming it in that period suspicious
   (`dkim.expected_signature_missing`).
 - `carries_altered` (stage "vehicle"): an email that nothing verifies and that carries an altered
-  item is suspicious (`dup.carries_altered`): the vehicle of a forgery is not neutral.
+  item is suspicious (`dup.carries_altered`): the vehicle of a forgery is not neutral. Run again
+  by the documents' steps, once they have found altered copies.
+- `quote_checks` (stage "thread"): replies that misquote a verified parent (verify/threads.py).
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from ..addresses import organisational_domain, parse_address_list
 from ..case import Case
 from ..model import Finding
+from ..steps import Run, step, unpack_rule_findings
+from ..store.base import ItemQuery
 from .recover import explanation
+from .threads import quote_findings
 from .verdict import (
     ALTERED,
     SUSPICIOUS,
@@ -61,12 +66,7 @@ INSIDE_VERIFIED = (
     "but that says nothing about who wrote it; its own signatures decide.",
 )
 
-STAGES = ("inherit", "identical", "expect", "vehicle")  # one findings stage per step
-
-
-def ids_param(ids: Iterable[str]) -> str:
-    """Item ids as one JSON parameter, read in SQL with `json_each(?)`: one statement for any number."""
-    return json.dumps(sorted(ids))
+STAGES = ("inherit", "identical", "expect", "vehicle", "thread")  # one findings stage per step
 
 
 NOTE_ON_VERIFIED = (
@@ -89,78 +89,28 @@ def as_note(finding: Finding) -> Finding:
 
 # --- attachments of a verified email -------------------------------------------------------------
 
-# The verified emails that have parts, looked up among the items that have children (the parent
-# index alone answers that): most emails have none, and reading every email's row is what costs.
-_PARENT_EMAILS = """
-SELECT e.id FROM items e
-WHERE e.id IN (SELECT DISTINCT parent FROM items WHERE parent IS NOT NULL)
-  AND e.kind = 'email' AND e.state = 'stored' AND e.verdict = 'verified'
-"""
-# Every stored descendant of the given emails, down to but not into forwarded messages.
-_PARTS = """
-WITH RECURSIVE tree(id, kind, root) AS (
-    SELECT c.id, c.kind, c.parent FROM items c
-    WHERE c.parent IN (SELECT value FROM json_each(?)) AND c.state = 'stored'
-    UNION ALL
-    SELECT c.id, c.kind, t.root FROM tree t JOIN items c ON c.parent = t.id
-    WHERE t.kind != 'email' AND c.state = 'stored'
-)
-SELECT id, kind, root FROM tree
-"""
-# The emails' findings as the verdict rules read them, and the domains whose aligned signatures prove them.
-_RULE_FINDINGS = (
-    "SELECT item_id, code, json_extract(evidence, '$.effect') FROM findings"
-    " WHERE item_id IN (SELECT value FROM json_each(?))"
-)
-_PROVING_DOMAINS = (
-    "SELECT item_id, lower(json_extract(evidence, '$.d')) FROM findings WHERE item_id IN"
-    " (SELECT value FROM json_each(?)) AND +code = 'dkim.pass' AND json_extract(evidence, '$.aligned')"
-)
-
 
 def inherit_verification(case: Case) -> set[str]:
     """`dkim.covered_by_parent` on every part of an email whose verification its parts inherit
     (verdict.inherits_verification: verified, and no l= leaving a tail of the body unsigned).
-    Returns the items given a finding."""
-    conn = case.db.conn
-    conn.execute("DELETE FROM findings WHERE stage = 'inherit'")
-    emails = ids_param(r[0] for r in conn.execute(_PARENT_EMAILS))
-    judged: dict[str, list[Finding]] = defaultdict(list)
-    for email_id, code, effect in conn.execute(_RULE_FINDINGS, (emails,)):
-        judged[email_id].append(Finding(code, "info", "", {"effect": effect} if effect else {}))
-    roots = ids_param(e for e, fs in judged.items() if inherits_verification(fs))
-    tree = conn.execute(_PARTS, (roots,)).fetchall()
-    domains: dict[str, set[str]] = defaultdict(set)
-    for email_id, domain in conn.execute(_PROVING_DOMAINS, (roots,)) if tree else ():
-        if domain:
-            domains[email_id].add(domain)
+    Returns the items whose findings of the stage changed."""
+    db = case.db
+    cleared = db.clear_findings(("inherit",))
+    emails = db.verified_emails_with_parts()
+    judged = {i: unpack_rule_findings(packed) for i, _, packed in db.verdict_inputs(ItemQuery(ids=tuple(emails)))}
+    roots = [e for e, fs in judged.items() if fs and inherits_verification(fs)]
+    tree = db.parts_of(roots)
+    domains = db.aligned_signing_domains(roots) if tree else {}
     pairs = []
     for item_id, kind, root in tree:
-        evidence = {"verified_email": root, "signing_domains": sorted(domains[root])}
+        evidence = {"verified_email": root, "signing_domains": sorted(domains.get(root, ()))}
         template = INSIDE_VERIFIED if kind == "email" else COVERED_BY_PARENT
         pairs.append((item_id, Finding(*template, evidence)))
-    case.db.add_findings_of(pairs, "inherit")
-    return {i for i, _ in pairs}
+    db.add_findings_of(pairs, "inherit")
+    return cleared | {i for i, _ in pairs}
 
 
 # --- identical bytes ---------------------------------------------------------------------------
-
-_IDENTICAL = """
-WITH candidates AS (
-    SELECT id, sha256 FROM items WHERE state = 'stored' AND verdict != 'verified' AND sha256 IS NOT NULL
-), proven AS (
-    SELECT sha256, MIN(rowid) AS first, COUNT(*) AS n FROM items
-    WHERE state = 'stored' AND verdict = 'verified' AND sha256 IN (SELECT sha256 FROM candidates)
-    GROUP BY sha256
-)
-SELECT c.id, p.sha256, p.n, copy.id, copy.path, copy.kind, proof.id, proof.path
-FROM candidates c
-JOIN proven p ON p.sha256 = c.sha256
-JOIN items copy ON copy.rowid = p.first
-LEFT JOIN items proof ON proof.id = (
-    SELECT json_extract(f.evidence, '$.verified_email') FROM findings f
-    WHERE f.item_id = copy.id AND +f.code = 'dkim.covered_by_parent' LIMIT 1)
-"""
 
 
 def identical_to_verified(case: Case) -> set[str]:
@@ -169,32 +119,34 @@ def identical_to_verified(case: Case) -> set[str]:
     Reads the verdicts as they stand, so it runs after the attachments of verified emails have
     inherited (and their verdicts were refreshed) and after its own previous findings are gone
     from those verdicts: a copy verified only through another copy never proves anything.
+    Returns the items whose findings of the stage changed.
     """
-    conn = case.db.conn
-    conn.execute("DELETE FROM findings WHERE stage = 'identical'")
+    db = case.db
+    cleared = db.clear_findings(("identical",))
     pairs = []
-    for item_id, sha, n, copy_id, copy_path, copy_kind, proof_id, proof_path in conn.execute(_IDENTICAL).fetchall():
+    for c in db.copies_of_verified():
+        n = c["copies"]
         via = (
-            f", which is inside the DKIM-verified email {proof_path}"
-            if proof_path
-            else (", a DKIM-verified email" if copy_kind == "email" else "")
+            f", which is inside the DKIM-verified email {c['proof_path']}"
+            if c["proof_path"]
+            else (", a DKIM-verified email" if c["copy_kind"] == "email" else "")
         )
         others = f" (and {n - 1} other verified cop{'y' if n == 2 else 'ies'})" if n > 1 else ""
         message = (
-            f"Verified through identical bytes: this item has the same SHA-256 as {copy_path}{via}{others}. "
+            f"Verified through identical bytes: this item has the same SHA-256 as {c['copy_path']}{via}{others}. "
             "Proof travels with bytes, so this is exactly what was signed; it says nothing about how this "
             "copy reached the dump."
         )
         evidence = {
-            "sha256": sha,
-            "verified_copy": copy_id,
-            "verified_path": copy_path,
+            "sha256": c["sha256"],
+            "verified_copy": c["copy_id"],
+            "verified_path": c["copy_path"],
             "verified_copies": n,
-            "verified_email": proof_id or (copy_id if copy_kind == "email" else None),
+            "verified_email": c["proof_id"] or (c["copy_id"] if c["copy_kind"] == "email" else None),
         }
-        pairs.append((item_id, Finding("dkim.identical_to_verified", "info", message, evidence)))
-    case.db.add_findings_of(pairs, "identical")
-    return {i for i, _ in pairs}
+        pairs.append((c["id"], Finding("dkim.identical_to_verified", "info", message, evidence)))
+    db.add_findings_of(pairs, "identical")
+    return cleared | {i for i, _ in pairs}
 
 
 # --- a domain that signs its mail --------------------------------------------------------------
@@ -208,33 +160,12 @@ WINDOW_MONTHS = 1  # the message's calendar month and this many months either si
 # a mail client (RFC 3848's ...A protocols, webmail over HTTP, Exchange's MAPI) nor the local
 # delivery into a mailbox (LMTP). A message that never made such a hop (a draft, a copy saved by
 # the client, a message delivered on one machine) never passed a server that would sign it.
-_RELAY_HOP = """EXISTS (
-    SELECT 1 FROM json_each(v.received) h
-    WHERE json_extract(h.value, '$.by') IS NOT NULL
-      AND lower(trim(json_extract(h.value, '$.from'), '.')) NOT IN
-          ('', 'localhost', 'localhost.localdomain', '127.0.0.1', '[127.0.0.1]', '::1', '[::1]', '[ipv6:::1]')
-      AND lower(trim(json_extract(h.value, '$.from'), '.')) != lower(trim(json_extract(h.value, '$.by'), '.'))
-      AND upper(coalesce(json_extract(h.value, '$.with'), '')) NOT IN
-          ('ESMTPA', 'ESMTPSA', 'UTF8SMTPA', 'UTF8SMTPSA', 'LMTP', 'LMTPS', 'LMTPA', 'LMTPSA',
-           'HTTP', 'HTTPS', 'HTTPREST', 'MAPI', 'LOCAL'))"""
-
-# The emails the verifier checked (a row in `verifications`), as stored at ingest, and whether a
-# valid signature aligned with From (one that can prove the message) signed each. Read from the
-# findings (by item: `+code` keeps SQLite off the code index here): verifications rows are large.
-_CHECKED = "i.kind = 'email' AND i.state = 'stored' AND i.date IS NOT NULL AND i.email_from IS NOT NULL"
-_SIGNED = (
-    "EXISTS (SELECT 1 FROM findings f WHERE f.item_id = i.id AND +f.code = 'dkim.pass'"
-    " AND json_extract(f.evidence, '$.aligned'))"
-)
-_MAIL = (
-    f"SELECT i.id, i.email_from, i.date, i.message_id, {_SIGNED} FROM items i WHERE {_CHECKED}"
-    " AND EXISTS (SELECT 1 FROM verifications v WHERE v.item_id = i.id)"
-)
-# The unsigned ones that were relayed, with their signatures: few, and all the rule can flag.
-_UNSIGNED_RELAYED = (
-    f"SELECT i.id, i.verdict, v.signatures FROM items i JOIN verifications v ON v.item_id = i.id"
-    f" WHERE {_CHECKED} AND NOT {_SIGNED} AND {_RELAY_HOP}"
-)
+# (The store applies the rule with these values: `CaseStore.relayed_unsigned_emails`.)
+LOCAL_HOSTS = ("", "localhost", "localhost.localdomain", "127.0.0.1", "[127.0.0.1]", "::1", "[::1]", "[ipv6:::1]")
+SUBMISSION_PROTOCOLS = (
+    "ESMTPA", "ESMTPSA", "UTF8SMTPA", "UTF8SMTPSA", "LMTP", "LMTPS", "LMTPA", "LMTPSA",
+    "HTTP", "HTTPS", "HTTPREST", "MAPI", "LOCAL",
+)  # fmt: skip
 
 
 def wilson_lower(successes: int, n: int, z: float = CONFIDENCE_Z) -> float:
@@ -283,16 +214,21 @@ def expected_signatures(case: Case) -> set[str]:
     one-sided 95% Wilson interval: when every message is signed that takes 52 messages, with one
     unsigned (the message judged counts) about 90; three signed messages never make a rule.
     A message that carries the domain's own signature, valid or broken, is left to what that
-    signature's findings say. Returns the items given a finding.
+    signature's findings say. Returns the items whose findings of the stage changed.
     """
-    conn = case.db.conn
-    conn.execute("DELETE FROM findings WHERE stage = 'expect'")
-    relayed = {i: (verdict, sigs) for i, verdict, sigs in conn.execute(_UNSIGNED_RELAYED)}
+    from .case_verify import VERIFICATIONS  # the messages step's table (that module needs this one's steps)
+
+    db = case.db
+    cleared = db.clear_findings(("expect",))
+    # The checked emails (a row in `verifications`) that were relayed unsigned: few, and all the rule can flag.
+    relayed = db.relayed_unsigned_emails(
+        VERIFICATIONS, local_hosts=LOCAL_HOSTS, submission_protocols=SUBMISSION_PROTOCOLS
+    )
     if not relayed:
-        return set()
+        return cleared
     messages: dict[tuple[str, str], list[Any]] = {}  # (domain, message key) -> [month, signed]
     candidates: list[tuple[str, str, int]] = []  # (item id, domain, month)
-    for item_id, email_from, date, message_id, signed in conn.execute(_MAIL):
+    for item_id, email_from, date, message_id, signed in db.checked_emails(VERIFICATIONS):
         month = _month(date)
         if month is None or not (signed or item_id in relayed):
             continue
@@ -317,8 +253,8 @@ def expected_signatures(case: Case) -> set[str]:
         if any(s["result"] in _CARRIED and s["d"] and organisational_domain(s["d"]) == org for s in sigs):
             continue
         pairs.append((item_id, _expected_finding(domain, month, n, k, sigs)))
-    case.db.add_findings_of(pairs, "expect")
-    return {i for i, _ in pairs}
+    db.add_findings_of(pairs, "expect")
+    return cleared | {i for i, _ in pairs}
 
 
 # Results of a signature by the domain itself that say it was signed: valid (but not proof here: a
@@ -368,19 +304,6 @@ def _expected_finding(domain: str, month: int, n: int, k: int, sigs: list[dict[s
 
 # --- the vehicle of an altered item -------------------------------------------------------------
 
-# Every altered item, walked up to every email above it that nothing verifies.
-_CARRIERS = """
-WITH RECURSIVE up(item, ancestor) AS (
-    SELECT a.id, a.parent FROM items a WHERE a.state = 'stored' AND a.verdict = 'altered' AND a.parent IS NOT NULL
-    UNION
-    SELECT up.item, p.parent FROM up JOIN items p ON p.id = up.ancestor WHERE p.parent IS NOT NULL
-)
-SELECT e.id, a.id, a.path, a.name FROM up
-JOIN items e ON e.id = up.ancestor
-JOIN items a ON a.id = up.item
-WHERE e.kind = 'email' AND e.state = 'stored' AND e.verdict != 'verified'
-ORDER BY e.rowid, a.rowid
-"""
 MAX_LISTED = 20
 
 
@@ -389,21 +312,15 @@ def carries_altered(case: Case) -> set[str]:
 
     An item altered in transit with its signed original recovered (a list footer) is no forgery
     and makes no vehicle; one whose recovered original shows text added after signing does.
-    Returns the emails given a finding."""
-    conn = case.db.conn
-    conn.execute("DELETE FROM findings WHERE stage = 'vehicle'")
+    Returns the items whose findings of the stage changed."""
+    db = case.db
+    cleared = db.clear_findings(("vehicle",))
     carried: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for email_id, item_id, path, name in conn.execute(_CARRIERS).fetchall():
+    for email_id, item_id, path, name in db.carriers_of_altered():  # every altered item, every email above it
         carried[email_id].append((item_id, path, name))
     if not carried:
-        return set()
-    findings: dict[str, list[Finding]] = defaultdict(list)
-    for item_id, code, severity, message, evidence in conn.execute(
-        "SELECT item_id, code, severity, message, evidence FROM findings"
-        " WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY rowid",
-        (ids_param({i for items in carried.values() for i, _, _ in items}),),
-    ):
-        findings[item_id].append(Finding(code, severity, message, json.loads(evidence)))
+        return cleared
+    findings = db.findings_of({i for items in carried.values() for i, _, _ in items})
     benign = {i for i, fs in findings.items() if (e := explanation(fs)) is not None and e["in_transit"]}
     reasons = {i: list(dict.fromkeys(f.code for f in fs if effect_of(f) == ALTERED)) for i, fs in findings.items()}
     pairs = []
@@ -423,5 +340,49 @@ def carries_altered(case: Case) -> set[str]:
             "count": len(items),
         }
         pairs.append((email_id, Finding("dup.carries_altered", "warning", message, evidence)))
-    case.db.add_findings_of(pairs, "vehicle")
-    return {i for i, _ in pairs}
+    db.add_findings_of(pairs, "vehicle")
+    return cleared | {i for i, _ in pairs}
+
+
+def quote_checks(case: Case) -> set[str]:
+    """`thread.quote_mismatch` on replies that misquote a verified parent (a note on a verified reply).
+    Returns the items whose findings of the stage changed."""
+    db = case.db
+    cleared = db.clear_findings(("thread",))
+    quotes = quote_findings(case)
+    proven = {i for i, v in db.verdicts_of(quotes).items() if v == VERIFIED}
+    db.add_findings_of(((i, as_note(f) if i in proven else f) for i, fs in quotes.items() for f in fs), "thread")
+    return cleared | set(quotes)
+
+
+# --- the case-wide steps, after every email's own check (verify.verdicts: their verdicts from it) ------
+
+
+@step("proof.inherit", needs=("verify.verdicts",), stage="inherit")
+def _inherit_step(run: Run) -> set[str]:
+    """Parts of a verified email are verified through it: its body hash covers their bytes."""
+    return inherit_verification(run.case)
+
+
+@step("proof.quotes", needs=("verify.verdicts",), stage="thread")
+def _quotes_step(run: Run) -> set[str]:
+    """Replies that misquote a verified parent."""
+    return quote_checks(run.case)
+
+
+@step("proof.expected", needs=("verify.verdicts",), stage="expect")
+def _expected_step(run: Run) -> set[str]:
+    """Unsigned mail claiming a domain whose relayed mail is signed."""
+    return expected_signatures(run.case)
+
+
+@step("proof.identical", needs=("proof.inherit",), stage="identical")
+def _identical_step(run: Run) -> set[str]:
+    """Proof travels with bytes: read against verdicts that no longer count a previous run's copies."""
+    return identical_to_verified(run.case)
+
+
+@step("proof.vehicle", needs=("proof.identical",), stage="vehicle")
+def _vehicle_step(run: Run) -> set[str]:
+    """Emails carrying what is altered so far (again once the documents are judged)."""
+    return carries_altered(run.case)

@@ -13,7 +13,6 @@ import gc
 import json
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from itertools import chain
@@ -21,52 +20,53 @@ from pathlib import Path
 from typing import Any
 
 from ..case import Case, case_blobs, now_iso
+from ..executor import CRASHED, DONE, TIMEOUT, Executor, InlineExecutor, Outcome, executor_for
 from ..model import Finding
+from ..steps import Run, derive_verdicts, run_steps, stages_of, step
+from ..store.base import Column, ItemQuery, TableSpec
 from . import timestamps
 from .case_keys import case_archive
-from .case_proof import (
-    STAGES,
-    as_note,
-    carries_altered,
-    expected_signatures,
-    identical_to_verified,
-    ids_param,
-    inherit_verification,
-)
 from .keys import DnsKeySource, KeyArchive
 from .message import MessageVerification, verify_message
-from .threads import quote_findings
-from .verdict import verdict_for
 
 ENGINE_VERSION = "3"  # 3: issue 10 rules (alignment, one header reading, key rules)
 
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS verifications (
-    item_id TEXT PRIMARY KEY,
-    engine TEXT NOT NULL,
-    published TEXT,
-    checked TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    keys_used TEXT NOT NULL,
-    keys_missing TEXT NOT NULL,
-    signatures TEXT NOT NULL,
-    arc TEXT,
-    received TEXT,
-    summary TEXT NOT NULL,
-    domains TEXT NOT NULL DEFAULT '[]',    -- signing domains (d=), for the summary without parsing signatures
-    pass_keys TEXT NOT NULL DEFAULT '[]'   -- selector._domainkey.domain of each valid signature
-);
-CREATE TABLE IF NOT EXISTS dns_lookups (item_id TEXT, name TEXT, answer TEXT, error TEXT, at TEXT);
-"""
-
+# The JSON columns hold text the worker encoded (cheaper to send than the values), read back with json.loads.
+VERIFICATIONS = TableSpec(
+    "verifications",
+    key=("item_id",),
+    columns=(
+        Column("item_id"),
+        Column("engine", required=True),
+        Column("published"),  # what the check assumed: publication date and recorded timestamps
+        Column("checked", required=True),
+        Column("verdict", required=True),
+        Column("keys_used", required=True),  # JSON: [[domain, selector]...]
+        Column("keys_missing", required=True),  # JSON: the keys a later run may find
+        Column("signatures", required=True),  # JSON
+        Column("arc"),  # JSON
+        Column("received"),  # JSON: the Received hops as read
+        Column("summary", required=True),
+        Column("domains", required=True, default="[]"),  # JSON: signing domains (d=), for the summary
+        Column("pass_keys", required=True, default="[]"),  # JSON: selector._domainkey.domain of each valid one
+    ),
+    meaning="Each email's DKIM and ARC check, with the keys it used and lacked: what makes a later run "
+    "check again only the emails a new key can change.",
+)
+DNS_LOOKUPS = TableSpec(
+    "dns_lookups",
+    key=(),  # a log: every answer live DNS gave, when
+    columns=(Column("item_id"), Column("name"), Column("answer"), Column("error"), Column("at")),
+    meaning="What live DNS answered (--dns) while an email was checked, and when: kept, never replaced.",
+)
 
 # Only messages kept as their original bytes can be checked: a .msg or a message rebuilt from
 # a PST's properties still carries the old DKIM-Signature, which would fail on the rebuilt bytes.
-CHECKABLE = (
-    "i.kind='email' AND i.state='stored' AND i.mime='message/rfc822' AND NOT EXISTS"
-    " (SELECT 1 FROM findings f WHERE f.item_id=i.id AND f.code='ingest.reconstructed')"
-)
+CHECKABLE_MIME = "message/rfc822"
+NOT_ORIGINAL = "ingest.reconstructed"
+# Seconds one message's check may take before its worker is killed (a pathological header or
+# MIME structure, a stalled live DNS answer): the message gets a finding, the others go on.
+CHECK_TIMEOUT = 120.0
 
 
 @dataclass
@@ -77,12 +77,13 @@ class VerifyStats:
 
 
 def ensure_schema(case: Case) -> None:
-    conn = case.db.conn
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(verifications)")}
+    db = case.db
+    columns = db.table_columns(VERIFICATIONS)
     if columns and "pass_keys" not in columns:
         # Results of an older leaklens: derived data, so dropped and checked again.
-        conn.execute("DROP TABLE verifications")
-    conn.executescript(SCHEMA)
+        db.drop_table(VERIFICATIONS)
+    db.ensure_table(VERIFICATIONS)
+    db.ensure_table(DNS_LOOKUPS)
 
 
 def _needs_check(row: Any, archive_keys: set[tuple[str, str]], published: str | None, dns: bool) -> bool:
@@ -100,11 +101,7 @@ def select_emails(
     archive_keys = {(r.domain.lower(), r.selector.lower()) for r in archive.records}
     todo: list[Job] = []
     total = 0
-    for row in case.db.conn.execute(
-        'SELECT i.id, i.sha256, v.engine, v.published, v.keys_missing, b.container, b.start, b."end"'
-        " FROM items i LEFT JOIN verifications v ON v.item_id = i.id LEFT JOIN blob_ranges b"
-        " ON b.sha256 = i.sha256 WHERE " + CHECKABLE + " ORDER BY i.rowid"
-    ):
+    for row in case.db.checkable_emails(VERIFICATIONS, mime=CHECKABLE_MIME, unless=NOT_ORIGINAL):
         total += 1
         if force or _needs_check(row, archive_keys, published, dns):
             where = None if row["container"] is None else (row["container"], row["start"], row["end"])
@@ -201,9 +198,11 @@ def _check(job: Job) -> tuple[str, Stored]:
 
 # --- coordinator -----------------------------------------------------------------------------
 
-_INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)"
 WRITE_BATCH = 500  # results written per group of statements
 COMMIT_EVERY = 2000  # results per transaction, so a long run's work is kept as it goes
+POOL_MIN = 50  # fewer emails than this: no first message checked here before the workers start
+_VERIFICATION_COLUMNS = VERIFICATIONS.column_names
+_DNS_COLUMNS = DNS_LOOKUPS.column_names
 
 
 def verify_case(
@@ -217,9 +216,58 @@ def verify_case(
     progress: Callable[[int, int], None] | None = None,
     documents: bool = True,
     doc_progress: Callable[[int, int], None] | None = None,
+    timeout: float | None = CHECK_TIMEOUT,
 ) -> VerifyStats:
+    """Every registered step (`leaklens.steps`), in dependency order: each email's own check, the
+    case-wide steps, then (unless `documents` is false) the documents'."""
+    run = Run(
+        case,
+        workers=workers if workers is not None else (os.cpu_count() or 2),
+        options={
+            "key_files": key_files, "dns": dns, "published": published, "force": force,
+            "progress": progress, "doc_progress": doc_progress, "timeout": timeout,
+        },
+    )  # fmt: skip
+    run_steps(run, exclude=() if documents else ("documents",))
+    stats: VerifyStats = run.results["verify.messages"]
+    if progress:
+        checked = stats.emails - stats.skipped_up_to_date
+        progress(checked, checked)
+    return stats
+
+
+@step("verify.messages", group="messages", own_transactions=True)
+def _messages_step(run: Run) -> None:
+    """Each email's DKIM, ARC and header checks, in the executor's workers; only those a change can affect."""
+    o = run.options
+    run.results["verify.messages"] = check_messages(
+        run.case,
+        key_files=o.get("key_files", ()),
+        dns=o.get("dns", False),
+        published=o.get("published"),
+        force=o.get("force", False),
+        workers=run.workers,
+        progress=o.get("progress"),
+        timeout=o.get("timeout", CHECK_TIMEOUT),
+    )
+
+
+def check_messages(
+    case: Case,
+    *,
+    key_files: Iterable[Path] = (),
+    dns: bool = False,
+    published: datetime | None = None,
+    force: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    timeout: float | None = CHECK_TIMEOUT,
+) -> VerifyStats:
+    """Check the emails that need it (`select_emails`) and keep each result, committing as it goes.
+
+    A message whose check overruns `timeout` or kills its worker gets a finding saying so (its
+    verdict: error), like one leaklens failed on, and the others go on."""
     db = case.db
-    conn = db.conn
     ensure_schema(case)
     if published is not None:
         case.set_published(published)
@@ -235,15 +283,16 @@ def verify_case(
     workers = workers if workers is not None else (os.cpu_count() or 2)
 
     def write(batch: list[tuple[str, Stored]]) -> None:
-        conn.executemany("DELETE FROM findings WHERE item_id=? AND stage='verify'", [(b[0],) for b in batch])
-        conn.executemany(_INSERT_FINDING, ((i, "verify", *f) for i, (fs, _, _) in batch for f in fs))
-        conn.executemany(
-            "INSERT OR REPLACE INTO verifications VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            ((i, ENGINE_VERSION, marker, *row) for i, (_, row, _) in batch),
+        db.delete_findings_of([b[0] for b in batch], "verify")
+        db.add_encoded_findings(((i, *f) for i, (fs, _, _) in batch for f in fs), "verify")
+        db.put_rows(
+            VERIFICATIONS,
+            (
+                dict(zip(_VERIFICATION_COLUMNS, (i, ENGINE_VERSION, marker, *row), strict=True))
+                for i, (_, row, _) in batch
+            ),
         )
-        conn.executemany(
-            "INSERT INTO dns_lookups VALUES(?,?,?,?,?)", ((i, *x) for i, (_, _, xs) in batch for x in xs)
-        )
+        db.put_rows(DNS_LOOKUPS, (dict(zip(_DNS_COLUMNS, (i, *x), strict=True)) for i, (_, _, xs) in batch for x in xs))
         stats.checked += len(batch)
         if stats.checked % COMMIT_EVERY < len(batch):
             db.commit()
@@ -252,6 +301,8 @@ def verify_case(
             progress(stats.checked, len(jobs))
 
     def record(results: Iterable[tuple[str, Stored]]) -> None:
+        # Written in batches between the executor's calls: it forks replacement workers from this
+        # thread, never while a database statement is running.
         batch: list[tuple[str, Stored]] = []
         for out in results:
             batch.append(out)
@@ -261,176 +312,109 @@ def verify_case(
         if batch:
             write(batch)
 
+    if not jobs:
+        return stats
+    first: list[tuple[str, Stored]] = []
+    todo = jobs
+    if workers > 1 and len(jobs) >= POOL_MIN:
+        # The first message is checked here, before the workers are forked: what a check loads
+        # once (the public suffix list, parsed keys, compiled patterns) is then theirs, instead
+        # of every worker loading it again. (It is the one message the executor's deadline does
+        # not cover.)
+        _init(*init_args)
+        first, todo = [_check(jobs[0])], jobs[1:]
+    # Chunks large enough that handing them out costs little, small enough that the last ones
+    # do not leave a core idle for long. A chunk's messages still have a deadline each.
+    chunk = max(8, min(128, len(todo) // (workers * 8)))
+    pool = _pool(min(workers, len(todo)), init_args, timeout)
     db.begin()
     try:
-        if workers <= 1 or len(jobs) < 50:
-            _init(*init_args)
-            record(map(_check, jobs))
-        else:
-            # The first message is checked here, before the workers are forked: what a check loads
-            # once (the public suffix list, parsed keys, compiled patterns) is then theirs, instead
-            # of every worker loading it again.
-            _init(*init_args)
-            first = _check(jobs[0])
-            # Chunks large enough that handing them out costs little, small enough that the
-            # last ones do not leave a core idle for long.
-            chunk = max(8, min(128, len(jobs) // (workers * 8)))
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init_args) as pool:
-                record(chain([first], pool.map(_check, jobs[1:], chunksize=chunk)))
-        db.commit()
-        db.begin()
-        propagate(case)
-        db.commit()
+        with pool:
+            outcomes = pool.map(_check, todo, ordered=True, batch=chunk)
+            record(chain(first, (_stored_outcome(out, timeout) for out in outcomes)))
     finally:
         db.commit()
-    if documents:
-        check_documents(case, workers=workers, progress=doc_progress)
-    if progress:
-        progress(len(jobs), len(jobs))
     return stats
 
 
-def propagate(case: Case) -> None:
-    """Case-wide steps after the per-message checks: set-based and cheap, so always run in full.
+def _pool(workers: int, init_args: tuple[Any, ...], timeout: float | None) -> Executor:
+    if workers <= 1 and timeout is None:
+        # No deadline to enforce: this process checks them (without the workers' GC tuning: it may go on serving).
+        return InlineExecutor(setup=_init, setup_args=init_args)
+    return executor_for(workers, setup=_init_worker, setup_args=init_args, timeout=timeout)
 
-    Each step replaces its own findings and reads verdicts derived without them, so running it
-    again gives the same findings (see verify/case_proof.py for the steps themselves). Verdicts
-    are derived again for every email, then for the items whose findings these steps changed.
-    """
-    db = case.db
-    stages = (*STAGES, "thread")
-    touched = _items_with_findings(case, stages)
-    db.conn.execute(f"DELETE FROM findings WHERE stage IN ({', '.join('?' * len(stages))})", stages)
-    # 1. Every email's verdict from its own findings (ingest + verify).
-    _refresh_verdicts(case, "kind='email' AND state='stored'")
-    # 2. Parts of a verified email: their bytes lie inside the signed body.
-    touched |= inherit_verification(case)
-    # 3. Replies that misquote a verified parent (a note on a reply that is verified itself).
-    quotes = quote_findings(case)
-    proven = _verified(case, set(quotes))
-    db.add_findings_of(((i, as_note(f) if i in proven else f) for i, fs in quotes.items() for f in fs), "thread")
-    # 4. Unsigned mail claiming a domain whose relayed mail is signed.
-    touched |= set(quotes) | expected_signatures(case)
-    _refresh_items(case, touched)
-    # 5. Proof travels with bytes (read against verdicts that no longer count a previous run's copies).
-    _refresh_items(case, identical_to_verified(case))
-    # 6. Emails carrying what is altered so far (again once the documents are judged).
-    _refresh_items(case, carries_altered(case))  # documents are judged next, against these verdicts
+
+def _stored_outcome(out: Outcome, timeout: float | None) -> tuple[str, Stored]:
+    """What the case keeps of one message's check: its result, or a finding on why there is none."""
+    if out.status == DONE:
+        return out.result
+    if out.status not in (TIMEOUT, CRASHED):
+        raise out.error  # a fault of leaklens's, not the message's (verify_message never raises)
+    if out.status == TIMEOUT:
+        finding = Finding(
+            "verify.timeout",
+            "critical",
+            f"leaklens stopped checking this message after {timeout:g} s: nothing is known of its signatures. "
+            "It may be built to stall a checker; 'leaklens verify --force' tries again.",
+            {"limit_s": timeout},
+        )
+    else:
+        finding = Finding(
+            "verify.crash",
+            "critical",
+            f"The process checking this message died ({out.error}): nothing is known of its signatures. "
+            "It may be built to crash a checker; 'leaklens verify --force' tries again.",
+            {"error": str(out.error)},
+        )
+    summary = "leaklens could not finish checking this message; the finding says why."
+    return out.job[0], stored_rows(MessageVerification(findings=[finding], verdict="error", summary=summary))
+
+
+@step("verify.verdicts", needs=("verify.messages",))
+def _verdicts_step(run: Run) -> set[str]:
+    """Every email's verdict from its own findings, once the case-wide steps' findings are cleared:
+    each of those steps then reads verdicts that do not count what it found the last time."""
+    db = run.case.db
+    cleared = db.clear_findings(stages_of(run, "case"))
+    derive_verdicts(db, ItemQuery(kind="email", state="stored"))
+    return cleared
+
+
+def propagate(case: Case) -> None:
+    """The case-wide steps (group "case": verify/case_proof.py), as `verify_case` runs them after the
+    emails' checks: set-based and cheap, so always run in full. Each replaces its own findings, so
+    running them again gives the same findings."""
+    run_steps(Run(case), ("case",))
 
 
 def check_documents(
     case: Case, *, workers: int | None = None, progress: Callable[[int, int], None] | None = None
 ) -> None:
-    """Document forensics (metadata, dates, population, altered copies), after the emails are judged.
+    """Document forensics (metadata, dates, population, altered copies: the "documents" steps of
+    verify/case_docs.py), after the emails are judged.
 
     Nothing here can take a verification away: document and duplicate findings are heuristic,
     notes on a verified item (verdict.py), so `identical_to_verified` need not run again.
     """
-    from .case_docs import document_checks, extract_all, near_duplicates
-
-    extract_all(case, workers=workers, progress=progress)
-    db = case.db
-    db.begin()
-    try:
-        stages = ("doc", "dup", "vehicle")
-        touched = _items_with_findings(case, stages)
-        document_checks(case)
-        near_duplicates(case)
-        _refresh_items(case, touched | _items_with_findings(case, ("doc", "dup")))
-        # Altered copies found just now make the emails that carry them suspicious.
-        _refresh_items(case, touched | carries_altered(case))
-    finally:
-        db.commit()
-
-
-def _verified(case: Case, ids: set[str]) -> set[str]:
-    if not ids:
-        return set()
-    rows = case.db.conn.execute(
-        "SELECT id FROM items WHERE verdict = 'verified' AND id IN (SELECT value FROM json_each(?))", (ids_param(ids),)
-    )
-    return {r[0] for r in rows}
-
-
-def _items_with_findings(case: Case, stages: tuple[str, ...]) -> set[str]:
-    marks = ", ".join("?" * len(stages))
-    rows = case.db.conn.execute(f"SELECT DISTINCT item_id FROM findings WHERE stage IN ({marks})", stages)
-    return {r[0] for r in rows}
-
-
-def _verdict_findings(case: Case, where: str, args: tuple[Any, ...] = ()) -> list[tuple[str, str, str | None]]:
-    """(id, verdict, findings) of every selected stored item, its findings packed as the verdict rules
-    see them: code and `evidence.effect` only, "code\\x1feffect" joined by "\\x1e". One string per
-    item, so the items with the same findings share one verdict computation."""
-    return case.db.conn.execute(
-        "SELECT i.id, i.verdict, (SELECT group_concat(f.code || char(31) || coalesce(CASE WHEN"
-        " instr(f.evidence, '\"effect\"') THEN json_extract(f.evidence, '$.effect') END, ''), char(30))"
-        f" FROM findings f WHERE f.item_id = i.id) FROM items i WHERE i.state = 'stored' AND ({where})",
-        args,
-    ).fetchall()
-
-
-def _unpack(packed: str | None) -> list[Finding]:
-    out = []
-    for part in packed.split("\x1e") if packed else ():
-        code, _, effect = part.partition("\x1f")
-        out.append(Finding(code, "info", "", {"effect": effect} if effect else {}))
-    return out
-
-
-def _refresh_verdicts(case: Case, where: str, args: tuple[Any, ...] = ()) -> None:
-    """Every selected item's verdict from all its findings."""
-    known: dict[str | None, str] = {}
-    changed = []
-    for item_id, old, packed in _verdict_findings(case, where, args):
-        new = known.get(packed)
-        if new is None:
-            new = known[packed] = verdict_for(_unpack(packed))
-        if new != old:
-            changed.append((new, item_id))
-    case.db.conn.executemany("UPDATE items SET verdict=? WHERE id=?", changed)
-
-
-def _refresh_items(case: Case, ids: set[str]) -> None:
-    if ids:
-        _refresh_verdicts(case, "i.id IN (SELECT value FROM json_each(?))", (ids_param(ids),))
+    run_steps(Run(case, workers=workers, options={"doc_progress": progress}), ("documents",))
 
 
 def verification_summary(case: Case) -> dict[str, Any]:
     """The figures an editor quotes: emails by verdict, by signing domain and by key."""
-    conn = case.db.conn
+    db = case.db
     ensure_schema(case)
-    emails = dict(
-        conn.execute(
-            "SELECT verdict, COUNT(*) FROM items WHERE kind='email' AND state='stored' GROUP BY verdict"
-        ).fetchall()
-    )
+    emails = dict(db.count_items_by(("verdict",), ItemQuery(kind="email", state="stored")))
     by_domain: dict[str, dict[str, int]] = {}
-    for domain, verdict, n in conn.execute(
-        "SELECT d.value, i.verdict, COUNT(*) FROM verifications v JOIN items i ON i.id = v.item_id,"
-        " json_each(v.domains) d GROUP BY d.value, i.verdict ORDER BY d.value"
-    ):
+    for domain, verdict, n in db.verdicts_by_signing_domain(VERIFICATIONS):
         by_domain.setdefault(domain, {})[verdict] = n
-    by_key = dict(
-        conn.execute(
-            "SELECT k.value, COUNT(*) FROM verifications v, json_each(v.pass_keys) k GROUP BY k.value"
-            " ORDER BY COUNT(*) DESC"
-        ).fetchall()
-    )
-    checked = conn.execute("SELECT COUNT(*) FROM verifications").fetchone()[0]
+    by_key = db.proving_key_counts(VERIFICATIONS)
+    checked = db.count_rows(VERIFICATIONS)
     # Altered emails whose signed original was recovered (dkim.original_recovered explains every
     # proven change) are counted apart: the item stays `altered`, but a list's footer is not a forgery.
     from .recover import explanation
 
-    judged: dict[str, list[Finding]] = {}
-    for item_id, code, signature, effect, full in conn.execute(
-        "SELECT f.item_id, f.code, json_extract(f.evidence, '$.signature'), json_extract(f.evidence, '$.effect'),"
-        " CASE WHEN f.code IN ('dkim.original_recovered', 'dup.altered_copy') THEN f.evidence END"
-        " FROM findings f JOIN items i ON i.id = f.item_id"
-        " WHERE i.kind='email' AND i.state='stored' AND i.verdict='altered'"
-    ):
-        evidence = json.loads(full) if full else {"signature": signature} | ({"effect": effect} if effect else {})
-        judged.setdefault(item_id, []).append(Finding(code, "info", "", evidence))
+    # What `explanation` reads: each finding's signature and effect, and all of these two codes' evidence.
+    judged = db.altered_email_findings(("dkim.original_recovered", "dup.altered_copy"))
     explained = [e for e in map(explanation, judged.values()) if e is not None]
     in_transit_n = sum(1 for e in explained if e["in_transit"])
     return {

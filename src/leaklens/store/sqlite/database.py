@@ -22,6 +22,7 @@ from .annotations import AnnotationsMixin
 from .investigate import InvestigateReads
 from .migrations import migrate
 from .search import SearchMixin
+from .verify import VerifyQueries
 
 ITEM_COLUMNS = (
     "id",
@@ -83,7 +84,7 @@ class RangeIndex:
         return (row[0], row[1], row[2]) if row else None
 
 
-class Database(SearchMixin, AnnotationsMixin, InvestigateReads):
+class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)

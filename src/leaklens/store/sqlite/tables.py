@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..base import TableSpec
+from ..base import Column, TableSpec
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "json": "TEXT"}
@@ -31,17 +31,34 @@ def ensure(conn: sqlite3.Connection, spec: TableSpec, made: set[tuple[str, int]]
     if made is not None and marker in made:
         return
     _check(spec)
-    cols = ", ".join(f"{c.name} {_TYPES[c.type]}" for c in spec.columns)
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {spec.name} ({cols}, PRIMARY KEY ({', '.join(spec.key)}))")
+    cols = ", ".join(_column(c) for c in spec.columns)
+    key = f", PRIMARY KEY ({', '.join(spec.key)})" if spec.key else ""  # no key: a log
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {spec.name} ({cols}{key})")
     have = {r[1] for r in conn.execute(f"PRAGMA table_info({spec.name})")}
     for c in spec.columns:
         if c.name not in have:
-            conn.execute(f"ALTER TABLE {spec.name} ADD COLUMN {c.name} {_TYPES[c.type]}")
+            # Rows already there get the default; a required column without one cannot be added as such.
+            added = c if c.default is not None else Column(c.name, c.type)
+            conn.execute(f"ALTER TABLE {spec.name} ADD COLUMN {_column(added)}")
     for c in spec.columns:
         if c.index:
             conn.execute(f"CREATE INDEX IF NOT EXISTS {spec.name}_{c.name} ON {spec.name}({c.name})")
     if made is not None:
         made.add(marker)
+
+
+def _column(c: Column) -> str:
+    """A column's definition: its type, NOT NULL when required, its default as a literal."""
+    out = f"{c.name} {_TYPES[c.type]}"
+    if c.required:
+        out += " NOT NULL"
+    if isinstance(c.default, str):
+        out += " DEFAULT '" + c.default.replace("'", "''") + "'"
+    elif isinstance(c.default, int | float) and not isinstance(c.default, bool):
+        out += f" DEFAULT {c.default!r}"
+    elif c.default is not None:
+        raise ValueError(f"bad default for column {c.name!r}")
+    return out
 
 
 def _encode(spec: TableSpec, row: Mapping[str, Any]) -> tuple:
