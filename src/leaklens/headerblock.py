@@ -83,14 +83,17 @@ class HeaderBlock:
         return unfolded_text(vals[0]) if vals else None
 
 
+_HEAD_END = re.compile(rb"\n\r?\n")  # a literal first byte: found by a fast scan
+
+
 def head_of(raw: bytes) -> bytes:
     """The header block of a message: everything before the first empty line."""
     if raw.startswith((b"\r\n", b"\n")):
         return b""
-    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
-    if not ends:
+    m = _HEAD_END.search(raw)  # the first line end followed by an empty line
+    if m is None:
         return raw
-    end = min(ends)
+    end = m.start()
     return raw[: end - 1] if end > 0 and raw[end - 1 : end] == b"\r" else raw[:end]
 
 

@@ -34,9 +34,10 @@ class Authorship:
     mailboxes: list[str] = field(default_factory=list)
 
 
-def check_authorship(raw: bytes) -> Authorship:
-    head = head_of(raw)
-    block = read_block(head)
+def check_authorship(raw: bytes, head: bytes | None = None, block: HeaderBlock | None = None) -> Authorship:
+    """`head`/`block`: the message's header block and its reading, when the caller has them already."""
+    head = head_of(raw) if head is None else head
+    block = read_block(head) if block is None else block
     out = Authorship(block)
     ambiguity = disagreement(head, block)
     from_counts = [block.count("From")]

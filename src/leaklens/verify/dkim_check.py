@@ -193,7 +193,7 @@ def _verify_header_signature(
         h.update(b":")
         h.update(value)
     try:
-        signature = base64.b64decode(re.sub(rb"\s+", b"", sig[b"b"]))
+        signature = base64.b64decode(b"".join(sig[b"b"].split()))
     except (binascii.Error, ValueError):
         return False
     try:
@@ -267,7 +267,7 @@ def _check_signature(
         return info
 
     try:
-        sig = parse_tag_value(re.sub(rb"\r?\n", b"", sig_header[1]))
+        sig = parse_tag_value(sig_header[1].replace(b"\r\n", b"").replace(b"\n", b""))
     except InvalidTagValueList as e:
         return malformed(f"unreadable tag list: {str(e)[:200]}")
     info.update(
@@ -320,7 +320,7 @@ def _check_signature(
     signed_body = body if info["l"] is None else body[: info["l"]]
     unsigned_tail = b"" if info["l"] is None else body[info["l"] :]
     try:
-        claimed_bh = base64.b64decode(re.sub(rb"\s+", b"", sig[b"bh"]))
+        claimed_bh = base64.b64decode(b"".join(sig[b"bh"].split()))
     except (binascii.Error, ValueError):
         return malformed("bh= is not base64")
     computed_bh = hasher(signed_body).digest()
@@ -657,15 +657,16 @@ def _uncovered(mail: RawMail, sig: dict[str, Any]) -> list[tuple[str, int, int]]
     return out
 
 
-def _unsigned_header_findings(mail: RawMail, passing: list[dict[str, Any]]) -> list[Finding]:
+def _unsigned_header_findings(
+    mail: RawMail, sig: dict[str, Any], uncovered: list[tuple[str, int, int]]
+) -> list[Finding]:
     """Headers a reader relies on that the one proving signature does not fully cover (absent, or extra copies).
 
     Counted for one signature, never pooled: a header signed only by another domain is unsigned
     for the author.
     """
     out = []
-    sig = passing[0]
-    for name, present, covered in _uncovered(mail, sig):
+    for name, present, covered in uncovered:
         values = [_txt(v) for v in mail.values(name)]
         # DKIM signs instances from the bottom up, so the unsigned ones are the topmost.
         unsigned = values[: present - covered]
@@ -752,10 +753,11 @@ def check_dkim(
         sig["aligned"] = sig in counted and _aligned_with_all(sig, authors)
     proving = [s for s in counted if s["aligned"]]
     # The proving signature: aligned, counted, and covering the most of what a reader relies on.
-    proving.sort(key=lambda sig: len(_uncovered(mail, sig)))
+    gaps = {sig["index"]: _uncovered(mail, sig) for sig in proving}
+    proving.sort(key=lambda sig: len(gaps[sig["index"]]))
     if proving:
         outcome.proving = proving[0]["index"]
-        outcome.findings.extend(_unsigned_header_findings(mail, proving))
+        outcome.findings.extend(_unsigned_header_findings(mail, proving[0], gaps[outcome.proving]))
     for f in outcome.findings:
         if f.code == "dkim.pass":
             sig = outcome.signatures[f.evidence["signature"]]

@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from leaklens.addresses import ascii_domain
+from leaklens.headerblock import head_of, read_block
 from leaklens.model import Finding
 from leaklens.verify.arc_check import check_arc
 from leaklens.verify.authorship import check_authorship
 from leaklens.verify.dkim_check import Existence, check_dkim, key_finder
 from leaklens.verify.headers import check_headers
 from leaklens.verify.keys import DnsKeySource, KeyArchive
-from leaklens.verify.rawmail import parse_raw
+from leaklens.verify.rawmail import from_block
 from leaklens.verify.verdict import effect_of, verdict_for
 
 
@@ -101,7 +102,9 @@ def _verify(
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise TypeError("verify_message expects the raw message bytes")
     raw = bytes(raw)
-    mail = parse_raw(raw)
+    head = head_of(raw)
+    block = read_block(head)  # the one reading of the header block; DKIM's view is built from it
+    mail = from_block(raw, head, block)
     result = MessageVerification()
     if not mail.headers:
         result.findings.append(
@@ -116,7 +119,7 @@ def _verify(
         result.verdict = verdict_for(result.findings)
         result.summary = _summary(result)
         return result
-    author = check_authorship(raw)
+    author = check_authorship(raw, head, block)
     result.findings += author.findings
     result.authors = author.mailboxes
     # Lines DKIM's reader skips are irregular to headerblock too: headers.ambiguous reports them.

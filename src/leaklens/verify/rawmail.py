@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from leaklens.headerblock import HeaderBlock
 from leaklens.verify.canon import crlf_lines
 
 _NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+):")
@@ -79,3 +80,20 @@ def parse_raw(message: bytes) -> RawMail:
                 skipped.append((i + 1, line))
         i += 1
     return RawMail(headers, b"" if end is None else crlf_lines(message[end.end() - 1 :]), skipped)
+
+
+_BLOCK_END = re.compile(rb"\n\r?\n")
+
+
+def from_block(message: bytes, head: bytes, block: HeaderBlock) -> RawMail:
+    """DKIM's view built from the one reading of a well-formed block, without splitting it again.
+
+    For a block with no irregularity (and no envelope line) DKIM and RFC 5322 read the same
+    fields, so this equals `parse_raw(message)` (tests/test_rawmail_block.py checks it); an
+    irregular block must go through `parse_raw`, whose reading may differ.
+    """
+    if block.irregular or block.envelope is not None or not head:
+        return parse_raw(message)
+    headers = [[f.name.encode("ascii"), f.value + b"\r\n"] for f in block.fields]
+    end = _BLOCK_END.search(message, len(head))
+    return RawMail(headers, b"" if end is None else crlf_lines(message[end.end() :]))
