@@ -28,6 +28,7 @@ from typing import Any
 # RFC 5322 ftext, then obsolete optional white space before the colon.
 _FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)([ \t]*):")
 _DKIM_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+):")  # verify/rawmail's (and dkimpy's) rule
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
 
 
 class Field:
@@ -98,7 +99,7 @@ def head_of(raw: bytes) -> bytes:
 
 
 def unfolded_text(value: bytes) -> str:
-    value = re.sub(rb"\r?\n(?=[ \t])", b"", value).strip()
+    value = _FOLD.sub(b"", value).strip()
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:

@@ -53,6 +53,8 @@ _LOCAL = re.compile(r"[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]*")
 # Google Workspace signs customers' mail by default as <domain-with-dashes>.<yyyymmdd>.gappssmtp.com.
 _GAPPS = re.compile(r"([a-z0-9-]+)\.\d{8}\.gappssmtp\.com")
 MANDATORY_TAGS = (b"v", b"a", b"b", b"bh", b"d", b"h", b"s")
+_H_SPLIT = re.compile(rb"\s*:\s*")
+_TIME = re.compile(rb"\d{1,12}")
 
 KeyFinder = Callable[[str, str], tuple[list[KeyRecord], str]]
 
@@ -103,7 +105,7 @@ def _utc(ts: int | None) -> str | None:
 
 
 def _header_list(sig: dict[bytes, bytes]) -> list[str]:
-    return [_txt(x).lower() for x in re.split(rb"\s*:\s*", sig.get(b"h", b"").strip()) if x]
+    return [_txt(x).lower() for x in _H_SPLIT.split(sig.get(b"h", b"").strip()) if x]
 
 
 def aligned(signer: str, author: str | None) -> bool:
@@ -297,7 +299,7 @@ def _check_signature(
         return malformed("i= is not an identity at d= (it lacks the @)")
     for tag in (b"t", b"x"):
         if tag in sig:
-            if not re.fullmatch(rb"\d{1,12}", sig[tag]):
+            if not _TIME.fullmatch(sig[tag]):
                 return malformed(f"{tag.decode()}= is not a time ({_txt(sig[tag])[:40]})")
             info[tag.decode()] = int(sig[tag])
     if info["t"] is not None and info["x"] is not None and info["x"] < info["t"]:

@@ -16,6 +16,7 @@ from leaklens.verify.canon import crlf_lines
 
 _NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+):")
 _LINES = re.compile(rb"\r?\n")
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
 
 
 @dataclass
@@ -44,7 +45,7 @@ class RawMail:
 
 
 def unfold(value: bytes) -> bytes:
-    return re.sub(rb"\r?\n(?=[ \t])", b"", value).strip()
+    return _FOLD.sub(b"", value).strip()
 
 
 def as_text(value: bytes) -> str:
