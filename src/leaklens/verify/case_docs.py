@@ -269,7 +269,10 @@ def population(case: Case) -> dict[str, Any]:
 @step("documents.extract", group="documents", own_transactions=True)
 def _extract_step(run: Run) -> None:
     """Each document blob's metadata, read once, in the executor's workers."""
-    extract_all(run.case, workers=run.workers, progress=run.options.get("doc_progress"))
+    o = run.options
+    extract_all(
+        run.case, workers=run.workers, progress=o.get("doc_progress"), timeout=o.get("doc_timeout", EXTRACT_TIMEOUT)
+    )
 
 
 @step("documents.checks", needs=("documents.extract", "proof.identical"), group="documents", stage="doc")

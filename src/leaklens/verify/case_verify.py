@@ -25,6 +25,7 @@ from ..model import Finding
 from ..steps import Run, derive_verdicts, run_steps, stages_of, step
 from ..store.base import Column, ItemQuery, TableSpec
 from . import timestamps
+from .case_docs import EXTRACT_TIMEOUT
 from .case_keys import case_archive
 from .keys import DnsKeySource, KeyArchive
 from .message import MessageVerification, verify_message
@@ -217,15 +218,17 @@ def verify_case(
     documents: bool = True,
     doc_progress: Callable[[int, int], None] | None = None,
     timeout: float | None = CHECK_TIMEOUT,
+    doc_timeout: float | None = EXTRACT_TIMEOUT,
 ) -> VerifyStats:
     """Every registered step (`leaklens.steps`), in dependency order: each email's own check, the
-    case-wide steps, then (unless `documents` is false) the documents'."""
+    case-wide steps, then (unless `documents` is false) the documents'. `timeout`, `doc_timeout`:
+    the seconds one message's check, one document's metadata may take (None: no limit)."""
     run = Run(
         case,
         workers=workers if workers is not None else (os.cpu_count() or 2),
         options={
             "key_files": key_files, "dns": dns, "published": published, "force": force,
-            "progress": progress, "doc_progress": doc_progress, "timeout": timeout,
+            "progress": progress, "doc_progress": doc_progress, "timeout": timeout, "doc_timeout": doc_timeout,
         },
     )  # fmt: skip
     run_steps(run, exclude=() if documents else ("documents",))
