@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -254,7 +255,7 @@ class _Batch:
 @dataclass(slots=True)
 class _Worker:
     proc: Any  # multiprocessing.Process
-    conn: Connection
+    pipe: Connection
     progress: Any  # shared doubles: [batch id, index of the running job in it (-1: none), its start (monotonic)]
     batches: deque[_Batch] = field(default_factory=deque)  # sent, oldest (running) first
     ready: bool = False
@@ -268,6 +269,12 @@ class LocalExecutor(_Base):
     executor knows which job each worker runs (a shared progress slot the worker writes before
     each job), so a crash or a kill costs that job alone; the jobs that shared its batch and had
     not been reported run again on the replacement.
+
+    A thread of the executor reads the workers' results, hands them their next batches and
+    watches the deadlines while the caller is busy (writing the results to the case, typically):
+    workers neither wait for work nor block on sending a result, and an overrunning job is killed
+    on time. New workers are forked by the caller's thread only (in `submit` and `collect`), never
+    by the executor's thread: a fork while the caller is inside SQLite could copy a held lock.
     """
 
     def __init__(
@@ -285,6 +292,8 @@ class LocalExecutor(_Base):
         self.timeout = timeout
         self._setup, self._setup_args = setup, setup_args
         self._ctx = multiprocessing.get_context(context)
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._pending: deque[_Batch] = deque()
         self._done: list[Outcome] = []
         self._count = 0
@@ -292,70 +301,91 @@ class LocalExecutor(_Base):
         self._next_bid = 0
         self._early_deaths = 0
         self._deaths: dict[int, int] = {}  # seq -> deaths of its worker while no job was known to run
+        self._error: BaseException | None = None
         self._closed = False
         self._pool: list[_Worker] = []
-        for _ in range(workers):
-            self._pool.append(self._spawn())
+        self._missing = workers  # workers to start (by the caller's thread)
+        self._wake_r, self._wake_w = os.pipe()  # tells the executor's thread to look again
+        with self._lock:
+            self._start_missing()
+        self._thread = threading.Thread(target=self._serve_workers, name="leaklens-executor", daemon=True)
+        self._thread.start()
 
     # -- the interface ----------------------------------------------------------------------
     def submit(self, fn: Callable[[J], R], jobs: Sequence[J]) -> None:
-        if self._closed:
-            raise ExecutorError("submit to a closed executor")
         numbered = [(self._next_seq + i, job) for i, job in enumerate(jobs)]
         if not numbered:
             return
-        self._next_seq += len(numbered)
-        self._count += len(numbered)
-        self._pending.append(_Batch.of(fn, numbered))
-        self._dispatch()
+        with self._lock:
+            self._check()
+            self._next_seq += len(numbered)
+            self._count += len(numbered)
+            self._pending.append(_Batch.of(fn, numbered))
+            self._start_missing()
+            self._dispatch()
 
     @property
     def in_flight(self) -> int:
         return self._count
 
     def collect(self, timeout: float | None = None) -> list[Outcome]:
-        if self._closed:
-            raise ExecutorError("collect from a closed executor")
         end = None if timeout is None else time.monotonic() + timeout
-        while True:
-            self._receive(0)
-            self._enforce_deadlines()
-            self._dispatch()
-            if self._done or not self._count:
-                out, self._done = self._done, []
-                self._count -= len(out)
-                return out
-            now = time.monotonic()
-            if end is not None and now >= end:
-                return []
-            wake = self._next_wake(now)
-            if end is not None:
-                wake = end if wake is None else min(wake, end)
-            self._receive(None if wake is None else max(0.0, wake - now))
+        with self._cond:
+            while True:
+                self._check()
+                self._start_missing()
+                self._dispatch()
+                if self._done or not self._count:
+                    out, self._done = self._done, []
+                    self._count -= len(out)
+                    return out
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    return []
+                self._cond.wait(left)
 
     def close(self) -> None:
         """Stop the workers: at once (killed) if jobs are still running, else after their last job."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        os.write(self._wake_w, b"x")
+        self._thread.join()
         busy = any(w.batches for w in self._pool)
         for w in self._pool:
             if busy:
                 _kill(w)
             else:
                 try:
-                    w.conn.send_bytes(_STOP)
+                    w.pipe.send_bytes(_STOP)
                 except OSError:
                     pass
         for w in self._pool:
             w.proc.join(timeout=5)
             if w.proc.is_alive():
                 _kill(w)
-            w.conn.close()
+            w.pipe.close()
         self._pool.clear()
         self._pending.clear()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
-    # -- workers ----------------------------------------------------------------------------
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            raise ExecutorError("the executor is closed")
+
+    # -- workers (the caller's thread, under the lock) ----------------------------------------
+    def _start_missing(self) -> None:
+        if not self._missing or self._closed:
+            return
+        while self._missing:
+            self._pool.append(self._spawn())
+            self._missing -= 1
+        os.write(self._wake_w, b"x")  # new pipes to watch
+
     def _spawn(self) -> _Worker:
         mine, theirs = self._ctx.Pipe(duplex=True)
         progress = self._ctx.RawArray("d", 3)
@@ -363,7 +393,7 @@ class LocalExecutor(_Base):
         # A forked worker would hold the coordinator's ends of its own and the other workers' pipes
         # open: it closes them, so that it sees the coordinator go away (end of file) even when the
         # coordinator is killed.
-        others = [mine.fileno(), *(w.conn.fileno() for w in self._pool if not w.conn.closed)]
+        others = [mine.fileno(), self._wake_r, self._wake_w, *(w.pipe.fileno() for w in self._pool)]
         proc = self._ctx.Process(
             target=_worker_main,
             args=(theirs, progress, self._setup, self._setup_args, others),
@@ -373,23 +403,9 @@ class LocalExecutor(_Base):
         theirs.close()
         return _Worker(proc, mine, progress)
 
-    def _replace(self, w: _Worker) -> None:
-        """Put a fresh worker in the place of `w` (killed or dead); its unreported jobs go back first in line."""
-        _kill(w)
-        w.conn.close()
-        if not w.finished_any:
-            self._early_deaths += 1
-            if self._early_deaths >= MAX_EARLY_DEATHS:
-                self.close()
-                raise ExecutorError(f"{MAX_EARLY_DEATHS} worker processes in a row died before finishing a job")
-        again = [_Batch.of(b.fn, list(b.left.items())) for b in w.batches if b.left]
-        self._pending.extendleft(reversed(again))
-        w.batches.clear()
-        self._pool[self._pool.index(w)] = self._spawn()
-
     def _dispatch(self) -> None:
         """Hand pending batches to workers: an idle one first, else one batch waiting behind the running one."""
-        while self._pending:
+        while self._pending and self._pool:
             w = min(self._pool, key=lambda w: len(w.batches))
             if len(w.batches) >= 2:
                 return
@@ -406,32 +422,59 @@ class LocalExecutor(_Base):
                 w = idle[0]
             self._pending.popleft()
             try:
-                w.conn.send_bytes(batch.payload)
-            except OSError:  # the worker is dead: _receive sees it and puts its jobs back
+                w.pipe.send_bytes(batch.payload)
+            except OSError:  # the worker is dead: its jobs come back when the thread sees it
                 pass
             batch.payload = None
             w.batches.append(batch)
 
-    def _receive(self, timeout: float | None) -> None:
-        """Read whatever the workers sent, waiting up to `timeout` seconds for something."""
-        conns = {w.conn: w for w in self._pool}
-        sentinels = {w.proc.sentinel: w for w in self._pool}
-        ready = wait([*conns, *sentinels], timeout)
-        dead: list[_Worker] = []
-        for r in ready:
-            w = conns.get(r) or sentinels[r]
-            if w in dead:
-                continue
-            try:
-                while w.conn.poll():
-                    self._message(w, w.conn.recv())
-            except (EOFError, OSError):
-                dead.append(w)
-                continue
-            if r in sentinels:
-                dead.append(w)
-        for w in dead:
-            self._crashed(w)
+    # -- the executor's thread ------------------------------------------------------------------
+    def _serve_workers(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._closed:
+                        return
+                    pool = list(self._pool)
+                    wake = self._next_wake(time.monotonic())
+                timeout = None if wake is None else max(0.0, wake - time.monotonic())
+                pipes = {w.pipe: w for w in pool}
+                sentinels = {w.proc.sentinel: w for w in pool}
+                ready = wait([*pipes, *sentinels, self._wake_r], timeout)
+                if self._wake_r in ready:
+                    os.read(self._wake_r, 4096)
+                # Read outside the lock (unpickling a large result takes a while); only this thread
+                # reads the pipes or removes a worker, so the snapshot stays valid.
+                received: list[tuple[_Worker, tuple]] = []
+                dead: list[_Worker] = []
+                for r in ready:
+                    w = pipes.get(r) or sentinels.get(r)
+                    if w is None or w in dead:
+                        continue
+                    try:
+                        while w.pipe.poll():
+                            received.append((w, w.pipe.recv()))
+                    except (EOFError, OSError):
+                        dead.append(w)
+                        continue
+                    if r in sentinels:
+                        dead.append(w)
+                with self._cond:
+                    if self._closed:
+                        return
+                    for w, msg in received:
+                        self._message(w, msg)
+                    for w in dead:
+                        self._crashed(w)
+                    self._enforce_deadlines()
+                    self._dispatch()
+                    if self._done or self._missing or self._error:
+                        self._cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - the caller must hear of it, not wait forever
+            with self._cond:
+                self._error = ExecutorError(f"the executor's thread failed: {type(exc).__name__}: {exc}")
+                self._error.__cause__ = exc
+                self._cond.notify_all()
 
     def _message(self, w: _Worker, msg: tuple) -> None:
         kind = msg[0]
@@ -451,8 +494,8 @@ class LocalExecutor(_Base):
         elif kind == "ready":
             w.ready = True
         elif kind == "setup":
-            self.close()
-            raise ExecutorError(f"the workers' setup failed: {msg[1]!r}") from msg[1]
+            self._error = ExecutorError(f"the workers' setup failed: {msg[1]!r}")
+            self._error.__cause__ = msg[1]
 
     def _running(self, w: _Worker) -> tuple[int, Any, float] | None:
         """(seq, job, start) of the job `w` is running now, if any."""
@@ -485,15 +528,15 @@ class LocalExecutor(_Base):
                 err = TimeoutError(f"the job ran over its {self.timeout:g} s")
                 self._done.append(Outcome(job, TIMEOUT, error=err, seconds=ran, seq=seq))
                 w.finished_any = True  # a job came to an end: the setup works
-                self._replace(w)
+                self._retire(w)
 
     def _next_wake(self, now: float) -> float | None:
         """When to look at the deadlines again (None: no deadline to watch)."""
         if self.timeout is None or not any(w.batches for w in self._pool):
             return None
         starts = [r[2] for r in map(self._running, self._pool) if r is not None]
-        # A worker that starts a job while we wait is seen at the next wake-up: wake at least once a
-        # second while jobs are out, so that a deadline is never missed by more than that.
+        # A job that starts while we wait is seen at the next wake-up: wake at least once a second
+        # while jobs are out, so that a deadline is never missed by more than that.
         tick = now + min(1.0, self.timeout)
         return min(min(starts) + self.timeout, tick) if starts else tick
 
@@ -525,7 +568,24 @@ class LocalExecutor(_Base):
             err = ChildProcessError(f"the worker process died: {why}")
             self._done.append(Outcome(job, CRASHED, error=err, seconds=time.monotonic() - start, seq=seq))
             w.finished_any = True
-        self._replace(w)
+        self._retire(w)
+
+    def _retire(self, w: _Worker) -> None:
+        """Take `w` (killed or dead) out of the pool; its unreported jobs go back first in line, and
+        a replacement is started by the caller's thread."""
+        _kill(w)
+        w.pipe.close()
+        self._pool.remove(w)
+        if not w.finished_any:
+            self._early_deaths += 1
+            if self._early_deaths >= MAX_EARLY_DEATHS:
+                self._error = ExecutorError(
+                    f"{MAX_EARLY_DEATHS} worker processes in a row died before finishing a job"
+                )
+        again = [_Batch.of(b.fn, list(b.left.items())) for b in w.batches if b.left]
+        self._pending.extendleft(reversed(again))
+        w.batches.clear()
+        self._missing += 1
 
 
 def _kill(w: _Worker) -> None:
@@ -540,7 +600,7 @@ def _kill(w: _Worker) -> None:
 _STOP = pickle.dumps(None)
 
 
-def _worker_main(conn: Connection, progress: Any, setup: Callable | None, setup_args: tuple, others: list[int]) -> None:
+def _worker_main(pipe: Connection, progress: Any, setup: Callable | None, setup_args: tuple, others: list[int]) -> None:
     """A worker's life: setup once, then batches until told to stop (or the coordinator is gone)."""
     for fd in others:
         try:
@@ -550,21 +610,21 @@ def _worker_main(conn: Connection, progress: Any, setup: Callable | None, setup_
     # The coordinator handles Ctrl-C (it stops the run and kills us); a worker just waits for that.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        _serve(conn, progress, setup, setup_args)
+        _serve(pipe, progress, setup, setup_args)
     except (EOFError, OSError):
         pass  # the coordinator is gone (killed, or stopped without a word): so are we
 
 
-def _serve(conn: Connection, progress: Any, setup: Callable | None, setup_args: tuple) -> None:
+def _serve(pipe: Connection, progress: Any, setup: Callable | None, setup_args: tuple) -> None:
     try:
         if setup is not None:
             setup(*setup_args)
     except BaseException as exc:  # noqa: BLE001 - reported to the coordinator, which gives up
-        conn.send(("setup", _picklable(exc)))
+        pipe.send(("setup", _picklable(exc)))
         return
-    conn.send(("ready",))
+    pipe.send(("ready",))
     while True:
-        msg = pickle.loads(conn.recv_bytes())
+        msg = pickle.loads(pipe.recv_bytes())
         if msg is None:
             return
         bid, fn, numbered = msg
@@ -581,12 +641,12 @@ def _serve(conn: Connection, progress: Any, setup: Callable | None, setup_args: 
             else:
                 finished.append((seq, RAISED, _picklable(out.error), out.seconds, out.trace))
             if index + 1 < len(numbered) and time.monotonic() - last_send > FLUSH_SECONDS:
-                _send_results(conn, finished, False)
+                _send_results(pipe, finished, False)
                 finished, last_send = [], time.monotonic()
-        _send_results(conn, finished, True)
+        _send_results(pipe, finished, True)
 
 
-def _send_results(conn: Connection, finished: list[tuple], last: bool) -> None:
+def _send_results(pipe: Connection, finished: list[tuple], last: bool) -> None:
     try:
         payload = pickle.dumps(("results", finished, last), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - a result that cannot be pickled is that job's failure, not the batch's
@@ -599,7 +659,7 @@ def _send_results(conn: Connection, finished: list[tuple], last: bool) -> None:
                 err = TypeError(f"the job's result cannot be sent back: {type(exc).__name__}: {exc}")
                 safe.append((seq, RAISED, err, seconds, ""))
         payload = pickle.dumps(("results", safe, last), protocol=pickle.HIGHEST_PROTOCOL)
-    conn.send_bytes(payload)
+    pipe.send_bytes(payload)
 
 
 def _picklable(exc: BaseException | None) -> BaseException | None:

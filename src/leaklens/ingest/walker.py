@@ -15,16 +15,14 @@ import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .. import pathchain
 from ..case import Case, now_iso
 from ..errors import LeaklensError
-from ..model import FAILED, PENDING, SKIPPED, Finding
+from ..executor import CRASHED, DONE, RAISED, TIMEOUT, Executor, Outcome, executor_for
+from ..model import FAILED, PENDING, SKIPPED, Finding, Item, Result, Task
 from ..verdicts import verdict_for
 from . import worker
 from .limits import Limits
@@ -69,48 +67,35 @@ def _root_name(case: Case, abspath: Path) -> str:
     return root
 
 
-def _file_row(
-    root: str,
-    segment: str,
-    *,
-    origin: str | None,
-    state: str = PENDING,
-    reason: str = "",
-    findings: list[Finding] | None = None,
-) -> dict[str, Any]:
+def _file_item(root: str, segment: str, *, origin: str | None, state: str = PENDING, reason: str = "") -> Item:
     chain = pathchain.join([segment])
-    return {
-        "id": pathchain.item_id(chain),
-        "path": chain,
-        "parent": None,
-        "source": root,
-        "depth": 0,
-        "name": segment.rsplit("/", 1)[-1],
-        "ext": os.path.splitext(segment)[1].lower().lstrip(".") or None,
-        "origin": origin,
-        "is_file": 1,
-        "state": state,
-        "reason": reason or None,
-        "sha256": None,
-        "size": None,
-        "kind_hint": None,
-        "hints": None,
-        "findings": findings or [],
-    }
+    return Item(
+        id=pathchain.item_id(chain),
+        path=chain,
+        parent=None,
+        source=root,
+        depth=0,
+        name=segment.rsplit("/", 1)[-1],
+        ext=os.path.splitext(segment)[1].lower().lstrip(".") or None,
+        origin=origin,
+        is_file=1,
+        state=state,
+        reason=reason or None,
+    )
 
 
-def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]:
-    """Every file under a source, as rows; links and special files are rows too (skipped)."""
+def plan_source(case: Case, path: Path) -> tuple[str, str, list[Item]]:
+    """Every file under a source, as items; links and special files are items too (skipped)."""
     if not os.path.lexists(path):
         raise LeaklensError(f"{path}: no such file or folder")
     abspath = path.resolve() if not path.is_symlink() else path.absolute()
     root = _root_name(case, abspath)
-    rows: list[dict[str, Any]] = []
+    rows: list[Item] = []
     if abspath.is_file():
         if not os.access(abspath, os.R_OK):
-            rows.append(_file_row(root, root, origin=None, state=FAILED, reason="unreadable file: permission denied"))
+            rows.append(_file_item(root, root, origin=None, state=FAILED, reason="unreadable file: permission denied"))
         else:
-            rows.append(_file_row(root, root, origin=str(abspath)))
+            rows.append(_file_item(root, root, origin=str(abspath)))
         return root, str(abspath), rows
     if not abspath.is_dir():
         raise LeaklensError(f"{path}: not a regular file or folder")
@@ -118,7 +103,7 @@ def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]
     def onerror(exc: OSError) -> None:
         rel = os.path.relpath(exc.filename or str(abspath), abspath)
         rows.append(
-            _file_row(root, f"{root}/{rel}", origin=None, state=FAILED, reason=f"unreadable folder: {exc.strerror}")
+            _file_item(root, f"{root}/{rel}", origin=None, state=FAILED, reason=f"unreadable folder: {exc.strerror}")
         )
 
     case_root = case.root.resolve()
@@ -136,38 +121,20 @@ def plan_source(case: Case, path: Path) -> tuple[str, str, list[dict[str, Any]]]
             segment = f"{root}/{rel}"
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
-                rows.append(_file_row(root, segment, origin=None, state=SKIPPED, reason="symbolic link (not followed)"))
+                link = _file_item(root, segment, origin=None, state=SKIPPED, reason="symbolic link (not followed)")
+                rows.append(link)
             elif not stat.S_ISREG(st.st_mode):
-                rows.append(_file_row(root, segment, origin=None, state=SKIPPED, reason="special file"))
+                rows.append(_file_item(root, segment, origin=None, state=SKIPPED, reason="special file"))
             elif not os.access(full, os.R_OK):
                 rows.append(
-                    _file_row(root, segment, origin=None, state=FAILED, reason="unreadable file: permission denied")
+                    _file_item(root, segment, origin=None, state=FAILED, reason="unreadable file: permission denied")
                 )
             else:
-                rows.append(_file_row(root, segment, origin=full))
+                rows.append(_file_item(root, segment, origin=full))
     return root, str(abspath), rows
 
 
 # --- running ---------------------------------------------------------------------------------
-
-
-def _task(row: Any, budget: int) -> dict[str, Any]:
-    import json
-
-    get = row.__getitem__
-    return {
-        "id": get("id"),
-        "rowid": get("rowid"),
-        "path": get("path"),
-        "depth": get("depth"),
-        "origin": get("origin"),
-        "sha256": get("sha256"),
-        "size": get("size"),
-        "kind_hint": get("kind_hint"),
-        "hints": json.loads(get("hints")) if get("hints") else {},
-        "source": get("source"),
-        "budget": budget,
-    }
 
 
 class _Budgets:
@@ -210,16 +177,15 @@ def ingest(
         db.add_source(root, abspath, now_iso())
         stats.new_items += db.insert_pending(rows)
         for r in rows:
-            if r["state"] != PENDING:
-                verdict = _verdict(r["state"], [])  # links and unreadable files: no finding yet
-                db.complete_item({"id": r["id"], "state": r["state"], "reason": r["reason"], "verdict": verdict})
+            if r.state != PENDING:
+                verdict = _verdict(r.state, [])  # links and unreadable files: no finding yet
+                db.complete_item(Result(r.id, r.state, r.reason, verdict=verdict))
     db.commit()
     roots = [root for root, _, _ in planned]
     budgets = _Budgets(case, limits)
-    queue: deque[dict[str, Any]] = deque()
+    queue: deque[Task] = deque()
     for root in roots:
-        for row in db.pending(root):
-            queue.append(_task(row, 0))
+        queue.extend(map(Task.of, db.pending(root)))
     progress.found = db.count_items_of(roots)
     progress.done = progress.found - len(queue)
     progress.update()
@@ -235,7 +201,7 @@ def ingest(
 
 def _run(
     case: Case,
-    queue: deque,
+    queue: deque[Task],
     budgets: _Budgets,
     limits: Limits,
     workers: int,
@@ -244,66 +210,101 @@ def _run(
 ) -> None:
     writer = _Writer(case, queue, budgets)
     crashes: dict[str, int] = {}
+    solo: set[str] = set()  # items that crashed a worker once: retried alone
+    batch_of: dict[str, int] = {}  # item id -> its batch, while out
+    out_in: dict[int, int] = {}  # batch -> its items still out
+    batches = 0
 
-    def submit_budget(task: dict[str, Any]) -> dict[str, Any]:
-        task["budget"] = budgets.remaining(task["source"])
+    def prepare(task: Task) -> Task:
+        task.budget = budgets.remaining(task.source)  # spent by the results written so far
         return task
 
-    def handle(tasks: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    def handle(tasks: list[Task], results: list[Result]) -> None:
         writer.write(tasks, results)
         stats.processed += len(results)
         progress.done += len(results)
-        progress.found += sum(len(r.get("children") or ()) for r in results)
-        progress.bytes += sum(r.get("size") or 0 for r in results)
+        progress.found += sum(len(r.children) for r in results)
+        progress.bytes += sum(r.size or 0 for r in results)
         progress.update()
 
+    def settle(outcomes: list[Outcome]) -> None:
+        tasks, results = [], []
+        for out in outcomes:
+            task: Task = out.job
+            bid = batch_of.pop(task.id)
+            out_in[bid] -= 1
+            if not out_in[bid]:
+                del out_in[bid]
+            result = _result_of(out, limits)
+            if result is None:  # a crash, retried once alone; an item present at repeated crashes fails
+                crashes[task.id] = crashes.get(task.id, 0) + 1
+                if crashes[task.id] < MAX_CRASHES:
+                    solo.add(task.id)
+                    queue.appendleft(task)
+                    continue
+                result = worker.crashed(task)
+            tasks.append(task)
+            results.append(result)
+        if tasks:
+            handle(tasks, results)
+
+    # One worker process even for --workers 1: the item time limit needs a process to kill.
+    pool: Executor = executor_for(
+        workers,
+        setup=worker.init_worker,
+        setup_args=(str(case.root), limits),
+        timeout=max(1, limits.item_timeout),
+    )
     try:
-        if workers <= 1:
-            worker.init_worker(str(case.root), limits)
-            while queue:
-                task = submit_budget(queue.popleft())
-                handle([task], [_guarded(worker.process, task)])
-                writer.flush()
-                writer.commit_now_and_then()
-            return
-        while queue:
-            inflight: dict[Future, list[dict[str, Any]]] = {}
-            with ProcessPoolExecutor(
-                workers, initializer=worker.init_worker, initargs=(str(case.root), limits)
-            ) as pool:
-                try:
-                    while queue or inflight:
-                        while queue and len(inflight) < workers * 4:
-                            batch = _next_batch(queue, workers, submit_budget)
-                            inflight[pool.submit(worker.process_batch, batch)] = batch
-                        if writer.deferred:
-                            # Members of a large container go to the workers before their rows are
-                            # all written: write a chunk, then look after what came back.
-                            writer.flush(FLUSH_CHUNK)
-                            done, _ = wait(inflight, timeout=0)
-                        else:
-                            writer.commit_now_and_then()
-                            done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            results = _results_of(fut, inflight[fut])  # a broken pool leaves it in flight
-                            handle(inflight.pop(fut), results)
-                except BrokenProcessPool:
-                    # A worker died (a crash in a C library on a hostile file). Retry what was in
-                    # flight, one item per round trip; an item present at repeated crashes fails.
-                    for task in (t for batch in inflight.values() for t in batch):
-                        crashes[task["id"]] = crashes.get(task["id"], 0) + 1
-                        task["solo"] = True
-                        if crashes[task["id"]] >= MAX_CRASHES:
-                            crash = Finding("ingest.crash", "warning", "Reading this item crashed the reader process.")
-                            failed = worker._done(task, FAILED, "the reader crashed on this item", findings=[crash])
-                            handle([task], [failed])
-                        else:
-                            queue.appendleft(task)
+        with pool:
+            while queue or pool.in_flight:
+                while queue and len(out_in) < workers * 4:
+                    batch = _next_batch(queue, workers, prepare, solo)
+                    for t in batch:
+                        batch_of[t.id] = batches
+                    out_in[batches] = len(batch)
+                    batches += 1
+                    pool.submit(worker.process, batch)
+                if writer.deferred:
+                    # Members of a large container go to the workers before their rows are all
+                    # written: write a chunk, then look after what came back.
+                    writer.flush(FLUSH_CHUNK)
+                    settle(pool.collect(timeout=0))
+                else:
+                    writer.commit_now_and_then()
+                    settle(pool.collect(timeout=0.5))
     finally:
         writer.close()
 
 
+def _result_of(out: Outcome, limits: Limits) -> Result | None:
+    """The item's result from its outcome in the executor (None: it crashed its worker)."""
+    if out.status == DONE:
+        return out.result
+    if out.status == TIMEOUT:
+        return worker.timed_out(out.job, limits)
+    if out.status == CRASHED:
+        return None
+    assert out.status == RAISED
+    exc = out.error
+    if isinstance(exc, OSError):
+        if exc.errno == 28:
+            raise LeaklensError("the disk is full: free some space and run the same command again to resume") from None
+        return worker._done(out.job, FAILED, f"I/O error: {exc}")
+    raise exc
+
+
 FLUSH_CHUNK = 1000
+
+
+@dataclass(slots=True)
+class _Deferred:
+    """A child whose row is still to be written, with what goes with it."""
+
+    item: Item
+    findings: list[Finding]  # what its container observed about it
+    task: Task | None = None  # pending: queued for the workers already
+    done: Result | None = None  # skipped or failed by its container: completed with its row
 
 
 class _Writer:
@@ -315,71 +316,69 @@ class _Writer:
     written before its result, and nothing is committed while rows are still to be written.
     """
 
-    def __init__(self, case: Case, queue: deque, budgets: _Budgets) -> None:
+    def __init__(self, case: Case, queue: deque[Task], budgets: _Budgets) -> None:
         self.db = case.db
         self.queue = queue
         self.budgets = budgets
-        self.deferred: deque[dict[str, Any]] = deque()  # children whose rows are not written yet
+        self.deferred: deque[_Deferred] = deque()  # children whose rows are not written yet
+        # What each container observed about a member queued in this run (often nothing), kept
+        # here until the member's result is written; a member queued by an earlier run reads it back.
+        self.carried: dict[str, list[Finding]] = {}
         self.last_commit = time.monotonic()
 
-    def write(self, tasks: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    def write(self, tasks: list[Task], results: list[Result]) -> None:
         """Record what a batch of items held; queue their pending children."""
         db = self.db
         if not db.in_transaction:
             db.begin()
-        self.flush_through(max(t["rowid"] for t in tasks))
+        self.flush_through(max(t.rowid for t in tasks))
         for task, result in zip(tasks, results, strict=True):
-            carried = task.get("container_findings")
+            carried = self.carried.pop(task.id, None)
             if carried is None:  # a task read back from the database (a resumed run)
-                carried = db.findings_for(task["id"], "container")
-            result["rowid"] = task["rowid"]
-            findings = [*carried, *map(Finding.from_dict, result.get("findings", []))]
-            result["verdict"] = _verdict(result["state"], findings)
+                carried = db.findings_for(task.id, "container")
+            result.rowid = task.rowid
+            result.verdict = _verdict(result.state, [*carried, *result.findings])
         db.complete_items(results)
         for task, result in zip(tasks, results, strict=True):
-            if result.get("children"):
+            if result.children:
                 self._children(task, result)
 
-    def _children(self, task: dict[str, Any], result: dict[str, Any]) -> None:
-        children = result["children"]
-        self.budgets.spend(task["source"], result.get("expanded", 0), len(children))
-        next_rowid = self.db.reserve_rowids(len(children)) if children else 0
+    def _children(self, task: Task, result: Result) -> None:
+        children = result.children
+        self.budgets.spend(task.source, result.expanded, len(children))
+        next_rowid = self.db.reserve_rowids(len(children))
         for c in children:
-            row = {
-                "rowid": next_rowid,
-                "id": c["id"],
-                "path": c["path"],
-                "parent": result["id"],
-                "source": task["source"],
-                "depth": c["depth"],
-                "name": c["name"],
-                "ext": os.path.splitext(c["name"])[1].lower().lstrip(".") or None,
-                "origin": c.get("origin"),
-                "is_file": 0,
-                "state": c["state"],
-                "reason": c["reason"] or None,
-                "sha256": c["sha256"],
-                "size": c["size"],
-                "kind_hint": c["kind_hint"],
-                "hints": c["hints"],
-            }
+            item = Item(
+                id=c.id,
+                path=c.path,
+                parent=result.id,
+                source=task.source,
+                depth=c.depth,
+                name=c.name,
+                ext=os.path.splitext(c.name)[1].lower().lstrip(".") or None,
+                origin=c.origin,
+                is_file=0,
+                state=c.state,
+                reason=c.reason or None,
+                sha256=c.sha256,
+                size=c.size,
+                kind_hint=c.kind_hint,
+                hints=c.hints,
+                rowid=next_rowid,
+            )
             next_rowid += 1
             # What the container observed about a member (unsafe name, unquoted mbox lines)
             # is stored with the member at once, so a resumed run keeps it.
-            findings = [Finding.from_dict(f) for f in c["findings"]] if c["findings"] else []
-            entry = {"row": row, "findings": findings, "task": None, "done": None}
-            if c["state"] == PENDING:
-                entry["task"] = {**_task_from_row(row), "rowid": row["rowid"], "container_findings": findings}
-                self.queue.append(entry["task"])
+            findings = [Finding.from_dict(f) for f in c.findings] if c.findings else []
+            entry = _Deferred(item, findings)
+            if c.state == PENDING:
+                entry.task = Task.of(item)
+                self.carried[item.id] = findings
+                self.queue.append(entry.task)
             else:
-                entry["done"] = {
-                    "id": c["id"],
-                    "rowid": row["rowid"],
-                    "state": c["state"],
-                    "reason": c["reason"],
-                    "kind": c["kind_hint"],
-                    "verdict": _verdict(c["state"], findings),
-                }
+                entry.done = Result(
+                    c.id, c.state, c.reason, kind=c.kind_hint, rowid=item.rowid, verdict=_verdict(c.state, findings)
+                )
             self.deferred.append(entry)
 
     def flush(self, limit: int | None = None) -> None:
@@ -391,21 +390,22 @@ class _Writer:
         db = self.db
         if not db.in_transaction:
             db.begin()
-        rows = [e["row"] for e in entries]
-        if db.insert_pending(rows) < len(rows):
+        items = [e.item for e in entries]
+        if db.insert_pending(items) < len(items):
             # Some rows were there already (same path): their tasks and completions use the rows
             # the case holds, not the ids chosen here.
-            known = db.rowids([r["id"] for r in rows])
+            known = db.rowids([i.id for i in items])
             for e in entries:
-                for target in (e["row"], e["task"], e["done"]):
+                e.item.rowid = known[e.item.id]
+                for target in (e.task, e.done):
                     if target is not None:
-                        target["rowid"] = known[e["row"]["id"]]
-        db.add_findings_of(((e["row"]["id"], f) for e in entries for f in e["findings"]), "container")
-        db.complete_items([e["done"] for e in entries if e["done"] is not None])
+                        target.rowid = e.item.rowid
+        db.add_findings_of(((e.item.id, f) for e in entries for f in e.findings), "container")
+        db.complete_items([e.done for e in entries if e.done is not None])
 
     def flush_through(self, rowid: int) -> None:
         """Write deferred rows up to ``rowid``: results about to be written need their rows."""
-        while self.deferred and self.deferred[0]["row"]["rowid"] <= rowid:
+        while self.deferred and self.deferred[0].item.rowid <= rowid:
             self.flush(FLUSH_CHUNK)
 
     def commit_now_and_then(self) -> None:
@@ -427,13 +427,13 @@ class _Writer:
 MAX_BATCH = 32
 
 
-def _next_batch(queue: deque, workers: int, prepare) -> list[dict[str, Any]]:
+def _next_batch(queue: deque[Task], workers: int, prepare: Callable[[Task], Task], solo: set[str]) -> list[Task]:
     """Up to MAX_BATCH small items per round trip, fewer when the queue runs low (keep both cores busy)."""
     size = max(1, min(MAX_BATCH, len(queue) // (workers * 4)))
-    batch = []
+    batch: list[Task] = []
     while queue and len(batch) < size:
         task = queue[0]
-        if task.get("solo") or (task.get("size") or 0) > worker.IN_MEMORY:
+        if task.id in solo or (task.size or 0) > worker.IN_MEMORY:
             if batch:
                 break
             batch.append(prepare(queue.popleft()))
@@ -442,40 +442,5 @@ def _next_batch(queue: deque, workers: int, prepare) -> list[dict[str, Any]]:
     return batch
 
 
-def _guarded(fn, task):
-    try:
-        return fn(task)
-    except OSError as exc:
-        if exc.errno == 28:
-            raise LeaklensError("the disk is full: free some space and run the same command again to resume") from None
-        raise
-
-
-def _results_of(fut: Future, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    try:
-        return fut.result()
-    except BrokenProcessPool:
-        raise
-    except OSError as exc:
-        if exc.errno == 28:
-            raise LeaklensError("the disk is full: free some space and run the same command again to resume") from None
-        return [worker._done(task, FAILED, f"I/O error: {exc}") for task in batch]
-
-
 def _verdict(state: str, findings: list[Finding]) -> str:
     return "error" if state == FAILED else verdict_for(findings)
-
-
-def _task_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "path": row["path"],
-        "depth": row["depth"],
-        "origin": row["origin"],
-        "sha256": row["sha256"],
-        "size": row["size"],
-        "kind_hint": row["kind_hint"],
-        "hints": row["hints"],
-        "source": row["source"],
-        "budget": 0,
-    }

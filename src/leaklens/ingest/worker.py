@@ -1,20 +1,20 @@
 """Reading one item, in a worker process: store its bytes, sniff, read, return facts and children.
 
 Workers write blobs (content-addressed, so concurrent writers agree) and never
-touch the database; the coordinator is the one writer.
+touch the database; the coordinator is the one writer. The per-item time limit is
+the executor's (it kills a worker whose item overruns): nothing here watches the clock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import signal
 from dataclasses import dataclass
 from typing import Any
 
 from .. import pathchain
 from ..case import case_blobs
-from ..model import FAILED, PENDING, STORED, Finding
+from ..model import FAILED, PENDING, STORED, Finding, Result, Task
 from ..store.blobs import BlobStore
 from .limits import Limits
 from .readers import reader_for
@@ -27,71 +27,45 @@ CONTAINER_FAMILIES = ("email", "mbox", "archive", "pst")
 _state: dict[str, Any] = {}
 
 
-class ItemTimeout(Exception):
-    pass
-
-
-def _on_alarm(signum, frame):  # noqa: ARG001
-    raise ItemTimeout()
-
-
 def init_worker(case_root: str, limits: Limits) -> None:
+    """The executor's setup: once per worker process, before its first item."""
     _state["blobs"] = case_blobs(case_root)
     _state["limits"] = limits
-    # The coordinator handles Ctrl-C; a worker just stops with it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def process(task: dict[str, Any]) -> dict[str, Any]:
-    return process_batch([task])[0]
-
-
-def process_batch(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Several small items per round trip: the pool's per-task overhead is not free."""
-    old = signal.signal(signal.SIGALRM, _on_alarm)
-    try:
-        return [_timed(t) for t in tasks]
-    finally:
-        signal.signal(signal.SIGALRM, old)
-
-
-def _timed(task: dict[str, Any]) -> dict[str, Any]:
-    """One item under the per-item time limit (the SIGALRM handler is installed by the caller)."""
+def process(task: Task) -> Result:
+    """One item: a failure of this item is its result (failed, with the reason), not an exception."""
     blobs: BlobStore = _state["blobs"]
     limits: Limits = _state["limits"]
-    signal.alarm(max(1, limits.item_timeout))
     try:
         return _process(task, blobs, limits)
-    except ItemTimeout:
-        timeout = Finding(
-            "ingest.timeout",
-            "warning",
-            "Reading this item took too long; it was stopped.",
-            {"seconds": limits.item_timeout},
-        )
-        return _done(
-            task, FAILED, f"reading took longer than --item-timeout ({limits.item_timeout} s)", findings=[timeout]
-        )
     except OSError as exc:
         if exc.errno == 28:  # ENOSPC: the coordinator stops the run with a clear message
             raise
         return _done(task, FAILED, f"I/O error: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a bug costs one item, not the run
         return _done(task, FAILED, f"internal error: {type(exc).__name__}: {exc}"[:300])
-    finally:
-        signal.alarm(0)
 
 
-def _done(task: dict[str, Any], state: str, reason: str = "", **extra: Any) -> dict[str, Any]:
-    findings = extra.pop("findings", [])
-    return {
-        "id": task["id"],
-        "state": state,
-        "reason": reason or None,
-        "findings": [f.to_dict() for f in findings],
-        "children": [],
-        **extra,
-    }
+def _done(task: Task, state: str, reason: str = "", findings: list[Finding] = ()) -> Result:
+    return Result(task.id, state, reason or None, findings=list(findings))
+
+
+def timed_out(task: Task, limits: Limits) -> Result:
+    """The result of an item whose reading the executor stopped at the time limit."""
+    finding = Finding(
+        "ingest.timeout",
+        "warning",
+        "Reading this item took too long; it was stopped.",
+        {"seconds": limits.item_timeout},
+    )
+    return _done(task, FAILED, f"reading took longer than --item-timeout ({limits.item_timeout} s)", [finding])
+
+
+def crashed(task: Task) -> Result:
+    """The result of an item that killed the reader process (again, after a retry)."""
+    finding = Finding("ingest.crash", "warning", "Reading this item crashed the reader process.")
+    return _done(task, FAILED, "the reader crashed on this item", [finding])
 
 
 IN_MEMORY = 4 << 20  # items up to this size are read once and handed to the reader in memory
@@ -107,12 +81,12 @@ class _Obtained:
     range: tuple[str, int, int] | None = None  # the bytes are exactly this range of a stored container
 
 
-def _obtain(task: dict[str, Any], blobs: BlobStore) -> _Obtained:
+def _obtain(task: Task, blobs: BlobStore) -> _Obtained:
     """The item's bytes, stored at once; a mailbox member's are only cut out (``stored`` False):
     _process keeps them as a range of the mailbox or writes them, once it knows what they are."""
-    origin = task.get("origin")
+    origin = task.origin
     if not origin:
-        sha, size = task["sha256"], task["size"]
+        sha, size = task.sha256, task.size
         return _Obtained(sha, size, blobs.read(sha) if size <= IN_MEMORY else None, [])
     if origin.startswith("slice:"):
         # A byte range of a stored container (an mbox member): cut and transformed here, on
@@ -129,7 +103,7 @@ def _obtain(task: dict[str, Any], blobs: BlobStore) -> _Obtained:
     return _Obtained(sha, size, blobs.read(sha) if size <= IN_MEMORY else None, [])
 
 
-def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str, Any]:
+def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
     try:
         got = _obtain(task, blobs)
     except OSError as exc:
@@ -138,13 +112,13 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
         return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
     sha, size, data = got.sha256, got.size, got.data
     path = blobs.path(sha)
-    name = pathchain.split(task["path"])[-1].rsplit("/", 1)[-1]
-    if task.get("kind_hint") == "email" and data is not None and not may_be_mailbox(data):
+    name = pathchain.split(task.path)[-1].rsplit("/", 1)[-1]
+    if task.kind_hint == "email" and data is not None and not may_be_mailbox(data):
         # A mailbox member or a message/rfc822 part is a message whatever its first line looks like.
         mime = EMAIL
     else:
         mime = sniff(data, name, size) if data is not None else sniff_file(path, name)
-        if task.get("kind_hint") == "email" and family(mime) not in ("email", "mbox"):
+        if task.kind_hint == "email" and family(mime) not in ("email", "mbox"):
             mime = EMAIL
     fam = family(mime)
     if got.range is not None and fam != "email":
@@ -154,25 +128,25 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
     src = Source(
         path=path,
         name=name,
-        chain=task["path"],
+        chain=task.path,
         size=size,
         mime=mime,
-        depth=task["depth"],
-        hints=task.get("hints") or {},
-        parent_kind=task.get("kind_hint"),
+        depth=task.depth,
+        hints=task.hints,
+        parent_kind=task.kind_hint,
         sha256=sha,
         data=data,
     )
-    ctx = ReadContext(src, blobs, limits, budget=task.get("budget", limits.max_expanded_bytes))
+    ctx = ReadContext(src, blobs, limits, budget=task.budget)
     ctx.findings.extend(got.findings)
     spec = reader_for(mime)
-    if fam in CONTAINER_FAMILIES and fam != "email" and task["depth"] >= limits.max_depth:
+    if fam in CONTAINER_FAMILIES and fam != "email" and task.depth >= limits.max_depth:
         ctx.kind = "archive"
         ctx.finding(
             "ingest.depth_limit",
             "warning",
             "Nested too deep: this container was stored but not opened (raise --max-depth to open it).",
-            depth=task["depth"],
+            depth=task.depth,
             max_depth=limits.max_depth,
         )
     else:
@@ -184,10 +158,8 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
                 "warning",
                 "The dump's expansion budget is spent; the rest of this container was not opened "
                 "(raise --max-expanded-bytes or --max-items to read it).",
-                budget=task.get("budget"),
+                budget=task.budget,
             )
-        except ItemTimeout:
-            raise
         except MemoryError:
             ctx.finding("ingest.read_error", "warning", "Out of memory while reading this item.")
         except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the dump
@@ -199,29 +171,29 @@ def _process(task: dict[str, Any], blobs: BlobStore, limits: Limits) -> dict[str
                 reader=spec.name,
             )
     kind = ctx.kind or "other"
-    if task.get("kind_hint") == "attachment" and kind != "email":
+    if task.kind_hint == "attachment" and kind != "email":
         kind = "attachment"
     names = [name, *ctx.metadata.get("attachment_names", [])] if kind == "email" else [name]
     for child in ctx.children:
-        if child["state"] == STORED:
-            child["state"] = PENDING
+        if child.state == STORED:
+            child.state = PENDING
     ext = os.path.splitext(name)[1].lower().lstrip(".") or extension_for(mime).lstrip(".")
-    return {
-        "id": task["id"],
-        "state": STORED,
-        "reason": None,
-        "sha256": sha,
-        "size": size,
-        "range": got.range,
-        "kind": kind,
-        "mime": mime,
-        "ext": ext,
-        "text": ctx.text,
-        "text_status": ctx.text_status,
-        "email": ctx.email,
-        "metadata": ctx.metadata or None,
-        "findings": [f.to_dict() for f in ctx.findings],
-        "children": ctx.children,
-        "names": " ".join(names),
-        "expanded": ctx.expanded,
-    }
+    return Result(
+        task.id,
+        STORED,
+        None,
+        sha256=sha,
+        size=size,
+        range=got.range,
+        kind=kind,
+        mime=mime,
+        ext=ext,
+        text=ctx.text,
+        text_status=ctx.text_status,
+        email=ctx.email,
+        metadata=ctx.metadata or None,
+        findings=ctx.findings,
+        children=ctx.children,
+        names=" ".join(names),
+        expanded=ctx.expanded,
+    )

@@ -5,8 +5,9 @@ never learns whether SQLite (`store/sqlite/`, one file, no service) or, later, P
 behind it. Only `store/` imports a database driver or writes SQL; a test fails otherwise.
 
 Records cross the interface as plain values: items as mappings of the columns in
-`ITEM_FIELDS`, findings as `model.Finding`, texts as `TextRecord`, rows of a step's own table
-as mappings of its declared columns (`TableSpec`).
+`ITEM_FIELDS` (written as `model.Item`, completed from a worker's `model.Result`), findings as
+`model.Finding`, texts as `TextRecord`, rows of a step's own table as mappings of its declared
+columns (`TableSpec`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..model import Finding
+from ..model import ITEM_FIELDS as _ITEM_FIELDS
+from ..model import Finding, Item, Result
 
-# The fields of an item, as every backend stores them (the store's `items`).
-ITEM_FIELDS = (
-    "id", "path", "parent", "source", "depth", "name", "ext", "origin", "is_file", "state", "reason",
-    "sha256", "size", "kind", "kind_hint", "mime", "text_status", "hints", "meta",
-    "email_from", "email_to", "email_cc", "subject", "date", "message_id", "in_reply_to", "refs", "verdict",
-)  # fmt: skip
+# The fields of an item, as every backend stores them (the store's `items`): declared once, by
+# the record `model.Item`.
+ITEM_FIELDS = _ITEM_FIELDS
 
 # Facet name -> its (value, matches) pairs, most matches first.
 Facets = dict[str, list[tuple[str, int]]]
@@ -129,10 +128,10 @@ class CaseStore(Protocol):
 
     # -- items: identity is the store's (reserve_rowids), never MAX()+1 in a caller
     def reserve_rowids(self, n: int) -> int: ...
-    def insert_pending(self, rows: Iterable[dict[str, Any]]) -> int: ...
-    def pending(self, source: str | None = None) -> Iterator[Mapping[str, Any]]: ...
-    def complete_items(self, results: list[dict[str, Any]]) -> None: ...
-    def complete_item(self, result: dict[str, Any]) -> None: ...
+    def insert_pending(self, items: Iterable[Item]) -> int: ...
+    def pending(self, source: str | None = None) -> Iterator[Item]: ...
+    def complete_items(self, results: list[Result]) -> None: ...
+    def complete_item(self, result: Result) -> None: ...
     def rowids(self, ids: list[str]) -> dict[str, int]: ...
     def item(self, item_id: str) -> Mapping[str, Any] | None: ...
     def children(self, item_id: str) -> list[Mapping[str, Any]]: ...

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ... import pathchain
-from ...model import FAILED, SKIPPED, STORED, Finding
+from ...model import FAILED, SKIPPED, STORED, Child, Finding
 from ...store.blobs import BlobStore, LimitExceeded
 from ..limits import Limits
 
@@ -57,7 +57,7 @@ class ReadContext:
     email: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-    children: list[dict[str, Any]] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
     expanded: int = 0
     _names: set[str] = field(default_factory=set)
 
@@ -76,24 +76,22 @@ class ReadContext:
         self._names.add(seg)
         return seg
 
-    def _row(self, name: str, state: str, reason: str, hints: dict | None, findings, kind: str | None):
+    def _child(self, name: str, state: str, reason: str, hints: dict | None, findings, kind: str | None) -> Child:
         seg = self._segment(name)
         chain = pathchain.child(self.src.chain, seg)
-        row = {
-            "id": pathchain.item_id(chain),
-            "path": chain,
-            "name": seg.rsplit("/", 1)[-1],
-            "depth": self.src.depth + 1,
-            "state": state,
-            "reason": reason,
-            "hints": dict(hints or {}),
-            "kind_hint": kind,
-            "findings": [f.to_dict() for f in findings],
-            "sha256": None,
-            "size": None,
-        }
-        self.children.append(row)
-        return row
+        child = Child(
+            id=pathchain.item_id(chain),
+            path=chain,
+            name=seg.rsplit("/", 1)[-1],
+            depth=self.src.depth + 1,
+            state=state,
+            reason=reason,
+            hints=dict(hints or {}),
+            kind_hint=kind,
+            findings=[f.to_dict() for f in findings],
+        )
+        self.children.append(child)
+        return child
 
     def add_child(
         self,
@@ -106,7 +104,7 @@ class ReadContext:
         hints: dict[str, Any] | None = None,
         kind: str | None = None,
         findings: list[Finding] = (),
-    ) -> dict[str, Any]:
+    ) -> Child:
         """Store one child's bytes and record it (pending: the walker will read it next).
 
         ``compressed_size`` lets the expansion-ratio guard judge archive members;
@@ -152,9 +150,9 @@ class ReadContext:
             self.expanded = self.budget
             raise BudgetExceeded() from None
         self.expanded += size
-        row = self._row(name, STORED, "", hints, findings, kind)
-        row["sha256"], row["size"] = sha, size
-        return row
+        child = self._child(name, STORED, "", hints, findings, kind)
+        child.sha256, child.size = sha, size
+        return child
 
     def _bomb(self, name, size, compressed, hints, findings, kind):
         return self.skip_child(
@@ -182,7 +180,7 @@ class ReadContext:
         transform: str = "",
         hints: dict[str, Any] | None = None,
         kind: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Child:
         """Record a child that is a byte range of this item (an mbox member).
 
         Its bytes are cut out, transformed and stored by the worker that reads the
@@ -191,15 +189,15 @@ class ReadContext:
         if self.expanded >= self.budget:
             raise BudgetExceeded()
         self.expanded += end - start
-        row = self._row(name, STORED, "", hints, (), kind)
-        row["origin"] = f"slice:{self.src.sha256}:{start}:{end}:{transform}"
-        return row
+        child = self._child(name, STORED, "", hints, (), kind)
+        child.origin = f"slice:{self.src.sha256}:{start}:{end}:{transform}"
+        return child
 
-    def skip_child(self, name: str, reason: str, *, hints=None, findings: list[Finding] = (), kind=None):
-        return self._row(name, SKIPPED, reason, hints, findings, kind)
+    def skip_child(self, name: str, reason: str, *, hints=None, findings: list[Finding] = (), kind=None) -> Child:
+        return self._child(name, SKIPPED, reason, hints, findings, kind)
 
-    def fail_child(self, name: str, reason: str, *, hints=None, findings: list[Finding] = (), kind=None):
-        return self._row(name, FAILED, reason, hints, findings, kind)
+    def fail_child(self, name: str, reason: str, *, hints=None, findings: list[Finding] = (), kind=None) -> Child:
+        return self._child(name, FAILED, reason, hints, findings, kind)
 
 
 Reader = Callable[[Source, ReadContext], None]

@@ -11,11 +11,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ...errors import LeaklensError
-from ...model import FAILED, PENDING, SKIPPED, STORED, Finding
+from ...model import FAILED, ITEM_FIELDS, PENDING, SKIPPED, STORED, Finding, Item, Result
 from ..base import TableSpec, TextRecord, text_source
 from . import tables
 from .annotations import AnnotationsMixin
@@ -24,36 +25,7 @@ from .migrations import migrate
 from .search import SearchMixin
 from .verify import VerifyQueries
 
-ITEM_COLUMNS = (
-    "id",
-    "path",
-    "parent",
-    "source",
-    "depth",
-    "name",
-    "ext",
-    "origin",
-    "is_file",
-    "state",
-    "reason",
-    "sha256",
-    "size",
-    "kind",
-    "kind_hint",
-    "mime",
-    "text_status",
-    "hints",
-    "meta",
-    "email_from",
-    "email_to",
-    "email_cc",
-    "subject",
-    "date",
-    "message_id",
-    "in_reply_to",
-    "refs",
-    "verdict",
-)
+ITEM_COLUMNS = ITEM_FIELDS  # declared once, by the record (model.Item)
 
 
 _INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)"
@@ -61,6 +33,14 @@ _INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message,
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _item(row: sqlite3.Row) -> Item:
+    """A row of `items` as the record (its JSON columns read back)."""
+    item = Item(*(row[f] for f in ITEM_FIELDS), rowid=row["rowid"])
+    item.hints = json.loads(item.hints) if item.hints else None
+    item.meta = json.loads(item.meta) if item.meta else None
+    return item
 
 
 class RangeIndex:
@@ -160,23 +140,30 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
         return self.conn.execute("SELECT * FROM sources ORDER BY added, root").fetchall()
 
     # -- items ------------------------------------------------------------------------
-    def insert_pending(self, rows: Iterable[dict[str, Any]]) -> int:
+    def insert_pending(self, items: Iterable[Item]) -> int:
         """Insert newly found items; an item already known (same path) is left as it is.
 
-        A row may carry a ``rowid`` reserved with `reserve_rowids` (None: the store assigns one).
+        An item may carry a ``rowid`` reserved with `reserve_rowids` (None: the store assigns one).
         """
-        rows = list(rows)
-        missing = [r for r in rows if r.get("rowid") is None]
-        first = self.reserve_rowids(len(missing)) if missing else 0
-        assigned = {id(r): first + n for n, r in enumerate(missing)}
+        items = list(items)
+        missing = sum(1 for i in items if i.rowid is None)
+        first = self.reserve_rowids(missing) if missing else 0
+
+        def values(items: list[Item]) -> Iterator[tuple]:
+            nonlocal first
+            for i in items:
+                rowid = i.rowid
+                if rowid is None:
+                    rowid, first = first, first + 1
+                yield (
+                    rowid, i.id, i.path, i.parent, i.source, i.depth, i.name, i.ext, i.origin, i.is_file,
+                    i.state, i.reason, i.sha256, i.size, i.kind_hint, _json(i.hints or None),
+                )  # fmt: skip
+
         cur = self.conn.executemany(
             "INSERT OR IGNORE INTO items(rowid, id, path, parent, source, depth, name, ext, origin, is_file, state,"
-            " reason, sha256, size, kind_hint, hints) VALUES(:rowid, :id, :path, :parent, :source, :depth, :name,"
-            " :ext, :origin, :is_file, :state, :reason, :sha256, :size, :kind_hint, :hints)",
-            (
-                {**r, "rowid": assigned.get(id(r), r.get("rowid")), "hints": _json(r.get("hints") or None)}
-                for r in rows
-            ),
+            " reason, sha256, size, kind_hint, hints) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            values(items),
         )
         return cur.rowcount
 
@@ -195,104 +182,84 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
         marks = ",".join("?" * len(ids))
         return dict(self.conn.execute(f"SELECT id, rowid FROM items WHERE id IN ({marks})", ids).fetchall())
 
-    def pending(self, source: str | None = None) -> Iterator[sqlite3.Row]:
+    def pending(self, source: str | None = None) -> Iterator[Item]:
         sql = "SELECT * FROM items WHERE state='pending'"  # the literal lets SQLite use the partial index
         args: list[Any] = []
         if source is not None:
             sql += " AND source=?"
             args.append(source)
-        yield from self.conn.execute(sql + " ORDER BY rowid", args).fetchall()
+        for row in self.conn.execute(sql + " ORDER BY rowid", args).fetchall():
+            yield _item(row)
 
     _COMPLETE = (
-        "UPDATE items SET state=:state, reason=:reason, sha256=:sha256, size=:size, kind=:kind, mime=:mime,"
-        " text_status=:text_status, meta=:meta, origin=NULL, email_from=:email_from, email_to=:email_to,"
-        " email_cc=:email_cc, subject=:subject, date=:date, message_id=:message_id, in_reply_to=:in_reply_to,"
-        " refs=:refs, verdict=:verdict, ext=COALESCE(:ext, ext)"
+        "UPDATE items SET state=?, reason=?, sha256=?, size=?, kind=?, mime=?, text_status=?, meta=?, origin=NULL,"
+        " email_from=?, email_to=?, email_cc=?, subject=?, date=?, message_id=?, in_reply_to=?, refs=?, verdict=?,"
+        " ext=COALESCE(?, ext)"
     )
 
     @staticmethod
-    def _completion(result: dict[str, Any]) -> dict[str, Any]:
-        email = result.get("email") or {}
-        return {
-            "id": result["id"],
-            "state": result["state"],
-            "reason": result.get("reason"),
-            "sha256": result.get("sha256"),
-            "size": result.get("size"),
-            "kind": result.get("kind"),
-            "mime": result.get("mime"),
-            "text_status": result.get("text_status"),
-            "meta": _json(result.get("metadata") or None),
-            "email_from": email.get("from"),
-            "email_to": email.get("to"),
-            "email_cc": email.get("cc"),
-            "subject": email.get("subject"),
-            "date": email.get("date") or result.get("date"),
-            "message_id": email.get("message_id"),
-            "in_reply_to": email.get("in_reply_to"),
-            "refs": email.get("references"),
-            "verdict": result.get("verdict", "unverified"),
-            "ext": result.get("ext"),
-        }
+    def _completion(r: Result) -> tuple:
+        """The values of _COMPLETE's placeholders, in order: a result's facts as the item's columns."""
+        email = r.email or {}
+        return (
+            r.state, r.reason, r.sha256, r.size, r.kind, r.mime, r.text_status, _json(r.metadata or None),
+            email.get("from"), email.get("to"), email.get("cc"), email.get("subject"), email.get("date"),
+            email.get("message_id"), email.get("in_reply_to"), email.get("references"), r.verdict, r.ext,
+        )  # fmt: skip
 
     @staticmethod
-    def _index_row(rowid: int, result: dict[str, Any]) -> tuple:
-        email = result.get("email") or {}
+    def _index_row(rowid: int, r: Result) -> tuple:
+        email = r.email or {}
         return (
             rowid,
             email.get("subject") or "",
             email.get("from") or "",
             " ".join(filter(None, (email.get("to"), email.get("cc")))),
-            result.get("text") or "",
-            result.get("names") or "",
+            r.text or "",
+            r.names or "",
         )
 
-    def complete_items(self, results: list[dict[str, Any]]) -> None:
+    def complete_items(self, results: list[Result]) -> None:
         """Record what reading pending items found, and index their text, in a few statements.
 
         Each result carries its item's ``rowid``. The items were pending until now, so they
         have no ingest findings and no index entry yet (a pending item's results are
         committed in one transaction with it).
         """
-        self.conn.executemany(
-            self._COMPLETE + " WHERE rowid=:rowid", ({**self._completion(r), "rowid": r["rowid"]} for r in results)
-        )
+        completion = self._completion
+        self.conn.executemany(self._COMPLETE + " WHERE rowid=?", ((*completion(r), r.rowid) for r in results))
         self._index_and_record(results)
 
-    def _index_and_record(self, results: list[dict[str, Any]]) -> None:
+    def _index_and_record(self, results: list[Result]) -> None:
         self.conn.executemany(
             'INSERT OR IGNORE INTO blob_ranges(sha256, container, start, "end") VALUES(?,?,?,?)',
-            ((r["sha256"], *r["range"]) for r in results if r.get("range")),
+            ((r.sha256, *r.range) for r in results if r.range),
         )
         self.conn.executemany(
             "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
-            (self._index_row(r["rowid"], r) for r in results if r["state"] == STORED),
+            (self._index_row(r.rowid, r) for r in results if r.state == STORED),
         )
         self.conn.executemany(
             "INSERT OR REPLACE INTO texts(item_id, source, text, confidence) VALUES(?,?,?,NULL)",
-            (
-                (r["id"], text_source(r.get("kind")), r["text"])
-                for r in results
-                if r["state"] == STORED and r.get("text")
-            ),
+            ((r.id, text_source(r.kind), r.text) for r in results if r.state == STORED and r.text),
         )
         self.conn.executemany(
             _INSERT_FINDING,
             (
-                (r["id"], "ingest", f["code"], f["severity"], f["message"], _json(f.get("evidence")) or "{}")
+                (r.id, "ingest", f.code, f.severity, f.message, _json(f.evidence) or "{}")
                 for r in results
-                for f in r.get("findings") or ()
+                for f in r.findings
             ),
         )
 
-    def complete_item(self, result: dict[str, Any]) -> None:
+    def complete_item(self, result: Result) -> None:
         """Record one item's outcome again (e.g. a skipped file seen by a later run)."""
-        sql = self._COMPLETE + " WHERE id=:id RETURNING rowid"
-        rowid = self.conn.execute(sql, self._completion(result)).fetchone()[0]
-        self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result["id"],))
-        self.conn.execute("DELETE FROM texts WHERE item_id=? AND source<>'ocr'", (result["id"],))
+        sql = self._COMPLETE + " WHERE id=? RETURNING rowid"
+        rowid = self.conn.execute(sql, (*self._completion(result), result.id)).fetchone()[0]
+        self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result.id,))
+        self.conn.execute("DELETE FROM texts WHERE item_id=? AND source<>'ocr'", (result.id,))
         self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
-        self._index_and_record([{**result, "rowid": rowid}])
+        self._index_and_record([replace(result, rowid=rowid)])
 
     def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
         self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage=?", (item_id, stage))
