@@ -219,3 +219,41 @@ def _drain(ex, submissions=()):
         for o in ex.collect(timeout=1):
             outs[o.job] = o
     return outs
+
+
+# --- ingest on the executor -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_item_past_the_time_limit_fails_with_ingest_timeout_and_the_dump_goes_on(tmp_path, monkeypatch, workers):
+    """A reader stuck in a C call (a regex that backtracks for ages) is stopped at --item-timeout,
+    with one worker as with two: the item fails with ingest.timeout, every other item is read."""
+    from helpers import assert_balanced, build_case, codes, rows
+
+    from leaklens.ingest import readers
+    from leaklens.ingest.readers.base import ReaderSpec
+
+    def stuck_on_tarpit(src, ctx):
+        data = src.read_bytes()
+        if b"TARPIT" in data:
+            _backtrack(64)
+        ctx.kind, ctx.text, ctx.text_status = "document", data.decode(), "extracted"
+
+    # Workers are forked from this process, so they inherit the patched registry.
+    stuck = ReaderSpec("stuck", ("text/plain",), stuck_on_tarpit, 99)
+    monkeypatch.setattr(readers, "REGISTRY", [*readers.REGISTRY, stuck])
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(12):
+        (src / f"note{i:02d}.txt").write_text(f"an innocent note number {i} about a heron\n")
+    (src / "tarpit.txt").write_text("TARPIT for the parser\n")
+    t = time.monotonic()
+    case = build_case(tmp_path, src, workers=workers, item_timeout=1)
+    assert time.monotonic() - t < 30
+    assert_balanced(case)
+    (tarpit,) = rows(case, "name='tarpit.txt'")
+    assert tarpit["state"] == "failed" and tarpit["verdict"] == "error"
+    assert tarpit["reason"] == "reading took longer than --item-timeout (1 s)"
+    assert "ingest.timeout" in codes(case, tarpit["id"])
+    notes = rows(case, "name LIKE 'note%'")
+    assert len(notes) == 12 and all(r["state"] == "stored" and r["text_status"] == "extracted" for r in notes)
