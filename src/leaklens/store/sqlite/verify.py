@@ -31,8 +31,10 @@ def _ids(ids: Iterable[str]) -> str:
     return json.dumps(sorted(ids))
 
 
-def _values(values: Iterable[str]) -> str:
-    return json.dumps(list(values))
+def _marks(values: Sequence[str]) -> str:
+    """Placeholders for a short list of values (kinds, codes, hosts): bound one by one, since a JSON
+    list read with json_each inside a correlated subquery is read again for every row."""
+    return ", ".join("?" * len(values))
 
 
 def _selection(where: ItemQuery) -> tuple[str, list[Any]]:
@@ -90,9 +92,9 @@ LEFT JOIN items proof ON proof.id = (
 _RELAY_HOP = """EXISTS (
     SELECT 1 FROM json_each(v.received) h
     WHERE json_extract(h.value, '$.by') IS NOT NULL
-      AND lower(trim(json_extract(h.value, '$.from'), '.')) NOT IN (SELECT value FROM json_each(:local_hosts))
+      AND lower(trim(json_extract(h.value, '$.from'), '.')) NOT IN ({hosts})
       AND lower(trim(json_extract(h.value, '$.from'), '.')) != lower(trim(json_extract(h.value, '$.by'), '.'))
-      AND upper(coalesce(json_extract(h.value, '$.with'), '')) NOT IN (SELECT value FROM json_each(:protocols)))"""
+      AND upper(coalesce(json_extract(h.value, '$.with'), '')) NOT IN ({protocols}))"""
 # Emails as stored at ingest, and whether a valid signature aligned with From (one that can prove
 # the message) signed each. Read from the findings (by item: `+code` keeps SQLite off the code
 # index here): verifications rows are large.
@@ -226,10 +228,10 @@ class VerifyQueries:
         judged: dict[str, list[Finding]] = {}
         for item_id, code, signature, effect, full in self.conn.execute(
             "SELECT f.item_id, f.code, json_extract(f.evidence, '$.signature'), json_extract(f.evidence, '$.effect'),"
-            " CASE WHEN f.code IN (SELECT value FROM json_each(?)) THEN f.evidence END"
+            f" CASE WHEN f.code IN ({_marks(whole)}) THEN f.evidence END"
             " FROM findings f JOIN items i ON i.id = f.item_id"
             " WHERE i.kind='email' AND i.state='stored' AND i.verdict='altered'",
-            (_values(whole),),
+            tuple(whole),
         ):
             evidence = json.loads(full) if full else {"signature": signature} | ({"effect": effect} if effect else {})
             judged.setdefault(item_id, []).append(Finding(code, "info", "", evidence))
@@ -257,10 +259,11 @@ class VerifyQueries:
         self, verifications: TableSpec, *, local_hosts: Sequence[str], submission_protocols: Sequence[str]
     ) -> dict[str, tuple[str, str]]:
         self.ensure_table(verifications)
+        hop = _RELAY_HOP.format(hosts=_marks(local_hosts), protocols=_marks(submission_protocols))
         rows = self.conn.execute(
             f"SELECT i.id, i.verdict, v.signatures FROM items i JOIN {verifications.name} v ON v.item_id = i.id"
-            f" WHERE {_CHECKED} AND NOT {_SIGNED} AND {_RELAY_HOP}",
-            {"local_hosts": _values(local_hosts), "protocols": _values(submission_protocols)},
+            f" WHERE {_CHECKED} AND NOT {_SIGNED} AND {hop}",
+            (*local_hosts, *submission_protocols),
         )
         return {i: (verdict, sigs) for i, verdict, sigs in rows}
 
@@ -280,8 +283,8 @@ class VerifyQueries:
             "SELECT d.id, d.path, d.parent, d.sha256, d.mime, d.kind, d.verdict, d.meta,"
             " p.kind AS parent_kind, p.date AS parent_date, p.verdict AS parent_verdict FROM items d"
             " LEFT JOIN items p ON p.id = d.parent WHERE d.state='stored'"
-            " AND d.kind IN (SELECT value FROM json_each(?)) ORDER BY d.rowid",
-            (_values(kinds),),
+            f" AND d.kind IN ({_marks(kinds)}) ORDER BY d.rowid",
+            tuple(kinds),
         ).fetchall()
 
     def set_item_meta(self, pairs: Iterable[tuple[str, dict[str, Any]]]) -> None:
@@ -295,9 +298,9 @@ class VerifyQueries:
         yield from self.conn.execute(
             "SELECT i.id, t.text FROM items i"
             " JOIN texts t ON t.item_id = i.id AND t.source IN ('attachment', 'document')"
-            " WHERE i.state='stored' AND i.kind IN (SELECT value FROM json_each(?)) AND length(t.text) > ?"
+            f" WHERE i.state='stored' AND i.kind IN ({_marks(kinds)}) AND length(t.text) > ?"
             " ORDER BY i.kind, i.date, i.rowid",
-            (_values(kinds), min_length),
+            (*kinds, min_length),
         )
 
     def email_copy_texts(self) -> Iterator[tuple[str, str, str]]:
@@ -312,9 +315,9 @@ class VerifyQueries:
         return [
             tuple(r)  # type: ignore[misc]
             for r in self.conn.execute(
-                "SELECT id, sha256 FROM items WHERE state='stored' AND kind IN (SELECT value FROM json_each(?))"
+                f"SELECT id, sha256 FROM items WHERE state='stored' AND kind IN ({_marks(kinds)})"
                 " AND sha256 IN (SELECT sha256 FROM items WHERE sha256 IS NOT NULL GROUP BY sha256"
                 " HAVING COUNT(*) > 1) ORDER BY rowid",
-                (_values(kinds),),
+                tuple(kinds),
             ).fetchall()
         ]
