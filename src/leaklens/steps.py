@@ -16,7 +16,7 @@ What the runner does for every step:
   ready at once, in the order of `STEP_MODULES`, then of their declarations (not of imports,
   which any module can change). A need that no module registers, or a cycle, is a `StepError`
   before anything runs.
-- **transactions**: the step runs in one transaction (unless it commits as it goes,
+- **transactions**: consecutive steps run in one transaction (unless a step commits as it goes,
   `own_transactions`, or the caller holds one already).
 - **verdicts**: a step returns the items whose findings it changed (those of its `stage` it
   deleted and those it wrote); their verdicts are derived again before the next step runs, so
@@ -178,19 +178,21 @@ def run_steps(
     """Run the steps of these groups (None: all but `exclude`) in dependency order; see the module's docstring."""
     run.steps = registry.ordered(groups, exclude=exclude)
     db = run.case.db
-    for s in run.steps:
-        if s.own_transactions or db.in_transaction:
+    held = False  # a transaction begun here, held across consecutive steps (one commit for the case-wide ones)
+    try:
+        for s in run.steps:
+            if s.own_transactions and held:
+                db.commit()
+                held = False
+            elif not s.own_transactions and not db.in_transaction:
+                db.begin()
+                held = True
             changed = s.run(run)
             if changed:
                 derive_verdicts(db, ItemQuery(ids=tuple(changed)))
-            continue
-        db.begin()
-        try:
-            changed = s.run(run)
-            if changed:
-                derive_verdicts(db, ItemQuery(ids=tuple(changed)))
-        finally:
-            db.commit()  # what a step did before it failed is kept: its next run replaces it
+    finally:
+        if held:
+            db.commit()  # what the steps did before one failed is kept: their next run replaces it
 
 
 def stages_of(run: Run, group: str) -> tuple[str, ...]:
