@@ -1,10 +1,12 @@
-"""``leaklens verify``: every email of a case checked, in a process pool, idempotently.
+"""``leaklens verify``: every email of a case checked, in the executor's workers, idempotently.
 
-Each message's result is kept in ``verifications`` with the keys it lacked, so a
-later run (after ``keys import`` or with ``--dns``) re-checks only the messages
-that a new key can change. Then the case-wide steps run: attachments inherit a
-verified email's standing, replies are compared with the parents they quote,
-and every touched item's verdict is derived again from all its findings.
+`verify_case` runs the registered steps (`leaklens.steps`). This module holds the first two: the
+per-message check (`verify.messages`), whose results are kept in ``verifications`` with the keys
+each message lacked, so a later run (after ``keys import`` or with ``--dns``) re-checks only the
+messages that a new key can change; and `verify.verdicts`, each email's verdict from its own
+findings, after which the case-wide steps (verify/case_proof.py: attachments inherit a verified
+email's standing, replies are compared with the parents they quote, ...) and the documents'
+(verify/case_docs.py) run, every changed item's verdict derived again from all its findings.
 """
 
 from __future__ import annotations
