@@ -132,7 +132,10 @@ def test_a_busy_c_call_past_its_deadline_is_killed_and_the_rest_go_on():
 def test_sleep_past_the_deadline_times_out_and_the_worker_is_replaced():
     with LocalExecutor(1, timeout=0.5) as ex:
         before = ex._pool[0].proc.pid
+        time.sleep(0.5)  # the worker is ready and the executor idle before the job comes: it must still watch it
+        t = time.monotonic()
         outs = _drain(ex, [(_sleep_or_square, [-1]), (_sleep_or_square, [5, 6])])
+        assert time.monotonic() - t < 5
         after = ex._pool[0].proc.pid
         assert before != after
         again = _drain(ex, [(_whoami, [None])])

@@ -306,6 +306,7 @@ class LocalExecutor(_Base):
         self._pool: list[_Worker] = []
         self._missing = workers  # workers to start (by the caller's thread)
         self._wake_r, self._wake_w = os.pipe()  # tells the executor's thread to look again
+        self._asleep = False  # the executor's thread waits with no deadline to watch
         with self._lock:
             self._start_missing()
         self._thread = threading.Thread(target=self._serve_workers, name="leaklens-executor", daemon=True)
@@ -323,6 +324,9 @@ class LocalExecutor(_Base):
             self._pending.append(_Batch.of(fn, numbered))
             self._start_missing()
             self._dispatch()
+            if self._asleep and self.timeout is not None:
+                self._asleep = False
+                os.write(self._wake_w, b"x")  # a deadline to watch now
 
     @property
     def in_flight(self) -> int:
@@ -437,6 +441,8 @@ class LocalExecutor(_Base):
                         return
                     pool = list(self._pool)
                     wake = self._next_wake(time.monotonic())
+                    # Waiting without a deadline: a batch sent meanwhile must wake us to watch it.
+                    self._asleep = wake is None
                 timeout = None if wake is None else max(0.0, wake - time.monotonic())
                 pipes = {w.pipe: w for w in pool}
                 sentinels = {w.proc.sentinel: w for w in pool}
