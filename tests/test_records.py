@@ -22,7 +22,7 @@ def test_the_item_record_declares_the_store_columns(tmp_path):
 
 
 def test_records_cross_a_process_boundary_whole():
-    child = Child("c1", "dump.mbox!/#1", "#1", 1, "pending", hints={"content_type": "message/rfc822"})
+    child = Child("c1", "dump.mbox!/#1", name="#1", depth=1, hints={"content_type": "message/rfc822"})
     result = Result(
         "i1",
         "stored",
@@ -43,7 +43,7 @@ def test_records_cross_a_process_boundary_whole():
 
 
 def test_records_read_like_the_rows_they_replace():
-    child = Child("c1", "dump.mbox!/#1", "#1", 1, "stored", sha256="ab" * 32)
+    child = Child("c1", "dump.mbox!/#1", name="#1", depth=1, state="stored", sha256="ab" * 32)
     assert child["name"] == "#1" and child["sha256"] == "ab" * 32
     try:
         child["no_such_field"]

@@ -153,21 +153,14 @@ class Task(_Record):
 
 
 @dataclass(slots=True)
-class Child(_Record):
-    """An item a reader found inside the one it reads: recorded (its bytes stored, or why not), read later."""
+class Child(Item):
+    """An item a reader found inside the one it reads: recorded (its bytes stored, or why not), read later.
 
-    id: str
-    path: str
-    name: str
-    depth: int
-    state: str
-    reason: str = ""
-    hints: dict[str, Any] = field(default_factory=dict)
-    kind_hint: str | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)  # what the container saw, as Finding.to_dict()
-    sha256: str | None = None
-    size: int | None = None
-    origin: str | None = None
+    It is the child's row as it will be stored (the coordinator gives it its `rowid`), with what
+    the container observed about it (an unsafe name, unquoted mbox lines).
+    """
+
+    findings: list[dict[str, Any]] = field(default_factory=list)  # as Finding.to_dict()
 
 
 @dataclass(slots=True)

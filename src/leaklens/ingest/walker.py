@@ -347,37 +347,25 @@ class _Writer:
         children = result.children
         self.budgets.spend(task.source, result.expanded, len(children))
         next_rowid = self.db.reserve_rowids(len(children))
-        for c in children:
-            item = Item(
-                id=c.id,
-                path=c.path,
-                parent=result.id,
-                source=task.source,
-                depth=c.depth,
-                name=c.name,
-                ext=os.path.splitext(c.name)[1].lower().lstrip(".") or None,
-                origin=c.origin,
-                is_file=0,
-                state=c.state,
-                reason=c.reason or None,
-                sha256=c.sha256,
-                size=c.size,
-                kind_hint=c.kind_hint,
-                hints=c.hints,
-                rowid=next_rowid,
-            )
+        for child in children:  # each is its row already, but for the row id chosen here
+            child.rowid = next_rowid
             next_rowid += 1
             # What the container observed about a member (unsafe name, unquoted mbox lines)
             # is stored with the member at once, so a resumed run keeps it.
-            findings = [Finding.from_dict(f) for f in c.findings] if c.findings else []
-            entry = _Deferred(item, findings)
-            if c.state == PENDING:
-                entry.task = Task.of(item)
-                self.carried[item.id] = findings
+            findings = [Finding.from_dict(f) for f in child.findings] if child.findings else []
+            entry = _Deferred(child, findings)
+            if child.state == PENDING:
+                entry.task = Task.of(child)
+                self.carried[child.id] = findings
                 self.queue.append(entry.task)
             else:
                 entry.done = Result(
-                    c.id, c.state, c.reason, kind=c.kind_hint, rowid=item.rowid, verdict=_verdict(c.state, findings)
+                    child.id,
+                    child.state,
+                    child.reason,
+                    kind=child.kind_hint,
+                    rowid=child.rowid,
+                    verdict=_verdict(child.state, findings),
                 )
             self.deferred.append(entry)
 

@@ -175,6 +175,7 @@ def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
         kind = "attachment"
     names = [name, *ctx.metadata.get("attachment_names", [])] if kind == "email" else [name]
     for child in ctx.children:
+        child.parent, child.source = task.id, task.source
         if child.state == STORED:
             child.state = PENDING
     ext = os.path.splitext(name)[1].lower().lstrip(".") or extension_for(mime).lstrip(".")

@@ -11,6 +11,7 @@ file-system paths.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,17 +80,19 @@ class ReadContext:
     def _child(self, name: str, state: str, reason: str, hints: dict | None, findings, kind: str | None) -> Child:
         seg = self._segment(name)
         chain = pathchain.child(self.src.chain, seg)
+        name = seg.rsplit("/", 1)[-1]
         child = Child(
             id=pathchain.item_id(chain),
             path=chain,
-            name=seg.rsplit("/", 1)[-1],
             depth=self.src.depth + 1,
+            name=name,
+            ext=os.path.splitext(name)[1].lower().lstrip(".") or None,
             state=state,
-            reason=reason,
-            hints=dict(hints or {}),
+            reason=reason or None,
             kind_hint=kind,
+            hints=dict(hints or {}),
             findings=[f.to_dict() for f in findings],
-        )
+        )  # its parent and source are the worker's to fill in
         self.children.append(child)
         return child
 

@@ -31,8 +31,12 @@ ITEM_COLUMNS = ITEM_FIELDS  # declared once, by the record (model.Item)
 _INSERT_FINDING = "INSERT INTO findings(item_id, stage, code, severity, message, evidence) VALUES(?,?,?,?,?,?)"
 
 
+# json.dumps with options builds an encoder on every call; ingest encodes two values an item.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return None if value is None else _ENCODE(value)
 
 
 def _item(row: sqlite3.Row) -> Item:
