@@ -204,8 +204,6 @@ def _check(job: Job) -> tuple[str, Stored]:
 WRITE_BATCH = 500  # results written per group of statements
 COMMIT_EVERY = 2000  # results per transaction, so a long run's work is kept as it goes
 POOL_MIN = 50  # fewer emails than this: no first message checked here before the workers start
-_VERIFICATION_COLUMNS = VERIFICATIONS.column_names
-_DNS_COLUMNS = DNS_LOOKUPS.column_names
 
 
 def verify_case(
@@ -290,14 +288,8 @@ def check_messages(
     def write(batch: list[tuple[str, Stored]]) -> None:
         db.delete_findings_of([b[0] for b in batch], "verify")
         db.add_encoded_findings(((i, *f) for i, (fs, _, _) in batch for f in fs), "verify")
-        db.put_rows(
-            VERIFICATIONS,
-            (
-                dict(zip(_VERIFICATION_COLUMNS, (i, ENGINE_VERSION, marker, *row), strict=True))
-                for i, (_, row, _) in batch
-            ),
-        )
-        db.put_rows(DNS_LOOKUPS, (dict(zip(_DNS_COLUMNS, (i, *x), strict=True)) for i, (_, _, xs) in batch for x in xs))
+        db.put_encoded_rows(VERIFICATIONS, ((i, ENGINE_VERSION, marker, *row) for i, (_, row, _) in batch))
+        db.put_encoded_rows(DNS_LOOKUPS, ((i, *x) for i, (_, _, xs) in batch for x in xs))
         stats.checked += len(batch)
         if stats.checked % COMMIT_EVERY < len(batch):
             db.commit()
@@ -329,8 +321,10 @@ def check_messages(
         _init(*init_args)
         first, todo = [_check(jobs[0])], jobs[1:]
     # Chunks large enough that handing them out costs little, small enough that the last ones
-    # do not leave a core idle for long. A chunk's messages still have a deadline each.
-    chunk = max(8, min(128, len(todo) // (workers * 8)))
+    # do not leave a core idle for long. A chunk's messages still have a deadline each. At most
+    # 64 (about 11 KB): a larger batch is sent only to an idle worker (executor.PREFETCH_BYTES),
+    # which then waits for it instead of finding it queued.
+    chunk = max(8, min(64, len(todo) // (workers * 8)))
     pool = _pool(min(workers, len(todo)), init_args, timeout)
     db.begin()
     try:

@@ -135,6 +135,11 @@ class VerifyQueries:
         self.conn.execute(f"DROP TABLE IF EXISTS {spec.name}")
         self._tables_made -= {m for m in self._tables_made if m[0] == spec.name}
 
+    def put_encoded_rows(self, spec: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
+        self.ensure_table(spec)
+        names, marks = ", ".join(spec.column_names), ",".join("?" * len(spec.columns))
+        self.conn.executemany(f"INSERT OR REPLACE INTO {spec.name}({names}) VALUES({marks})", rows)
+
     def count_rows(self, spec: TableSpec) -> int:
         self.ensure_table(spec)
         return self.conn.execute(f"SELECT COUNT(*) FROM {spec.name}").fetchone()[0]
