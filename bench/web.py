@@ -1,6 +1,6 @@
 """Workbench benchmark (not a test): search and item pages under 8 concurrent clients.
 
-    python bench/web.py [--items 100000] [--clients 8] [--requests 400] [--keep DIR]
+    python bench/web.py [--items 100000] [--clients 8] [--requests 400] [--keep DIR] [--compare-with REV]
 
 Builds a case with the real pipeline: an mbox of generated emails (a vocabulary of
 common and rare words, threads, ~15% with a text attachment, a tenth DKIM-signed
@@ -16,6 +16,10 @@ by a key made for the run) ingested by `leaklens ingest` and checked by
 
 Target: search page p95 < 200 ms at 100,000 items with 8 clients; the page adds
 under 50% over the raw query (serial page time vs serial raw time).
+
+--compare-with REV runs the same benchmark again on a checkout of REV (a git worktree in a
+temporary folder, its `src` first on PYTHONPATH, removed afterwards; its own case, built by its
+own ingest and verify), one after the other in the same run, and prints both sets of figures.
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+# The leaklens measured: this tree's, or a checkout's (set by --compare-with for its second run).
+SRC = Path(os.environ.get("LEAKLENS_BENCH_SRC") or ROOT / "src")
+sys.path.insert(0, str(SRC))
+ENV = {**os.environ, "PYTHONPATH": str(SRC)}
 
 DOMAIN, SELECTOR = "horizon.example", "bench2017"
 COMMON = (
@@ -156,6 +163,7 @@ def build_case(work: Path, items: int) -> tuple[Path, dict]:
         [sys.executable, "-m", "leaklens", "ingest", "--quiet", "--case", str(case), str(mbox)],
         check=True,
         stdout=subprocess.DEVNULL,
+        env=ENV,
     )
     t_ingest = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -164,6 +172,7 @@ def build_case(work: Path, items: int) -> tuple[Path, dict]:
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=ENV,
     )
     t_verify = time.perf_counter() - t0
     conn = sqlite3.connect(case / "case.db")
@@ -187,6 +196,10 @@ def raw_times(case: Path, mix: list[tuple[str, str]], rounds: int) -> dict[str, 
     webquery.FACET_CACHE_SIZE = 0
     c = Case.open(case)
     store = c.db
+    if not hasattr(store, "search"):  # a checkout from before the store interface (--compare-with 21da9bf)
+        from leaklens.store.search import search as search_on
+
+        store = _Before(c.db.conn, search_on)
     out: dict[str, dict[str, list[float]]] = {"search": {}, "search+facets": {}}
     for _ in range(rounds):
         for _, q in mix:
@@ -217,7 +230,7 @@ def start_server(case: Path, cache: bool) -> tuple[subprocess.Popen, str]:
         [sys.executable, "-c", code],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        env=ENV,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -278,7 +291,11 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="requests per page kind in the concurrent run")
     ap.add_argument("--keep", type=Path, help="reuse/keep the case in this folder")
     ap.add_argument("--no-cache", action="store_true", help="serve without the facet cache (worst case)")
+    ap.add_argument("--compare-with", metavar="REV", help="run the same benchmark on a checkout of this revision too")
     args = ap.parse_args()
+    if args.compare_with:
+        compare(args)
+        return
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="leaklens-webbench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -357,6 +374,51 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+class _Before:
+    """The store's search for a checkout from before the store interface, whose queries take the
+    connection (its page's search does too: everything else is the connection's)."""
+
+    def __init__(self, conn, search_on) -> None:
+        self.conn, self._search = conn, search_on
+
+    def search(self, text: str, **kw):
+        return self._search(self.conn, text, **kw)
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+
+def compare(args) -> None:
+    """This benchmark on this tree, then on a checkout of --compare-with, each in a process of its own."""
+    from checkout import checkout, describe, env_with_src
+
+    common = ["--items", str(args.items), "--clients", str(args.clients), "--requests", str(args.requests)]
+    common += ["--no-cache"] if args.no_cache else []
+    sha = describe(args.compare_with)
+    outputs: dict[str, list[str]] = {}
+    with checkout(args.compare_with) as tree:
+        for label, src, keep in (
+            (f"this tree ({describe()})", ROOT / "src", args.keep),
+            (f"{args.compare_with} ({sha})", tree / "src", args.keep / f"rev-{sha}" if args.keep else None),
+        ):
+            print(f"== {label}", flush=True)
+            cmd = [sys.executable, str(Path(__file__).resolve()), *common, *(["--keep", str(keep)] if keep else [])]
+            env = {**env_with_src(src), "LEAKLENS_BENCH_SRC": str(src)}
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+            lines = outputs[label] = []
+            for line in proc.stdout:
+                print(line, end="", flush=True)
+                lines.append(line.rstrip("\n"))
+            if proc.wait():
+                raise SystemExit(f"the benchmark failed on {label}")
+    print(f"== side by side (one run, {args.compare_with} second)")
+    for key in ("case:", "raw store.search.search()", "raw web search + facets", "search page, ", "item page, "):
+        for label, lines in outputs.items():
+            for line in lines:
+                if line.startswith(key):
+                    print(f"  {label:28} {line}")
 
 
 if __name__ == "__main__":
