@@ -189,7 +189,7 @@ def ingest(
     progress.found = db.count_items_of(roots)
     progress.done = progress.found - len(queue)
     progress.update()
-    workers = workers if workers is not None else (os.cpu_count() or 2)
+    workers = max(1, workers if workers is not None else (os.cpu_count() or 2))
     _run(case, queue, budgets, limits, workers, progress, stats)
     db.begin()
     for root in roots:
