@@ -504,3 +504,14 @@ def test_a_container_states_its_parts_verdicts_at_the_top(client, case):
     assert " ".join(line.text_content().split()) == "Carries 1 Verified part."
     unsigned = lxml_html.fromstring(client.get(f"/items/{item_id(case, subject='Lunch next week?')}").text)
     assert unsigned.xpath('//p[@id="contains"]') == []  # no parts, no line
+
+
+def test_the_lede_never_contradicts_the_verdict(client, case):
+    # The message's own check said "Unverified"; if a case-level step changed the verdict, the
+    # first sentence under the title must not still say "Unverified".
+    for row in case.db.items("kind='email' AND state='stored'"):
+        v = case.db.verification_of(row["id"])
+        page = lxml_html.fromstring(client.get(f"/items/{row['id']}").text)
+        ledes = page.xpath('//header[@class="item-head"]//p[contains(@class, "lede")]')
+        if v and v["verdict"] != row["verdict"] and ledes:
+            assert not ledes[0].text_content().startswith(v["summary"][:40])
