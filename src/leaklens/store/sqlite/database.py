@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ... import crashpoints
 from ...errors import LeaklensError
 from ...model import FAILED, ITEM_FIELDS, PENDING, SKIPPED, STORED, Finding, Item, Result
 from ..base import TableSpec, TextRecord, text_source
@@ -105,7 +106,9 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
 
     def commit(self) -> None:
         if self.conn.in_transaction:
+            crashpoints.reached("before-commit")
             self.conn.execute("COMMIT")
+            crashpoints.reached("commit")
 
     def rollback(self) -> None:
         if self.conn.in_transaction:
