@@ -39,7 +39,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -84,6 +87,9 @@ class Executor(Protocol):
 
     workers: int
     timeout: float | None  # seconds a job may run before its worker is killed (None: no limit)
+    # Jobs to keep in flight at least, whatever the caller's own window: an executor that bundles
+    # jobs into larger tasks of its own (a Dask cluster's) needs that many to keep its workers busy.
+    backlog: int
 
     def submit(self, fn: Callable[[J], R], jobs: Sequence[J]) -> None:
         """Queue `fn(job)` for each of `jobs`, sent to one worker in one round trip."""
@@ -121,12 +127,17 @@ def executor_for(
     setup: Callable[..., None] | None = None,
     setup_args: tuple = (),
     timeout: float | None = None,
+    cluster: Cluster | None = None,
 ) -> Executor:
-    """The executor for `workers` cores on this machine.
+    """The executor for `workers` cores on this machine, or for every worker of `cluster`.
 
     In-process only when that loses nothing: one worker and no deadline to enforce. A deadline
     needs a process to kill, so a step with a timeout gets a process even for one worker.
     """
+    if cluster is not None:
+        from .cluster import DaskExecutor  # distributed is imported only for a cluster
+
+        return DaskExecutor(cluster, setup=setup, setup_args=setup_args, timeout=timeout)
     if workers <= 1 and timeout is None:
         return InlineExecutor(setup=setup, setup_args=setup_args)
     return LocalExecutor(max(1, workers), setup=setup, setup_args=setup_args, timeout=timeout)
@@ -136,6 +147,7 @@ class _Base:
     """`map` and the context manager, written once over `submit` and `collect`."""
 
     workers: int
+    backlog = 0
 
     def submit(self, fn: Callable[[J], R], jobs: Sequence[J]) -> None:
         raise NotImplementedError
@@ -154,7 +166,8 @@ class _Base:
         self, fn: Callable[[J], R], jobs: Iterable[J], *, ordered: bool = False, batch: int = 1
     ) -> Iterator[Outcome]:
         it = iter(jobs)
-        window = self.workers * 2 * max(1, batch)  # jobs kept in flight: every worker busy, one batch waiting
+        # Jobs kept in flight: every worker busy, one batch waiting (and what the executor asks for).
+        window = max(self.workers * 2 * max(1, batch), self.backlog)
         next_seq = self._next_seq  # type: ignore[attr-defined]
         waiting: dict[int, Outcome] = {}
         exhausted = False
@@ -397,7 +410,10 @@ class LocalExecutor(_Base):
         # A forked worker would hold the coordinator's ends of its own and the other workers' pipes
         # open: it closes them, so that it sees the coordinator go away (end of file) even when the
         # coordinator is killed.
-        others = [mine.fileno(), self._wake_r, self._wake_w, *(w.pipe.fileno() for w in self._pool)]
+        # (Only a forked one: a "spawn" or "forkserver" child inherits none of them, and the same
+        # numbers may be its own descriptors.)
+        forked = self._ctx.get_start_method() == "fork"
+        others = [mine.fileno(), self._wake_r, self._wake_w, *(w.pipe.fileno() for w in self._pool)] if forked else []
         proc = self._ctx.Process(
             target=_worker_main,
             args=(theirs, progress, self._setup, self._setup_args, others),

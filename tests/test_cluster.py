@@ -1,0 +1,176 @@
+"""The Dask executor on a real LocalCluster of two worker processes: the executor's promises on a
+cluster (deadlines, crashes, a killed worker), and ingest + verify on it giving the local run's report.
+
+One cluster for the module: starting one costs seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from leaklens.cluster import TASK_JOBS, Cluster, ClusterError, DaskExecutor, open_cluster, parse_spec, quiet_logs
+from leaklens.executor import CRASHED, DONE, RAISED, TIMEOUT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    quiet_logs()
+    with Cluster("local:2") as c:
+        c.client  # noqa: B018 - started here, once
+        yield c
+
+
+# --- jobs (module level: the workers' job processes import them by name) -------------------------
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def _slow_square(n: int) -> int:
+    time.sleep(0.01)
+    return n * n
+
+
+def _sleep_or_square(n: int) -> int:
+    if n < 0:
+        time.sleep(60)
+    return n * n
+
+
+def _raise_on(n: int) -> int:
+    if n == 3:
+        raise ValueError("three is not welcome")
+    return n
+
+
+def _crash_on(n: int) -> int:
+    if n == 13:
+        import ctypes
+        import faulthandler
+
+        faulthandler.disable()
+        ctypes.string_at(0)  # a real SIGSEGV, as a crashing C parser gives
+    return n * n
+
+
+def _ppid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def _kill_the_worker_on(n: int) -> int:
+    """Job 4 kills the Dask worker it runs under (the parent of its job process's forkserver), as an
+    item that exhausts the machine's memory would: every worker it runs on dies."""
+    if n == 4:
+        os.kill(_ppid(os.getppid()), signal.SIGKILL)
+        time.sleep(30)
+    return n * n
+
+
+# --- the executor ------------------------------------------------------------------------------------
+
+
+def test_the_cluster_option_is_parsed_with_a_clear_error():
+    assert parse_spec("local:2") == ("local", 2)
+    assert parse_spec("tcp://10.0.0.5:8786") == ("remote", "tcp://10.0.0.5:8786")
+    for bad in ("local:0", "local:x", "10.0.0.5:8786", "http://x:8786", ""):
+        with pytest.raises(ClusterError, match="--cluster"):
+            parse_spec(bad)
+
+
+def test_an_unreachable_scheduler_is_one_clear_error():
+    t = time.monotonic()
+    with pytest.raises(ClusterError, match=r"cannot reach the dask scheduler at tcp://127\.0\.0\.1:9"):
+        open_cluster("tcp://127.0.0.1:9", connect_seconds=2)
+    assert time.monotonic() - t < 30
+
+
+def test_jobs_are_bundled_into_large_tasks_and_come_back_in_order(cluster):
+    with DaskExecutor(cluster) as ex:
+        assert ex.workers == 2
+        outs = list(ex.map(_square, range(5000), ordered=True, batch=32))
+        assert [o.job for o in outs] == list(range(5000))
+        assert all(o.status == DONE and o.result == o.job * o.job for o in outs)
+        # A few small tasks to start every worker at once, then tasks of TASK_JOBS: far fewer
+        # tasks than the 157 batches of 32 the caller submitted.
+        assert ex.tasks_sent <= 4 + 5000 // TASK_JOBS + 2
+
+
+def test_setup_runs_in_each_job_process_before_its_jobs(cluster, tmp_path):
+    with DaskExecutor(cluster, setup=_mark, setup_args=(str(tmp_path),)) as ex:
+        outs = list(ex.map(_marked, range(40), batch=4))
+    assert all(o.ok for o in outs)
+    pids = {o.result for o in outs}
+    assert pids <= {int(p.name) for p in tmp_path.iterdir()}  # every job ran where setup had run
+
+
+_MARK: dict[str, str] = {}
+
+
+def _mark(folder: str) -> None:
+    _MARK["folder"] = folder
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+
+
+def _marked(n: int) -> int:
+    assert "folder" in _MARK
+    return os.getpid()
+
+
+def test_a_job_past_its_deadline_times_out_on_the_cluster_and_the_rest_go_on(cluster):
+    with DaskExecutor(cluster, timeout=1.5) as ex:
+        t = time.monotonic()
+        outs = {o.job: o for o in ex.map(_sleep_or_square, [1, 2, -1, 3, 4, 5], batch=6)}
+        assert time.monotonic() - t < 30
+    assert outs[-1].status == TIMEOUT and isinstance(outs[-1].error, TimeoutError)
+    assert all(outs[n].status == DONE and outs[n].result == n * n for n in (1, 2, 3, 4, 5))
+
+
+def test_a_segfault_costs_its_job_only_and_an_exception_is_its_outcome(cluster):
+    with DaskExecutor(cluster, timeout=30) as ex:
+        crashed = {o.job: o for o in ex.map(_crash_on, range(20), batch=20)}
+        raised = {o.job: o for o in ex.map(_raise_on, range(6), batch=6)}
+    assert crashed[13].status == CRASHED and "SIGSEGV" in str(crashed[13].error)
+    assert all(crashed[n].status == DONE for n in range(20) if n != 13)
+    assert raised[3].status == RAISED and isinstance(raised[3].error, ValueError)
+    assert "three is not welcome" in raised[3].trace
+    assert all(raised[n].status == DONE for n in range(6) if n != 3)
+
+
+def test_a_worker_killed_mid_task_loses_nothing(cluster):
+    """kill -9 of a worker process while its task runs: the task runs again elsewhere, every job ends done."""
+    before = cluster.worker_pids()
+    victim = next(iter(before.values()))
+    with DaskExecutor(cluster, timeout=30) as ex:
+        outs = {}
+        for n, o in enumerate(ex.map(_slow_square, range(600), batch=50)):
+            outs[o.job] = o
+            if n == 100:
+                os.kill(victim, signal.SIGKILL)
+    assert sorted(outs) == list(range(600))
+    assert all(o.status == DONE and o.result == o.job * o.job for o in outs.values())
+    _wait_for_workers(cluster, 2)
+    assert victim not in cluster.worker_pids().values()  # it was killed (and its nanny started another)
+
+
+def test_the_job_that_kills_every_worker_it_runs_on_crashes_alone(cluster):
+    """A healthy job never ends as KilledWorker: the culprit's task is split until it is alone."""
+    with DaskExecutor(cluster, timeout=60) as ex:
+        outs = {o.job: o for o in ex.map(_kill_the_worker_on, range(9), batch=9)}
+        assert ex.splits >= 1
+    assert outs[4].status == CRASHED and "KilledWorker" in str(outs[4].error)
+    assert all(outs[n].status == DONE and outs[n].result == n * n for n in range(9) if n != 4)
+    _wait_for_workers(cluster, 2)
+
+
+def _wait_for_workers(cluster: Cluster, n: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(cluster.client.nthreads()) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
