@@ -89,6 +89,8 @@ _TABLE: list[tuple[str, str, str | None, bool, str]] = [
     ("doc.metadata_crash", "warning", None, False, "The process reading the metadata died."),
     ("dup.altered_copy", "warning", None, True, "A near-copy of a verified item, with differences."),
     ("dup.carries_altered", "warning", SUSPICIOUS, False, "An unverified email carrying an altered item."),
+    # --- spread: what social posts did with an item (information, never a verdict)
+    ("spread.shared", "info", None, False, "Shared in social posts: first where, when and by whom."),
     # --- ingest
     ("ingest.failed", "critical", ERROR, False, "Could not be stored."),
     ("ingest.read_error", "warning", ERROR, False, "The reader failed on it."),

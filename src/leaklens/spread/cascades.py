@@ -1,0 +1,124 @@
+"""Cascades: the trees of reposts, quotes and replies that grow from one post, with their size, depth
+and speed, and the accounts at their roots.
+
+A post's parent is what it reposts, else quotes, else answers. A parent the exports do not hold (a
+retweet of a tweet nobody collected) still roots its cascade, as a root "not in the exports".
+Speed is counted as DFRLab counted #MacronLeaks: reposts within one and five minutes of the root,
+and the time to half and to nine tenths of the cascade.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from .model import iso
+from .table import PostSet
+
+MIN_SIZE = 2  # a post nobody repeated is not a cascade
+MAX_EDGES = 500  # edges kept per cascade for drawing
+
+
+def parent_ref(ps: PostSet, i: int) -> tuple[str, str]:
+    if ps.repost_of[i]:
+        return ps.repost_of[i], "repost"
+    if ps.quote_of[i]:
+        return ps.quote_of[i], "quote"
+    if ps.reply_to[i]:
+        return ps.reply_to[i], "reply"
+    return "", ""
+
+
+def build(ps: PostSet, sel: Sequence[int]) -> tuple[dict[str, list[int]], dict[int, str]]:
+    """(parent uid -> child indexes, child index -> edge kind) over the selected posts."""
+    children: dict[str, list[int]] = {}
+    kind: dict[int, str] = {}
+    for i in sel:
+        ref, k = parent_ref(ps, i)
+        if ref and ref != ps.uid[i]:
+            children.setdefault(ref, []).append(i)
+            kind[i] = k
+    return children, kind
+
+
+def _within(times: list[float], t0: float | None, s: float) -> int:
+    return sum(1 for t in times if t0 is not None and t - t0 <= s)
+
+
+def _until(times: list[float], t0: float | None, frac: float) -> float | None:
+    """Seconds from the root until `frac` of the cascade's posts were made."""
+    if not times or t0 is None:
+        return None
+    return times[min(len(times) - 1, max(0, math.ceil(frac * len(times)) - 1))] - t0
+
+
+def cascades(ps: PostSet, sel: Sequence[int], *, top: int = 50) -> dict[str, Any]:
+    children, kind = build(ps, sel)
+    chosen = set(sel)
+    child_uids = {ps.uid[i] for i in kind}
+    roots = []
+    for ref in children:
+        if ref not in child_uids:  # a post that repeats nothing here: the top of its tree
+            j = ps.index.get(ref)
+            roots.append((ref, j if j is not None and j in chosen else None))
+    out = []
+    for ref, j in roots:
+        members: list[tuple[int, int, int | None]] = []  # (index, depth, parent index)
+        stack = [(c, 1, j) for c in children.get(ref, ())]
+        seen = set()
+        while stack:
+            i, d, par = stack.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            members.append((i, d, par))
+            stack.extend((c, d + 1, i) for c in children.get(ps.uid[i], ()))
+        if len(members) + 1 < MIN_SIZE:
+            continue
+        times = sorted(ps.ts[i] for i, _, _ in members if ps.ts[i] is not None)
+        t0 = ps.ts[j] if j is not None and ps.ts[j] is not None else (times[0] if times else None)
+        counts = {"repost": 0, "quote": 0, "reply": 0}
+        for i, _, _ in members:
+            counts[kind[i]] += 1
+
+        accounts = {ps.account[i] for i, _, _ in members if ps.account[i]}
+        out.append(
+            {
+                "root": ref,
+                "root_in_exports": j is not None,
+                "root_account": ps.account[j] if j is not None else "",
+                "root_author": ps.author[j] if j is not None else "",
+                "root_platform": ps.platform[j] if j is not None else ref.partition(":")[0],
+                "root_time": iso(t0),
+                "root_text": ps.text[j][:280] if j is not None else "",
+                "size": len(members) + 1,
+                "depth": max(d for _, d, _ in members),
+                **counts,
+                "accounts": len(accounts),
+                "within_1min": _within(times, t0, 60),
+                "within_5min": _within(times, t0, 300),
+                "to_half_s": _until(times, t0, 0.5),
+                "to_90pct_s": _until(times, t0, 0.9),
+                "duration_s": (times[-1] - t0) if times and t0 is not None else None,
+                "edges": [(ps.uid[p] if p is not None else ref, ps.uid[i], kind[i]) for i, _, p in members],
+            }
+        )
+    out.sort(key=lambda c: (-c["size"], c["root_time"]))
+    for c in out[top:]:
+        c["edges"] = []
+    for c in out[:top]:
+        if len(c["edges"]) > MAX_EDGES:  # enough to draw; the figures above count them all
+            c["edges"] = sorted(c["edges"], key=lambda e: e[2] != "reply")[:MAX_EDGES]
+            c["edges_cut"] = True
+    by_root: dict[str, dict[str, Any]] = {}
+    for c in out:
+        acct = c["root_account"] or "(not in the exports)"
+        r = by_root.setdefault(acct, {"account": acct, "author": c["root_author"], "cascades": 0, "posts": 0})
+        r["cascades"] += 1
+        r["posts"] += c["size"] - 1
+    return {
+        "count": len(out),
+        "cascades": out[:top],
+        "root_accounts": sorted(by_root.values(), key=lambda r: -r["posts"])[:top],
+    }

@@ -1,0 +1,86 @@
+"""Co-similarity: accounts posting near-identical texts (not reposts) within a time window, the
+toolkit's co_similar_tweet network (word-set Jaccard >= threshold, its tokeniser's words, texts of
+fewer than `min_tokens` words ignored as its MinDocSizeSimilarity does) found by MinHash LSH
+(datasketch) instead of comparing every pair of posts in the window: texts meet in a bucket, pairs
+in a bucket and in the window are checked exactly."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+
+from ..table import PostSet
+from .networks import MENTION
+
+WORD = re.compile(r"\w+(?:'\w+)?", re.UNICODE)
+NUM_PERM, BANDS = 64, 16  # 16 bands of 4 rows: a pair at Jaccard 0.8 meets in a bucket 99.9% of the time
+
+
+def tokens(text: str) -> frozenset[str]:
+    return frozenset(WORD.findall(MENTION.sub("", text.lower())))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def similar_network(
+    ps: PostSet, sel: Sequence[int], window: float, *, threshold: float = 0.8, min_tokens: int = 5
+) -> tuple[Counter[tuple[str, str]], dict[tuple[int, int], float]]:
+    """(directed weights as in networks.network, the similar post pairs found with their Jaccard)."""
+    from datasketch import MinHash  # imported here: it pulls in scipy, needed only when comparing texts
+
+    idx, bags = [], []
+    for i in sel:
+        if ps.repost_of[i] or ps.ts[i] is None or not ps.account[i]:
+            continue
+        bag = tokens(ps.text[i])
+        if len(bag) >= min_tokens:
+            idx.append(i)
+            bags.append(bag)
+    weights: Counter[tuple[str, str]] = Counter()
+    pairs: dict[tuple[int, int], float] = {}
+    if len(idx) < 2:
+        return weights, pairs
+    sigs = MinHash.bulk(([t.encode() for t in b] for b in bags), num_perm=NUM_PERM, hashfunc=zlib.crc32)
+    rows = NUM_PERM // BANDS
+    width = rows * 8  # hashvalues are 64-bit
+    buckets: dict[bytes, list[int]] = {}
+    for k, sig in enumerate(sigs):
+        raw = sig.hashvalues.tobytes()
+        for b in range(BANDS):
+            buckets.setdefault(bytes([b]) + raw[b * width : (b + 1) * width], []).append(k)
+    del sigs
+    ts, acct = ps.ts, ps.account
+    checked: set[tuple[int, int]] = set()
+    matched: dict[int, set[str]] = {}
+    for members in buckets.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda k: ts[idx[k]])
+        n = len(members)
+        for x in range(n):
+            kx = members[x]
+            tx = ts[idx[kx]]
+            for y in range(x + 1, n):
+                ky = members[y]
+                if ts[idx[ky]] - tx > window:
+                    break
+                i, j = idx[kx], idx[ky]
+                if acct[i] == acct[j]:
+                    continue
+                pair = (i, j) if i < j else (j, i)
+                if pair in checked:
+                    continue
+                checked.add(pair)
+                s = jaccard(bags[kx], bags[ky])
+                if s >= threshold:
+                    pairs[pair] = s
+                    matched.setdefault(i, set()).add(acct[j])
+                    matched.setdefault(j, set()).add(acct[i])
+    for i, others in matched.items():
+        for b in others:
+            weights[(acct[i], b)] += 1
+    return weights, pairs

@@ -1,0 +1,73 @@
+"""The projection of Pacheco et al. (ICWSM 2021, "Uncovering Coordinated Networks on Social Media"):
+each account is a TF-IDF vector over its behavioural traces (here: the posts it reposts, the hashtags
+it uses in order as one sequence, the links it shares), and accounts whose vectors have cosine
+similarity >= threshold are linked. As in the paper, only accounts with enough traces are compared
+(few traces make chance look like identity), and the cosine is computed over shared traces through an
+inverted index, not over every pair of accounts."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from ..match import norm_url
+from ..table import PostSet
+
+MAX_DF_SHARE = 0.05  # traces held by more than this share of the accounts: weight near 0, not paired on
+
+
+def traces(ps: PostSet, sel: Sequence[int]) -> dict[str, Counter[str]]:
+    out: dict[str, Counter[str]] = {}
+    for i in sel:
+        a = ps.account[i]
+        if not a:
+            continue
+        c = out.setdefault(a, Counter())
+        if ps.repost_of[i]:
+            c["rt " + ps.repost_of[i]] += 1
+            continue
+        if ps.hashtags[i]:
+            c["tags " + " ".join(ps.hashtags[i])] += 1
+        for u in ps.urls[i]:
+            c["url " + norm_url(u)] += 1
+    return out
+
+
+def cosine_pairs(
+    ps: PostSet, sel: Sequence[int], *, min_traces: int = 10, threshold: float = 0.9
+) -> tuple[dict[tuple[str, str], float], dict[str, Any]]:
+    tr = {a: c for a, c in traces(ps, sel).items() if sum(c.values()) >= min_traces}
+    n = len(tr)
+    params = {
+        "accounts_compared": n,
+        "min_traces": min_traces,
+        "threshold": threshold,
+        "traces": "reposted post, hashtag sequence, shared link",
+    }
+    if n < 2:
+        return {}, params
+    df: Counter[str] = Counter()
+    for c in tr.values():
+        df.update(c.keys())
+    vec: dict[str, dict[str, float]] = {}
+    for a, c in tr.items():
+        v = {t: tf * math.log(n / df[t]) for t, tf in c.items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        vec[a] = {t: x / norm for t, x in v.items() if x > 0}
+    limit = max(2, int(MAX_DF_SHARE * n))
+    postings: dict[str, list[tuple[str, float]]] = {}
+    for a, v in vec.items():
+        for t, x in v.items():
+            if df[t] <= limit:
+                postings.setdefault(t, []).append((a, x))
+    dots: Counter[tuple[str, str]] = Counter()
+    for plist in postings.values():
+        if len(plist) < 2:
+            continue
+        for k, (a, x) in enumerate(plist):
+            for b, y in plist[k + 1 :]:
+                dots[(a, b) if a < b else (b, a)] += x * y
+    params["max_df"] = limit
+    return {p: round(s, 4) for p, s in dots.items() if s >= threshold}, params

@@ -1,0 +1,220 @@
+"""The spread module's own tables, declared as data (the store builds them on every backend), and the
+one way posts are written to and read from them.
+
+Posts are read back in parts (the `part` column, a few tens of thousands of posts each) so that a
+million posts never sit in memory as a million mappings: each part becomes columns (`PostSet`) at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store.base import CaseStore, Column, TableSpec
+from .model import Post
+
+POSTS = TableSpec(
+    "posts",
+    key=("uid",),
+    columns=(
+        Column("uid"),
+        Column("platform", required=True),
+        Column("ts", "real"),
+        Column("author_id", required=True, default=""),
+        Column("author", required=True, default=""),
+        Column("author_created", "real"),
+        Column("text", required=True, default=""),
+        Column("reply_to", required=True, default=""),
+        Column("repost_of", required=True, default=""),
+        Column("quote_of", required=True, default=""),
+        Column("urls", "json", required=True, default="[]"),
+        Column("hashtags", "json", required=True, default="[]"),
+        Column("files", "json", required=True, default="[]"),
+        Column("context", required=True, default=""),
+        Column("origins", "json", required=True, default="[]"),  # ["<file sha256> <where>", ...]: every copy read
+        Column("partial", "int", required=True, default=0),
+        Column("part", "int", required=True, index=True),
+    ),
+    meaning="Social posts read from exports (spread ingest): one row per post, duplicates across files merged; "
+    "origins locate each copy in its export file, kept byte for byte in the blob store.",
+)
+SPREAD_FILES = TableSpec(
+    "spread_files",
+    key=("sha256",),
+    columns=(
+        Column("sha256"),
+        Column("name", required=True),
+        Column("format", required=True),
+        Column("posts", "int", required=True),
+        Column("new", "int", required=True),
+        Column("merged", "int", required=True),
+        Column("malformed", "int", required=True),
+        Column("errors", "int", required=True),
+        Column("skipped", "int", required=True),
+        Column("examples", "json", required=True),
+        Column("ingested", required=True),
+    ),
+    meaning="Each export file spread ingest read, with its counts and the first malformed places.",
+)
+POST_LINKS = TableSpec(
+    "post_links",
+    key=("uid", "item_id", "how"),
+    columns=(
+        Column("uid"),
+        Column("item_id", index=True),
+        Column("how", required=True),  # md5, sha256, name, url
+        Column("value", required=True),
+    ),
+    meaning="Posts that share a case item: by the attachment's md5 (4chan), a sha256 in the text, the file's "
+    "name, or a URL naming it.",
+)
+PART_SIZE = 20_000
+PARTS_META = "spread.parts"
+_JSON = ("urls", "hashtags", "files", "origins")
+
+
+def encode(row: dict[str, Any]) -> tuple:
+    return tuple(json.dumps(row[c.name], ensure_ascii=False) if c.name in _JSON else row[c.name] for c in POSTS.columns)
+
+
+def row_of(post: Post, origin: str, part: int) -> dict[str, Any]:
+    return {
+        "uid": post.uid,
+        "platform": post.platform,
+        "ts": post.ts,
+        "author_id": post.author_id,
+        "author": post.author,
+        "author_created": post.author_created,
+        "text": post.text,
+        "reply_to": post.reply_to,
+        "repost_of": post.repost_of,
+        "quote_of": post.quote_of,
+        "urls": post.urls,
+        "hashtags": post.hashtags,
+        "files": post.files,
+        "context": post.context,
+        "origins": [origin],
+        "partial": int(post.partial),
+        "part": part,
+    }
+
+
+def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """One post read twice: a full copy's fields win over an expansion's, and nothing known is lost."""
+    first, second = (new, old) if old["partial"] and not new["partial"] else (old, new)
+    out = dict(first)
+    for k, v in second.items():
+        if k in ("origins", "part", "partial"):
+            continue
+        if out.get(k) in (None, "", []) and v not in (None, "", []):
+            out[k] = v
+    out["origins"] = list(dict.fromkeys([*old["origins"], *new["origins"]]))
+    out["partial"] = int(bool(old["partial"]) and bool(new["partial"]))
+    out["part"] = old["part"]
+    return out
+
+
+def parts(store: CaseStore) -> int:
+    return int(store.get_meta(PARTS_META) or 0)
+
+
+@dataclass
+class PostSet:
+    """Posts as columns (index i is one post): what every analysis reads. Authors are "platform:author_id"
+    (an account on one platform), "" when the export names none (anonymous 4chan posters)."""
+
+    uid: list[str] = field(default_factory=list)
+    platform: list[str] = field(default_factory=list)
+    ts: list[float | None] = field(default_factory=list)
+    account: list[str] = field(default_factory=list)
+    author: list[str] = field(default_factory=list)
+    author_created: list[float | None] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    reply_to: list[str] = field(default_factory=list)
+    repost_of: list[str] = field(default_factory=list)
+    quote_of: list[str] = field(default_factory=list)
+    urls: list[list[str]] = field(default_factory=list)
+    hashtags: list[list[str]] = field(default_factory=list)
+    files: list[list[dict]] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
+    partial: list[int] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.uid)
+
+    def add_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        for r in rows:
+            self.index[r["uid"]] = len(self.uid)
+            self.uid.append(r["uid"])
+            self.platform.append(r["platform"])
+            self.ts.append(r["ts"])
+            self.account.append(f"{r['platform']}:{r['author_id']}" if r["author_id"] else "")
+            self.author.append(r["author"] or r["author_id"])
+            self.author_created.append(r["author_created"])
+            self.text.append(r["text"])
+            self.reply_to.append(r["reply_to"])
+            self.repost_of.append(r["repost_of"])
+            self.quote_of.append(r["quote_of"])
+            self.urls.append(r["urls"])
+            self.hashtags.append(r["hashtags"])
+            self.files.append(r["files"])
+            self.context.append(r["context"])
+            self.partial.append(r["partial"])
+
+    def subset(self, keep: Sequence[int]) -> PostSet:
+        out = PostSet()
+        for name in (
+            "uid",
+            "platform",
+            "ts",
+            "account",
+            "author",
+            "author_created",
+            "text",
+            "reply_to",
+            "repost_of",
+            "quote_of",
+            "urls",
+            "hashtags",
+            "files",
+            "context",
+            "partial",
+        ):
+            col = getattr(self, name)
+            setattr(out, name, [col[i] for i in keep])
+        out.index = {u: i for i, u in enumerate(out.uid)}
+        return out
+
+    def row(self, i: int) -> dict[str, Any]:
+        return {
+            "uid": self.uid[i],
+            "platform": self.platform[i],
+            "ts": self.ts[i],
+            "account": self.account[i],
+            "author": self.author[i],
+            "text": self.text[i],
+            "reply_to": self.reply_to[i],
+            "repost_of": self.repost_of[i],
+            "quote_of": self.quote_of[i],
+            "urls": self.urls[i],
+            "hashtags": self.hashtags[i],
+            "files": self.files[i],
+            "context": self.context[i],
+        }
+
+
+def iter_parts(store: CaseStore) -> Iterator[list[dict[str, Any]]]:
+    for p in range(parts(store) + 1):
+        rows = store.table_rows(POSTS, part=p)
+        if rows:
+            yield rows
+
+
+def load_posts(store: CaseStore) -> PostSet:
+    ps = PostSet()
+    for rows in iter_parts(store):
+        ps.add_rows(rows)
+    return ps
