@@ -1,0 +1,142 @@
+"""Host names as leaklens compares them: A-labels, lower case, split at their public suffix.
+
+The registrable domain is one label under the public suffix (RFC 7489 §3.2, as
+`addresses.organisational_domain`), from the Public Suffix List bundled in tldextract, private
+suffixes included, never downloaded. `addresses.organisational_domain` calls tldextract for one
+domain at a time (about 200,000 a second); scoring a certificate-transparency list needs the
+split at several times that, so the same list is read once here into sets and walked from the
+right: two or three set look-ups per name.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..addresses import _extractor, ascii_domain
+
+# A URL in text: a scheme and a host, or "www." and a host. What follows the host is kept up to
+# the first character a URL cannot hold unescaped (or the end of a sentence).
+URL = re.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`{}|\\^\[\]]+")
+# A host inside a URL: after the scheme and any user:password@, up to the port or the path.
+_URL_HOST = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:[^/@?#]*@)?(\[[^\]]*\]|[^/:?#]+)")
+IPV4 = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
+_TRAILING = ".,;:!?)]}'\"»"
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    host: str  # A-labels, lower case, no final dot
+    registrable: str  # label.suffix (the host itself when it is a public suffix or has no suffix rule)
+    label: str  # the registrable label, A-label form ("" for a public suffix)
+    suffix: str
+
+
+@lru_cache(maxsize=1)
+def _rules() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+    """(suffixes, wildcard parents, exceptions, every right-aligned tail of a rule), in A-labels."""
+    rules, wild, exc, tails = set(), set(), set(), set()
+    for rule in _extractor().tlds:
+        try:
+            r = rule.encode("idna").decode("ascii") if not rule.isascii() else rule
+        except UnicodeError:
+            r = ".".join(_alabel(p) for p in rule.split("."))
+        r = r.lower()
+        if r.startswith("*."):
+            wild.add(r[2:])
+            base = r[2:]
+        elif r.startswith("!"):
+            exc.add(r[1:])
+            base = r[1:]
+        else:
+            rules.add(r)
+            base = r
+        labels = base.split(".")
+        for i in range(len(labels)):
+            tails.add(".".join(labels[i:]))
+    return frozenset(rules), frozenset(wild), frozenset(exc), frozenset(tails)
+
+
+def _alabel(label: str) -> str:
+    if label.isascii() or label == "*" or label.startswith("!"):
+        return label
+    return "xn--" + label.encode("punycode").decode("ascii")
+
+
+def split_host(host: str) -> Split | None:
+    """The host's registrable domain and its parts; None when it is not a domain name (an IP, junk)."""
+    h = host if host.isascii() and host.islower() and not host.endswith(".") else ascii_domain(host)
+    if not h:
+        return None
+    return split_ascii(h)
+
+
+def split_ascii(h: str) -> Split:
+    """`split_host` for a host already in lower-case A-labels."""
+    rules, wild, exc, tails = _rules()
+    labels = h.split(".")
+    n = len(labels)
+    suffix_at = n  # index of the first label of the public suffix
+    tail = ""
+    for i in range(n - 1, -1, -1):
+        tail = labels[i] if i == n - 1 else labels[i] + "." + tail
+        if tail in exc:
+            suffix_at = i + 1
+            break
+        if tail in rules:
+            suffix_at = i
+        parent = tail.split(".", 1)[1] if "." in tail else None
+        if parent is not None and parent in wild and i < suffix_at:
+            suffix_at = i
+        if tail not in tails and (parent is None or parent not in wild):
+            break
+    if suffix_at == n:
+        # No rule (reserved names such as .example, .test, .local): the PSL's default rule "*".
+        suffix_at = n - 1
+    if suffix_at == 0:
+        return Split(h, h, "", h)  # a public suffix is its own organisation
+    suffix = ".".join(labels[suffix_at:])
+    label = labels[suffix_at - 1]
+    return Split(h, f"{label}.{suffix}", label, suffix)
+
+
+def unicode_label(label: str) -> str:
+    """An A-label decoded (xn--... to Unicode); the label itself when it is not one or is damaged."""
+    if label.startswith("xn--"):
+        try:
+            return codecs.decode(label[4:].encode("ascii"), "punycode")
+        except (UnicodeError, ValueError, IndexError):
+            return label
+    return label
+
+
+def host_of_url(url: str) -> str | None:
+    """The host of a URL (or of "www.example.org/..."), lower-case A-labels; None for an IP literal or junk."""
+    m = _URL_HOST.match(url.strip())
+    if not m:
+        return None
+    host = m.group(1).rstrip(_TRAILING).rstrip(".")
+    if not host or host.startswith("[") or IPV4.fullmatch(host):
+        return None
+    return ascii_domain(host)
+
+
+def ip_of_url(url: str) -> str | None:
+    m = _URL_HOST.match(url.strip())
+    if m and IPV4.fullmatch(m.group(1)):
+        return m.group(1)
+    return None
+
+
+def urls_in(text: str, limit: int = 500) -> list[str]:
+    """The URLs written in a text, in order, each once, without the punctuation that ends a sentence."""
+    seen: dict[str, None] = {}
+    for m in URL.finditer(text):
+        u = m.group(0).rstrip(_TRAILING)
+        if u not in seen:
+            seen[u] = None
+            if len(seen) >= limit:
+                break
+    return list(seen)
