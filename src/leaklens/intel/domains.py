@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..addresses import _extractor, ascii_domain
+from ..ingest.textformats.links import URL, urls_in
 
-# A URL in text: a scheme and a host, or "www." and a host. What follows the host is kept up to
-# the first character a URL cannot hold unescaped (or the end of a sentence).
-URL = re.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`{}|\\^\[\]]+")
+__all__ = ["URL", "urls_in", "Split", "split_host", "split_ascii", "unicode_label", "host_of_url", "ip_of_url"]
 # A host inside a URL: after the scheme and any user:password@, up to the port or the path.
 _URL_HOST = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:[^/@?#]*@)?(\[[^\]]*\]|[^/:?#]+)")
 IPV4 = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
@@ -128,15 +127,3 @@ def ip_of_url(url: str) -> str | None:
     if m and IPV4.fullmatch(m.group(1)):
         return m.group(1)
     return None
-
-
-def urls_in(text: str, limit: int = 500) -> list[str]:
-    """The URLs written in a text, in order, each once, without the punctuation that ends a sentence."""
-    seen: dict[str, None] = {}
-    for m in URL.finditer(text):
-        u = m.group(0).rstrip(_TRAILING)
-        if u not in seen:
-            seen[u] = None
-            if len(seen) >= limit:
-                break
-    return list(seen)

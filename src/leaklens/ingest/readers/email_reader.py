@@ -16,6 +16,7 @@ from typing import Any
 from ...model import Finding
 from .. import mime
 from ..text import decode_text, html_text
+from ..textformats.links import MAX_LINKS, links_and_forms, urls_in
 from .base import ReadContext, ReaderSpec, Source
 
 MAX_EMAIL_BYTES = 512 << 20  # larger "emails" are read as opaque files
@@ -170,6 +171,26 @@ def read_email(src: Source, ctx: ReadContext) -> None:
     body = "\n\n".join(t for t in texts if t.strip())
     if not body and html_texts:
         body = "\n\n".join(html_text(h) for h in html_texts)
+    # Where the body points, which visible text drops (intel/ reads them: lookalikes, link text, forms).
+    links: list[dict[str, Any]] = []
+    forms: list[dict[str, Any]] = []
+    for h in html_texts:
+        found, fs = links_and_forms(h)
+        links.extend(found)
+        forms.extend(fs)
+    seen = {x["href"] for x in links}
+    links.extend({"href": u, "text": None} for t in texts for u in urls_in(t) if u not in seen)
+    if links:
+        ctx.metadata["links"] = links[:MAX_LINKS]
+    if forms:
+        ctx.metadata["forms"] = forms
+    senders = {}
+    for key, header in (("reply_to", "Reply-To"), ("sender", "Sender"), ("return_path", "Return-Path")):
+        v = headers.get(header)
+        if v:
+            senders[key] = " ".join(str(v).split())[:500]
+    if senders:
+        ctx.metadata["senders"] = senders
     ctx.text = body[: ctx.limits.max_text_chars]
     ctx.text_status = "extracted" if body.strip() else "empty"
     ctx.metadata.update(
