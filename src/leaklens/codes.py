@@ -91,6 +91,11 @@ _TABLE: list[tuple[str, str, str | None, bool, str]] = [
     ("dup.carries_altered", "warning", SUSPICIOUS, False, "An unverified email carrying an altered item."),
     # --- spread: what social posts did with an item (information, never a verdict)
     ("spread.shared", "info", None, False, "Shared in social posts: first where, when and by whom."),
+    # --- intel: phishing (heuristic: a lookalike's own valid signature proves only who sent it)
+    ("intel.lookalike_sender", "warning", SUSPICIOUS, True, "A sender address on a lookalike of a protected domain."),
+    ("intel.lookalike_link", "warning", SUSPICIOUS, True, "A link to a lookalike of a protected domain."),
+    ("intel.link_text_mismatch", "warning", SUSPICIOUS, True, "A link's visible URL names another domain."),
+    ("intel.credential_form", "warning", SUSPICIOUS, True, "A password form that posts to another site."),
     # --- ingest
     ("ingest.failed", "critical", ERROR, False, "Could not be stored."),
     ("ingest.read_error", "warning", ERROR, False, "The reader failed on it."),
