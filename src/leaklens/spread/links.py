@@ -47,22 +47,13 @@ def link_posts(case: Case) -> int:
     by_sha: dict[str, list[str]] = {}
     by_name: dict[str, list[str]] = {}
     by_size: dict[int, list[tuple[str, str]]] = {}
-    names: dict[str, tuple[str, str]] = {}
-    for item_id, sha, size, name, path in db.item_values(
-        ("id", "sha256", "size", "name", "path"), ItemQuery(settled=True)
-    ):
-        names[item_id] = (name or "", path or "")
+    for item_id, sha, size, name in db.item_values(("id", "sha256", "size", "name"), ItemQuery(settled=True)):
         if sha:
             by_sha.setdefault(sha, []).append(item_id)
             if size is not None:
                 by_size.setdefault(int(size), []).append((item_id, sha))
         if name and len(name) >= MIN_NAME and "." in name:
             by_name.setdefault(_name_key(name), []).append(item_id)
-    for r in db.sources():
-        root_name = PurePosixPath(str(r.get("root") or "")).name
-        if len(root_name) >= MIN_NAME:
-            top = [i for i, (_n, p) in names.items() if p == r.get("root")]
-            by_name.setdefault(_name_key(root_name), []).extend(top)
     md5_cache: dict[str, str] = {}
 
     def md5_of(sha: str) -> str:

@@ -79,8 +79,10 @@ def select(ps: PostSet, matches: Sequence[Match], store: CaseStore | None = None
         low = None
         if words:
             low = ps.text[i].lower()
-            if any(w in low for w in words) or any(
-                w in (f.get("name") or "").lower() for f in ps.files[i] for w in words
+            if (
+                any(w in low for w in words)
+                or any(w in u.lower() for u in ps.urls[i] for w in words)
+                or any(w in (f.get("name") or "").lower() for f in ps.files[i] for w in words)
             ):
                 hit.add(i)
                 continue

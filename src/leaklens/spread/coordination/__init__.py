@@ -31,7 +31,7 @@ class Params:
     tfidf_min_traces: int = 10
     tfidf_threshold: float = 0.9
     new_account_min: int = 5
-    new_account_ratio: float = 10.0
+    new_account_ratio: float = 5.0
     max_per_hour: float = 30.0
     regular_cv: float = 0.1
     rate_min_posts: int = 20

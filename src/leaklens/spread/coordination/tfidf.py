@@ -15,7 +15,9 @@ from typing import Any
 from ..match import norm_url
 from ..table import PostSet
 
-MAX_DF_SHARE = 0.05  # traces held by more than this share of the accounts: weight near 0, not paired on
+# A trace that more compared accounts than this hold (a viral post) adds little to any cosine (its IDF is low)
+# and would cost the square of its holders in pairs: it counts in the norms, not in the pairing.
+MAX_HOLDERS = 1000
 
 
 def traces(ps: PostSet, sel: Sequence[int]) -> dict[str, Counter[str]]:
@@ -38,33 +40,35 @@ def traces(ps: PostSet, sel: Sequence[int]) -> dict[str, Counter[str]]:
 def cosine_pairs(
     ps: PostSet, sel: Sequence[int], *, min_traces: int = 10, threshold: float = 0.9
 ) -> tuple[dict[tuple[str, str], float], dict[str, Any]]:
-    tr = {a: c for a, c in traces(ps, sel).items() if sum(c.values()) >= min_traces}
-    n = len(tr)
+    every = traces(ps, sel)
+    n = len(every)
+    # IDF over every account with a trace (a trace all the active accounts share is still rare overall)
+    df: Counter[str] = Counter()
+    for c in every.values():
+        df.update(c.keys())
+    tr = {a: c for a, c in every.items() if sum(c.values()) >= min_traces}
     params = {
-        "accounts_compared": n,
+        "accounts_compared": len(tr),
+        "accounts": n,
         "min_traces": min_traces,
         "threshold": threshold,
         "traces": "reposted post, hashtag sequence, shared link",
     }
-    if n < 2:
+    if len(tr) < 2:
         return {}, params
-    df: Counter[str] = Counter()
-    for c in tr.values():
-        df.update(c.keys())
     vec: dict[str, dict[str, float]] = {}
     for a, c in tr.items():
         v = {t: tf * math.log(n / df[t]) for t, tf in c.items()}
         norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
         vec[a] = {t: x / norm for t, x in v.items() if x > 0}
-    limit = max(2, int(MAX_DF_SHARE * n))
     postings: dict[str, list[tuple[str, float]]] = {}
     for a, v in vec.items():
         for t, x in v.items():
-            if df[t] <= limit:
-                postings.setdefault(t, []).append((a, x))
+            postings.setdefault(t, []).append((a, x))
+    limit = MAX_HOLDERS
     dots: Counter[tuple[str, str]] = Counter()
     for plist in postings.values():
-        if len(plist) < 2:
+        if len(plist) < 2 or len(plist) > limit:
             continue
         for k, (a, x) in enumerate(plist):
             for b, y in plist[k + 1 :]:
