@@ -1,4 +1,5 @@
-"""A case: one investigation, one folder holding ``case.db`` and ``blobs/``."""
+"""A case: one investigation, one folder holding ``blobs/`` and ``case.db`` (SQLite), or the URL of its
+PostgreSQL database (``database``: see store/location.py)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,41 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import LeaklensError
-from .store.base import CaseStore
+from .store import location
+from .store.base import CaseStore, RangeLookup
 from .store.blobs import BlobStore
+from .store.location import DB_FILE, DB_NAME
 from .store.sqlite import RangeIndex, open_database
 
 DEFAULT_CASE = Path("leaklens-case")
-DB_NAME = "case.db"
 
 
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def case_blobs(root: Path | str) -> BlobStore:
-    """The blob store of the case at ``root``, for any process (workers open it by the case's folder)."""
+def case_blobs(root: Path | str, db: str | None = None) -> BlobStore:
+    """The blob store of the case at ``root``, for any process (workers open it by the case's folder;
+    on PostgreSQL its ranges are read from the database the folder remembers, or `db`)."""
     root = Path(root)
-    return BlobStore(root / "blobs", ranges=RangeIndex(root / DB_NAME))
+    url = location.resolve(root, db)
+    return BlobStore(root / "blobs", ranges=_range_lookup(root, url))
+
+
+def _range_lookup(root: Path, url: str | None) -> RangeLookup:
+    if url is None:
+        return RangeIndex(root / DB_NAME)
+    from .store.postgres import PgRangeIndex  # psycopg only when a case is on PostgreSQL
+
+    return PgRangeIndex(url)
+
+
+def _open_store(root: Path, url: str | None, *, create: bool) -> CaseStore:
+    if url is None:
+        return open_database(root / DB_NAME, create=create)
+    from .store.postgres import open_postgres
+
+    return open_postgres(url, create=create)
 
 
 class Case:
@@ -30,13 +50,16 @@ class Case:
     def __init__(self, root: Path, db: CaseStore) -> None:
         self.root = root
         self.db = db
-        self.blobs = case_blobs(root)
+        self.blobs = BlobStore(root / "blobs", ranges=db.range_lookup())
 
     @classmethod
-    def open(cls, root: Path | str, *, create: bool = False) -> Case:
+    def open(cls, root: Path | str, *, create: bool = False, db: str | None = None) -> Case:
+        """The case in folder `root`, its database chosen by `db` (a URL, `sqlite:`, or None: what the
+        folder holds, else env LEAKLENS_DB, else SQLite); with `create`, made if it does not exist."""
         root = Path(root)
-        db_path = root / DB_NAME
-        if not db_path.exists():
+        url = location.resolve(root, db)
+        marker = root / (DB_FILE if url else DB_NAME)
+        if not marker.exists():
             if not create:
                 if root.exists():
                     raise LeaklensError(f"{root} is not a leaklens case (no {DB_NAME}); run 'leaklens ingest' first")
@@ -44,16 +67,22 @@ class Case:
             if root.exists() and not root.is_dir():
                 raise LeaklensError(f"{root} exists and is not a folder")
             if root.exists() and any(p.name not in (".DS_Store",) for p in root.iterdir()):
-                raise LeaklensError(f"{root} is a folder that is not a leaklens case (not empty, no {DB_NAME})")
+                raise LeaklensError(f"{root} is a folder that is not a leaklens case (not empty, no {marker.name})")
             try:
                 root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise LeaklensError(f"cannot create case folder {root}: {exc.strerror}") from None
-        db = open_database(db_path, create=create)
-        if create and db.get_meta("created") is None:
-            db.set_meta("created", now_iso())
-        case = cls(root, db)
-        case.blobs.ensure()
+        store = _open_store(root, url, create=create)
+        try:
+            if url and not marker.exists():
+                location.remember(root, url)  # later commands, workers and the web find it from the folder
+            if create and store.get_meta("created") is None:
+                store.set_meta("created", now_iso())
+            case = cls(root, store)
+            case.blobs.ensure()
+        except BaseException:
+            store.close()
+            raise
         return case
 
     def close(self) -> None:

@@ -11,20 +11,75 @@ sqlite3.Row. Bulk writes go through COPY (`cursor.copy`), never a statement per 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import pq
+from psycopg import pq, sql
 
 from ... import crashpoints
 from ...errors import LeaklensError
+from ...model import FAILED, ITEM_FIELDS, PENDING, SKIPPED, STORED, Finding, Item, Result
+from ..base import TableSpec, TextRecord, text_source
+from ..location import without_password
+from . import tables
+from .annotations import PgAnnotations
 from .investigate import PgInvestigateReads
 from .migrations import migrate
 from .verify import PgVerifyQueries
+
+# The advisory lock key of row id reservations (any constant, the same in every leaklens process).
+ROWID_LOCK = 0x1EA7B10C
+
+# json.dumps with options builds an encoder on every call; ingest encodes two values an item.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else _ENCODE(value)
+
+
+def _text(value: Any) -> Any:
+    """A value as PostgreSQL can hold it: its text type has no NUL character (a hostile file name or
+    subject can carry one), so NUL becomes U+FFFD there; the original bytes stay in the blob store."""
+    if value.__class__ is str and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _clean(row: Sequence[Any]) -> tuple:
+    return tuple(_text(v) for v in row)
+
+
+def _item(row: Any) -> Item:
+    """A row of `items` as the record (its JSON columns read back)."""
+    item = Item(*(row[f] for f in ITEM_FIELDS), rowid=row["rowid"])
+    item.hints = json.loads(item.hints) if item.hints else None
+    item.meta = json.loads(item.meta) if item.meta else None
+    return item
+
+
+def _marks(sql_text: str) -> str:
+    """A caller's condition written with SQLite's `?` placeholders, with psycopg's."""
+    return sql_text.replace("%", "%%").replace("?", "%s")
+
+
+_PENDING_COLUMNS = (
+    "rowid", "id", "path", "parent", "source", "depth", "name", "ext", "origin", "is_file", "state",
+    "reason", "sha256", "size", "kind_hint", "hints",
+)  # fmt: skip
+_COMPLETE_COLUMNS = (
+    "rowid", "state", "reason", "sha256", "size", "kind", "mime", "text_status", "meta", "email_from",
+    "email_to", "email_cc", "subject", "date", "message_id", "in_reply_to", "refs", "verdict", "ext",
+)  # fmt: skip
+_COMPLETE_SET = ", ".join(f"{c}=s.{c}" for c in _COMPLETE_COLUMNS[1:-1]) + ", origin=NULL, ext=COALESCE(s.ext, i.ext)"
+_FINDING_COLUMNS = ("item_id", "stage", "code", "severity", "message", "evidence")
 
 
 class Row:
@@ -70,18 +125,6 @@ def row_factory(cursor: Any):
     return lambda values: Row(values, index)
 
 
-def without_password(url: str) -> str:
-    """The URL with its password left out (what a case folder may remember, what messages show)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 address
-        host = f"[{host}]"
-    netloc = (parts.username or "") + "@" + host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 def connect(url: str) -> psycopg.Connection:
     """An autocommit connection; one clear line (LeaklensError) for a bad URL, an unreachable
     server, a wrong password or a missing database."""
@@ -96,12 +139,16 @@ def connect(url: str) -> psycopg.Connection:
 
 def _first_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    # libpq prefixes its messages with where it tried ("connection to server at ... failed:").
     text = lines[-1] if lines else type(exc).__name__
-    return text.removeprefix("FATAL:").strip()
+    # libpq says where it tried first ("connection failed: connection to server at ... failed: ..."):
+    # the URL shown says that already.
+    text = text.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    if "no password supplied" in text:
+        text += " (give it in the URL, in LEAKLENS_DB, in PGPASSWORD or in ~/.pgpass)"
+    return text
 
 
-class PostgresStore(PgVerifyQueries, PgInvestigateReads):
+class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
     """The case store on one PostgreSQL database (one database per case)."""
 
     def __init__(self, url: str) -> None:
@@ -135,6 +182,7 @@ class PostgresStore(PgVerifyQueries, PgInvestigateReads):
     def rollback(self) -> None:
         if self.in_transaction:
             self.conn.execute("ROLLBACK")
+        self._temps.clear()  # staging tables made in the transaction are gone with it
 
     @property
     def in_transaction(self) -> bool:
@@ -158,6 +206,370 @@ class PostgresStore(PgVerifyQueries, PgInvestigateReads):
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key=%s", (key,)).fetchone()
         return row[0] if row else default
+
+    # -- bulk writes: COPY ----------------------------------------------------------------
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """Inside the caller's transaction, or a transaction of its own (a staged write is several statements)."""
+        if self.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._temps.clear()
+            raise
+        self.conn.execute("COMMIT")
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """COPY the rows into the table (its other columns get their defaults); returns how many."""
+        n = 0
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        with self.conn.cursor() as cur, cur.copy(stmt) as copy:
+            for row in rows:
+                copy.write_row(_clean(row))
+                n += 1
+        return n
+
+    def _stage(self, name: str, like: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """COPY the rows into this connection's staging table `name` (the columns of `like`, and `_n`:
+        their order), emptied first; returns how many. The caller merges them with one statement."""
+        if name not in self._temps:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            self.conn.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT 0::bigint AS _n, {cols} FROM {like} WITH NO DATA"
+            )
+            self._temps.add(name)
+        self.conn.execute(f"DELETE FROM {name}")
+        return self._copy(name, ("_n", *columns), ((n, *r) for n, r in enumerate(rows)))
+
+    # -- sources ----------------------------------------------------------------------
+    def source_root_for(self, abspath: str) -> str | None:
+        row = self.conn.execute("SELECT root FROM sources WHERE abspath=%s", (abspath,)).fetchone()
+        return row[0] if row else None
+
+    def root_taken(self, root: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sources WHERE root=%s", (root,)).fetchone() is not None
+
+    def add_source(self, root: str, abspath: str, added: str) -> None:
+        self.conn.execute(
+            "INSERT INTO sources(root, abspath, added) VALUES(%s,%s,%s) ON CONFLICT DO NOTHING",
+            _clean((root, abspath, added)),
+        )
+
+    def complete_source(self, root: str, when: str) -> None:
+        self.conn.execute("UPDATE sources SET completed=%s WHERE root=%s", (when, root))
+
+    def sources(self) -> list[Row]:
+        return self.conn.execute('SELECT * FROM sources ORDER BY added, root COLLATE "C"').fetchall()
+
+    # -- items ------------------------------------------------------------------------
+    def reserve_rowids(self, n: int) -> int:
+        """Reserve `n` consecutive item row ids and return the first.
+
+        From the sequence `items_rowid_seq`, which no transaction holds: two ingests at once each get
+        their own block. The block is taken under a short advisory lock, so that no other writer's
+        `nextval` falls inside it.
+        """
+        if n <= 0:
+            return int(self.conn.execute("SELECT last_value + 1 FROM items_rowid_seq").fetchone()[0])
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (ROWID_LOCK,))
+        try:
+            first = self.conn.execute("SELECT nextval('items_rowid_seq')").fetchone()[0]
+            if n > 1:
+                self.conn.execute("SELECT setval('items_rowid_seq', %s)", (first + n - 1,))
+        finally:
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (ROWID_LOCK,))
+        return int(first)
+
+    def insert_pending(self, items: Iterable[Item]) -> int:
+        """Insert newly found items; an item already known (same id or path) is left as it is.
+
+        An item may carry a ``rowid`` reserved with `reserve_rowids` (None: the store assigns one).
+        """
+        items = list(items)
+        if not items:
+            return 0
+        missing = sum(1 for i in items if i.rowid is None)
+        first = self.reserve_rowids(missing) if missing else 0
+
+        def values() -> Iterator[tuple]:
+            nonlocal first
+            for i in items:
+                rowid = i.rowid
+                if rowid is None:
+                    rowid, first = first, first + 1
+                yield (
+                    rowid, i.id, i.path, i.parent, i.source, i.depth, i.name, i.ext, i.origin, int(i.is_file or 0),
+                    i.state, i.reason, i.sha256, i.size, i.kind_hint, _json(i.hints or None),
+                )  # fmt: skip
+
+        cols = ", ".join(_PENDING_COLUMNS)
+        with self._atomic():
+            self._stage("_in_pending", "items", _PENDING_COLUMNS, values())
+            cur = self.conn.execute(
+                f"INSERT INTO items({cols}) SELECT {cols} FROM _in_pending ORDER BY _n ON CONFLICT DO NOTHING"
+            )
+        return cur.rowcount
+
+    def rowids(self, ids: list[str]) -> dict[str, int]:
+        rows = self.conn.execute("SELECT id, rowid FROM items WHERE id = ANY(%s)", (list(ids),))
+        return {r[0]: r[1] for r in rows}
+
+    def pending(self, source: str | None = None) -> Iterator[Item]:
+        query, args = "SELECT * FROM items WHERE state='pending'", []
+        if source is not None:
+            query += " AND source=%s"
+            args.append(source)
+        for row in self.conn.execute(query + " ORDER BY rowid", args).fetchall():
+            yield _item(row)
+
+    @staticmethod
+    def _completion(r: Result) -> tuple:
+        """A result's facts as the item's columns (_COMPLETE_COLUMNS after the rowid)."""
+        email = r.email or {}
+        return (
+            r.state, r.reason, r.sha256, r.size, r.kind, r.mime, r.text_status, _json(r.metadata or None),
+            email.get("from"), email.get("to"), email.get("cc"), email.get("subject"), email.get("date"),
+            email.get("message_id"), email.get("in_reply_to"), email.get("references"), r.verdict, r.ext,
+        )  # fmt: skip
+
+    def complete_items(self, results: list[Result]) -> None:
+        """Record what reading pending items found, and their texts, in a few statements (COPY).
+
+        Each result carries its item's ``rowid``. The items were pending until now, so they have no
+        ingest findings and no texts yet (a pending item's results are committed in one transaction with it).
+        """
+        if not results:
+            return
+        completion = self._completion
+        with self._atomic():
+            self._stage("_in_complete", "items", _COMPLETE_COLUMNS, ((r.rowid, *completion(r)) for r in results))
+            self.conn.execute(f"UPDATE items i SET {_COMPLETE_SET} FROM _in_complete s WHERE i.rowid = s.rowid")
+            self._record(results)
+
+    def _record(self, results: list[Result]) -> None:
+        """A batch's byte ranges, texts and ingest findings."""
+        ranges = [(r.sha256, *r.range) for r in results if r.range]
+        if ranges:
+            # blob_ranges has no unique key: two ingests storing the same bytes at once then never wait
+            # on each other's uncommitted row (nor deadlock); a fact written twice is the same fact.
+            self._stage("_in_ranges", "blob_ranges", ("sha256", "container", "start", "end"), ranges)
+            self.conn.execute(
+                'INSERT INTO blob_ranges(sha256, container, start, "end") SELECT DISTINCT ON (s.sha256) s.sha256,'
+                ' s.container, s.start, s."end" FROM _in_ranges s WHERE NOT EXISTS'
+                " (SELECT 1 FROM blob_ranges b WHERE b.sha256 = s.sha256) ORDER BY s.sha256, s._n"
+            )
+        self._put_texts((r.id, text_source(r.kind), r.text, None) for r in results if r.state == STORED and r.text)
+        self._copy(
+            "findings",
+            _FINDING_COLUMNS,
+            (
+                (r.id, "ingest", f.code, f.severity, f.message, _json(f.evidence) or "{}")
+                for r in results
+                for f in r.findings
+            ),
+        )
+
+    def complete_item(self, result: Result) -> None:
+        """Record one item's outcome again (e.g. a skipped file seen by a later run)."""
+        sets = ", ".join(f"{c}=%s" for c in _COMPLETE_COLUMNS[1:-1]) + ", origin=NULL, ext=COALESCE(%s, ext)"
+        with self._atomic():
+            row = self.conn.execute(
+                f"UPDATE items SET {sets} WHERE id=%s RETURNING rowid", _clean((*self._completion(result), result.id))
+            ).fetchone()
+            self.conn.execute("DELETE FROM findings WHERE item_id=%s AND stage='ingest'", (result.id,))
+            self.conn.execute("DELETE FROM texts WHERE item_id=%s AND source<>'ocr'", (result.id,))
+            self._record([replace(result, rowid=row[0])])
+
+    def set_verdict(self, item_id: str, verdict: str) -> None:
+        self.conn.execute("UPDATE items SET verdict=%s WHERE id=%s", (verdict, item_id))
+
+    def item(self, item_id: str) -> Row | None:
+        return self.conn.execute("SELECT * FROM items WHERE id=%s", (item_id,)).fetchone()
+
+    def items(self, where: str = "", args: Iterable[Any] = ()) -> Iterator[Row]:
+        """Every item (those matching a condition written with `?` placeholders), in the order found."""
+        query = "SELECT * FROM items" + (f" WHERE {_marks(where)}" if where else "") + " ORDER BY rowid"
+        with self.conn.cursor() as cur:
+            yield from cur.execute(query, tuple(args))
+
+    def children(self, item_id: str) -> list[Row]:
+        return self.conn.execute("SELECT * FROM items WHERE parent=%s ORDER BY rowid", (item_id,)).fetchall()
+
+    # -- findings ---------------------------------------------------------------------
+    def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
+        with self._atomic():
+            self.conn.execute("DELETE FROM findings WHERE item_id=%s AND stage=%s", (item_id, stage))
+            self.add_findings(item_id, stage, findings)
+
+    def add_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
+        self.add_findings_of(((item_id, f) for f in findings), stage)
+
+    def add_findings_of(self, pairs: Iterable[tuple[str, Finding]], stage: str) -> None:
+        """(item id, finding) pairs of many items, in one COPY."""
+        rows = [(item_id, stage, f.code, f.severity, f.message, _json(f.evidence) or "{}") for item_id, f in pairs]
+        if rows:
+            self._copy("findings", _FINDING_COLUMNS, rows)
+
+    def findings_for(self, item_id: str, stage: str | None = None) -> list[Finding]:
+        query, args = "SELECT code, severity, message, evidence FROM findings WHERE item_id=%s", [item_id]
+        if stage is not None:
+            query += " AND stage=%s"
+            args.append(stage)
+        rows = self.conn.execute(query + " ORDER BY rowid", args)
+        return [Finding(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def all_findings(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        with self.conn.cursor() as cur:
+            for r in cur.execute("SELECT item_id, code, severity, message, evidence FROM findings ORDER BY rowid"):
+                out.setdefault(r[0], []).append(Finding(r[1], r[2], r[3], json.loads(r[4])))
+        return out
+
+    # -- texts ------------------------------------------------------------------------
+    def put_texts(self, records: Iterable[TextRecord]) -> None:
+        with self._atomic():
+            self._put_texts((r.item_id, r.source, r.text, r.confidence) for r in records)
+
+    def _put_texts(self, rows: Iterable[tuple[str, str, str, float | None]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        self._stage("_in_texts", "texts", ("item_id", "source", "text", "confidence"), rows)
+        self.conn.execute(
+            "INSERT INTO texts(item_id, source, text, confidence) SELECT item_id, source, text, confidence FROM"
+            " (SELECT DISTINCT ON (item_id, source) * FROM _in_texts ORDER BY item_id, source, _n DESC) s"
+            " ON CONFLICT (item_id, source) DO UPDATE SET text=EXCLUDED.text, confidence=EXCLUDED.confidence"
+        )
+
+    def texts_for(self, item_id: str, source: str | None = None) -> list[TextRecord]:
+        query, args = "SELECT item_id, source, text, confidence FROM texts WHERE item_id=%s", [item_id]
+        if source is not None:
+            query += " AND source=%s"
+            args.append(source)
+        return [TextRecord(*r) for r in self.conn.execute(query + ' ORDER BY source COLLATE "C"', args)]
+
+    # -- tables declared by steps -------------------------------------------------------
+    def ensure_table(self, spec: TableSpec) -> None:
+        marker = (spec.name, spec.version)
+        if marker not in self._tables_made:
+            tables.ensure(self.conn, spec, self.in_transaction)
+            self._tables_made.add(marker)
+
+    def put_rows(self, spec: TableSpec, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.put_encoded_rows(spec, (tables.encode(spec, r) for r in rows))
+
+    def put_encoded_rows(self, spec: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
+        self.ensure_table(spec)
+        rows = list(rows)
+        if not rows:
+            return
+        with self._atomic():
+            if not spec.key:  # a log: rows are only added
+                self._copy(spec.name, spec.column_names, rows)
+                return
+            staging = f"_in_t_{spec.name}_{spec.version}"
+            self._stage(staging, spec.name, spec.column_names, rows)
+            self.conn.execute(tables.merge_sql(spec, staging))
+
+    def get_row(self, spec: TableSpec, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        found = self.table_rows(spec, **dict(zip(spec.key, key, strict=True)))
+        return found[0] if found else None
+
+    def table_rows(self, spec: TableSpec, **equal: Any) -> list[dict[str, Any]]:
+        self.ensure_table(spec)
+        where, args = tables.where(spec, equal)
+        rows = self.conn.execute(f"SELECT {', '.join(spec.column_names)} FROM {spec.name}{where} ORDER BY rowid", args)
+        return [tables.decode(spec, r) for r in rows]
+
+    def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
+        self.ensure_table(spec)
+        where, args = tables.where(spec, equal)
+        return self.conn.execute(f"DELETE FROM {spec.name}{where}", args).rowcount
+
+    def table_keys(self, spec: TableSpec, **equal: Any) -> set[tuple[Any, ...]]:
+        self.ensure_table(spec)
+        where, args = tables.where(spec, equal)
+        return {tuple(r) for r in self.conn.execute(f"SELECT {', '.join(spec.key)} FROM {spec.name}{where}", args)}
+
+    def count_rows(self, spec: TableSpec) -> int:
+        self.ensure_table(spec)
+        return self.conn.execute(f"SELECT COUNT(*) FROM {spec.name}").fetchone()[0]
+
+    def table_columns(self, spec: TableSpec) -> set[str]:
+        tables._check(spec)
+        return tables.column_names(self.conn, spec.name)
+
+    def drop_table(self, spec: TableSpec) -> None:
+        tables._check(spec)
+        self.conn.execute(f"DROP TABLE IF EXISTS {spec.name}")
+        self._tables_made -= {m for m in self._tables_made if m[0] == spec.name}
+        self._temps -= {t for t in self._temps if t.startswith(f"_in_t_{spec.name}_")}
+
+    def range_lookup(self) -> PgRangeIndex:
+        return PgRangeIndex(self.url)
+
+    # -- accounting -------------------------------------------------------------------
+    def accounting(self) -> dict[str, Any]:
+        c = self.conn
+        by_state = {r[0]: r[1] for r in c.execute("SELECT state, COUNT(*) FROM items GROUP BY state")}
+        files = {r[0]: r[1] for r in c.execute("SELECT state, COUNT(*) FROM items WHERE is_file=1 GROUP BY state")}
+        reasons = {
+            state: [
+                {"reason": r[0], "count": r[1]}
+                for r in c.execute(
+                    "SELECT reason, COUNT(*) FROM items WHERE state=%s GROUP BY reason"
+                    ' ORDER BY COUNT(*) DESC, reason COLLATE "C"',
+                    (state,),
+                )
+            ]
+            for state in (SKIPPED, FAILED)
+        }
+        stored_bytes = c.execute("SELECT COALESCE(SUM(size),0) FROM items WHERE state=%s", (STORED,)).fetchone()[0]
+        unique = c.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size),0) FROM (SELECT sha256, MAX(size) AS size FROM items"
+            " WHERE state=%s GROUP BY sha256) u",
+            (STORED,),
+        ).fetchone()
+        ranged = c.execute(
+            'SELECT COALESCE(SUM(n), 0) FROM (SELECT DISTINCT ON (sha256) "end" - start AS n FROM blob_ranges) r'
+        ).fetchone()[0]
+        return {
+            "files": {"found": sum(files.values()), **{s: files.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)}},
+            "items": {
+                "found": sum(by_state.values()),
+                **{s: by_state.get(s, 0) for s in (STORED, SKIPPED, FAILED, PENDING)},
+            },
+            "skipped_reasons": reasons[SKIPPED],
+            "failed_reasons": reasons[FAILED],
+            "bytes": {
+                "items": int(stored_bytes),
+                "unique_blobs": unique[0],
+                "unique_bytes": int(unique[1]),
+                # of those, the bytes of mailbox members kept as ranges of their stored mailbox
+                "ranged_bytes": int(ranged),
+            },
+        }
+
+    def expansion_by_source(self) -> dict[str, tuple[int, int]]:
+        """source -> (bytes, items) of everything found inside it (the expansion budget spent so far)."""
+        rows = self.conn.execute(
+            "SELECT source, COALESCE(SUM(size),0), COUNT(*) FROM items WHERE depth>0 GROUP BY source"
+        )
+        return {source: (int(size), count) for source, size, count in rows}
+
+    def count_items_of(self, sources: list[str]) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM items WHERE source = ANY(%s)", (list(sources),)).fetchone()[0]
+
+    def counts(self, column: str, where: str = "", args: Iterable[Any] = ()) -> dict[str, int]:
+        assert column in ITEM_FIELDS
+        query = f"SELECT {column}, COUNT(*) FROM items" + (f" WHERE {_marks(where)}" if where else "")
+        return {str(k): v for k, v in self.conn.execute(query + f" GROUP BY {column}", tuple(args))}
 
 
 class PgRangeIndex:
@@ -183,14 +595,62 @@ class PgRangeIndex:
         return (row[0], row[1], row[2]) if row else None
 
 
+def create_database(url: str) -> bool:
+    """Create the database the URL names, if it does not exist (through the server's `postgres`
+    database, as the URL's user); returns whether it made it. Byte-order collation, as SQLite's."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, parts.fragment))
+    conn = connect(admin)
+    try:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone():
+            return False
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'").format(
+                sql.Identifier(name)
+            )
+        )
+        return True
+    except psycopg.errors.DuplicateDatabase:  # another process made it a moment ago
+        return False
+    except psycopg.Error as exc:
+        raise LeaklensError(
+            f"cannot create the database {name!r} on {without_password(admin)}: {_first_line(exc)}"
+        ) from None
+    finally:
+        conn.close()
+
+
+def drop_database(url: str) -> None:
+    """Drop the database the URL names (the tests' fresh databases), closing its other connections."""
+    parts = urlsplit(url)
+    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, parts.fragment))
+    with connect(admin) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(parts.path.lstrip("/"))))
+
+
+def _missing_database(exc: LeaklensError) -> bool:
+    return "does not exist" in str(exc) and "database" in str(exc)
+
+
 def open_postgres(url: str, *, create: bool) -> PostgresStore:
-    """The case database at `url`, migrated to the current schema; one clear error if it is not one."""
-    db = PostgresStore(url)
+    """The case database at `url`, migrated to the current schema; one clear error if it is not one.
+    With `create`, a database that does not exist yet is created."""
+    try:
+        db = PostgresStore(url)
+    except LeaklensError as exc:
+        if not (create and _missing_database(exc)):
+            raise
+        create_database(url)
+        db = PostgresStore(url)
     try:
         if not create and db.conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
-            raise LeaklensError(f"{db.path} is not a leaklens case database")
+            raise LeaklensError(f"{db.path} is not a leaklens case database (run 'leaklens ingest' with --db first)")
         db.migrate()
         return db
+    except psycopg.Error as exc:
+        db.close()
+        raise LeaklensError(f"{db.path}: {_first_line(exc)}") from None
     except BaseException:
         db.close()
         raise
