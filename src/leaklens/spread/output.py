@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
 
@@ -31,10 +32,12 @@ def ingest_table(reports: Iterable[FileReport]) -> Table:
         t.add_column(col, justify="right" if col not in ("file", "format") else "left", overflow="fold")
     for r in reports:
         if r.message and not r.posts:
-            t.add_row(escape(r.path), r.format or "—", "", "", "", "", "", "", end_section=False)
+            t.add_row(escape(Path(r.path).name), r.format or "—", "", "", "", "", "", "")
             continue
         t.add_row(
-            escape(r.path), r.format, *(f"{v:,}" for v in (r.posts, r.new, r.merged, r.malformed, r.errors, r.skipped))
+            escape(Path(r.path).name),
+            r.format,
+            *(f"{v:,}" for v in (r.posts, r.new, r.merged, r.malformed, r.errors, r.skipped)),
         )
     return t
 
