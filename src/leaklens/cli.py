@@ -420,6 +420,10 @@ keys_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 
+from .spread.commands import spread_app  # noqa: E402 - the spread module's verbs, thin like these
+
+app.add_typer(spread_app, name="spread")
+
 
 @keys_app.command("list")
 def keys_list(case: CaseOpt = DEFAULT_CASE) -> None:

@@ -44,6 +44,7 @@ STEP_MODULES = (
     "leaklens.verify.case_verify",
     "leaklens.verify.case_proof",
     "leaklens.verify.case_docs",
+    "leaklens.spread.links",
 )
 
 
