@@ -185,7 +185,15 @@ class Result(_Record):
     metadata: dict[str, Any] | None = None
     findings: list[Finding] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
+    # (file, count): a large container's first `count` children, spilled to a file (ingest/spill.py)
+    # rather than held in memory; `children` holds the rest.
+    spilled: tuple[str, int] | None = None
     names: str = ""  # every name it is known by, for the search index
     expanded: int = 0  # bytes its children added to the source's expansion
     rowid: int | None = None
     verdict: str = "unverified"
+
+    @property
+    def child_count(self) -> int:
+        """Every child it holds, spilled ones included."""
+        return len(self.children) + (self.spilled[1] if self.spilled else 0)

@@ -10,11 +10,12 @@ pending items: nothing is lost, nothing is doubled.
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +24,11 @@ from ..case import Case, now_iso
 from ..errors import LeaklensError
 from ..executor import CRASHED, DONE, RAISED, TIMEOUT, Executor, Outcome, executor_for
 from ..model import FAILED, PENDING, SKIPPED, Finding, Item, Result, Task
+from ..store.base import ItemQuery
 from ..verdicts import verdict_for
 from . import worker
 from .limits import Limits
+from .spill import read_chunks
 
 COMMIT_SECONDS = 1.0
 MAX_CRASHES = 2
@@ -183,11 +186,10 @@ def ingest(
     db.commit()
     roots = [root for root, _, _ in planned]
     budgets = _Budgets(case, limits)
-    queue: deque[Task] = deque()
-    for root in roots:
-        queue.extend(map(Task.of, db.pending(root)))
+    queue = _TaskQueue(db)
+    queue.from_case(roots)
     progress.found = db.count_items_of(roots)
-    progress.done = progress.found - len(queue)
+    progress.done = progress.found - queue.waiting()
     progress.update()
     workers = max(1, workers if workers is not None else (os.cpu_count() or 2))
     _run(case, queue, budgets, limits, workers, progress, stats)
@@ -201,7 +203,7 @@ def ingest(
 
 def _run(
     case: Case,
-    queue: deque[Task],
+    queue: _TaskQueue,
     budgets: _Budgets,
     limits: Limits,
     workers: int,
@@ -223,7 +225,7 @@ def _run(
         writer.write(tasks, results)
         stats.processed += len(results)
         progress.done += len(results)
-        progress.found += sum(len(r.children) for r in results)
+        progress.found += sum(r.child_count for r in results)
         progress.bytes += sum(r.size or 0 for r in results)
         progress.update()
 
@@ -257,7 +259,7 @@ def _run(
     )
     try:
         with pool:
-            while queue or pool.in_flight:
+            while queue.refill() or pool.in_flight:
                 while queue and len(out_in) < workers * 4:
                     batch = _next_batch(queue, workers, prepare, solo)
                     for t in batch:
@@ -295,6 +297,61 @@ def _result_of(out: Outcome, limits: Limits) -> Result | None:
 
 
 FLUSH_CHUNK = 1000
+PAGE = 2_000  # pending rows read back from the case at a time
+LOW = 500  # the queue is topped up from the case when it holds fewer tasks than this
+
+
+@dataclass(slots=True)
+class _Span:
+    """Pending rows of one source that the queue reads back from the case a page at a time, in
+    row-id order: the rows a run starts with (its files, or what an earlier run left pending), and
+    the members of a large container (spilled by its reader) as their rows are written."""
+
+    source: str
+    after: int  # rows up to this one have been queued
+    written: int  # rows up to this one exist (a large container's are written a chunk at a time)
+    last: int  # its last row id
+
+
+class _TaskQueue(deque):
+    """The tasks to send, in memory a few thousand at a time: the rest wait as pending rows in the case.
+
+    A folder of a million files or a mailbox of a million messages is a million pending rows; as
+    tasks in memory they cost a gigabyte in the coordinator (and in every worker it forks).
+    """
+
+    def __init__(self, db) -> None:
+        super().__init__()
+        self.db = db
+        self.spans: deque[_Span] = deque()
+        self.unread = 0  # pending rows of the sources when the run started
+
+    def from_case(self, roots: list[str]) -> None:
+        """Queue the pending rows these sources have now (rows written later are this run's own)."""
+        last = self.db.reserve_rowids(1)  # every row there now has a smaller id
+        self.spans.extend(_Span(root, 0, last, last) for root in roots)
+        counts = dict(self.db.count_items_by(("source",), ItemQuery(state=PENDING)))
+        self.unread = sum(counts.get(root, 0) for root in roots)
+
+    def waiting(self) -> int:
+        """Tasks to send at the start of the run, in memory or not."""
+        return len(self) + self.unread
+
+    def refill(self) -> bool:
+        """Top the queue up from the case when it runs low; whether anything is left to send."""
+        if len(self) < LOW:
+            for span in list(self.spans):
+                if len(self) >= PAGE:
+                    break
+                if span.after < span.written:
+                    rows = list(self.db.pending(span.source, after=span.after, limit=PAGE))
+                    mine = [r for r in rows if r.rowid <= span.written]
+                    self.extend(map(Task.of, mine))
+                    # A full page may have more behind it; a short one read all that is written.
+                    span.after = mine[-1].rowid if len(mine) == PAGE else span.written
+                if span.after >= span.last:
+                    self.spans.remove(span)
+        return bool(self) or bool(self.spans)
 
 
 @dataclass(slots=True)
@@ -305,6 +362,19 @@ class _Deferred:
     findings: list[Finding]  # what its container observed about it
     task: Task | None = None  # pending: queued for the workers already
     done: Result | None = None  # skipped or failed by its container: completed with its row
+    span: _Span | None = None  # a large container's member: queued from its row, once written
+
+
+@dataclass(slots=True)
+class _Lazy:
+    """A large container's members, read from their spill file as their rows are written."""
+
+    next_rowid: int
+    entries: Iterator[_Deferred]
+
+
+def _first_rowid(entry: _Deferred | _Lazy) -> int:
+    return entry.next_rowid if isinstance(entry, _Lazy) else entry.item.rowid
 
 
 class _Writer:
@@ -316,14 +386,16 @@ class _Writer:
     written before its result, and nothing is committed while rows are still to be written.
     """
 
-    def __init__(self, case: Case, queue: deque[Task], budgets: _Budgets) -> None:
+    def __init__(self, case: Case, queue: _TaskQueue, budgets: _Budgets) -> None:
         self.db = case.db
         self.queue = queue
         self.budgets = budgets
-        self.deferred: deque[_Deferred] = deque()  # children whose rows are not written yet
-        # What each container observed about a member queued in this run (often nothing), kept
-        # here until the member's result is written; a member queued by an earlier run reads it back.
+        self.deferred: deque[_Deferred | _Lazy] = deque()  # children whose rows are not written yet
+        # What a container observed about a member found in this run (when it observed anything),
+        # kept here until the member's result is written; a member found by an earlier run reads it
+        # back. Members found in this run have row ids from `first_reserved` on.
         self.carried: dict[str, list[Finding]] = {}
+        self.first_reserved: int | None = None
         self.last_commit = time.monotonic()
 
     def write(self, tasks: list[Task], results: list[Result]) -> None:
@@ -334,8 +406,9 @@ class _Writer:
         self.flush_through(max(t.rowid for t in tasks))
         for task, result in zip(tasks, results, strict=True):
             carried = self.carried.pop(task.id, None)
-            if carried is None:  # a task read back from the database (a resumed run)
-                carried = db.findings_for(task.id, "container")
+            if carried is None:  # nothing observed, or a member found by an earlier run
+                found_now = self.first_reserved is not None and (task.rowid or 0) >= self.first_reserved
+                carried = [] if found_now else db.findings_for(task.id, "container")
             result.rowid = task.rowid
             result.verdict = _verdict(result.state, [*carried, *result.findings])
         db.complete_items(results)
@@ -344,20 +417,42 @@ class _Writer:
                 self._children(task, result)
 
     def _children(self, task: Task, result: Result) -> None:
-        children = result.children
-        self.budgets.spend(task.source, result.expanded, len(children))
-        next_rowid = self.db.reserve_rowids(len(children))
+        count = result.child_count
+        self.budgets.spend(task.source, result.expanded, count)
+        first = self.db.reserve_rowids(count)
+        if self.first_reserved is None:
+            self.first_reserved = first
+        if result.spilled is None:
+            self.deferred.extend(self._entries(result.children, first, None))
+            return
+        # Thousands of members: read from their spill file a chunk at a time as their rows are
+        # written, and queued from those rows (the queue's span), never all in memory at once.
+        span = _Span(task.source, first - 1, first - 1, first + count - 1)
+        self.queue.spans.append(span)
+        self.deferred.append(_Lazy(first, self._spilled(result, first, span)))
+
+    def _spilled(self, result: Result, rowid: int, span: _Span) -> Iterator[_Deferred]:
+        assert result.spilled is not None
+        for chunk in itertools.chain(read_chunks(result.spilled[0]), [result.children]):
+            yield from self._entries(chunk, rowid, span)
+            rowid += len(chunk)
+
+    def _entries(self, children: list[Item], rowid: int, span: _Span | None) -> Iterator[_Deferred]:
+        """The children's rows to write, with row ids from `rowid` on; queued at once unless `span`
+        queues them."""
         for child in children:  # each is its row already, but for the row id chosen here
-            child.rowid = next_rowid
-            next_rowid += 1
+            child.rowid = rowid
+            rowid += 1
             # What the container observed about a member (unsafe name, unquoted mbox lines)
             # is stored with the member at once, so a resumed run keeps it.
             findings = [Finding.from_dict(f) for f in child.findings] if child.findings else []
-            entry = _Deferred(child, findings)
+            entry = _Deferred(child, findings, span=span)
             if child.state == PENDING:
-                entry.task = Task.of(child)
-                self.carried[child.id] = findings
-                self.queue.append(entry.task)
+                if findings:
+                    self.carried[child.id] = findings
+                if span is None:
+                    entry.task = Task.of(child)
+                    self.queue.append(entry.task)
             else:
                 entry.done = Result(
                     child.id,
@@ -367,33 +462,55 @@ class _Writer:
                     rowid=child.rowid,
                     verdict=_verdict(child.state, findings),
                 )
-            self.deferred.append(entry)
+            yield entry
 
     def flush(self, limit: int | None = None) -> None:
-        """Write up to ``limit`` deferred children's rows (all of them by default)."""
-        n = len(self.deferred) if limit is None else min(limit, len(self.deferred))
-        if not n:
+        """Write up to ``limit`` deferred children's rows (all of them by default, a chunk at a time)."""
+        if limit is None:
+            while self.deferred:
+                self.flush(FLUSH_CHUNK)
             return
-        entries = [self.deferred.popleft() for _ in range(n)]
+        entries = self._take(limit)
+        if not entries:
+            return
         db = self.db
         if not db.in_transaction:
             db.begin()
         items = [e.item for e in entries]
+        for e in entries:
+            if e.span is not None:  # in row-id order: the last one is how far its span is written
+                e.span.written = e.item.rowid
         if db.insert_pending(items) < len(items):
             # Some rows were there already (same path): their tasks and completions use the rows
             # the case holds, not the ids chosen here.
             known = db.rowids([i.id for i in items])
             for e in entries:
-                e.item.rowid = known[e.item.id]
+                reserved, e.item.rowid = e.item.rowid, known[e.item.id]
                 for target in (e.task, e.done):
                     if target is not None:
                         target.rowid = e.item.rowid
+                if e.span is not None and e.done is None and e.item.rowid != reserved:
+                    self.queue.append(Task.of(e.item))  # its row is outside the span the queue reads
         db.add_findings_of(((e.item.id, f) for e in entries for f in e.findings), "container")
         db.complete_items([e.done for e in entries if e.done is not None])
 
+    def _take(self, n: int) -> list[_Deferred]:
+        entries: list[_Deferred] = []
+        while self.deferred and len(entries) < n:
+            head = self.deferred[0]
+            if isinstance(head, _Lazy):
+                got = list(itertools.islice(head.entries, n - len(entries)))
+                head.next_rowid += len(got)
+                entries.extend(got)
+                if len(entries) < n:  # its members are all taken
+                    self.deferred.popleft()
+            else:
+                entries.append(self.deferred.popleft())
+        return entries
+
     def flush_through(self, rowid: int) -> None:
         """Write deferred rows up to ``rowid``: results about to be written need their rows."""
-        while self.deferred and self.deferred[0].item.rowid <= rowid:
+        while self.deferred and _first_rowid(self.deferred[0]) <= rowid:
             self.flush(FLUSH_CHUNK)
 
     def commit_now_and_then(self) -> None:

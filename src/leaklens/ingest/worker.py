@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import pathchain
 from ..case import case_blobs
-from ..model import FAILED, PENDING, STORED, Finding, Result, Task
+from ..model import FAILED, STORED, Finding, Result, Task
 from ..store.blobs import BlobStore
 from .limits import Limits
 from .readers import reader_for
@@ -137,7 +137,7 @@ def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
         sha256=sha,
         data=data,
     )
-    ctx = ReadContext(src, blobs, limits, budget=task.budget)
+    ctx = ReadContext(src, blobs, limits, budget=task.budget, parent=task.id, source=task.source)
     ctx.findings.extend(got.findings)
     spec = reader_for(mime)
     if fam in CONTAINER_FAMILIES and fam != "email" and task.depth >= limits.max_depth:
@@ -174,10 +174,11 @@ def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
     if task.kind_hint == "attachment" and kind != "email":
         kind = "attachment"
     names = [name, *ctx.metadata.get("attachment_names", [])] if kind == "email" else [name]
-    for child in ctx.children:
-        child.parent, child.source = task.id, task.source
-        if child.state == STORED:
-            child.state = PENDING
+    ctx.adopt(ctx.children)
+    spilled = None
+    if ctx.spill is not None:
+        ctx.spill.close()
+        spilled = (ctx.spill.path, ctx.spill.count)
     ext = os.path.splitext(name)[1].lower().lstrip(".") or extension_for(mime).lstrip(".")
     return Result(
         task.id,
@@ -195,6 +196,7 @@ def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
         metadata=ctx.metadata or None,
         findings=ctx.findings,
         children=ctx.children,
+        spilled=spilled,
         names=" ".join(names),
         expanded=ctx.expanded,
     )

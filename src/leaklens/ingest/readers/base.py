@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ... import pathchain
-from ...model import FAILED, SKIPPED, STORED, Child, Finding
+from ...model import FAILED, PENDING, SKIPPED, STORED, Child, Finding
 from ...store.blobs import BlobStore, LimitExceeded
 from ..limits import Limits
+from ..spill import CHUNK as SPILL_CHUNK
+from ..spill import SpillWriter
 
 
 @dataclass
@@ -60,6 +62,9 @@ class ReadContext:
     findings: list[Finding] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
     expanded: int = 0
+    parent: str = ""  # the item's id and source: what its children are adopted into
+    source: str = ""
+    spill: SpillWriter | None = None  # children past the first chunk, in a file (ingest/spill.py)
     _names: set[str] = field(default_factory=set)
 
     # -- facts about the item itself ------------------------------------------------
@@ -92,9 +97,24 @@ class ReadContext:
             kind_hint=kind,
             hints=dict(hints or {}),
             findings=[f.to_dict() for f in findings],
-        )  # its parent and source are the worker's to fill in
+        )  # its parent and source are set when it is adopted (spilled or returned)
+        if len(self.children) >= SPILL_CHUNK:
+            # A container of thousands of members: they wait in a file, not in memory. (Those
+            # announced before this one only: the caller is still filling this one in.)
+            if self.spill is None:
+                self.spill = SpillWriter(self.blobs.tmp)
+            self.spill.write(self.adopt(self.children))
+            self.children = []
         self.children.append(child)
         return child
+
+    def adopt(self, children: list[Child]) -> list[Child]:
+        """The children as the coordinator writes them: this item's, pending when their bytes are stored."""
+        for child in children:
+            child.parent, child.source = self.parent, self.source
+            if child.state == STORED:
+                child.state = PENDING
+        return children
 
     def add_child(
         self,

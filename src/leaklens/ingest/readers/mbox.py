@@ -53,8 +53,12 @@ def _from_lines(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
 
 
 def split_offsets(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int, int]]:
-    """Yield (separator_start, message_start, message_end) for every message."""
-    seps: list[tuple[int, int]] = []
+    """Yield (separator_start, message_start, message_end) for every message.
+
+    One message at a time, as the separators are found: a mailbox of a million messages is
+    never held as a list of them.
+    """
+    previous: tuple[int, int] | None = None  # the last separator found: (its start, its message's start)
     for start, end in _from_lines(buf):
         if is_separator(buf, start, end):
             line_end = end
@@ -62,15 +66,20 @@ def split_offsets(buf: bytes | mmap.mmap) -> Iterator[tuple[int, int, int]]:
                 line_end += 1
             if buf[line_end : line_end + 1] == b"\n":
                 line_end += 1
-            seps.append((start, line_end))
-    for i, (sep_start, msg_start) in enumerate(seps):
-        end = seps[i + 1][0] if i + 1 < len(seps) else len(buf)
-        # Writers follow every message (the last one too) with an empty line.
-        if end - msg_start >= 4 and buf[end - 4 : end] == b"\r\n\r\n":
-            end -= 2
-        elif end - msg_start >= 2 and buf[end - 2 : end] == b"\n\n":
-            end -= 1
-        yield sep_start, msg_start, end
+            if previous is not None:
+                yield _message(buf, *previous, start)
+            previous = (start, line_end)
+    if previous is not None:
+        yield _message(buf, *previous, len(buf))
+
+
+def _message(buf: bytes | mmap.mmap, sep_start: int, msg_start: int, end: int) -> tuple[int, int, int]:
+    # Writers follow every message (the last one too) with an empty line.
+    if end - msg_start >= 4 and buf[end - 4 : end] == b"\r\n\r\n":
+        end -= 2
+    elif end - msg_start >= 2 and buf[end - 2 : end] == b"\n\n":
+        end -= 1
+    return sep_start, msg_start, end
 
 
 def unquote(message: bytes) -> tuple[bytes, int]:
@@ -99,8 +108,11 @@ def read_mbox(src: Source, ctx: ReadContext) -> None:
                 "Bytes before the first 'From ' line were not a message.",
                 bytes=first + 1 if first >= 0 else len(buf),
             )
+        released = 0
         for sep_start, start, end in split_offsets(buf):
             count += 1
+            if start - released > RELEASE_BYTES:
+                released = _release(buf, released, start)
             envelope = bytes(buf[sep_start:start]).rstrip(b"\r\n").decode("utf-8", "replace")
             ctx.add_slice(
                 f"#{count}",
@@ -112,6 +124,23 @@ def read_mbox(src: Source, ctx: ReadContext) -> None:
             )
     ctx.metadata["messages"] = count
     ctx.text_status = "none"
+
+
+RELEASE_BYTES = 64 << 20
+
+
+def _release(buf: mmap.mmap, start: int, upto: int) -> int:
+    """Unmap the pages of ``buf`` between ``start`` and ``upto`` that the split has read.
+
+    The file's pages a scan touched stay resident in this process (they count in its RSS) until
+    the mapping is closed: a 4 GB mailbox would hold 4 GB. Dropping them costs nothing (they stay
+    in the page cache; a later read of one faults it in again, unchanged). Returns where the
+    released region ends (page-aligned).
+    """
+    upto -= upto % mmap.PAGESIZE
+    if upto > start and hasattr(buf, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        buf.madvise(mmap.MADV_DONTNEED, start, upto - start)
+    return max(start, upto)
 
 
 def cut_message(data: bytes) -> tuple[bytes, list[Finding]]:

@@ -189,13 +189,17 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
         marks = ",".join("?" * len(ids))
         return dict(self.conn.execute(f"SELECT id, rowid FROM items WHERE id IN ({marks})", ids).fetchall())
 
-    def pending(self, source: str | None = None) -> Iterator[Item]:
-        sql = "SELECT * FROM items WHERE state='pending'"  # the literal lets SQLite use the partial index
-        args: list[Any] = []
+    def pending(self, source: str | None = None, *, after: int = 0, limit: int | None = None) -> Iterator[Item]:
+        sql = "SELECT * FROM items WHERE state='pending' AND rowid>?"  # the literal lets SQLite use the partial index
+        args: list[Any] = [after]
         if source is not None:
             sql += " AND source=?"
             args.append(source)
-        for row in self.conn.execute(sql + " ORDER BY rowid", args).fetchall():
+        sql += " ORDER BY rowid"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        for row in self.conn.execute(sql, args).fetchall():
             yield _item(row)
 
     _COMPLETE = (
