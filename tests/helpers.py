@@ -27,10 +27,13 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def build_case(tmp_path: Path, *sources: Path, name: str = "case", workers: int = 1, **limits) -> Case:
+def build_case(
+    tmp_path: Path, *sources: Path, name: str = "case", workers: int = 1, db: str | None = None, **limits
+) -> Case:
+    """A case ingested from the sources, on SQLite (db None) or the database `db` names (conftest's `backend`)."""
     from leaklens.ingest.walker import ingest
 
-    case = Case.open(tmp_path / name, create=True)
+    case = Case.open(tmp_path / name, create=True, db=db)
     ingest(case, list(sources), limits=Limits(**limits), workers=workers)
     return case
 

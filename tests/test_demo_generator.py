@@ -347,6 +347,9 @@ def test_outside_signatures_use_keys_absent_from_the_archive(demo: Demo) -> None
     for m in outside:
         domain, selector = m["signed_by"].split("/")
         assert demo.dns(f"{selector}._domainkey.{domain}.".encode()) is None
+        if m["from"].endswith("@" + LOOKALIKE_MAIL_DOMAIN):  # the phishing email: the lookalike step flags it
+            assert m["expected_findings"][0] == "dkim.key_unavailable" and m["expected_verdict"] == "suspicious"
+            continue
         assert m["expected_findings"] == ["dkim.key_unavailable"] and m["expected_verdict"] == "unverified"
     unsigned = [m for m in demo.manifest.messages if not m["signed_by"]]
     assert any(m["from"].endswith("@" + DOMAIN) for m in unsigned)

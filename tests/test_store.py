@@ -10,6 +10,7 @@ import pytest
 from helpers import ROOT, build_case
 
 from leaklens.store.base import CaseStore, Column, TableSpec, TextRecord
+from leaklens.store.postgres import PostgresStore
 from leaklens.store.sqlite import SqliteStore
 
 # Modules that still hold SQL or use the connection, until they move onto the store interface
@@ -39,23 +40,29 @@ def test_no_database_outside_the_store() -> None:
     assert clean == set()
 
 
-def _case(tmp_path):
+def _case(tmp_path, db=None):
     m = EmailMessage()
     m["From"], m["To"], m["Subject"] = "a@x.example", "b@y.example", "Budget"
     m.set_content("The budget for the rally is ready.\n")
     m.add_attachment(b"plain attachment text\n", maintype="text", subtype="plain", filename="notes.txt")
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "m.eml").write_bytes(bytes(m))
-    return build_case(tmp_path, tmp_path / "in")
+    return build_case(tmp_path, tmp_path / "in", db=db)
 
 
-def test_sqlite_store_implements_the_interface(tmp_path) -> None:
-    case = _case(tmp_path)
-    assert isinstance(case.db, SqliteStore) and isinstance(case.db, CaseStore)
+def test_store_implements_the_interface(tmp_path, backend) -> None:
+    case = _case(tmp_path, backend)
+    assert isinstance(case.db, SqliteStore if backend is None else PostgresStore) and isinstance(case.db, CaseStore)
+    missing = {name for name in _protocol_methods() if not callable(getattr(case.db, name, None))}
+    assert missing == set()
 
 
-def test_texts_are_kept_apart_from_the_index(tmp_path) -> None:
-    case = _case(tmp_path)
+def _protocol_methods() -> set[str]:
+    return {n for n, v in vars(CaseStore).items() if callable(v) and not n.startswith("_")}
+
+
+def test_texts_are_kept_apart_from_the_index(tmp_path, backend) -> None:
+    case = _case(tmp_path, backend)
     email = next(r for r in case.db.items("kind='email'"))
     attachment = next(r for r in case.db.items("kind='attachment'"))
     [body] = case.db.texts_for(email["id"])
@@ -72,8 +79,8 @@ SPEC = TableSpec(
 )
 
 
-def test_declared_tables(tmp_path) -> None:
-    case = _case(tmp_path)
+def test_declared_tables(tmp_path, backend) -> None:
+    case = _case(tmp_path, backend)
     db = case.db
     db.put_rows(SPEC, [{"item_id": "a", "name": "x", "answer": {"k": [1, 2]}, "n": 3}, {"item_id": "a", "name": "y"}])
     assert db.get_row(SPEC, ("a", "x")) == {"item_id": "a", "name": "x", "answer": {"k": [1, 2]}, "n": 3}

@@ -52,6 +52,11 @@ class Case:
         self.db = db
         self.blobs = BlobStore(root / "blobs", ranges=db.range_lookup())
 
+    @staticmethod
+    def exists(root: Path | str) -> bool:
+        """Whether the folder holds a case (on SQLite or on PostgreSQL)."""
+        return (Path(root) / DB_NAME).exists() or (Path(root) / DB_FILE).exists()
+
     @classmethod
     def open(cls, root: Path | str, *, create: bool = False, db: str | None = None) -> Case:
         """The case in folder `root`, its database chosen by `db` (a URL, `sqlite:`, or None: what the

@@ -36,6 +36,15 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 CaseOpt = Annotated[Path, typer.Option("--case", "-c", help="Case folder (holds case.db and blobs/).")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="The case's database: sqlite: (the folder's case.db, the default) or postgresql://USER@HOST/DATABASE,"
+        " made by the first ingest; the folder remembers it (without the password). Default: what the folder"
+        " holds, else env LEAKLENS_DB.",
+    ),
+]
 
 
 def _existence(when: str | None, source: str | None) -> list[tuple[datetime, str]]:
@@ -146,6 +155,7 @@ def ingest(
         ),
     ],
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
     published: Annotated[
         str | None,
         typer.Option(help="When the dump was published (dates after it are suspicious), e.g. 2017-05-05T20:00+02:00."),
@@ -181,7 +191,7 @@ def ingest(
     for s in sources:
         if not s.exists() and not s.is_symlink():
             raise LeaklensError(f"{s}: no such file or folder")
-    with Case.open(case, create=True) as c:
+    with Case.open(case, create=True, db=db) as c:
         if when:
             c.set_published(when)
         with _bar("ingest", quiet) as (bar, tid):
@@ -210,13 +220,14 @@ def search(
         typer.Argument(help='Words, "phrases" and filters (listed below), e.g. ' + repr(EXAMPLE) + "."),
     ],
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
     limit: Annotated[int, typer.Option(help="Results to show.")] = 20,
     sort: Annotated[str, typer.Option(help="relevance, date or -date.")] = "relevance",
 ) -> None:
     """Full-text search over decoded bodies, attachment text, headers and file names."""
     if sort not in SORTS:
         raise UsageError(f"--sort must be one of {', '.join(sorted(SORTS))}")
-    with Case.open(case) as c:
+    with Case.open(case, db=db) as c:
         total, hits = c.db.search(query, limit=limit, sort=sort)
         t = Table(title=f"{total:,} results for {query!r}" + (f" (first {len(hits)})" if total > len(hits) else ""))
         for col in ("date", "from", "subject / path", "match", "verdict", "id"):
@@ -240,6 +251,7 @@ def search(
 @app.command()
 def report(
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
     format: Annotated[str, typer.Option("--format", "-f", help="json, jsonl, csv or html.")] = "json",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: standard output).")
@@ -252,7 +264,7 @@ def report(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     if format not in WRITERS:
         raise UsageError(f"--format {format} is not available in this version")
-    with Case.open(case) as c:
+    with Case.open(case, db=db) as c:
         if output is None:
             WRITERS[format](c, sys.stdout)
             return
@@ -267,6 +279,7 @@ def report(
 @app.command()
 def verify(
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
     keys: Annotated[
         list[Path] | None,
         typer.Option(
@@ -298,7 +311,7 @@ def verify(
     from .verify.case_keys import import_into_case
     from .verify.case_verify import verification_summary, verify_case
 
-    with Case.open(case) as c:
+    with Case.open(case, db=db) as c:
         for k in keys or []:
             n = len(import_into_case(c, k))
             console.print(f"imported {n} key(s) from {k}")
@@ -388,6 +401,7 @@ def timestamp(
     at: Annotated[str, typer.Option("--at", help="When it provably existed, e.g. 2016-11-03T10:00Z.")],
     source: Annotated[str, typer.Option(help="What attests it (an OpenTimestamps proof, an archive copy...).")],
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
 ) -> None:
     """Record that an item existed by a date, with the source that proves it.
 
@@ -402,7 +416,7 @@ def timestamp(
 
     when = _published(at)
     assert when is not None
-    with Case.open(case) as c:
+    with Case.open(case, db=db) as c:
         path = Path(target)
         if path.is_file():
             sha = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -426,11 +440,11 @@ app.add_typer(spread_app, name="spread")
 
 
 @keys_app.command("list")
-def keys_list(case: CaseOpt = DEFAULT_CASE) -> None:
+def keys_list(case: CaseOpt = DEFAULT_CASE, db: DbOpt = None) -> None:
     """List every key leaklens can use in this case, with its provenance and validity window."""
     from .verify.case_keys import case_archive
 
-    c = Case.open(case) if (case / "case.db").exists() else None
+    c = Case.open(case, db=db) if Case.exists(case) else None
     archive = case_archive(c)
     t = Table(title=f"{len(archive.records)} keys" + ("" if c else " (bundled only: no case here)"))
     columns = ("selector._domainkey.domain", "type", "bits", "first seen", "last seen", "private key public", "source")
@@ -458,11 +472,12 @@ def keys_list(case: CaseOpt = DEFAULT_CASE) -> None:
 def keys_import(
     files: Annotated[list[Path], typer.Argument(help="Zone-file TXT lines or leaklens key JSON (with provenance).")],
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
 ) -> None:
     """Import keys into the case; the next 'leaklens verify' re-checks only the emails they concern."""
     from .verify.case_keys import import_into_case
 
-    with Case.open(case) as c:
+    with Case.open(case, db=db) as c:
         for f in files:
             records = import_into_case(c, f)
             console.print(
@@ -474,6 +489,7 @@ def keys_import(
 @app.command()
 def serve(
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
     host: Annotated[
         str, typer.Option(help="Address to listen on. Anything but loopback requires --auth.")
     ] = "127.0.0.1",
@@ -486,13 +502,14 @@ def serve(
     """Open the web workbench over a case: search, read, check every item."""
     from .web.server import run
 
-    Case.open(case).close()
+    Case.open(case, db=db).close()
     run(case, host=host, port=port, auth=auth)
 
 
 @app.command()
 def people(
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
     top: Annotated[int, typer.Option(help="Values shown per attribute.")] = 10,
 ) -> None:
     """Who made the documents: editors, companies, applications, codepages, time zones, scripts, with counts.
@@ -501,7 +518,7 @@ def people(
     """
     from .verify.case_docs import population
 
-    with Case.open(case) as c:
+    with Case.open(case, db=db) as c:
         pop = population(c)
     console.print(f"{pop['documents']:,} documents with metadata")
     for key in ("editors", "companies", "applications", "producers", "codepages", "languages", "time_zones", "scripts"):

@@ -45,6 +45,7 @@ STEP_MODULES = (
     "leaklens.verify.case_proof",
     "leaklens.verify.case_docs",
     "leaklens.spread.links",
+    "leaklens.intel.steps",
 )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..case import Case
 from ..errors import LeaklensError
 from ..ingest.walker import Progress, ingest
+from ..intel.steps import set_protected
 from ..verify.case_keys import import_into_case
 from ..verify.case_verify import verify_case
 from .generate import DemoManifest, generate_demo
@@ -33,5 +34,7 @@ def build_demo_case(
         sources = sorted(p for p in dump_dir.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
         ingest(case, sources, progress=ingest_progress, workers=workers)
         import_into_case(case, dump_dir / manifest.keys_file)
+        # The organisation whose lookalikes the phishing step looks for (`leaklens domains --protect` on a real case).
+        set_protected(case, [manifest.organisation["domain"]])
         verify_case(case, progress=verify_progress, workers=workers)
     return manifest

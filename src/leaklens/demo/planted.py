@@ -177,7 +177,9 @@ def phishing(f: MessageFactory) -> Built:
     b.case = "phishing"
     b.extra = {"indicators": {"domains": [PHISHER.domain, LOOKALIKE_LOGIN_DOMAIN], "urls": [PHISHING_URL],
                               "impersonates": DOMAIN}}
-    b.expected_findings = ["dkim.key_unavailable"]
+    # The phishing step (intel/) flags it: the demo protects its organisation's domain.
+    b.expected_verdict = "suspicious"
+    b.expected_findings = ["dkim.key_unavailable", "intel.lookalike_sender", "intel.lookalike_link"]
     b.note = (f"phishing from the lookalike domain {PHISHER.domain}, linking to {PHISHING_URL}; "
               "indicators: domains " + PHISHER.domain + ", " + PHISHING_URL.split("/")[2])
     return b

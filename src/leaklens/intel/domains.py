@@ -16,12 +16,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..addresses import _extractor, ascii_domain
-from ..ingest.textformats.links import URL, urls_in
+from ..ingest.textformats.links import IPV4, URL, ips_in, urls_in
 
-__all__ = ["URL", "urls_in", "Split", "split_host", "split_ascii", "unicode_label", "host_of_url", "ip_of_url"]
+__all__ = [
+    "IPV4",
+    "URL",
+    "ips_in",
+    "urls_in",
+    "Split",
+    "split_host",
+    "split_ascii",
+    "unicode_label",
+    "known_suffix",
+    "host_of_url",
+    "ip_of_url",
+]
 # A host inside a URL: after the scheme and any user:password@, up to the port or the path.
 _URL_HOST = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]*://)?(?:[^/@?#]*@)?(\[[^\]]*\]|[^/:?#]+)")
-IPV4 = re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")
 _TRAILING = ".,;:!?)]}'\"»"
 
 
@@ -99,6 +110,12 @@ def split_ascii(h: str) -> Split:
     suffix = ".".join(labels[suffix_at:])
     label = labels[suffix_at - 1]
     return Split(h, f"{label}.{suffix}", label, suffix)
+
+
+def known_suffix(suffix: str) -> bool:
+    """Whether the suffix is one of the Public Suffix List's (not the default rule's guess: file.txt)."""
+    rules, wild, exc, _ = _rules()
+    return suffix in rules or suffix.split(".", 1)[-1] in wild
 
 
 def unicode_label(label: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from ...model import Finding
 from .. import mime
 from ..text import decode_text, html_text
-from ..textformats.links import MAX_LINKS, links_and_forms, urls_in
+from ..textformats.links import MAX_LINKS, ips_in, links_and_forms, urls_in
 from .base import ReadContext, ReaderSpec, Source
 
 MAX_EMAIL_BYTES = 512 << 20  # larger "emails" are read as opaque files
@@ -184,6 +184,9 @@ def read_email(src: Source, ctx: ReadContext) -> None:
         ctx.metadata["links"] = links[:MAX_LINKS]
     if forms:
         ctx.metadata["forms"] = forms
+    ips = ips_in(body)
+    if ips:
+        ctx.metadata["ips"] = ips
     senders = {}
     for key, header in (("reply_to", "Reply-To"), ("sender", "Sender"), ("return_path", "Return-Path")):
         v = headers.get(header)

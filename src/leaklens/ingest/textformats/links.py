@@ -24,6 +24,14 @@ MAX_TEXT = 200
 # hold unescaped. The punctuation that ends a sentence is taken off by `urls_in`.
 URL = re.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`{}|\\^\[\]]+")
 _TRAILING = ".,;:!?)]}'\"»"
+IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.]\d)")
+
+
+def ips_in(text: str, limit: int = MAX_LINKS) -> list[str]:
+    """The IPv4 addresses written in a text, in order, each once."""
+    if text.count(".") < 3:
+        return []
+    return list(dict.fromkeys(m.group(0) for m in IPV4.finditer(text)))[:limit]
 
 
 def urls_in(text: str, limit: int = MAX_LINKS) -> list[str]:

@@ -138,11 +138,12 @@ def connect(url: str) -> psycopg.Connection:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    text = lines[-1] if lines else type(exc).__name__
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
     # libpq says where it tried first ("connection failed: connection to server at ... failed: ..."):
-    # the URL shown says that already.
-    text = text.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    # the URL shown says that already. A second line is its hint ("Is the server running ...?").
+    text = lines[0].rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    if len(lines) > 1 and lines[1].startswith("Is the server"):
+        text += f" ({lines[1][0].lower()}{lines[1][1:]})"
     if "no password supplied" in text:
         text += " (give it in the URL, in LEAKLENS_DB, in PGPASSWORD or in ~/.pgpass)"
     return text
@@ -320,12 +321,16 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
         rows = self.conn.execute("SELECT id, rowid FROM items WHERE id = ANY(%s)", (list(ids),))
         return {r[0]: r[1] for r in rows}
 
-    def pending(self, source: str | None = None) -> Iterator[Item]:
-        query, args = "SELECT * FROM items WHERE state='pending'", []
+    def pending(self, source: str | None = None, *, after: int = 0, limit: int | None = None) -> Iterator[Item]:
+        query, args = "SELECT * FROM items WHERE state='pending' AND rowid>%s", [after]
         if source is not None:
             query += " AND source=%s"
             args.append(source)
-        for row in self.conn.execute(query + " ORDER BY rowid", args).fetchall():
+        query += " ORDER BY rowid"
+        if limit is not None:
+            query += " LIMIT %s"
+            args.append(limit)
+        for row in self.conn.execute(query, args).fetchall():
             yield _item(row)
 
     @staticmethod
@@ -453,6 +458,27 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
             query += " AND source=%s"
             args.append(source)
         return [TextRecord(*r) for r in self.conn.execute(query + ' ORDER BY source COLLATE "C"', args)]
+
+    def iter_texts(self, sources: Sequence[str] | None = None) -> Iterator[TextRecord]:
+        """Every text record (of these sources), item by item in the order found, a page at a time
+        (by key, so the caller may write between pages and memory stays one page)."""
+        query = (
+            "SELECT i.rowid, t.item_id, t.source, t.text, t.confidence FROM texts t JOIN items i ON i.id = t.item_id"
+            ' WHERE (i.rowid, t.source COLLATE "C") > (%s, %s)'
+        )
+        args: list[Any] = []
+        if sources:
+            query += " AND t.source = ANY(%s)"
+            args.append(list(sources))
+        query += ' ORDER BY i.rowid, t.source COLLATE "C" LIMIT 500'
+        key: tuple[int, str] = (-1, "")
+        while True:
+            rows = self.conn.execute(query, [*key, *args]).fetchall()
+            for r in rows:
+                yield TextRecord(r[1], r[2], r[3], r[4])
+            if len(rows) < 500:
+                return
+            key = (rows[-1][0], rows[-1][2])
 
     # -- tables declared by steps -------------------------------------------------------
     def ensure_table(self, spec: TableSpec) -> None:
