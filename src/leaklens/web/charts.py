@@ -295,3 +295,116 @@ def graph_svg(
             parts.append(f"<g>{title}{node}</g>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+# -- spread (social posts) --------------------------------------------------------------------------
+PLATFORM_COLOURS = ("#1d4e89", "#c2410c", "#15803d", "#7c3aed", "#b91c1c", "#0e7490", "#6b7280")
+
+
+def posts_timeline_svg(tl: dict, *, width: int = 960, height: int = 240) -> str:
+    """Posts per minute, hour or day (spread.timeline), stacked by platform, with a legend in words."""
+    buckets = tl.get("buckets") or []
+    if not buckets:
+        return '<p class="empty">No dated posts.</p>'
+    platforms = list(tl.get("platforms") or [])
+    colour = {p: PLATFORM_COLOURS[i % len(PLATFORM_COLOURS)] for i, p in enumerate(platforms)}
+    left, right, top, bottom = 44, 12, 12, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(sum(b["counts"].values()) for b in buckets) or 1
+    bar_w = plot_w / len(buckets)
+    unit = _e(tl.get("unit", ""))
+    parts = [
+        f'<svg class="chart timeline" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="Posts per {unit}, by platform; peak {peak}" xmlns="http://www.w3.org/2000/svg" '
+        f'font-family="{_e(FONT)}" font-size="11"><title>Posts per {unit}, by platform</title>'
+    ]
+    for frac in (0, 0.5, 1):
+        y = top + plot_h - frac * plot_h
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9dde3"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">{round(peak * frac)}</text>'
+        )
+    for i, b in enumerate(buckets):
+        total = sum(b["counts"].values())
+        if not total:
+            continue
+        x, y = left + i * bar_w, top + plot_h
+        detail = ", ".join(f"{p} {b['counts'][p]}" for p in platforms if b["counts"].get(p))
+        inner = []
+        for p in platforms:
+            n = b["counts"].get(p, 0)
+            if n:
+                h = n / peak * plot_h
+                y -= h
+                inner.append(f'<rect x="{x + 0.5:.2f}" y="{y:.2f}" width="{max(bar_w - 1, 0.8):.2f}" height="{h:.2f}" '
+                             f'fill="{colour[p]}"/>')
+        parts.append(f"<g><title>{_e(b['start'])}: {total} posts ({_e(detail)})</title>{''.join(inner)}</g>")
+    ticks = min(6, len(buckets))
+    for k in range(ticks):
+        i = round(k * (len(buckets) - 1) / max(ticks - 1, 1))
+        x = left + (i + 0.5) * bar_w
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#374151">'
+                     f"{_e(buckets[i]['start'][:16].replace('T', ' '))}</text>")
+    lx = left
+    for p in platforms:
+        parts.append(f'<rect x="{lx}" y="{height - 14}" width="10" height="10" fill="{colour[p]}"/>'
+                     f'<text x="{lx + 14}" y="{height - 5}" fill="#1f2937">{_e(p)}</text>')
+        lx += 28 + 7 * len(p)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def cascade_svg(edges: Sequence[tuple[str, str, str]], root: str, labels: dict[str, str] | None = None, *,
+                width: int = 960, row_h: int = 16, link: str | None = "/spread/post?uid=") -> str:
+    """A cascade as a tree read left to right: the root, then each depth in a column; reposts, quotes and
+    replies drawn in different strokes (and named in each node's title, never by colour alone)."""
+    if not edges:
+        return '<p class="empty">No cascade to draw.</p>'
+    labels = labels or {}
+    kids: dict[str, list[tuple[str, str]]] = {}
+    for parent, child, kind in edges:
+        kids.setdefault(parent, []).append((child, kind))
+    depth: dict[str, int] = {root: 0}
+    order = [root]
+    kind_of: dict[str, str] = {}
+    stack = [root]
+    while stack:  # depth-first, so that each subtree sits in consecutive rows
+        node = stack.pop()
+        for child, kind in reversed(kids.get(node, ())):
+            if child not in depth:
+                depth[child] = depth[node] + 1
+                kind_of[child] = kind
+                order.append(child)
+                stack.append(child)
+    max_d = max(depth.values()) or 1
+    rows = {n: k for k, n in enumerate(order)}
+    height = max(60, row_h * len(order) + 20)
+    col_w = (width - 220) / max_d
+
+    def xy(n: str) -> tuple[float, float]:
+        return 10 + depth[n] * col_w, 10 + rows[n] * row_h
+
+    stroke = {"repost": ("#1d4e89", ""), "quote": ("#c2410c", ' stroke-dasharray="6 3"'),
+              "reply": ("#15803d", ' stroke-dasharray="2 2"')}
+    parts = [f'<svg class="chart graph cascade" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="Cascade of {len(order)} posts" xmlns="http://www.w3.org/2000/svg" '
+             f'font-family="{_e(FONT)}" font-size="10"><title>Cascade from {_e(root)}</title>']
+    for parent, child, kind in edges:
+        if parent in depth and child in depth:
+            (x1, y1), (x2, y2) = xy(parent), xy(child)
+            colour, dash = stroke.get(kind, ("#6b7280", ""))
+            parts.append(f'<path d="M{x1:.1f},{y1:.1f} H{x1 + col_w * 0.4:.1f} V{y2:.1f} H{x2:.1f}" fill="none" '
+                         f'stroke="{colour}" stroke-width="1.2"{dash}/>')
+    for n in order:
+        x, y = xy(n)
+        label = labels.get(n) or n
+        label = label if len(label) <= 30 else label[:28] + "…"
+        tip = f"{kind_of.get(n, 'root')}: {labels.get(n) or ''} ({n})"
+        node = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#111827"/>'
+                f'<text x="{x + 7:.1f}" y="{y + 3.5:.1f}" fill="#111827">{_e(label)}</text>')
+        if link is not None:
+            parts.append(f'<a href="{_e(link + quote(n, safe=""))}"><title>{_e(tip)}</title>{node}</a>')
+        else:
+            parts.append(f"<g><title>{_e(tip)}</title>{node}</g>")
+    parts.append("</svg>")
+    return "".join(parts)
