@@ -44,6 +44,8 @@ STEP_MODULES = (
     "leaklens.verify.case_verify",
     "leaklens.verify.case_proof",
     "leaklens.verify.case_docs",
+    "leaklens.ocr.step",
+    "leaklens.entities.step",
     "leaklens.spread.links",
     "leaklens.intel.steps",
 )

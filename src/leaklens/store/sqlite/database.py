@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -314,6 +314,17 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
             sql += " AND source=?"
             args.append(source)
         return [TextRecord(*r) for r in self.conn.execute(sql + " ORDER BY source", args)]
+
+    def iter_texts(self, sources: Sequence[str] | None = None) -> Iterator[TextRecord]:
+        sql = "SELECT t.item_id, t.source, t.text, t.confidence FROM texts t JOIN items i ON i.id = t.item_id"
+        args: list[Any] = []
+        if sources:
+            sql += f" WHERE t.source IN ({','.join('?' * len(sources))})"
+            args.extend(sources)
+        # A cursor of its own: the caller writes while it reads (WAL lets a reader see a steady snapshot).
+        cur = self.conn.cursor()
+        for row in cur.execute(sql + " ORDER BY i.rowid, t.source", args):
+            yield TextRecord(*row)
 
     # -- tables declared by steps -------------------------------------------------------
     def ensure_table(self, spec: TableSpec) -> None:
