@@ -209,7 +209,8 @@ class PgVerifyQueries:
         self.ensure_table(verifications)
         rows = self.conn.execute(
             f"SELECT d.value, i.verdict, COUNT(*) FROM {verifications.name} v JOIN items i ON i.id = v.item_id,"
-            f" json_array_elements_text({json_of('v.domains')}) d(value) GROUP BY 1, 2 ORDER BY d.value {C}, i.verdict {C}"
+            f" json_array_elements_text({json_of('v.domains')}) d(value)"
+            f" GROUP BY 1, 2 ORDER BY d.value {C}, i.verdict {C}"
         )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
