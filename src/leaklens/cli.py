@@ -21,6 +21,7 @@ from . import __version__
 from .case import DEFAULT_CASE, Case
 from .errors import LeaklensError, UsageError
 from .ingest.limits import Limits
+from .jobs import Job, identity_line, recorded
 from .query import EXAMPLE, SORTS, help_text
 
 app = typer.Typer(
@@ -76,13 +77,43 @@ def _published(value: str | None) -> datetime | None:
 
 
 class _RateColumn(ProgressColumn):
+    """Items/s now and on average (the job's figures, `jobs.Job.figures`), and MB/s."""
+
     def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         if elapsed <= 0:
             return Text("")
-        items = task.fields.get("items_done", 0) / elapsed
-        mb = task.fields.get("bytes", 0) / elapsed / 1e6
-        return Text(f"{items:,.0f} items/s  {mb:,.1f} MB/s", style="cyan")
+        f = task.fields
+        mb = f.get("bytes", 0) / elapsed / 1e6
+        if "avg" in f:
+            rates = f"{f['now']:,.0f} items/s now, {f['avg']:,.0f} avg"
+        else:
+            rates = f"{f.get('items_done', 0) / elapsed:,.0f} items/s"
+        return Text(rates + (f"  {mb:,.1f} MB/s" if f.get("bytes") else ""), style="cyan")
+
+
+class _EtaColumn(ProgressColumn):
+    """Time left for the items known now, at the current rate (an ingest finds more as it opens containers)."""
+
+    def render(self, task: Task) -> Text:
+        if task.finished or "eta" not in task.fields:
+            return Text("")
+        eta = task.fields["eta"]
+        if eta is None:
+            return Text("ETA ?", style="dim")
+        m, sec = divmod(int(eta), 60)
+        return Text(f"ETA {m // 60}:{m % 60:02d}:{sec:02d}" if m >= 60 else f"ETA {m}:{sec:02d}", style="dim")
+
+
+class _ErrorsColumn(ProgressColumn):
+    """Errors by stage so far."""
+
+    def render(self, task: Task) -> Text:
+        errors = task.fields.get("errors") or {}
+        if not errors:
+            return Text("")
+        return Text("errors: " + ", ".join(f"{k} {v:,}" for k, v in sorted(errors.items())), style="red")
+
 
 
 @contextmanager
@@ -93,7 +124,9 @@ def _bar(label: str, quiet: bool, *more: str):
         BarColumn(),
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         _RateColumn(),
+        _EtaColumn(),
         TimeElapsedColumn(),
+        _ErrorsColumn(),
         console=err,
         disable=quiet,
     )
@@ -102,7 +135,7 @@ def _bar(label: str, quiet: bool, *more: str):
         yield (bar, *tasks)
 
 
-def _ingest_progress(bar: Progress, tid):
+def _ingest_progress(bar: Progress, tid, job: Job | None = None):
     from .ingest.walker import Progress as IngestProgress
 
     last = [0.0]
@@ -111,9 +144,19 @@ def _ingest_progress(bar: Progress, tid):
         now = time.monotonic()
         if now - last[0] > 0.1 or p.done == p.found:
             last[0] = now
-            bar.update(tid, total=max(p.found, 1), completed=p.done, items_done=p.done, bytes=p.bytes)
+            figures = job.figures() if job is not None else {}  # the job follows the ingest (walker)
+            bar.update(tid, total=max(p.found, 1), completed=p.done, items_done=p.done, bytes=p.bytes, **figures)
 
     return IngestProgress(callback=draw)
+
+
+def _job_progress(bar: Progress, tid, job: Job):
+    """A progress callback (done, total) drawing the bar with the job's figures (the job follows the run)."""
+
+    def draw(done: int, total: int) -> None:
+        bar.update(tid, completed=done, total=total, items_done=done, **job.figures())
+
+    return draw
 
 
 def accounting_table(acc: dict) -> Table:
@@ -172,10 +215,21 @@ def ingest(
     max_items: Annotated[int, typer.Option(help="Max items one source may produce.")] = Limits.max_items,
     max_item_bytes: Annotated[int, typer.Option(help="Largest single member extracted.")] = Limits.max_item_bytes,
     item_timeout: Annotated[int, typer.Option(help="Seconds allowed to read one item.")] = Limits.item_timeout,
+    only_failed: Annotated[
+        bool,
+        typer.Option(
+            "--only-failed",
+            help="Read again only the items of these sources that failed (timed out, crashed the reader, "
+            "unreadable); every other item is left as it is.",
+        ),
+    ] = False,
 ) -> None:
     """Read files and folders into a case: every item stored by content, accounted for, indexed.
 
-    Re-running the same command adds nothing; re-running after an interruption finishes the job.
+    Re-running the same command adds nothing; re-running after an interruption (a full disk, a lost
+    database, Ctrl-C) finishes the job. Each run is recorded as a job (the workbench's Jobs page).
+
+    Example: leaklens ingest dump.zip --only-failed --item-timeout 600
     """
     from .ingest.walker import ingest as run_ingest
 
@@ -191,21 +245,38 @@ def ingest(
     for s in sources:
         if not s.exists() and not s.is_symlink():
             raise LeaklensError(f"{s}: no such file or folder")
-    with Case.open(case, create=True, db=db) as c:
+    options = {"sources": [str(s) for s in sources], "workers": workers, "only_failed": only_failed,
+               "published": published, **vars(limits)}  # fmt: skip
+    with Case.open(case, create=True, db=db) as c, recorded(c, "ingest", options) as job:
         if when:
             c.set_published(when)
         with _bar("ingest", quiet) as (bar, tid):
             started = time.monotonic()
-            stats = run_ingest(c, sources, limits=limits, workers=workers, progress=_ingest_progress(bar, tid))
+            stats = run_ingest(
+                c,
+                sources,
+                limits=limits,
+                workers=workers,
+                progress=_ingest_progress(bar, tid, job),
+                job=job,
+                only_failed=only_failed,
+            )
         acc = c.db.accounting()
+        job.finish(accounting=acc)
         if not quiet:
             console.print(accounting_table(acc))
             reasons = _reasons_table(acc)
             if reasons:
                 console.print(reasons)
+        console.print(f"Accounted for: {identity_line(acc)}.")
+        if only_failed and stats.not_retried:
+            console.print(
+                f"{stats.not_retried:,} failed items were not read again: their container could not extract "
+                "them, or no run recorded where their bytes were."
+            )
         console.print(
             f"{stats.processed:,} items read in {time.monotonic() - started:.1f} s "
-            f"({stats.new_items:,} new top-level files). Case: {c.root}"
+            f"({stats.new_items:,} new top-level files). Job {job.id}. Case: {c.root}"
         )
         console.print(
             "Next: [bold]leaklens verify[/bold] · [bold]leaklens search QUERY[/bold] · "
@@ -300,6 +371,14 @@ def verify(
     force: Annotated[bool, typer.Option("--force", help="Check every email again, even those up to date.")] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    only_failed: Annotated[
+        bool,
+        typer.Option(
+            "--only-failed",
+            help="Check again only the emails whose check timed out or crashed, and read again the documents "
+            "whose metadata did; every other result is kept.",
+        ),
+    ] = False,
 ) -> None:
     """Check every email's DKIM and ARC against the key archive, then every document's metadata; derive verdicts.
 
@@ -311,7 +390,11 @@ def verify(
     from .verify.case_keys import import_into_case
     from .verify.case_verify import verification_summary, verify_case
 
-    with Case.open(case, db=db) as c:
+    if force and only_failed:
+        raise UsageError("--force checks every email again; --only-failed only those that failed: choose one")
+    options = {"keys": [str(k) for k in keys or []], "dns": dns, "published": published, "force": force,
+               "workers": workers, "only_failed": only_failed}  # fmt: skip
+    with Case.open(case, db=db) as c, recorded(c, "verify", options) as job:
         for k in keys or []:
             n = len(import_into_case(c, k))
             console.print(f"imported {n} key(s) from {k}")
@@ -322,15 +405,20 @@ def verify(
                 published=_published(published),
                 force=force,
                 workers=workers,
-                progress=lambda done, total: bar.update(tid, completed=done, total=total, items_done=done),
-                doc_progress=lambda done, total: bar.update(did, completed=done, total=total, items_done=done),
+                progress=_job_progress(bar, tid, job),
+                doc_progress=_job_progress(bar, did, job),
+                job=job,
+                only_failed=only_failed,
             )
+        job.finish(accounting=c.db.accounting())
         summary = verification_summary(c)
         console.print(verdict_table(summary))
         for key, n in summary["verified_by_key"].items():
             console.print(f"  valid signatures by key {key}: {n:,}")
         console.print(
-            f"{stats.checked:,} of {stats.emails:,} emails checked ({stats.skipped_up_to_date:,} already up to date)."
+            f"{stats.checked:,} of {stats.emails:,} emails checked ({stats.skipped_up_to_date:,} already up to date"
+            + (f", {stats.failed:,} could not be checked: {', '.join(sorted(job.errors))}" if stats.failed else "")
+            + f"). Job {job.id}."
         )
 
 
@@ -533,128 +621,6 @@ def people(
         if len(values) > top:
             t.caption = f"… and {len(values) - top} more"
         console.print(t)
-
-
-@app.command()
-def domains(
-    case: CaseOpt = DEFAULT_CASE,
-    db: DbOpt = None,
-    protect: Annotated[
-        list[str] | None,
-        typer.Option("--protect", "-p", help="A domain of the organisation (repeat). Kept in the case for verify."),
-    ] = None,
-    domains_file: Annotated[
-        Path | None,
-        typer.Option("--domains", help="Also score a list of domains, one a line (certificate transparency, DNS)."),
-    ] = None,
-    lure: Annotated[
-        Path | None, typer.Option("--lure", help="More lure words, one a line (kept in the case).")
-    ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
-) -> None:
-    """Find lookalikes of the organisation's domains among every domain the case mentions (and a list).
-
-    Example: leaklens domains --protect en-marche.fr --protect office.com --domains ct-log.txt
-
-    Gathers From, Reply-To, Return-Path, Sender, Received hosts, Message-ID, DKIM d=, link targets and URLs
-    of bodies, HTML attachments and documents; scores each registrable domain against the protected ones
-    (tld-swap, idn-homograph, homoglyph, dnstwist fuzzers, keyboard, edit-distance, combosquatting,
-    subdomain) and flags the emails that use them (intel.* findings). Offline: nothing is looked up.
-    """
-    from .intel import ranked
-    from .intel.lookalike import Scorer
-    from .intel.steps import analyse, set_protected
-    from .intel.tables import lure_words_of, protected_of
-
-    if format not in ("table", "json", "csv"):
-        raise UsageError("--format must be table, json or csv")
-    words = None
-    if lure is not None:
-        try:
-            words = [w for w in lure.read_text(encoding="utf-8").split() if not w.startswith("#")]
-        except OSError as exc:
-            raise LeaklensError(f"cannot read {lure}: {exc.strerror}") from None
-    rows: list[dict] = []
-    stats: dict = {}
-    if domains_file is not None and db is None and not (case / "case.db").exists():
-        scorer = Scorer(protect or [], lure_words=words or ())  # a list alone, no case
-        rows = list(ranked.score_list(scorer, domains_file, stats))
-    else:
-        with Case.open(case, db=db) as c:
-            if protect:
-                set_protected(c, protect, words)
-            elif words is not None:
-                set_protected(c, protected_of(c.db), words)
-            if not protected_of(c.db):
-                raise UsageError("no protected domain: give the organisation's with --protect DOMAIN")
-            c.db.begin()
-            try:
-                result, _ = analyse(c)
-                from .steps import derive_verdicts
-                from .store.base import ItemQuery
-
-                derive_verdicts(c.db, ItemQuery(kind="email", state="stored"))
-            finally:
-                c.db.commit()
-            rows = ranked.case_lookalikes(c)
-            err.print(f"{result.domains:,} domains in the case scored against {', '.join(result.protected)}: "
-                      f"{len(rows):,} lookalikes, {result.emails_flagged:,} emails flagged")  # fmt: skip
-            if domains_file is not None:
-                scorer = Scorer(protected_of(c.db), lure_words=lure_words_of(c.db))
-                rows += list(ranked.score_list(scorer, domains_file, stats))
-    if stats:
-        rate = stats["lines"] / stats["seconds"] if stats["seconds"] else 0
-        err.print(f"{domains_file}: {stats['lines']:,} lines, {stats['domains']:,} domains scored ({rate:,.0f}/s)")
-    if format == "json":
-        ranked.write_json(rows, sys.stdout)
-    elif format == "csv":
-        ranked.write_csv(rows, sys.stdout)
-    else:
-        t = Table(title=f"{len(rows):,} lookalike domains")
-        for col in ("domain", "imitates", "technique", "score", "first seen", "last seen", "where seen"):
-            t.add_column(col, justify="right" if col == "score" else "left")
-        for r in rows:
-            shown = r["shown"] if r["shown"] == r["domain"] else f"{r['shown']} ({r['domain']})"
-            t.add_row(escape(shown), r["target"], ", ".join(r["techniques"]), str(r["score"]),
-                      (r.get("first_seen") or "")[:10], (r.get("last_seen") or "")[:10],
-                      escape(ranked.where_text(r)))  # fmt: skip
-        console.print(t)
-
-
-@app.command()
-def iocs(
-    case: CaseOpt = DEFAULT_CASE,
-    db: DbOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="csv, stix (STIX 2.1 bundle) or misp.")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
-) -> None:
-    """Export the case's indicators: domains, URLs, IP addresses, sender addresses, attachment hashes, with where
-    each was seen (lookalikes of the protected domains first, marked malicious).
-
-    Example: leaklens iocs --format stix -o case-iocs.json
-    """
-    from .intel.iocs import FORMATS, WRITERS, indicators
-    from .intel.steps import analyse
-
-    if format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
-    with Case.open(case, db=db) as c:
-        c.db.begin()
-        try:
-            analyse(c)  # the indicators as the case holds them now
-        finally:
-            c.db.commit()
-        kwargs = {} if format == "csv" else {"case_name": f"case {c.root.name}"}
-        try:
-            out = sys.stdout if output is None else open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        except OSError as exc:
-            raise LeaklensError(f"cannot write {output}: {exc.strerror}") from None
-        try:
-            n = WRITERS[format](indicators(c), out, **kwargs)
-        finally:
-            if output is not None:
-                out.close()
-    err.print(f"{n:,} indicators written" + (f" to {output}" if output else ""))
 
 
 @app.command()

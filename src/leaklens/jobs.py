@@ -20,7 +20,7 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -199,6 +199,16 @@ class Job:
             self.watch.check()  # a database file removed under us: say so now, not never
             self._write()
 
+    def follower(self, phase: str, then: Callable[[int, int], None] | None = None) -> Callable[[int, int], None]:
+        """A progress callback (done, total) that advances `phase`, then calls `then`."""
+
+        def follow(done: int, total: int) -> None:
+            self.advance(done, total, phase=phase)
+            if then is not None:
+                then(done, total)
+
+        return follow
+
     def _sample(self, now: float) -> None:
         self._sampled = now
         self.samples.append([round(now - self.t0, 2), self.done])
@@ -227,6 +237,7 @@ class Job:
         )  # fmt: skip
 
     def finish(self, *, accounting: Mapping[str, Any] | None = None) -> None:
+        self.watch.check()  # "done" written to a database file nobody will read again would be a lie
         if accounting is not None:
             self.accounting = dict(accounting)
         self._end(DONE, None)

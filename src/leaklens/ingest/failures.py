@@ -9,11 +9,15 @@ when they were found (a permission since fixed); every other item is left as it 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..case import Case
 from ..jobs import Job, failure_locations
 from ..model import FAILED, PENDING, Item, Result, Task
 from ..store.base import ItemQuery
+
+if TYPE_CHECKING:
+    from .walker import Progress
 
 # The stage of an ingest failure, by the finding that says why (no finding: the reader's own failure).
 STAGE_OF_CODE = {"ingest.timeout": "ingest.timeout", "ingest.crash": "ingest.crash"}
@@ -51,6 +55,21 @@ def note_results(job: Job | None, tasks: list[Task], results: list[Result]) -> N
         for child in r.children or ():
             if child.state == FAILED:
                 job.error(CONTAINER_STAGE, child.id, reason=child.reason)
+
+
+def follow(job: Job, progress: Progress) -> None:
+    """Advance the job as the ingest's progress is reported (this run's items: not those done before)."""
+    then = progress.callback
+    before: list[int] = []
+
+    def update(p: Progress) -> None:
+        if not before:
+            before.append(p.done)
+        job.advance(p.done - before[0], p.found - before[0], before=before[0])
+        if then is not None:
+            then(p)
+
+    progress.callback = update
 
 
 def failed_tasks(case: Case, planned: list[tuple[str, str, list[Item]]]) -> tuple[list[Task], int]:

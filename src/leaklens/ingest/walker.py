@@ -23,10 +23,11 @@ from .. import pathchain
 from ..case import Case, now_iso
 from ..errors import LeaklensError
 from ..executor import CRASHED, DONE, RAISED, TIMEOUT, Executor, Outcome, executor_for
+from ..jobs import Job
 from ..model import FAILED, PENDING, SKIPPED, Finding, Item, Result, Task
 from ..store.base import ItemQuery
 from ..verdicts import verdict_for
-from . import worker
+from . import failures, worker
 from .limits import Limits
 from .spill import read_chunks
 
@@ -53,6 +54,7 @@ class IngestStats:
     new_items: int = 0
     processed: int = 0
     sources: list[str] = field(default_factory=list)
+    not_retried: int = 0  # --only-failed: failed items that cannot be read again (see ingest/failures.py)
 
 
 # --- planning: sources -> pending top-level items ------------------------------------------
@@ -168,31 +170,46 @@ def ingest(
     limits: Limits | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    job: Job | None = None,
+    only_failed: bool = False,
 ) -> IngestStats:
+    """Read the sources into the case; with `only_failed`, only the items of these sources that
+    failed before and can be read again (ingest/failures.py), every other item left as it is.
+    `job`: the run's record (errors by stage, with where each failed item's bytes were)."""
     limits = limits or Limits()
     progress = progress or Progress()
+    if job is not None:
+        failures.follow(job, progress)
     stats = IngestStats()
     db = case.db
     planned = [plan_source(case, Path(p)) for p in sources]  # all paths checked before anything is written
-    db.begin()
-    for root, abspath, rows in planned:
-        stats.sources.append(root)
-        db.add_source(root, abspath, now_iso())
-        stats.new_items += db.insert_pending(rows)
-        for r in rows:
-            if r.state != PENDING:
-                verdict = _verdict(r.state, [])  # links and unreadable files: no finding yet
-                db.complete_item(Result(r.id, r.state, r.reason, verdict=verdict))
-    db.commit()
     roots = [root for root, _, _ in planned]
-    budgets = _Budgets(case, limits)
     queue = _TaskQueue(db)
-    queue.from_case(roots)
-    progress.found = db.count_items_of(roots)
+    retried: set[str] = set()
+    if only_failed:
+        tasks, stats.not_retried = failures.failed_tasks(case, planned)
+        queue.extend(sorted(tasks, key=lambda t: t.rowid or 0))
+        retried.update(t.id for t in tasks)
+        stats.sources.extend(roots)
+    else:
+        db.begin()
+        for root, abspath, rows in planned:
+            stats.sources.append(root)
+            db.add_source(root, abspath, now_iso())
+            stats.new_items += db.insert_pending(rows)
+            for r in rows:
+                if r.state != PENDING:
+                    verdict = _verdict(r.state, [])  # links and unreadable files: no finding yet
+                    db.complete_item(Result(r.id, r.state, r.reason, verdict=verdict))
+            failures.note_planned(job, rows)
+        db.commit()
+        queue.from_case(roots)
+    budgets = _Budgets(case, limits)
+    progress.found = db.count_items_of(roots) if not only_failed else len(queue)
     progress.done = progress.found - queue.waiting()
     progress.update()
     workers = max(1, workers if workers is not None else (os.cpu_count() or 2))
-    _run(case, queue, budgets, limits, workers, progress, stats)
+    _run(case, queue, budgets, limits, workers, progress, stats, job, retried)
     db.begin()
     for root in roots:
         db.complete_source(root, now_iso())
@@ -209,8 +226,10 @@ def _run(
     workers: int,
     progress: Progress,
     stats: IngestStats,
+    job: Job | None = None,
+    retried: set[str] | None = None,
 ) -> None:
-    writer = _Writer(case, queue, budgets)
+    writer = _Writer(case, queue, budgets, retried)
     crashes: dict[str, int] = {}
     solo: set[str] = set()  # items that crashed a worker once: retried alone
     batch_of: dict[str, int] = {}  # item id -> its batch, while out
@@ -223,6 +242,7 @@ def _run(
 
     def handle(tasks: list[Task], results: list[Result]) -> None:
         writer.write(tasks, results)
+        failures.note_results(job, tasks, results)
         stats.processed += len(results)
         progress.done += len(results)
         progress.found += sum(r.child_count for r in results)
@@ -386,8 +406,9 @@ class _Writer:
     written before its result, and nothing is committed while rows are still to be written.
     """
 
-    def __init__(self, case: Case, queue: _TaskQueue, budgets: _Budgets) -> None:
+    def __init__(self, case: Case, queue: _TaskQueue, budgets: _Budgets, retried: set[str] | None = None) -> None:
         self.db = case.db
+        self.retried = retried or set()  # failed items read again (--only-failed): their old findings go
         self.queue = queue
         self.budgets = budgets
         self.deferred: deque[_Deferred | _Lazy] = deque()  # children whose rows are not written yet
@@ -404,6 +425,10 @@ class _Writer:
         if not db.in_transaction:
             db.begin()
         self.flush_through(max(t.rowid for t in tasks))
+        again = [t.id for t in tasks if t.id in self.retried]
+        if again:  # what the failed reading found is replaced by what this one finds
+            db.delete_findings_of(again, "ingest")
+            self.retried.difference_update(again)
         for task, result in zip(tasks, results, strict=True):
             carried = self.carried.pop(task.id, None)
             if carried is None:  # nothing observed, or a member found by an earlier run

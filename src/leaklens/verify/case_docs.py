@@ -22,6 +22,7 @@ from typing import Any
 from .. import pathchain
 from ..case import Case, case_blobs
 from ..executor import CRASHED, DONE, TIMEOUT, Outcome, executor_for
+from ..jobs import Job
 from ..model import Finding
 from ..steps import Run, step
 from ..store.base import Column, TableSpec
@@ -97,14 +98,21 @@ def extract_all(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     timeout: float | None = EXTRACT_TIMEOUT,
+    job: Job | None = None,
+    only_failed: bool = False,
 ) -> None:
     """The metadata of every document blob not read yet by this extractor, in the executor's workers.
 
     A document whose reading overruns `timeout` or kills its worker (a crash in a C parser) is
-    recorded with a finding saying so, as a damaged one is; it is not read again by later runs."""
+    recorded with a finding saying so, as a damaged one is (and noted in `job`); it is not read
+    again by later runs but with `only_failed`, which reads only those again."""
     db = case.db
     done = {k[0] for k in db.table_keys(DOC_METADATA, engine=DOC_ENGINE)}
-    jobs = sorted({(r["sha256"], r["mime"]) for r in _documents(case) if r["sha256"] not in done})
+    if only_failed:
+        done -= {r["sha256"] for r in db.table_rows(DOC_METADATA, engine=DOC_ENGINE) if _unfinished(r["meta"])}
+    documents = _documents(case)
+    jobs = sorted({(r["sha256"], r["mime"]) for r in documents if r["sha256"] not in done})
+    item_of = {r["sha256"]: r["id"] for r in reversed(documents)} if job is not None else {}  # the first with it
     if not jobs:
         return
     workers = min(workers if workers is not None else (os.cpu_count() or 2), len(jobs))
@@ -115,6 +123,9 @@ def extract_all(
             rows: list[dict[str, Any]] = []
             for n, out in enumerate(pool.map(_extract, jobs, batch=8), 1):
                 sha, meta = _metadata_of(out, timeout)
+                if job is not None and (code := _unfinished(meta)):
+                    why = "the metadata could not be read in time, or crashed its reader"
+                    job.error(code, item_of.get(sha, sha), code=code, sha256=sha, reason=why)
                 rows.append({"sha256": sha, "engine": DOC_ENGINE, "meta": meta})
                 # Written a few at a time, outside the executor's calls: it forks replacement workers
                 # from this thread, never while a database statement is running.
@@ -129,6 +140,14 @@ def extract_all(
 
 
 WRITE_BATCH = 100
+
+
+UNFINISHED = ("doc.metadata_timeout", "doc.metadata_crash")
+
+
+def _unfinished(meta: dict[str, Any]) -> str | None:
+    """The code of the finding saying this extraction did not finish (None: it did)."""
+    return next((f["code"] for f in meta.get("findings") or () if f.get("code") in UNFINISHED), None)
 
 
 def _metadata_of(out: Outcome, timeout: float | None) -> tuple[str, dict[str, Any]]:
@@ -271,7 +290,12 @@ def _extract_step(run: Run) -> None:
     """Each document blob's metadata, read once, in the executor's workers."""
     o = run.options
     extract_all(
-        run.case, workers=run.workers, progress=o.get("doc_progress"), timeout=o.get("doc_timeout", EXTRACT_TIMEOUT)
+        run.case,
+        workers=run.workers,
+        progress=o.get("doc_progress"),
+        timeout=o.get("doc_timeout", EXTRACT_TIMEOUT),
+        job=o.get("job"),
+        only_failed=o.get("only_failed", False),
     )
 
 

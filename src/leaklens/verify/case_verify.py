@@ -23,6 +23,7 @@ from typing import Any
 
 from ..case import Case, case_blobs, now_iso
 from ..executor import CRASHED, DONE, TIMEOUT, Executor, InlineExecutor, Outcome, executor_for
+from ..jobs import Job as JobRecord
 from ..model import Finding
 from ..steps import Run, derive_verdicts, run_steps, stages_of, step
 from ..store.base import Column, ItemQuery, TableSpec
@@ -77,6 +78,10 @@ class VerifyStats:
     emails: int = 0
     checked: int = 0
     skipped_up_to_date: int = 0
+    failed: int = 0  # of those checked, the ones whose check timed out or crashed (a finding says so)
+
+# The findings of a check that did not finish: what `--only-failed` checks again.
+UNFINISHED = ("verify.timeout", "verify.crash")
 
 
 def ensure_schema(case: Case) -> None:
@@ -97,16 +102,18 @@ def _needs_check(row: Any, archive_keys: set[tuple[str, str]], published: str | 
 
 
 def select_emails(
-    case: Case, archive: KeyArchive, *, published: str | None, dns: bool, force: bool
+    case: Case, archive: KeyArchive, *, published: str | None, dns: bool, force: bool, only_failed: bool = False
 ) -> tuple[list[Job], int]:
-    """The emails to check, each with where its bytes are, and how many checkable emails there are."""
+    """The emails to check, each with where its bytes are, and how many checkable emails there are.
+    `only_failed`: only those whose last check did not finish (timed out, crashed its worker)."""
     ensure_schema(case)
     archive_keys = {(r.domain.lower(), r.selector.lower()) for r in archive.records}
+    unfinished = set().union(*(case.db.items_with_finding(c) for c in UNFINISHED)) if only_failed else set()
     todo: list[Job] = []
     total = 0
     for row in case.db.checkable_emails(VERIFICATIONS, mime=CHECKABLE_MIME, unless=NOT_ORIGINAL):
         total += 1
-        if force or _needs_check(row, archive_keys, published, dns):
+        if row["id"] in unfinished if only_failed else force or _needs_check(row, archive_keys, published, dns):
             where = None if row["container"] is None else (row["container"], row["start"], row["end"])
             todo.append((row["id"], row["sha256"], where))
     return todo, total
@@ -220,16 +227,22 @@ def verify_case(
     doc_progress: Callable[[int, int], None] | None = None,
     timeout: float | None = CHECK_TIMEOUT,
     doc_timeout: float | None = EXTRACT_TIMEOUT,
+    job: JobRecord | None = None,
+    only_failed: bool = False,
 ) -> VerifyStats:
     """Every registered step (`leaklens.steps`), in dependency order: each email's own check, the
     case-wide steps, then (unless `documents` is false) the documents'. `timeout`, `doc_timeout`:
-    the seconds one message's check, one document's metadata may take (None: no limit)."""
+    the seconds one message's check, one document's metadata may take (None: no limit). `job`: the
+    run's record (errors by stage); `only_failed`: check again only what did not finish last time."""
+    if job is not None:
+        progress, doc_progress = job.follower("emails", progress), job.follower("documents", doc_progress)
     run = Run(
         case,
         workers=workers if workers is not None else (os.cpu_count() or 2),
         options={
             "key_files": key_files, "dns": dns, "published": published, "force": force,
             "progress": progress, "doc_progress": doc_progress, "timeout": timeout, "doc_timeout": doc_timeout,
+            "job": job, "only_failed": only_failed,
         },
     )  # fmt: skip
     # The coordinator makes rows by the hundred thousand and keeps few of them: the cycle collector
@@ -237,8 +250,7 @@ def verify_case(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        # The texts steps (OCR, entities) run at ingest, where --no-ocr and --ocr-lang are chosen.
-        run_steps(run, exclude=("texts",) if documents else ("documents", "texts"))
+        run_steps(run, exclude=() if documents else ("documents",))
     finally:
         if collecting:
             gc.enable()
@@ -262,6 +274,8 @@ def _messages_step(run: Run) -> None:
         workers=run.workers,
         progress=o.get("progress"),
         timeout=o.get("timeout", CHECK_TIMEOUT),
+        job=o.get("job"),
+        only_failed=o.get("only_failed", False),
     )
 
 
@@ -275,6 +289,8 @@ def check_messages(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     timeout: float | None = CHECK_TIMEOUT,
+    job: JobRecord | None = None,
+    only_failed: bool = False,
 ) -> VerifyStats:
     """Check the emails that need it (`select_emails`) and keep each result, committing as it goes.
 
@@ -290,12 +306,19 @@ def check_messages(
     stamps, stamps_fp = timestamps.recorded(case), timestamps.fingerprint(case)
     marker = f"{pub}|timestamps:{stamps_fp}" if stamps_fp else pub
     archive = case_archive(case, key_files)
-    jobs, total = select_emails(case, archive, published=marker, dns=dns, force=force)
+    jobs, total = select_emails(case, archive, published=marker, dns=dns, force=force, only_failed=only_failed)
     stats = VerifyStats(emails=total, skipped_up_to_date=total - len(jobs))
     init_args = (str(case.root), archive, pub, dns, stamps)
     workers = workers if workers is not None else (os.cpu_count() or 2)
 
+    unfinished: list[tuple[str, str]] = []  # (item id, code) of the checks that did not finish, to note in the job
+
     def write(batch: list[tuple[str, Stored]]) -> None:
+        for item_id, code in unfinished:
+            stats.failed += 1
+            if job is not None:
+                job.error(code, item_id, code=code, reason="the check did not finish")
+        unfinished.clear()
         db.delete_findings_of([b[0] for b in batch], "verify")
         db.add_encoded_findings(((i, *f) for i, (fs, _, _) in batch for f in fs), "verify")
         db.put_encoded_rows(VERIFICATIONS, ((i, ENGINE_VERSION, marker, *row) for i, (_, row, _) in batch))
@@ -340,7 +363,7 @@ def check_messages(
     try:
         with pool:
             outcomes = pool.map(_check, todo, ordered=True, batch=chunk)
-            record(chain(first, (_stored_outcome(out, timeout) for out in outcomes)))
+            record(chain(first, (_stored_outcome(out, timeout, unfinished) for out in outcomes)))
     finally:
         db.commit()
     return stats
@@ -353,12 +376,17 @@ def _pool(workers: int, init_args: tuple[Any, ...], timeout: float | None) -> Ex
     return executor_for(workers, setup=_init_worker, setup_args=init_args, timeout=timeout)
 
 
-def _stored_outcome(out: Outcome, timeout: float | None) -> tuple[str, Stored]:
-    """What the case keeps of one message's check: its result, or a finding on why there is none."""
+def _stored_outcome(
+    out: Outcome, timeout: float | None, unfinished: list[tuple[str, str]] | None = None
+) -> tuple[str, Stored]:
+    """What the case keeps of one message's check: its result, or a finding on why there is none
+    (its id and that finding's code added to `unfinished`)."""
     if out.status == DONE:
         return out.result
     if out.status not in (TIMEOUT, CRASHED):
         raise out.error  # a fault of leaklens's, not the message's (verify_message never raises)
+    if unfinished is not None:
+        unfinished.append((out.job[0], "verify.timeout" if out.status == TIMEOUT else "verify.crash"))
     if out.status == TIMEOUT:
         finding = Finding(
             "verify.timeout",
