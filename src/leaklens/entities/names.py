@@ -54,7 +54,8 @@ def find_orgs(text: str, context: Context) -> Iterator[Mention]:
         if first in _STOP and rest:
             start += len(first) + 1  # "The Acme Ltd" is Acme Ltd
             name = rest
-        yield Mention("org", " ".join(name.replace(",", " ").split()), start, m.end(1))
+        # "Acme Inc." and "Acme Inc" are one company; a sentence's full stop is not part of its name.
+        yield Mention("org", " ".join(name.replace(",", " ").split()).rstrip("."), start, m.end(1))
     for m in _RUSSIAN.finditer(text):
         form = m.group(1).split("«")[0].split('"')[0].split("“")[0].strip()
         yield Mention("org", f"{form} «{m.group(2).strip()}»", m.start(1), m.end(1))

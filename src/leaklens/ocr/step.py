@@ -35,7 +35,7 @@ OCR_PAGES = TableSpec(
 # A document's pages are each bounded by tesseract.PAGE_TIMEOUT; the whole job by this, against a
 # renderer that never returns on a hostile PDF.
 JOB_TIMEOUT = 3600.0
-RETRY_BELOW = 80.0  # mean word confidence under which a page is read again, denoised
+RETRY_BELOW = 90.0  # mean word confidence under which a page is read again, denoised (clean pages: 95+)
 
 _W: dict[str, Any] = {}
 
