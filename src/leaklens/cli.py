@@ -624,6 +624,128 @@ def people(
 
 
 @app.command()
+def domains(
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    protect: Annotated[
+        list[str] | None,
+        typer.Option("--protect", "-p", help="A domain of the organisation (repeat). Kept in the case for verify."),
+    ] = None,
+    domains_file: Annotated[
+        Path | None,
+        typer.Option("--domains", help="Also score a list of domains, one a line (certificate transparency, DNS)."),
+    ] = None,
+    lure: Annotated[
+        Path | None, typer.Option("--lure", help="More lure words, one a line (kept in the case).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+) -> None:
+    """Find lookalikes of the organisation's domains among every domain the case mentions (and a list).
+
+    Example: leaklens domains --protect en-marche.fr --protect office.com --domains ct-log.txt
+
+    Gathers From, Reply-To, Return-Path, Sender, Received hosts, Message-ID, DKIM d=, link targets and URLs
+    of bodies, HTML attachments and documents; scores each registrable domain against the protected ones
+    (tld-swap, idn-homograph, homoglyph, dnstwist fuzzers, keyboard, edit-distance, combosquatting,
+    subdomain) and flags the emails that use them (intel.* findings). Offline: nothing is looked up.
+    """
+    from .intel import ranked
+    from .intel.lookalike import Scorer
+    from .intel.steps import analyse, set_protected
+    from .intel.tables import lure_words_of, protected_of
+
+    if format not in ("table", "json", "csv"):
+        raise UsageError("--format must be table, json or csv")
+    words = None
+    if lure is not None:
+        try:
+            words = [w for w in lure.read_text(encoding="utf-8").split() if not w.startswith("#")]
+        except OSError as exc:
+            raise LeaklensError(f"cannot read {lure}: {exc.strerror}") from None
+    rows: list[dict] = []
+    stats: dict = {}
+    if domains_file is not None and db is None and not (case / "case.db").exists():
+        scorer = Scorer(protect or [], lure_words=words or ())  # a list alone, no case
+        rows = list(ranked.score_list(scorer, domains_file, stats))
+    else:
+        with Case.open(case, db=db) as c:
+            if protect:
+                set_protected(c, protect, words)
+            elif words is not None:
+                set_protected(c, protected_of(c.db), words)
+            if not protected_of(c.db):
+                raise UsageError("no protected domain: give the organisation's with --protect DOMAIN")
+            c.db.begin()
+            try:
+                result, _ = analyse(c)
+                from .steps import derive_verdicts
+                from .store.base import ItemQuery
+
+                derive_verdicts(c.db, ItemQuery(kind="email", state="stored"))
+            finally:
+                c.db.commit()
+            rows = ranked.case_lookalikes(c)
+            err.print(f"{result.domains:,} domains in the case scored against {', '.join(result.protected)}: "
+                      f"{len(rows):,} lookalikes, {result.emails_flagged:,} emails flagged")  # fmt: skip
+            if domains_file is not None:
+                scorer = Scorer(protected_of(c.db), lure_words=lure_words_of(c.db))
+                rows += list(ranked.score_list(scorer, domains_file, stats))
+    if stats:
+        rate = stats["lines"] / stats["seconds"] if stats["seconds"] else 0
+        err.print(f"{domains_file}: {stats['lines']:,} lines, {stats['domains']:,} domains scored ({rate:,.0f}/s)")
+    if format == "json":
+        ranked.write_json(rows, sys.stdout)
+    elif format == "csv":
+        ranked.write_csv(rows, sys.stdout)
+    else:
+        t = Table(title=f"{len(rows):,} lookalike domains")
+        for col in ("domain", "imitates", "technique", "score", "first seen", "last seen", "where seen"):
+            t.add_column(col, justify="right" if col == "score" else "left")
+        for r in rows:
+            shown = r["shown"] if r["shown"] == r["domain"] else f"{r['shown']} ({r['domain']})"
+            t.add_row(escape(shown), r["target"], ", ".join(r["techniques"]), str(r["score"]),
+                      (r.get("first_seen") or "")[:10], (r.get("last_seen") or "")[:10],
+                      escape(ranked.where_text(r)))  # fmt: skip
+        console.print(t)
+
+
+@app.command()
+def iocs(
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="csv, stix (STIX 2.1 bundle) or misp.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Export the case's indicators: domains, URLs, IP addresses, sender addresses, attachment hashes, with where
+    each was seen (lookalikes of the protected domains first, marked malicious).
+
+    Example: leaklens iocs --format stix -o case-iocs.json
+    """
+    from .intel.iocs import FORMATS, WRITERS, indicators
+    from .intel.steps import analyse
+
+    if format not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    with Case.open(case, db=db) as c:
+        c.db.begin()
+        try:
+            analyse(c)  # the indicators as the case holds them now
+        finally:
+            c.db.commit()
+        kwargs = {} if format == "csv" else {"case_name": f"case {c.root.name}"}
+        try:
+            out = sys.stdout if output is None else open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise LeaklensError(f"cannot write {output}: {exc.strerror}") from None
+        try:
+            n = WRITERS[format](indicators(c), out, **kwargs)
+        finally:
+            if output is not None:
+                out.close()
+    err.print(f"{n:,} indicators written" + (f" to {output}" if output else ""))
+
+
+@app.command()
 def demo(
     case: CaseOpt = Path("leaklens-demo"),
     out: Annotated[Path, typer.Option(help="Where the sample dump is written.")] = Path("leaklens-demo-dump"),
