@@ -250,7 +250,8 @@ def verify_case(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        run_steps(run, exclude=() if documents else ("documents",))
+        # The texts steps (OCR, entities) run at ingest, where --no-ocr and --ocr-lang are chosen.
+        run_steps(run, exclude=("texts",) if documents else ("documents", "texts"))
     finally:
         if collecting:
             gc.enable()
