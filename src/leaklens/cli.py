@@ -223,6 +223,12 @@ def ingest(
             "unreadable); every other item is left as it is.",
         ),
     ] = False,
+    ocr: Annotated[
+        bool, typer.Option("--ocr/--no-ocr", help="Read scans (images, PDF pages without text) with Tesseract.")
+    ] = True,
+    ocr_lang: Annotated[
+        str, typer.Option(help="Tesseract languages for scans, e.g. fra+eng (those installed are used).")
+    ] = "eng+fra+rus",
 ) -> None:
     """Read files and folders into a case: every item stored by content, accounted for, indexed.
 
@@ -261,6 +267,7 @@ def ingest(
                 job=job,
                 only_failed=only_failed,
             )
+        _read_texts(c, workers=workers, ocr=ocr, ocr_lang=ocr_lang, quiet=quiet)
         acc = c.db.accounting()
         job.finish(accounting=acc)
         if not quiet:
@@ -282,6 +289,27 @@ def ingest(
             "Next: [bold]leaklens verify[/bold] · [bold]leaklens search QUERY[/bold] · "
             "[bold]leaklens report --format json[/bold]"
         )
+
+
+def _read_texts(c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet: bool) -> None:
+    """The texts steps after a walk: scans read by OCR, then every text's entities and language."""
+    from .steps import Run, run_steps
+
+    with _bar("ocr", quiet, "entities") as (bar, ocr_task, ent_task):
+        run = Run(c, workers=workers, options={
+            "ocr": ocr, "ocr_lang": ocr_lang,
+            "ocr_progress": lambda n, total: bar.update(ocr_task, completed=n, total=total),
+            "entities_progress": lambda n: bar.update(ent_task, completed=n, total=max(n, 1)),
+        })  # fmt: skip
+        run_steps(run, ("texts",))
+    report = run.results.get("texts.ocr") or {}
+    if report.get("missing"):
+        err.print(f"[yellow]OCR:[/yellow] {report['missing']}")  # said once; the ingest carries on
+    elif report.get("absent_langs"):
+        err.print(f"[yellow]OCR:[/yellow] no Tesseract data for {'+'.join(report['absent_langs'])}; read with "
+                  f"{report['langs']}")  # fmt: skip
+    if report.get("scans"):
+        console.print(f"OCR: {report['scans']:,} scans, {report['pages']:,} pages read ({report['langs']}).")
 
 
 @app.command(epilog=help_text())  # every filter of leaklens.query, with its meaning
