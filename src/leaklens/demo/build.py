@@ -11,6 +11,7 @@ from ..case import Case
 from ..errors import LeaklensError
 from ..ingest.walker import Progress, ingest
 from ..intel.steps import set_protected
+from ..steps import Run, run_steps
 from ..verify.case_keys import import_into_case
 from ..verify.case_verify import verify_case
 from .generate import DemoManifest, generate_demo
@@ -33,6 +34,7 @@ def build_demo_case(
         case.set_published(datetime.fromisoformat(manifest.published))
         sources = sorted(p for p in dump_dir.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
         ingest(case, sources, progress=ingest_progress, workers=workers)
+        run_steps(Run(case, workers=workers), ("texts",))  # scans read by OCR, entities and languages
         import_into_case(case, dump_dir / manifest.keys_file)
         # The organisation whose lookalikes the phishing step looks for (`leaklens domains --protect` on a real case).
         set_protected(case, [manifest.organisation["domain"]])
