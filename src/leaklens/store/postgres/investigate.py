@@ -36,6 +36,12 @@ def json_of(column: str) -> str:
     return f"replace({column}, '\\u0000', '\\ufffd')::json"
 
 
+def signer_domain(evidence: str) -> str:
+    """The signing domain (d=) of a finding's evidence, lower-cased as SQLite does: the expression of the
+    findings_signer index (migrations.py) and of the reads that group by it."""
+    return f"lower(({json_of(evidence)}->>'d') {C})"
+
+
 def where_clause(q: ItemQuery) -> tuple[str, list[Any]]:
     """The SQL condition of a query and its arguments ("TRUE" when it selects every item)."""
     parts: list[str] = []
@@ -162,7 +168,7 @@ class PgInvestigateReads:
 
     def signing_domains(self, limit: int) -> list[tuple[str, int]]:
         # The expression is the one the findings_signer index is built on (store/postgres/migrations.py).
-        d = f"lower(({json_of('f.evidence')}->>'d') {C})"
+        d = signer_domain("f.evidence")
         rows = self.conn.execute(
             f"SELECT {d} AS d, COUNT(DISTINCT f.item_id) FROM findings f WHERE f.code = 'dkim.pass' AND {d} IS NOT NULL"
             " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",

@@ -24,7 +24,7 @@ import psycopg
 
 from ...model import Finding
 from ..base import ItemQuery, TableSpec
-from .investigate import C, json_of, stream, where_clause
+from .investigate import C, json_of, signer_domain, stream, where_clause
 
 _FINDING_COLUMNS = ("item_id", "stage", "code", "severity", "message", "evidence")
 
@@ -60,7 +60,7 @@ SELECT id, kind, root FROM tree
 """
 _ALIGNED = f"({json_of('{f}.evidence')}->>'aligned') = 'true'"
 _PROVING_DOMAINS = (
-    f"SELECT f.item_id, lower(({json_of('f.evidence')}->>'d') {C}) FROM findings f WHERE f.item_id = ANY(%s)"
+    f"SELECT f.item_id, {signer_domain('f.evidence')} FROM findings f WHERE f.item_id = ANY(%s)"
     f" AND f.code = 'dkim.pass' AND {_ALIGNED.format(f='f')}"
 )
 # The verified copies of each content first (few, read once), then the items with the same bytes
