@@ -10,18 +10,17 @@ import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from helpers import GMAIL, ROOT, assert_balanced, codes
+from jobs_fixtures import dump as _dump
+from jobs_fixtures import stalling_reader as _stalling_reader
 
 from leaklens import jobs
 from leaklens.case import Case
-from leaklens.ingest import readers
 from leaklens.ingest.limits import Limits
-from leaklens.ingest.readers.base import ReaderSpec
 from leaklens.ingest.walker import ingest
 from leaklens.verify import case_verify
 from leaklens.verify.case_verify import verify_case
@@ -88,7 +87,7 @@ def test_samples_are_thinned_not_dropped(tmp_path):
         clock.t += 1
         job.advance(n, 1000, phase="emails")
     assert len(job.samples) <= jobs.MAX_SAMPLES
-    assert job.samples[0][0] == pytest.approx(1.0) and job.samples[-1][1] == 1000  # the whole run, coarser
+    assert job.samples[0] == [0.0, 0] and job.samples[-1][1] == 1000  # the whole run, coarser
     case.close()
 
 
@@ -107,37 +106,6 @@ def test_a_job_whose_process_died_is_marked_interrupted_by_the_next(tmp_path):
 
 
 # --- --only-failed --------------------------------------------------------------------------
-
-
-def _stalling_reader(flag: Path, monkeypatch) -> None:
-    """Readers as they are, but for any item holding TARPIT while `flag` exists: it never returns."""
-    text, email_reader = readers.reader_for("text/plain"), readers.reader_for("message/rfc822")
-
-    def read(src, ctx):
-        if flag.exists() and b"TARPIT" in src.read_bytes():
-            time.sleep(600)
-        (email_reader if src.mime == "message/rfc822" else text).read(src, ctx)
-
-    stuck = ReaderSpec("stuck", ("text/plain", "message/rfc822"), read, 99)
-    monkeypatch.setattr(readers, "REGISTRY", [*readers.REGISTRY, stuck])  # forked workers inherit it
-
-
-def _dump(d: Path) -> Path:
-    d.mkdir()
-    for i in range(6):
-        (d / f"note{i}.txt").write_text(f"an innocent note {i} about a heron\n")
-    (d / "tarpit.txt").write_text("TARPIT at the top\n")
-    with zipfile.ZipFile(d / "pack.zip", "w") as z:
-        z.writestr("inner/fine.txt", "a fine member\n")
-        z.writestr("inner/tarpit.txt", "TARPIT in a zip\n")
-    box = mailbox.mbox(d / "box.mbox")
-    for subject in ("hello", "TARPIT in a mailbox", "bye"):
-        m = EmailMessage()
-        m["From"], m["To"], m["Subject"] = "a@horizon.example", "b@horizon.example", subject
-        m.set_content(f"{subject}\n")
-        box.add(m)
-    box.close()
-    return d
 
 
 def test_only_failed_reads_again_what_timed_out_and_leaves_good_items_untouched(tmp_path, monkeypatch):
@@ -368,3 +336,31 @@ def test_a_database_removed_under_a_run_is_loud_and_the_run_resumes_when_it_is_b
         assert c.db.count_items() == 3001
         resumed, lost = jobs.list_jobs(c)
     assert lost["state"] == "interrupted" and resumed["state"] == "done"
+
+
+# --- the workbench --------------------------------------------------------------------------
+
+
+def test_the_jobs_pages_show_the_figures_and_link_the_failed_items(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+    from jobs_fixtures import case_with_timeouts
+
+    from leaklens.web.app import create_app
+
+    case, job = case_with_timeouts(tmp_path, monkeypatch)
+    failed = {r["id"]: r["path"] for r in case.db.items("state='failed'")}
+    case.close()
+    client = TestClient(create_app(tmp_path / "case"))
+    listing = client.get("/jobs")
+    assert listing.status_code == 200 and f'href="/jobs/{job.id}"' in listing.text
+    assert '<a href="/jobs"' in listing.text  # in the navigation
+    page = client.get(f"/jobs/{job.id}")
+    assert page.status_code == 200
+    assert "ingest.timeout" in page.text and "<svg" in page.text and "balanced" in page.text
+    for item_id in failed:
+        assert f'href="/items/{item_id}"' in page.text
+    api = client.get(f"/api/jobs/{job.id}").json()
+    assert {e["item_id"] for e in api["failed"]["ingest.timeout"]} == set(failed)
+    assert api["errors"] == {"ingest.timeout": 3} and api["identity"]["failed"] == 3
+    assert client.get("/jobs/no-such-job").status_code == 404
+    assert [j["id"] for j in client.get("/api/jobs").json()] == [job.id]

@@ -180,6 +180,7 @@ class Job:
     def start(self) -> Job:
         ensure_tables(self.case)
         mark_stale(self.case)
+        self._sample(self.t0)  # the chart starts at nought
         self._write()
         return self
 
