@@ -150,7 +150,7 @@ def test_an_image_only_pdf_is_read_and_its_entities_found_with_positions(ocr_cas
     found = {(r["kind"], r["value"]): r for r in ocr_case.db.table_rows(ENTITIES, item_id=item["id"])}
     iban = found[("iban", "FR7630006000011234567890189")]
     assert iban["source"] == "ocr"
-    assert "".join(rec.text[iban["start"] : iban["end"]].split()) == "FR7630006000011234567890189"
+    assert "".join(rec.text[iban["char_start"] : iban["char_end"]].split()) == "FR7630006000011234567890189"
     assert ("org", "Horizon Conseil SAS") in found
     (scan,) = ocr_case.db.table_rows(TEXT_SCANS, item_id=item["id"], source="ocr")
     assert scan["lang"] == "fr"

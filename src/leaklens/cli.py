@@ -652,6 +652,63 @@ def people(
 
 
 @app.command()
+def entities(
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    type: Annotated[
+        str | None, typer.Option("--type", "-t", help="One kind: iban, bic, card, phone, money, email, url, domain, "
+                                 "date, person, org.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Entities to list.")] = 20,
+    value: Annotated[str | None, typer.Option(help="One entity (with --type): every item that names it.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """The most named entities (accounts, phones, amounts, people, companies...) and where they appear.
+
+    Example: leaklens entities --type iban --top 10; leaklens entities --type iban --value FR76300060000112345678901
+
+    Found at ingest in every text (bodies, attachments, documents, OCR of scans), each validated (check digits,
+    numbering plans, calendars) and kept with its position; payment cards are only ever shown masked.
+    """
+    import json
+
+    from .investigate.entities import entity_page, kinds_count, top_entities
+
+    if format not in ("table", "json"):
+        raise UsageError("--format must be table or json")
+    if value is not None and type is None:
+        raise UsageError("--value needs --type (e.g. --type iban --value FR76...)")
+    with Case.open(case, db=db) as c:
+        try:
+            data = entity_page(c.db, type, value) if value is not None else top_entities(c.db, kind=type, top=top)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        kinds = kinds_count(c.db)
+    if format == "json":
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if value is not None:
+        console.print(f"[bold]{type} {value}[/bold]: {data['mentions']:,} mentions in {len(data['items']):,} items"
+                      + (f", {data['first']} to {data['last']}" if data["first"] else ""))  # fmt: skip
+        table = Table("item", "kind", "date", "sender", "where")
+        for i in data["items"]:
+            table.add_row(
+                escape(i["name"] or i["id"]), i["kind"] or "", (i["date"] or "")[:10], escape(i["sender"] or ""),
+                escape(i["mentions"][0]["snippet"]),
+            )
+        console.print(table)
+        return
+    if not kinds:
+        console.print("No entities in this case (they are found at ingest; run 'leaklens ingest' again to read them).")
+        return
+    table = Table("kind", "value", "mentions", "items")
+    for e in data:
+        table.add_row(e["kind"], escape(e["value"]), f"{e['mentions']:,}", f"{e['items']:,}")
+    console.print(table)
+    console.print("By kind: " + ", ".join(f"{k['kind']} {k['values']:,}" for k in kinds))
+
+
+@app.command()
 def domains(
     case: CaseOpt = DEFAULT_CASE,
     db: DbOpt = None,

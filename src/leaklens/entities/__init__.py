@@ -7,6 +7,7 @@ those that pass the kind's own validation (check digits, numbering plans, calend
 pattern alone over-generates (Aleph's phone pattern: 16 candidates per real number).
 """
 
+from . import finders  # noqa: F401 - the declarations, so that KINDS is whole whatever is imported first
 from .kinds import KINDS, Context, Mention, find_mentions, snippet
 
 __all__ = ["KINDS", "Context", "Mention", "find_mentions", "snippet"]

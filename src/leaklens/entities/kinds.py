@@ -58,8 +58,6 @@ def kind(name: str, meaning: str, *, masked: bool = False) -> Callable[[Finder],
 def find_mentions(text: str, context: Context | None = None, kinds: tuple[str, ...] | None = None) -> list[Mention]:
     """Every validated mention in `text`, by position; where two overlap, the longer wins (an IBAN
     over the phone-like digits inside it, an e-mail address over its domain)."""
-    from . import finders  # noqa: F401 - the declarations
-
     context = context or Context()
     found: list[Mention] = []
     for name, k in KINDS.items():

@@ -21,8 +21,8 @@ ENTITIES = TableSpec(
         Column("source", required=True),
         Column("kind", required=True, index=True),
         Column("value", required=True, index=True),
-        Column("start", "int", required=True),
-        Column("end", "int", required=True),
+        Column("char_start", "int", required=True),
+        Column("char_end", "int", required=True),
         Column("snippet", required=True),
     ),
     meaning="Each entity mention: the item and its text source, the kind, the normalised value, the "
@@ -100,7 +100,7 @@ def scan_texts(store: CaseStore, *, force: bool = False, progress: Callable[[int
         for m in found:
             mentions.append({
                 "item_id": record.item_id, "source": record.source, "kind": m.kind, "value": m.value,
-                "start": m.start, "end": m.end, "snippet": _shown(record.text, m),
+                "char_start": m.start, "char_end": m.end, "snippet": _shown(record.text, m),
             })  # fmt: skip
         scans.append({
             "item_id": record.item_id, "source": record.source, "engine": ENGINE,

@@ -176,6 +176,216 @@ class CaseStore(Protocol):
         ...
 
     def count_rows(self, spec: TableSpec) -> int: ...
+    def table_groups(
+        self, spec: TableSpec, by: Sequence[str], *, distinct: str | None = None, top: int | None = None, **equal: Any
+    ) -> list[tuple[Any, ...]]:
+        """(values of the `by` columns..., rows, distinct values of column `distinct` — rows when None) of each
+        group of the rows (those with these column values), most rows first, at most `top` groups."""
+        ...
+
+    def table_columns(self, spec: TableSpec) -> set[str]:
+        """The columns the case's table has now (empty when it does not exist yet)."""
+        ...
+
+    def drop_table(self, spec: TableSpec) -> None:
+        """Drop the table (derived data of an older leaklens, made again); the next use creates it."""
+        ...
+
+    # -- verification (verify/): findings and verdicts in bulk, and the case-wide steps' reads.
+    #    Item ids go in as any iterable, in one statement whatever their number; a rule's values
+    #    (which emails can be checked, which hops show a relay) are the caller's.
+    def clear_findings(self, stages: Sequence[str]) -> set[str]:
+        """Delete every finding of these stages; returns the items that had one."""
+        ...
+
+    def delete_findings_of(self, item_ids: Iterable[str], stage: str) -> None:
+        """The findings of this stage of these items."""
+        ...
+
+    def add_encoded_findings(self, rows: Iterable[tuple[str, str, str, str, str]], stage: str) -> None:
+        """(item id, code, severity, message, evidence as JSON text): findings a worker encoded already,
+        cheaper to send between processes than `Finding`s."""
+        ...
+
+    def items_with_finding(self, code: str, *, unless: str | None = None) -> set[str]:
+        """The items with a finding of `code` (and none of `unless`)."""
+        ...
+
+    def findings_of(self, item_ids: Iterable[str]) -> dict[str, list[Finding]]:
+        """Every finding of these items, as written (items without any are left out)."""
+        ...
+
+    def verdict_inputs(self, where: ItemQuery) -> list[tuple[str, str, str | None]]:
+        """(id, verdict, findings) of each selected stored item, its findings packed as the verdict rules
+        read them: code and `evidence.effect` only, "code\\x1feffect" joined by "\\x1e" (None: no finding).
+        One string per item, so that the items with the same findings share one verdict computation."""
+        ...
+
+    def set_verdicts(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """(item id, verdict) pairs."""
+        ...
+
+    def verdicts_of(self, item_ids: Iterable[str]) -> dict[str, str]: ...
+    def checkable_emails(self, verifications: TableSpec, *, mime: str, unless: str) -> list[Mapping[str, Any]]:
+        """The stored emails of this MIME type without an `unless` finding, in the order found: {"id",
+        "sha256", "engine", "published", "keys_missing" (their verification's, None if never checked),
+        "container", "start", "end" (the byte range of the blob that holds them; None: a blob of their own)}."""
+        ...
+
+    def verdicts_by_signing_domain(self, verifications: TableSpec) -> list[tuple[str, str, int]]:
+        """(signing domain, verdict, emails) of the checked emails, by domain."""
+        ...
+
+    def proving_key_counts(self, verifications: TableSpec) -> dict[str, int]:
+        """selector._domainkey.domain -> the emails it validates a signature of, most first."""
+        ...
+
+    def altered_email_findings(self, whole: Sequence[str]) -> dict[str, list[Finding]]:
+        """The findings of every altered email, their evidence cut to "signature" and "effect" except for
+        the codes in `whole` (code and evidence only: severity info, no message)."""
+        ...
+
+    def verified_emails_with_parts(self) -> list[str]: ...
+    def parts_of(self, email_ids: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(id, kind, email id) of every stored descendant of these emails, down to but not into the
+        messages forwarded inside them."""
+        ...
+
+    def aligned_signing_domains(self, item_ids: Iterable[str]) -> dict[str, set[str]]:
+        """item id -> the (lower-case) domains of its valid signatures aligned with From."""
+        ...
+
+    def copies_of_verified(self) -> list[dict[str, Any]]:
+        """Every stored item, not verified, with the bytes of a verified one: {"id", "sha256", "copies" (the
+        verified items with them), "copy_id", "copy_path", "copy_kind" (the first of those), "proof_id",
+        "proof_path" (the email whose signature covers that copy, if it is a part)}."""
+        ...
+
+    def relayed_unsigned_emails(
+        self, verifications: TableSpec, *, local_hosts: Sequence[str], submission_protocols: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        """id -> (verdict, signatures as JSON text) of the checked, dated emails with a From and no valid
+        aligned signature that made a hop between mail servers: a Received with a named sending host that is
+        not `local_hosts` nor the receiving host, over a protocol not in `submission_protocols`."""
+        ...
+
+    def checked_emails(self, verifications: TableSpec) -> Iterator[tuple[str, str, str, str | None, int]]:
+        """(id, From, date, Message-ID, signed: a valid aligned signature) of the checked, dated emails with a From."""
+        ...
+
+    def carriers_of_altered(self) -> list[tuple[str, str, str, str]]:
+        """(email id, item id, item path, item name) for each altered item and each email, not verified, above it."""
+        ...
+
+    def documents_with_carriers(self, kinds: Sequence[str]) -> list[Mapping[str, Any]]:
+        """The stored items of these kinds, in the order found: {"id", "path", "parent", "sha256", "mime",
+        "kind", "verdict", "meta" (JSON text), "parent_kind", "parent_date", "parent_verdict"}."""
+        ...
+
+    def set_item_meta(self, pairs: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """(item id, its whole `meta`) pairs."""
+        ...
+
+    def document_texts(self, kinds: Sequence[str], min_length: int) -> Iterator[tuple[str, str]]:
+        """(id, text) of the stored items of these kinds whose extracted text is longer than `min_length`."""
+        ...
+
+    def email_copy_texts(self) -> Iterator[tuple[str, str, str]]:
+        """(id, Message-ID, body text, "" if none) of the stored emails whose Message-ID several items carry."""
+        ...
+
+    def items_sharing_bytes(self, kinds: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, sha256) of the stored items of these kinds whose bytes another item has too."""
+        ...
+
+    # -- blob ranges, for any process
+    def range_lookup(self) -> RangeLookup: ...
+
+    # -- the reads of investigate/ (dashboard, threads, correspondents, timeline, the report).
+    #    Fields: ITEM_FIELDS, or "day" (the first ten characters of the date).
+    def prepare_for_reading(self) -> None:
+        """Ready the case for many reads (planner statistics); LeaklensError if it cannot be written."""
+        ...
+
+    def items_fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes when items are added or completed: what caches of figures read
+        from the items alone (threads) are kept by."""
+        ...
+
+    def content_fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes when items are added or completed or findings are written (not with
+        notes or tags): what caches of case-wide figures are kept by."""
+        ...
+
+    def count_items(self, where: ItemQuery = ItemQuery()) -> int: ...
+    def count_items_by(self, fields: Sequence[str], where: ItemQuery = ItemQuery()) -> list[tuple[Any, ...]]:
+        """(value of each field..., number of items) for each group of the selected items."""
+        ...
+
+    def item_values(self, fields: Sequence[str], where: ItemQuery = ItemQuery()) -> Iterator[tuple[Any, ...]]:
+        """Those fields of each selected item, in the order the items were found."""
+        ...
+
+    def select_items(
+        self, where: ItemQuery, *, order: str = "found", limit: int | None = None
+    ) -> list[Mapping[str, Any]]:
+        """The selected items; order "found" (as found) or "date" (oldest first, undated last)."""
+        ...
+
+    def staged_findings(self, item_id: str) -> list[tuple[str, Finding]]:
+        """(stage, finding) of each of the item's findings, as written; unreadable evidence as {"raw": text}."""
+        ...
+
+    def latest_warnings(self, limit: int) -> list[dict[str, Any]]:
+        """The latest warning or critical finding of each (code, severity), newest first: {"code",
+        "severity", "items" (how many carry it), "item_id", "message", "name", "subject", "verdict", "kind"}."""
+        ...
+
+    def signing_domains(self, limit: int) -> list[tuple[str, int]]:
+        """(domain, items) of the domains whose DKIM signature validated (dkim.pass), most items first."""
+        ...
+
+    def repeated_attachments(self, limit: int) -> list[dict[str, Any]]:
+        """Contents found more than once inside containers (emails aside), most copies first:
+        {"sha256", "copies", "name", "id", "size"}."""
+        ...
+
+    def verification_of(self, item_id: str) -> dict[str, Any] | None:
+        """The email's DKIM check as recorded: {"checked", "verdict", "summary", "keys_used", "keys_missing"}."""
+        ...
+
+    def duplicate_groups(self) -> list[dict[str, Any]]:
+        """Near-duplicate groups: {"group", "kind", "similarity", "members": [item id...]}."""
+        ...
+
+    # -- search, in the query language of `leaklens.query` (hits: mappings of the item's id, path,
+    #    kind, verdict, date, email_from, subject, name, ext, size, and a snippet whose matches are
+    #    wrapped in \x02 ... \x03, or None when the query has no words)
+    def search(
+        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total matches, one page of hits)."""
+        ...
+
+    def search_hits(
+        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
+    ) -> list[dict[str, Any]]:
+        """One page of hits, without counting them all."""
+        ...
+
+    def search_count(self, text: str, *, only_if_cheap: bool = False) -> int | None:
+        """The number of matches; with `only_if_cheap`, None unless an index can tell at once."""
+        ...
+
+    def search_facets(self, text: str, *, top: int, budget_s: float) -> tuple[int, Facets] | None:
+        """(total, facet name -> its `top` (value, matches) pairs, most first) for every facet declared in
+        `leaklens.query`, or None when that would take longer than `budget_s` seconds."""
+        ...
+
+    def search_fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes whenever a search's answer could (new items, findings or tags)."""
+        ...
+
     def table_columns(self, spec: TableSpec) -> set[str]:
         """The columns the case's table has now (empty when it does not exist yet)."""
         ...

@@ -518,6 +518,26 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
         where, args = tables.where(spec, equal)
         return self.conn.execute(f"DELETE FROM {spec.name}{where}", args).rowcount
 
+    def table_groups(
+        self, spec: TableSpec, by: Sequence[str], *, distinct: str | None = None, top: int | None = None, **equal: Any
+    ) -> list[tuple[Any, ...]]:
+        self.ensure_table(spec)
+        if not by or not set(by) | ({distinct} if distinct else set()) <= set(spec.column_names):
+            raise ValueError(f"{spec.name}: cannot group by {list(by)!r}")
+        where, args = tables.where(spec, equal)
+        cols = tables.names(by)
+        counted = f"COUNT(DISTINCT {tables.q(distinct)})" if distinct else "COUNT(*)"
+        # Ties in SQLite's order (byte order of the values), whatever the database's collation.
+        ties = ", ".join(f'{tables.q(c)}::text COLLATE "C"' for c in by)
+        query = (
+            f"SELECT {cols}, COUNT(*), {counted} FROM {spec.name}{where} GROUP BY {cols}"
+            f" ORDER BY COUNT(*) DESC, {ties}"
+        )
+        if top is not None:
+            query += " LIMIT %s"
+            args = [*args, int(top)]
+        return [tuple(r) for r in self.conn.execute(query, args)]
+
     def table_keys(self, spec: TableSpec, **equal: Any) -> set[tuple[Any, ...]]:
         self.ensure_table(spec)
         where, args = tables.where(spec, equal)

@@ -346,6 +346,12 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
         self.ensure_table(spec)
         return tables.delete(self.conn, spec, equal)
 
+    def table_groups(
+        self, spec: TableSpec, by: Sequence[str], *, distinct: str | None = None, top: int | None = None, **equal: Any
+    ) -> list[tuple[Any, ...]]:
+        self.ensure_table(spec)
+        return tables.groups(self.conn, spec, by, distinct, top, equal)
+
     def range_lookup(self) -> RangeIndex:
         return RangeIndex(self.path)
 

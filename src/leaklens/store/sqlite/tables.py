@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..base import Column, TableSpec
@@ -101,6 +101,26 @@ def rows(conn: sqlite3.Connection, spec: TableSpec, equal: Mapping[str, Any]) ->
     where, args = _where(spec, equal)
     sql = f"SELECT {', '.join(spec.column_names)} FROM {spec.name}{where} ORDER BY rowid"
     return [_decode(spec, tuple(r)) for r in conn.execute(sql, args)]
+
+
+def groups(
+    conn: sqlite3.Connection,
+    spec: TableSpec,
+    by: Sequence[str],
+    distinct: str | None,
+    top: int | None,
+    equal: Mapping[str, Any],
+) -> list[tuple[Any, ...]]:
+    if not by or not set(by) | ({distinct} if distinct else set()) <= set(spec.column_names):
+        raise ValueError(f"{spec.name}: cannot group by {list(by)!r}")
+    where, args = _where(spec, equal)
+    cols = ", ".join(by)
+    counted = f"COUNT(DISTINCT {distinct})" if distinct else "COUNT(*)"
+    sql = f"SELECT {cols}, COUNT(*), {counted} FROM {spec.name}{where} GROUP BY {cols} ORDER BY COUNT(*) DESC, {cols}"
+    if top is not None:
+        sql += " LIMIT ?"
+        args.append(int(top))
+    return [tuple(r) for r in conn.execute(sql, args)]
 
 
 def delete(conn: sqlite3.Connection, spec: TableSpec, equal: Mapping[str, Any]) -> int:
