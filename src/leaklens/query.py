@@ -5,8 +5,10 @@
 Free words and ``"phrases"`` match the full text (subject, sender, recipients, decoded body and
 attachment text, file names); ``field:value`` terms filter, ``-`` before a word or a filter
 excludes it. Each filter is a row of `FILTERS`; the CLI's help, the web form, the parser here,
-each backend's SQL (store/sqlite/search.py) and the web's facets all read those rows, so a new
-filter is one row here plus its query in each backend (a test fails if one is missing).
+the search index (store/index/: its fields, what it writes for each item, how a condition is
+asked) and the web's facets all read those rows, so a new filter is one row here: what it means,
+how its value is read, and which values an item has for it (`values`, over the item's `ItemFacts`)
+or, for values that change at any moment (tags), the store method that answers it (`live`).
 
 Nothing here knows a database: values are checked and normalised here, once, and a backend
 receives `Condition`s whose values are already in their stored form.
@@ -15,11 +17,13 @@ receives `Condition`s whose values are already in their stored form.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from .errors import UsageError
+from .model import Finding
 
 # How a filter's value is read, before any backend sees it: kind -> what the help says.
 VALUE_KINDS = {
@@ -34,6 +38,17 @@ VALUE_KINDS = {
 
 
 @dataclass(frozen=True)
+class ItemFacts:
+    """What a filter's values are read from: one stored item as the store gives it."""
+
+    item: Mapping[str, Any]  # its columns (store.base.ITEM_FIELDS); `meta` as a dict
+    findings: Sequence[Finding] = ()
+
+
+Values = Callable[[ItemFacts], Iterable[Any]]
+
+
+@dataclass(frozen=True)
 class Filter:
     """One ``name:value`` filter of the query language."""
 
@@ -44,6 +59,13 @@ class Filter:
     negatable: bool = True  # ``-name:value`` excludes
     facet: str | None = None  # the label of the web's count of matches by this field, if any
     facet_prefix: str = ""  # written before a facet's value to make it this filter's value
+    # The values an item has for this filter, as stored (None and "" are none); the index
+    # compares them as `value_kind` says (equal, contains, a day's range).
+    values: Values | None = None
+    facet_values: Values | None = None  # what the facet counts, when not `values` (from: the domain)
+    # Or, for values that change from the workbench at any moment: the CaseStore method that
+    # returns the ids of the items with a value (tag: `tagged_item_ids`), asked when searched.
+    live: str | None = None
 
     @property
     def term(self) -> str:
@@ -77,26 +99,61 @@ class Filter:
         return self.facet_prefix + value
 
 
+def column(name: str) -> Values:
+    """The values of an item's column `name` (one, or none)."""
+    return lambda facts: (facts.item.get(name),)
+
+
+def sender_domain(facts: ItemFacts) -> Iterable[str]:
+    """The domain after the first "@" of the From field, lower case, without a closing > , ; or "."""
+    sender = facts.item.get("email_from") or ""
+    at = sender.find("@")
+    return (sender[at + 1 :].strip().lower().rstrip('> ,;"'),) if at >= 0 else ()
+
+
+def signers(facts: ItemFacts) -> Iterable[str]:
+    """The domains (lower case) of the item's valid DKIM signatures."""
+    return [str(f.evidence.get("d", "")).lower() for f in facts.findings if f.code == "dkim.pass"]
+
+
+def editor(facts: ItemFacts) -> Iterable[Any]:
+    """A document's last editor, else its author, as its metadata holds it."""
+    doc = (facts.item.get("meta") or {}).get("document") or {}
+    found = doc.get("last_modified_by")
+    return (found if found is not None else doc.get("author"),)
+
+
+def year(facts: ItemFacts) -> Iterable[str]:
+    return ((facts.item.get("date") or "")[:4],)
+
+
+def finding_codes(facts: ItemFacts) -> Iterable[str]:
+    return [f.code for f in facts.findings]
+
+
 # In the order the help lists them; the facets appear in this order too.
 FILTERS: dict[str, Filter] = {
     f.name: f
     for f in (
-        Filter("verdict", "the item's verdict", "altered", facet="Verdict"),
-        Filter("kind", "email, attachment, document, image, archive or other", "email", facet="Kind"),
+        Filter("verdict", "the item's verdict", "altered", facet="Verdict", values=column("verdict")),
+        Filter("kind", "email, attachment, document, image, archive or other", "email", facet="Kind",
+               values=column("kind")),
         Filter("from", "the sender (name or address) contains this", "alice", "text", facet="Sender domain",
-               facet_prefix="@"),
-        Filter("to", "a recipient (To or Cc) contains this", "bob", "text"),
+               facet_prefix="@", values=column("email_from"), facet_values=sender_domain),
+        Filter("to", "a recipient (To or Cc) contains this", "bob", "text",
+               values=lambda facts: (facts.item.get("email_to"), facts.item.get("email_cc"))),
         Filter("signer", "a DKIM signature of this domain validates", "horizon.example",
-               facet="Signing domain (DKIM)"),
+               facet="Signing domain (DKIM)", values=signers),
         Filter("editor", "a document's last editor (else its author) is this", "Jean Dupont", "name",
-               facet="Document editor"),
-        Filter("year", "dated in this year", "2017", "year", facet="Year"),
-        Filter("after", "dated on or after this day", "2017-03-01", "date"),
-        Filter("before", "dated before this day", "2017-05-01", "date"),
-        Filter("ext", "the file's extension", "pdf", "extension", facet="File type"),
-        Filter("source", "found in this source (the first part of its path)", "dump.zip", "name"),
-        Filter("tag", "tagged so in the workbench", "offshore", "tag"),
-        Filter("finding", "has a finding with this code", "dkim.body_hash_mismatch"),
+               facet="Document editor", values=editor),
+        Filter("year", "dated in this year", "2017", "year", facet="Year", values=year),
+        Filter("after", "dated on or after this day", "2017-03-01", "date", values=column("date")),
+        Filter("before", "dated before this day", "2017-05-01", "date", values=column("date")),
+        Filter("ext", "the file's extension", "pdf", "extension", facet="File type", values=column("ext")),
+        Filter("source", "found in this source (the first part of its path)", "dump.zip", "name",
+               values=column("source")),
+        Filter("tag", "tagged so in the workbench", "offshore", "tag", live="tagged_item_ids"),
+        Filter("finding", "has a finding with this code", "dkim.body_hash_mismatch", values=finding_codes),
     )
 }  # fmt: skip
 

@@ -1,0 +1,138 @@
+"""The tantivy index of a case (``DIR/index/``): open or make it, one writer at a time, readers that
+see each commit, and the three reads a search needs (a page of ids, a count, facet counts).
+
+It is derived data: everything in it is rebuilt from the store (store/index/mixin.py). tantivy
+lets one `IndexWriter` hold a folder at a time, across processes (a lock file): the coordinator
+that wrote the case updates it; a process that finds the lock taken reads what was committed.
+Readers in other processes (the web's) see a commit at their next search: the index's meta.json
+changes with every commit, and a reader that sees it change reloads its searcher.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import tantivy
+
+from ..base import Facets
+from .schema import FACET_FIELDS, ID, SCHEMA_KEY, SORT_ASC, SORT_DESC, WORDS, build_schema, words_analyzer
+from .translate import Plan
+
+MARKER = "leaklens-index.json"  # which declaration the index was built for
+WRITER_HEAP = 96_000_000  # bytes the writer buffers before it writes a segment (one thread)
+
+
+class Busy(Exception):
+    """Another writer (another process, most often the coordinator) holds the index."""
+
+
+class SearchIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.schema = build_schema()
+        self.analyzer = words_analyzer()
+        self._index: tantivy.Index | None = None
+        self._seen: tuple[int, int] | None = None  # meta.json's (mtime_ns, size) the searcher reflects
+        self._reload_lock = threading.Lock()
+        self.made = False  # made empty by this process: everything must be written into it
+
+    # -- open --------------------------------------------------------------------------
+    def index(self) -> tantivy.Index:
+        """The index, made (empty) when the folder has none or one built for another declaration."""
+        if self._index is None:
+            marker = self.path / MARKER
+            current = marker.exists() and json.loads(marker.read_text()).get("schema") == SCHEMA_KEY
+            if not current or not tantivy.Index.exists(str(self.path)):
+                if self.path.exists():
+                    shutil.rmtree(self.path)  # derived data of another declaration: made again
+                self.path.mkdir(parents=True)
+                index = tantivy.Index(self.schema, str(self.path), reuse=False)
+                marker.write_text(json.dumps({"schema": SCHEMA_KEY}))
+                self.made = True
+            else:
+                index = tantivy.Index.open(str(self.path))
+            index.register_tokenizer(WORDS, self.analyzer)  # tokenizers are not kept in the folder
+            self._index = index
+        return self._index
+
+    def searcher(self) -> tantivy.Searcher:
+        """A searcher of the last commit (reloaded when another process or thread committed since)."""
+        index = self.index()
+        try:
+            st = (self.path / "meta.json").stat()
+            seen = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if seen != self._seen:
+            with self._reload_lock:
+                index.reload()
+                self._seen = seen
+        return index.searcher()
+
+    def generation(self) -> tuple[int, int] | None:
+        """Changes with every commit (the web's caches are kept by it)."""
+        self.searcher()
+        return self._seen
+
+    # -- write -------------------------------------------------------------------------
+    @contextmanager
+    def writer(self, threads: int = 1) -> Iterator[tantivy.IndexWriter]:
+        """The one writer; Busy when another holds it. Released (its lock file too) on leaving."""
+        try:
+            w = self.index().writer(WRITER_HEAP * threads, threads)
+        except ValueError as exc:
+            if "LockBusy" in str(exc):
+                raise Busy(str(exc)) from None
+            raise
+        try:
+            yield w
+        except BaseException:
+            w.rollback()
+            raise
+        finally:
+            w.wait_merging_threads()  # lets the merges finish and drops the writer's lock
+            del w
+            gc.collect(0)
+
+    # -- read --------------------------------------------------------------------------
+    def page(self, plan: Plan, *, limit: int, offset: int, sort: str) -> tuple[tantivy.Searcher, list[str]]:
+        """(the searcher it read, the ids of one page of matches in the order asked)."""
+        searcher = self.searcher()
+        if limit <= 0:
+            return searcher, []
+        if sort == "relevance" and plan.ranked:
+            found = searcher.search(plan.query, limit, count=False, offset=offset)
+        elif sort == "date":
+            found = searcher.search(
+                plan.query, limit, count=False, offset=offset, order_by_field=SORT_ASC, order=tantivy.Order.Asc
+            )
+        else:  # "-date", and relevance without words to rank by: newest first
+            found = searcher.search(
+                plan.query, limit, count=False, offset=offset, order_by_field=SORT_DESC, order=tantivy.Order.Desc
+            )
+        return searcher, [searcher.doc(addr).get_first(ID) for _, addr in found.hits]
+
+    def count(self, plan: Plan) -> int:
+        return self.searcher().search(plan.query, 1, count=True).count
+
+    def facets(self, plan: Plan, *, top: int) -> tuple[int, Facets]:
+        """(matches, facet -> its `top` values with their matches, most first, then by value)."""
+        searcher = self.searcher()
+        total = searcher.search(plan.query, 1, count=True).count
+        # Ask more buckets than shown, so that values tied at the cut are all there to be ordered.
+        size = top * 2 + 20
+        spec = {
+            name: {"terms": {"field": f, "size": size, "segment_size": size * 10}} for name, f in FACET_FIELDS.items()
+        }
+        got = searcher.aggregate(plan.query, spec) if total else {}
+        out: Facets = {}
+        for name in FACET_FIELDS:
+            buckets = [(str(b["key"]), int(b["doc_count"])) for b in got.get(name, {}).get("buckets", [])]
+            out[name] = sorted(buckets, key=lambda kv: (-kv[1], kv[0]))[:top]
+        return total, out

@@ -1,0 +1,213 @@
+"""The CaseStore search methods, for every backend, over the case's tantivy index (store/index/).
+
+A backend mixes `SearchIndexMixin` in and provides, besides the rest of `CaseStore`:
+  - `search_index_dir`: the index's folder (DIR/index beside the case's blobs);
+  - the search queue: every change to what the index holds of an item (the item's columns while
+    it is stored, its findings, its texts) records the item in the case's `search_queue`, in the
+    transaction of the change (SQLite: triggers, migration 4), and `search_queue(after, limit)`,
+    `search_queue_done(pairs)`, `search_queue_all()` read, forget and refill it;
+  - `texts_of(ids)`, `select_items(ItemQuery(ids=...))` (with each item's `rowid`, its found
+    order), `findings_of(ids)`, `tagged_item_ids(tag)`, `tags_version()`, `count_items(...)`.
+
+The queue makes the index's updates as durable as the changes: an item leaves it only after the
+index committed the item's new document, so a crash between the two redoes it, never loses it.
+The writer is whoever finds work and the index free: the coordinator at the end of each run
+(`search_index_update`), else the first search after it (tests, a case of an older release).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ...query import SORTS, parse
+from ..base import Facets, ItemQuery, TextRecord
+from .engine import Busy, SearchIndex
+from .schema import document, meta_of, text_values
+from .snippets import Snippets
+from .translate import Plan, plan
+
+HIT_FIELDS = ("id", "path", "kind", "verdict", "date", "email_from", "subject", "name", "ext", "size")
+BATCH = 2000  # queued items read from the store at a time
+COMMIT_EVERY = 50_000  # documents between two commits of the index while catching up
+TELL_AFTER = 5000  # a catch-up longer than this says so on stderr when nobody watches its progress
+
+Progress = Callable[[int, int | None], None]  # (items written, items to write if known)
+
+
+class SearchIndexMixin:
+    """search, search_hits, search_count, search_facets, search_fingerprint (see CaseStore)."""
+
+    search_index_dir: Path
+    # What a long catch-up reports to, (done, total); None: one line on stderr past TELL_AFTER.
+    search_progress: Progress | None = None
+    # Matches counted per second by the facets, measured (the budget is kept by predicting from it).
+    _facet_rate: float = 3_000_000.0
+
+    # -- the index, kept up to date --------------------------------------------------------
+    def _search_engine(self) -> SearchIndex:
+        engine = self.__dict__.get("_search_engine_")
+        if engine is None:
+            engine = self.__dict__["_search_engine_"] = SearchIndex(self.search_index_dir)
+            self.__dict__["_search_sync_lock_"] = threading.Lock()
+        return engine
+
+    def _search_ready(self) -> SearchIndex:
+        """The index, with what the queue holds written first, unless another writer holds it
+        or this store is inside a transaction of its caller's."""
+        engine = self._search_engine()
+        engine.index()
+        if engine.made:
+            self.search_queue_all()  # type: ignore[attr-defined]
+            engine.made = False
+        if not self.in_transaction and self.search_queue(0, 1):  # type: ignore[attr-defined]
+            try:
+                self.search_index_update()
+            except Busy:
+                pass  # another process is writing it: search what it committed
+        return engine
+
+    def search_index_update(self, progress: Progress | None = None) -> int:
+        """Write what the search queue holds into the index; returns the items written. Busy when
+        another writer holds the index. One thread of a process at a time; the others go on reading."""
+        engine = self._search_engine()
+        lock = self.__dict__["_search_sync_lock_"]
+        if not lock.acquire(blocking=False):
+            return 0
+        try:
+            engine.index()
+            if engine.made:
+                self.search_queue_all()  # type: ignore[attr-defined]
+                engine.made = False
+            return self._write_queue(engine, progress or self.search_progress)
+        finally:
+            lock.release()
+
+    def search_index_rebuild(self, progress: Progress | None = None) -> int:
+        """Make the index again from the store (it is derived data); returns the items written."""
+        engine = self._search_engine()
+        lock = self.__dict__["_search_sync_lock_"]
+        with lock:
+            self.search_queue_all()  # type: ignore[attr-defined]
+            return self._write_queue(engine, progress or self.search_progress, clear=True)
+
+    def _write_queue(self, engine: SearchIndex, progress: Progress | None, clear: bool = False) -> int:
+        total = None
+        told = ""
+        written, after, pending = 0, 0, []
+        with engine.writer() as w:
+            if clear:
+                w.delete_all_documents()  # committed with the first batch: readers never see it empty
+            while True:
+                batch = self.search_queue(after, BATCH)  # type: ignore[attr-defined]
+                if not batch:
+                    break
+                if total is None and len(batch) == BATCH:
+                    total = self.count_items(ItemQuery(state="stored"))  # type: ignore[attr-defined]
+                after = batch[-1][1]
+                ids = [item_id for item_id, _ in batch]
+                for item_id in ids:
+                    w.delete_documents_by_term("id", item_id)
+                for doc in self._documents(ids):
+                    w.add_document(doc)
+                pending += batch
+                written += len(batch)
+                if len(pending) >= COMMIT_EVERY:
+                    w.commit()
+                    self.search_queue_done(pending)  # type: ignore[attr-defined]
+                    pending = []
+                if progress is not None:
+                    progress(written, total)
+                elif written >= TELL_AFTER and not told:
+                    told = f"{total or written:,} items"
+                    print(f"leaklens: bringing the search index up to date ({told})…", file=sys.stderr)
+            if pending:
+                w.commit()
+                self.search_queue_done(pending)  # type: ignore[attr-defined]
+        return written
+
+    def _documents(self, ids: list[str]) -> Iterable[Any]:
+        rows = self.select_items(ItemQuery(ids=tuple(ids)))  # type: ignore[attr-defined]
+        items = [dict(r) for r in rows if r["state"] == "stored"]  # a stored item no more: only removed
+        stored = [r["id"] for r in items]
+        texts = self.texts_of(stored)  # type: ignore[attr-defined]
+        findings = self.findings_of(stored)  # type: ignore[attr-defined]
+        for r in items:
+            yield document(r, texts.get(r["id"], []), findings.get(r["id"], []))
+
+    # -- the CaseStore search methods ------------------------------------------------------
+    def _plan(self, engine: SearchIndex, text: str) -> Plan:
+        return plan(engine.schema, engine.analyzer, parse(text), self._live)
+
+    def _live(self, method: str, value: str) -> list[str]:
+        return list(getattr(self, method)(value))
+
+    def search(
+        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
+    ) -> tuple[int, list[dict[str, Any]]]:
+        engine = self._search_ready()
+        p = self._plan(engine, text)
+        return engine.count(p), self._hits(engine, p, limit=limit, offset=offset, sort=sort)
+
+    def search_hits(
+        self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
+    ) -> list[dict[str, Any]]:
+        engine = self._search_ready()
+        return self._hits(engine, self._plan(engine, text), limit=limit, offset=offset, sort=sort)
+
+    def _hits(self, engine: SearchIndex, p: Plan, *, limit: int, offset: int, sort: str) -> list[dict[str, Any]]:
+        searcher, ids = engine.page(p, limit=limit, offset=offset, sort=sort if sort in SORTS else "relevance")
+        if not ids:
+            return []
+        rows = {r["id"]: dict(r) for r in self.select_items(ItemQuery(ids=tuple(ids)))}  # type: ignore[attr-defined]
+        texts = self.texts_of(ids) if p.ranked else {}  # type: ignore[attr-defined]
+        snippets = Snippets(searcher, engine.schema, p.units) if p.ranked else None
+        out = []
+        for item_id in ids:
+            row = rows.get(item_id)
+            if row is None:  # gone from the store since the index was written: not shown
+                continue
+            hit = {k: row[k] for k in HIT_FIELDS}
+            hit["snippet"] = snippets.of(self._fields(row, texts.get(item_id, []))) if snippets else None
+            out.append(hit)
+        return out
+
+    @staticmethod
+    def _fields(row: Mapping[str, Any], texts: list[TextRecord]) -> dict[str, str]:
+        return text_values(row, texts, meta_of(row["meta"]))
+
+    def search_count(self, text: str, *, only_if_cheap: bool = False) -> int | None:
+        # The index counts any query at once (filters are its fields too), so it is always cheap.
+        engine = self._search_ready()
+        return engine.count(self._plan(engine, text))
+
+    def search_facets(self, text: str, *, top: int, budget_s: float) -> tuple[int, Facets] | None:
+        if budget_s <= 0:
+            return None  # spent before it began
+        engine = self._search_ready()
+        p = self._plan(engine, text)
+        # tantivy cannot be stopped midway: predict from the matches and the rate measured so far.
+        matches = engine.count(p)
+        if matches / self._facet_rate > budget_s:
+            return None
+        started = time.perf_counter()
+        got = engine.facets(p, top=top)
+        spent = time.perf_counter() - started
+        if matches > 10_000 and spent > 0:
+            type(self)._facet_rate = 0.5 * self._facet_rate + 0.5 * (matches / spent)
+        return got
+
+    def search_fingerprint(self) -> tuple[Any, ...]:
+        """The index's commit, the case's content (a change not yet in the index) and its tags (tag:
+        is answered by the store when searched, so a tag changes an answer at once)."""
+        engine = self._search_engine()
+        return (
+            str(engine.path),
+            engine.generation(),
+            *self.content_fingerprint(),  # type: ignore[attr-defined]
+            self.tags_version(),  # type: ignore[attr-defined]
+        )

@@ -1,0 +1,195 @@
+"""The fields of the search index and the document it holds for one item, read from the declarations.
+
+The words of a query are matched in the text fields (`TEXT_FIELDS`, those of the FTS5 index this
+one replaced, with its weights). Every filter declared in `leaklens.query` with `values` gets one
+field, its kind of field chosen by the filter's `value_kind`; every facet is counted over a field
+(its filter's, or a field of its own when it counts `facet_values`). Filters with `live` values
+have no field: the store answers them when searched. So a new filter is a row of FILTERS and
+nothing here; `SCHEMA_KEY` changes with the declaration, and an index built for another one is
+rebuilt (store/index/engine.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import tantivy
+
+from ...model import Finding
+from ...query import FACETS, FILTERS, Filter, ItemFacts
+from ..base import TEXT_SOURCES, TextRecord
+
+# The analyzer of words: split where a character is neither a letter nor a digit, lower case,
+# accents folded: what FTS5's `unicode61 remove_diacritics 2` did, so "tresorier" finds "trésorier".
+WORDS = "leaklens_words"
+
+
+def words_analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+# (field, weight in ranking): the columns and bm25 weights of the FTS5 index this replaces.
+TEXT_FIELDS: tuple[tuple[str, float], ...] = (
+    ("subject", 4.0),
+    ("sender", 2.0),
+    ("recipients", 1.0),
+    ("body", 1.0),
+    ("names", 2.0),
+)
+
+ID = "id"  # the item's id: stored (hits name their item by it), and a term (updates replace by it)
+SORT_ASC = "sort_date_asc"  # date, then found order; undated last ("date")
+SORT_DESC = "sort_date_desc"  # read descending: date, then latest found; undated last ("-date")
+_UNDATED_ASC, _UNDATED_DESC = "~", "!"  # sort after, and before, every "YYYY-..." text
+
+
+@dataclass(frozen=True)
+class FilterField:
+    """How one declared filter is held in the index."""
+
+    filter: Filter
+    field: str
+    how: str  # "term" (equal to the normalised value), "contains", "day" (a u64 YYYYMMDD)
+
+
+def _how(f: Filter) -> str:
+    return {"text": "contains", "date": "day"}.get(f.value_kind, "term")
+
+
+FILTER_FIELDS: dict[str, FilterField] = {
+    f.name: FilterField(f, f"f_{f.name}", _how(f)) for f in FILTERS.values() if f.values is not None
+}
+# facet name -> the field its values are counted over
+FACET_FIELDS: dict[str, str] = {
+    f.name: (f"facet_{f.name}" if f.facet_values is not None else FILTER_FIELDS[f.name].field) for f in FACETS
+}
+LIVE_FILTERS: dict[str, str] = {f.name: f.live for f in FILTERS.values() if f.live}
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field(ID, stored=True, tokenizer_name="raw", index_option="basic")
+    for name, _weight in TEXT_FIELDS:
+        sb.add_text_field(name, tokenizer_name=WORDS)
+    counted = set(FACET_FIELDS.values())
+    for ff in FILTER_FIELDS.values():
+        if ff.how == "day":
+            sb.add_unsigned_field(ff.field, indexed=True, fast=True)
+        else:
+            # Raw terms; fast (a column per document) when a facet counts them.
+            sb.add_text_field(ff.field, tokenizer_name="raw", index_option="basic", fast=ff.field in counted)
+    for fname in FACET_FIELDS.values():
+        if fname.startswith("facet_"):
+            sb.add_text_field(fname, tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_text_field(SORT_ASC, tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_text_field(SORT_DESC, tokenizer_name="raw", index_option="basic", fast=True)
+    return sb.build()
+
+
+def _schema_key() -> str:
+    """Changes when the declared fields do (or how an item's values are written: bump VERSION)."""
+    VERSION = 1
+    shape = [VERSION, TEXT_FIELDS, sorted((k, v.field, v.how) for k, v in FILTER_FIELDS.items()), FACET_FIELDS]
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+SCHEMA_KEY = _schema_key()
+
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def day_number(value: str) -> int | None:
+    """A day as the integer YYYYMMDD. The store's dates are ISO text compared as text, and a text
+    starting with a day compares with a day as that day does: so after:/before: ask a range of these."""
+    m = _DAY.match(value)
+    return int(m[1] + m[2] + m[3]) if m else None
+
+
+def filter_terms(ff: FilterField, raw: Iterable[Any]) -> list[Any]:
+    """The terms the index holds for these values of the item (normalised as a query's value is)."""
+    out: list[Any] = []
+    for v in raw:
+        if v is None or v == "":
+            continue
+        text = str(v)
+        if ff.how == "day":
+            day = day_number(text)
+            if day is not None:
+                out.append(day)
+        elif ff.how == "contains":
+            out.append(text.lower())
+        elif ff.filter.value_kind == "year":
+            out.append(text)
+        else:
+            out.append(ff.filter.normalise(text))
+    return list(dict.fromkeys(out))  # once each
+
+
+def meta_of(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def body_text(texts: Sequence[TextRecord]) -> str:
+    """Every text read from the item (body, attachment, document, OCR), in that order."""
+    order = {s: n for n, s in enumerate(TEXT_SOURCES)}
+    return "\n".join(t.text for t in sorted(texts, key=lambda t: order.get(t.source, len(order))) if t.text)
+
+
+def names_text(item: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """Every name the item is known by: its own, and an email's attachments' (as ingest indexed them)."""
+    names = [item.get("name") or ""]
+    if item.get("kind") == "email":
+        names += [str(n) for n in meta.get("attachment_names") or []]
+    return " ".join(names)
+
+
+def text_values(item: Mapping[str, Any], texts: Sequence[TextRecord], meta: Mapping[str, Any]) -> dict[str, str]:
+    """The text fields of one item."""
+    return {
+        "subject": item.get("subject") or "",
+        "sender": item.get("email_from") or "",
+        "recipients": " ".join(filter(None, (item.get("email_to"), item.get("email_cc")))),
+        "body": body_text(texts),
+        "names": names_text(item, meta),
+    }
+
+
+def document(item: Mapping[str, Any], texts: Sequence[TextRecord], findings: Sequence[Finding]) -> tantivy.Document:
+    """The index's document of one stored item."""
+    meta = meta_of(item.get("meta"))
+    facts = ItemFacts({**item, "meta": meta}, findings)
+    doc = tantivy.Document()
+    doc.add_text(ID, item["id"])
+    for name, value in text_values(item, texts, meta).items():
+        if value:
+            doc.add_text(name, value)
+    for ff in FILTER_FIELDS.values():
+        assert ff.filter.values is not None
+        for term in filter_terms(ff, ff.filter.values(facts)):
+            if ff.how == "day":
+                doc.add_unsigned(ff.field, term)
+            else:
+                doc.add_text(ff.field, term)
+    for f in FACETS:
+        if f.facet_values is not None:
+            for v in dict.fromkeys(str(v) for v in f.facet_values(facts) if v not in (None, "")):
+                doc.add_text(FACET_FIELDS[f.name], v)
+    date, rowid = item.get("date") or "", int(item.get("rowid") or 0)
+    doc.add_text(SORT_ASC, f"{date or _UNDATED_ASC}\x01{rowid:012d}")
+    doc.add_text(SORT_DESC, f"{date or _UNDATED_DESC}\x01{rowid:012d}")
+    return doc
