@@ -40,10 +40,10 @@ def _local_cluster() -> tuple[str | None, str]:
         started = _run("pg_ctlcluster", version, name, "start")
         if started.returncode != 0 and "already running" not in started.stderr:
             return None, f"cannot start PostgreSQL {version}/{name}: {started.stderr.strip()}"
-    password = _TEST_ROLE  # a throwaway role on a local test cluster
+    password = "leaklens-test-pw"  # a throwaway role on a local test cluster
     sql = (
         f"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{_TEST_ROLE}') THEN"
-        f" CREATE ROLE {_TEST_ROLE} LOGIN CREATEDB PASSWORD '{password}'; END IF; END$$"
+        f" CREATE ROLE {_TEST_ROLE} LOGIN CREATEDB; END IF; END$$; ALTER ROLE {_TEST_ROLE} PASSWORD '{password}'"
     )
     made = _run("runuser", "-u", "postgres", "--", "psql", "-p", port, "-Atqc", sql)
     if made.returncode != 0:
@@ -72,6 +72,24 @@ def _no_postgres(why: str) -> None:
 @pytest.fixture
 def pg_url():
     """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    yield from _fresh_database()
+
+
+@pytest.fixture(scope="module")
+def module_pg_url():
+    """`pg_url` for a module's fixtures: one fresh database, dropped after the module's tests."""
+    yield from _fresh_database()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_backend(request) -> str | None:
+    """`backend` for a module's fixtures (a case built once, read by several tests, on each backend)."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("module_pg_url")
+
+
+def _fresh_database():
     from urllib.parse import urlsplit, urlunsplit
 
     server, why = _pg_server()

@@ -41,7 +41,7 @@ def _open_store(root: Path, url: str | None, *, create: bool) -> CaseStore:
         return open_database(root / DB_NAME, create=create)
     from .store.postgres import open_postgres
 
-    return open_postgres(url, create=create)
+    return open_postgres(url, create=create, index_dir=root / "index")
 
 
 class Case:
@@ -64,6 +64,7 @@ class Case:
         root = Path(root)
         url = location.resolve(root, db)
         marker = root / (DB_FILE if url else DB_NAME)
+        claimed = False
         if not marker.exists():
             if not create:
                 if root.exists():
@@ -75,12 +76,20 @@ class Case:
                 raise LeaklensError(f"{root} is a folder that is not a leaklens case (not empty, no {marker.name})")
             try:
                 root.mkdir(parents=True, exist_ok=True)
+                if url:
+                    # Claimed first, so that a second ingest started at the same moment finds a case
+                    # here, not a folder being filled; later commands, workers and the web read it.
+                    location.remember(root, url)
+                    claimed = True
             except OSError as exc:
                 raise LeaklensError(f"cannot create case folder {root}: {exc.strerror}") from None
-        store = _open_store(root, url, create=create)
         try:
-            if url and not marker.exists():
-                location.remember(root, url)  # later commands, workers and the web find it from the folder
+            store = _open_store(root, url, create=create)
+        except BaseException:
+            if claimed:  # nothing was made: the folder is left as it was found
+                marker.unlink(missing_ok=True)
+            raise
+        try:
             if create and store.get_meta("created") is None:
                 store.set_meta("created", now_iso())
             case = cls(root, store)

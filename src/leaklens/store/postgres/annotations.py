@@ -19,15 +19,27 @@ class PgAnnotations:
 
     def add_tag(self, item_id: str, tag: str) -> str:
         tag = normalise_tag(tag)
-        self.conn.execute(
+        cur = self.conn.execute(
             "INSERT INTO item_tags(item_id, tag, created) VALUES(%s,%s,%s) ON CONFLICT DO NOTHING",
             (item_id, tag, now()),
         )
+        if cur.rowcount:
+            self._tags_changed()
         return tag
 
     def remove_tag(self, item_id: str, tag: str) -> bool:
         cur = self.conn.execute("DELETE FROM item_tags WHERE item_id=%s AND tag=%s", (item_id, tag_key(tag)))
+        if cur.rowcount:
+            self._tags_changed()
         return cur.rowcount > 0
+
+    def _tags_changed(self) -> None:
+        """Count the change (searches answer tag: from item_tags, and their caches are kept by this): a
+        sequence, so that two clients tagging at once never wait on one row."""
+        self.conn.execute("SELECT nextval('tags_version_seq')")
+
+    def tags_version(self) -> int:
+        return int(self.conn.execute("SELECT last_value FROM tags_version_seq").fetchone()[0])
 
     def tags_for(self, item_id: str) -> list[str]:
         rows = self.conn.execute('SELECT tag FROM item_tags WHERE item_id=%s ORDER BY tag COLLATE "C"', (item_id,))

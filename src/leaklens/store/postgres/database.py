@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -152,8 +153,10 @@ def _first_line(exc: BaseException) -> str:
 class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
     """The case store on one PostgreSQL database (one database per case)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, index_dir: Path | None = None) -> None:
         self.url = url
+        # The search index's folder: DIR/index beside the case's blobs (the case folder names it).
+        self.search_index_dir = index_dir if index_dir is not None else Path("index")
         self.conn = connect(url)
         self._tables_made: set[tuple[str, int]] = set()  # declared tables this connection has ensured
         self._temps: set[str] = set()  # the temporary staging tables this connection has made
@@ -480,6 +483,43 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
                 return
             key = (rows[-1][0], rows[-1][2])
 
+    def texts_of(self, item_ids: Iterable[str]) -> dict[str, list[TextRecord]]:
+        out: dict[str, list[TextRecord]] = {}
+        for r in self.conn.execute(
+            "SELECT item_id, source, text, confidence FROM texts WHERE item_id = ANY(%s)"
+            ' ORDER BY item_id COLLATE "C", source COLLATE "C"',
+            (list(item_ids),),
+        ):
+            out.setdefault(r[0], []).append(TextRecord(*r))
+        return out
+
+    # -- the search queue (migration 2): what the index (store/index/) has yet to take ------------
+    def search_queue(self, after: int, limit: int) -> list[tuple[str, int]]:
+        rows = self.conn.execute(
+            "SELECT item_id, stamp FROM search_queue WHERE stamp > %s ORDER BY stamp LIMIT %s", (after, limit)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def search_queue_done(self, pairs: Iterable[tuple[str, int]]) -> None:
+        pairs = list(pairs)
+        if not pairs:
+            return
+        # Only with the stamp taken: an item changed again since stays queued. A row another writer
+        # holds (re-stamping it in a transaction still open) is skipped, not waited for: it stays too.
+        self.conn.execute(
+            "DELETE FROM search_queue WHERE ctid IN (SELECT q.ctid FROM search_queue q"
+            " JOIN unnest(%s::text[], %s::bigint[]) AS d(item_id, stamp) ON q.item_id = d.item_id"
+            " AND q.stamp = d.stamp FOR UPDATE OF q SKIP LOCKED)",
+            ([p[0] for p in pairs], [p[1] for p in pairs]),
+        )
+
+    def search_queue_all(self) -> None:
+        self.conn.execute(
+            "INSERT INTO search_queue(item_id, stamp) SELECT id, nextval('search_queue_stamp_seq') FROM"
+            " (SELECT id FROM items WHERE state = 'stored' ORDER BY rowid) s"
+            " ON CONFLICT (item_id) DO UPDATE SET stamp = EXCLUDED.stamp"
+        )
+
     # -- tables declared by steps -------------------------------------------------------
     def ensure_table(self, spec: TableSpec) -> None:
         marker = (spec.name, spec.version)
@@ -510,7 +550,9 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
     def table_rows(self, spec: TableSpec, **equal: Any) -> list[dict[str, Any]]:
         self.ensure_table(spec)
         where, args = tables.where(spec, equal)
-        rows = self.conn.execute(f"SELECT {', '.join(spec.column_names)} FROM {spec.name}{where} ORDER BY rowid", args)
+        rows = self.conn.execute(
+            f"SELECT {tables.names(spec.column_names)} FROM {spec.name}{where} ORDER BY rowid", args
+        )
         return [tables.decode(spec, r) for r in rows]
 
     def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
@@ -541,7 +583,7 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
     def table_keys(self, spec: TableSpec, **equal: Any) -> set[tuple[Any, ...]]:
         self.ensure_table(spec)
         where, args = tables.where(spec, equal)
-        return {tuple(r) for r in self.conn.execute(f"SELECT {', '.join(spec.key)} FROM {spec.name}{where}", args)}
+        return {tuple(r) for r in self.conn.execute(f"SELECT {tables.names(spec.key)} FROM {spec.name}{where}", args)}
 
     def count_rows(self, spec: TableSpec) -> int:
         self.ensure_table(spec)
@@ -679,16 +721,16 @@ def _missing_database(exc: LeaklensError) -> bool:
     return "does not exist" in str(exc) and "database" in str(exc)
 
 
-def open_postgres(url: str, *, create: bool) -> PostgresStore:
+def open_postgres(url: str, *, create: bool, index_dir: Path | None = None) -> PostgresStore:
     """The case database at `url`, migrated to the current schema; one clear error if it is not one.
     With `create`, a database that does not exist yet is created."""
     try:
-        db = PostgresStore(url)
+        db = PostgresStore(url, index_dir)
     except LeaklensError as exc:
         if not (create and _missing_database(exc)):
             raise
         create_database(url)
-        db = PostgresStore(url)
+        db = PostgresStore(url, index_dir)
     try:
         if not create and db.conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
             raise LeaklensError(f"{db.path} is not a leaklens case database (run 'leaklens ingest' with --db first)")
