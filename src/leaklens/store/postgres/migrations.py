@@ -16,9 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .investigate import signer_domain
+
 # The advisory lock key of schema changes (migrations and declared tables): any constant, the same
 # in every leaklens process.
 DDL_LOCK = 0x1EA71E25
+
+_QUEUE = "INSERT INTO search_queue(item_id, stamp) SELECT s.id, nextval('search_queue_stamp_seq') FROM"
+_RESTAMP = "ON CONFLICT (item_id) DO UPDATE SET stamp = EXCLUDED.stamp"
 
 # (number, what it does, SQL statements)
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
@@ -81,7 +86,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS findings_item ON findings(item_id)",
             "CREATE INDEX IF NOT EXISTS findings_code ON findings(code)",
             # signer:DOMAIN and the signing-domain figures read the valid signatures of one domain.
-            "CREATE INDEX IF NOT EXISTS findings_signer ON findings((lower(evidence::json->>'d')), item_id)"
+            # (The expression reads evidence holding a \\u0000 escape too: with a plain ::json->>'d', such a
+            # dkim.pass finding could not be written at all.)
+            f"CREATE INDEX IF NOT EXISTS findings_signer ON findings(({signer_domain('evidence')}), item_id)"
             " WHERE code = 'dkim.pass'",
             """CREATE TABLE IF NOT EXISTS blob_ranges (
                 sha256 TEXT PRIMARY KEY,
@@ -110,6 +117,51 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 confidence DOUBLE PRECISION,
                 PRIMARY KEY (item_id, source)
             )""",
+        ],
+    ),
+    (
+        2,
+        "a queue of the items whose searchable facts changed since the search index (store/index/) took them",
+        [
+            # Stamps from a sequence: two writers never take the same one. The index writer reads the
+            # queue from the lowest stamp at each pass, so an entry committed late is read the next time.
+            "CREATE SEQUENCE IF NOT EXISTS search_queue_stamp_seq",
+            "CREATE TABLE IF NOT EXISTS search_queue (item_id TEXT PRIMARY KEY, stamp BIGINT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS search_queue_stamp ON search_queue(stamp)",
+            # The number tag: searches are cached by (no row to lock: two clients tagging never wait).
+            "CREATE SEQUENCE IF NOT EXISTS tags_version_seq MINVALUE 0 START 0",
+            # One statement-level trigger per table and event, over its transition table: a COPY of
+            # thousands of findings queues their items in one statement, not one per row.
+            f"""CREATE OR REPLACE FUNCTION search_queue_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_TABLE_NAME = 'items' AND TG_OP = 'INSERT' THEN
+                    {_QUEUE} (SELECT DISTINCT id FROM new_rows WHERE state = 'stored') s(id) {_RESTAMP};
+                ELSIF TG_TABLE_NAME = 'items' THEN
+                    {_QUEUE} (SELECT DISTINCT n.id FROM new_rows n JOIN old_rows o ON o.rowid = n.rowid
+                              WHERE n.state = 'stored' OR o.state = 'stored') s(id) {_RESTAMP};
+                ELSIF TG_OP = 'DELETE' THEN
+                    {_QUEUE} (SELECT DISTINCT item_id FROM old_rows) s(id) {_RESTAMP};
+                ELSE
+                    {_QUEUE} (SELECT DISTINCT item_id FROM new_rows) s(id) {_RESTAMP};
+                END IF;
+                RETURN NULL;
+            END $$""",
+            *(
+                f"CREATE TRIGGER search_queue_{table}_{event.lower()} AFTER {event} ON {table}"
+                f" REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION search_queue_touch()"
+                for table, event, refs in (
+                    ("items", "INSERT", "NEW TABLE AS new_rows"),
+                    ("items", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                    ("findings", "INSERT", "NEW TABLE AS new_rows"),
+                    ("findings", "DELETE", "OLD TABLE AS old_rows"),
+                    ("texts", "INSERT", "NEW TABLE AS new_rows"),
+                    ("texts", "UPDATE", "NEW TABLE AS new_rows"),
+                    ("texts", "DELETE", "OLD TABLE AS old_rows"),
+                )
+            ),
+            # A case made before: every stored item is queued, the first search writes them.
+            "INSERT INTO search_queue(item_id, stamp) SELECT id, nextval('search_queue_stamp_seq') FROM"
+            " (SELECT id FROM items WHERE state = 'stored' ORDER BY rowid) s ON CONFLICT DO NOTHING",
         ],
     ),
 ]
