@@ -157,10 +157,8 @@ def test_malformed_mime_gives_findings_not_crashes(tmp_path):
         assert row["state"] == "stored" and row["kind"] == "email", name
         assert code in codes(case, row["id"]), (name, codes(case, row["id"]))
         assert case.blobs.read(row["sha256"]) == data
-    from leaklens.store.search import search
-
-    assert search(case.db.conn, "heron")[0] == 1
-    assert search(case.db.conn, "egret")[0] == 1
+    assert case.db.search("heron")[0] == 1
+    assert case.db.search("egret")[0] == 1
 
 
 def test_encrypted_7z_archives(tmp_path):

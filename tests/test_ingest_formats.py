@@ -17,8 +17,6 @@ import py7zr
 from helpers import GMAIL, assert_balanced, build_case, codes, cpython_email_data, rows, sha
 from reportlab.pdfgen import canvas
 
-from leaklens.store.search import search
-
 
 def make_docx(words: str) -> bytes:
     d = docx.Document()
@@ -75,8 +73,8 @@ def test_eml_fields_body_and_attachments(tmp_path):
     assert att["path"] == "one.eml!/ledger.pdf"
     assert case.blobs.read(att["sha256"]) == pdf
     # The body was quoted-printable/base64 in the message: search finds the decoded words.
-    assert search(case.db.conn, "définitif")[0] == 1
-    assert search(case.db.conn, "ledger 7731")[0] == 1
+    assert case.db.search("définitif")[0] == 1
+    assert case.db.search("ledger 7731")[0] == 1
 
 
 def test_mbox_inside_zip_and_gmail_message_byte_identical(tmp_path):
@@ -130,9 +128,9 @@ def test_tar_variants_gzip_and_7z(tmp_path):
         "docs.7z!/folder/memo.docx",
     }
     assert all(r["kind"] == "document" for r in memos)
-    assert search(case.db.conn, "pelican")[0] == 5
-    assert search(case.db.conn, "walrus")[0] == 3
-    assert search(case.db.conn, "heron")[0] == 1
+    assert case.db.search("pelican")[0] == 5
+    assert case.db.search("walrus")[0] == 3
+    assert case.db.search("heron")[0] == 1
     # Identical bytes: one blob, five items.
     assert len(list(case.blobs.root.glob(f"*/*/{sha(payload)}"))) == 1
 
@@ -204,7 +202,7 @@ def test_nested_dump_accounting(tmp_path):
         row = dict(case.db.item(row["parent"]))
         chain.append(row["kind"])
     assert chain == ["attachment", "email", "archive", "archive"]
-    assert search(case.db.conn, "albatross")[0] == 1
+    assert case.db.search("albatross")[0] == 1
 
 
 def test_reingest_adds_nothing(tmp_path):

@@ -12,9 +12,10 @@ columns (`TableSpec`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..model import ITEM_FIELDS as _ITEM_FIELDS
@@ -384,6 +385,41 @@ class CaseStore(Protocol):
 
     def search_fingerprint(self) -> tuple[Any, ...]:
         """A value that changes whenever a search's answer could (new items, findings or tags)."""
+        ...
+
+    # -- what the search index (store/index/, whose SearchIndexMixin implements the search methods
+    #    above for every backend) reads from the store
+    search_index_dir: Path  # the index's folder: DIR/index, beside the case's blobs
+
+    def texts_of(self, item_ids: Iterable[str]) -> dict[str, list[TextRecord]]:
+        """The text records of these items (items without any are left out), in one read."""
+        ...
+
+    def search_queue(self, after: int, limit: int) -> list[tuple[str, int]]:
+        """(item id, stamp) of the items queued for the index with a stamp above `after`, lowest first.
+        The backend queues an item, with a stamp above every other, in the transaction of any change
+        of its row while it is stored (or was), of its findings, or of its texts."""
+        ...
+
+    def search_queue_done(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Forget these (item id, stamp) pairs: the index holds them. An item queued again since stays."""
+        ...
+
+    def search_queue_all(self) -> None:
+        """Queue every stored item (the index is made again)."""
+        ...
+
+    def search_index_update(self, progress: Callable[[int, int | None], None] | None = None) -> int:
+        """Write what the queue holds into the index (what the coordinator does after a run); returns the
+        items written. store.index.Busy when another process holds the index's writer."""
+        ...
+
+    def search_index_rebuild(self, progress: Callable[[int, int | None], None] | None = None) -> int:
+        """Make the index again from the store."""
+        ...
+
+    def tags_version(self) -> int:
+        """A number that changes with every tag added or removed (tag: is answered by the store)."""
         ...
 
     # -- notes and tags a journalist adds (what they may be: store/annotations.py)

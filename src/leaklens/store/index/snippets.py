@@ -15,7 +15,7 @@ from .schema import TEXT_FIELDS
 from .translate import unit_query
 
 MAX_CHARS = 110  # about the twelve words FTS5's snippet() showed
-ELLIPSIS = " … "
+ELLIPSIS = " … "  # where the passage is cut, as FTS5's snippet() wrote it
 # The text fields a snippet may come from, the body first (what a reader wants to see), then
 # the fields with the heaviest weight.
 SNIPPET_FIELDS = ("body", "subject", "names", "sender", "recipients")
@@ -50,7 +50,7 @@ class Snippets:
                 first = text
         if first is None:
             return ""
-        return first[:MAX_CHARS] + (ELLIPSIS.rstrip() if len(first) > MAX_CHARS else "")
+        return first[:MAX_CHARS] + (ELLIPSIS if len(first) > MAX_CHARS else "")
 
 
 def marked(text: str, snippet: tantivy.Snippet) -> str:
@@ -72,4 +72,4 @@ def marked(text: str, snippet: tantivy.Snippet) -> str:
         at = b
     out.append(data[at:end])
     body = b"".join(out).decode("utf-8", "replace")
-    return (ELLIPSIS.lstrip() if start > 0 else "") + body + (ELLIPSIS.rstrip() if end < len(data) else "")
+    return (ELLIPSIS if start > 0 else "") + body + (ELLIPSIS if end < len(data) else "")

@@ -13,13 +13,30 @@ from ..annotations import check_note, normalise_tag, now, tag_key
 
 def add_tag(conn: sqlite3.Connection, item_id: str, tag: str) -> str:
     tag = normalise_tag(tag)
-    conn.execute("INSERT OR IGNORE INTO item_tags(item_id, tag, created) VALUES(?,?,?)", (item_id, tag, now()))
+    cur = conn.execute("INSERT OR IGNORE INTO item_tags(item_id, tag, created) VALUES(?,?,?)", (item_id, tag, now()))
+    if cur.rowcount:
+        _tags_changed(conn)
     return tag
 
 
 def remove_tag(conn: sqlite3.Connection, item_id: str, tag: str) -> bool:
     cur = conn.execute("DELETE FROM item_tags WHERE item_id=? AND tag=?", (item_id, tag_key(tag)))
+    if cur.rowcount:
+        _tags_changed(conn)
     return cur.rowcount > 0
+
+
+def _tags_changed(conn: sqlite3.Connection) -> None:
+    """Count the change: searches answer tag: from item_tags, and their caches are kept by this."""
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES('tags_version', '1')"
+        " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def tags_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key='tags_version'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def tags_for(conn: sqlite3.Connection, item_id: str) -> list[str]:
@@ -73,6 +90,9 @@ class AnnotationsMixin:
 
     def tags_for(self, item_id: str) -> list[str]:
         return tags_for(self.conn, item_id)
+
+    def tags_version(self) -> int:
+        return tags_version(self.conn)
 
     def all_tags(self) -> list[dict[str, Any]]:
         return all_tags(self.conn)

@@ -1,4 +1,4 @@
-"""The case database on SQLite: items, findings, the search index, accounting.
+"""The case database on SQLite: items, findings, texts, accounting (search: the index of store/index/).
 
 The schema is built by numbered migrations (`migrations.py`), run when a case is opened.
 One process writes (the ingest/verify coordinator); workers only read blobs.
@@ -19,11 +19,11 @@ from ... import crashpoints
 from ...errors import LeaklensError
 from ...model import FAILED, ITEM_FIELDS, PENDING, SKIPPED, STORED, Finding, Item, Result
 from ..base import TableSpec, TextRecord, text_source
+from ..index import SearchIndexMixin
 from . import tables
 from .annotations import AnnotationsMixin
 from .investigate import InvestigateReads
 from .migrations import migrate
-from .search import SearchMixin
 from .verify import VerifyQueries
 
 ITEM_COLUMNS = ITEM_FIELDS  # declared once, by the record (model.Item)
@@ -69,9 +69,10 @@ class RangeIndex:
         return (row[0], row[1], row[2]) if row else None
 
 
-class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
+class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.search_index_dir = self.path.parent / "index"  # the search index beside the case's blobs
         self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -218,20 +219,9 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
             email.get("message_id"), email.get("in_reply_to"), email.get("references"), r.verdict, r.ext,
         )  # fmt: skip
 
-    @staticmethod
-    def _index_row(rowid: int, r: Result) -> tuple:
-        email = r.email or {}
-        return (
-            rowid,
-            email.get("subject") or "",
-            email.get("from") or "",
-            " ".join(filter(None, (email.get("to"), email.get("cc")))),
-            r.text or "",
-            r.names or "",
-        )
-
     def complete_items(self, results: list[Result]) -> None:
-        """Record what reading pending items found, and index their text, in a few statements.
+        """Record what reading pending items found, and their text, in a few statements (the search
+        queue's triggers queue them for the index).
 
         Each result carries its item's ``rowid``. The items were pending until now, so they
         have no ingest findings and no index entry yet (a pending item's results are
@@ -245,10 +235,6 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
         self.conn.executemany(
             'INSERT OR IGNORE INTO blob_ranges(sha256, container, start, "end") VALUES(?,?,?,?)',
             ((r.sha256, *r.range) for r in results if r.range),
-        )
-        self.conn.executemany(
-            "INSERT INTO fts(rowid, subject, sender, recipients, body, names) VALUES(?,?,?,?,?,?)",
-            (self._index_row(r.rowid, r) for r in results if r.state == STORED),
         )
         self.conn.executemany(
             "INSERT OR REPLACE INTO texts(item_id, source, text, confidence) VALUES(?,?,?,NULL)",
@@ -269,7 +255,6 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
         rowid = self.conn.execute(sql, (*self._completion(result), result.id)).fetchone()[0]
         self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage='ingest'", (result.id,))
         self.conn.execute("DELETE FROM texts WHERE item_id=? AND source<>'ocr'", (result.id,))
-        self.conn.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
         self._index_and_record([replace(result, rowid=rowid)])
 
     def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
@@ -325,6 +310,41 @@ class Database(SearchMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
         cur = self.conn.cursor()
         for row in cur.execute(sql + " ORDER BY i.rowid, t.source", args):
             yield TextRecord(*row)
+
+    def texts_of(self, item_ids: Iterable[str]) -> dict[str, list[TextRecord]]:
+        out: dict[str, list[TextRecord]] = {}
+        for r in self.conn.execute(
+            "SELECT item_id, source, text, confidence FROM texts WHERE item_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY item_id, source",
+            (json.dumps(list(item_ids)),),
+        ):
+            out.setdefault(r[0], []).append(TextRecord(*r))
+        return out
+
+    # -- the search queue (migration 4): what the index (store/index/) has yet to take -----------
+    def search_queue(self, after: int, limit: int) -> list[tuple[str, int]]:
+        return [
+            (r[0], r[1])
+            for r in self.conn.execute(
+                "SELECT item_id, stamp FROM search_queue WHERE stamp > ? ORDER BY stamp LIMIT ?", (after, limit)
+            )
+        ]
+
+    def search_queue_done(self, pairs: Iterable[tuple[str, int]]) -> None:
+        # Only with the stamp taken: an item changed again since stays queued. One statement, so
+        # one commit outside a transaction, whatever the number.
+        self.conn.execute(
+            "DELETE FROM search_queue WHERE (item_id, stamp) IN"
+            " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+            (json.dumps([list(p) for p in pairs]),),
+        )
+
+    def search_queue_all(self) -> None:
+        self.conn.execute(
+            "INSERT INTO search_queue(item_id, stamp)"
+            " SELECT id, rowid + (SELECT COALESCE(MAX(stamp), 0) FROM search_queue) FROM items WHERE state = 'stored'"
+            " ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp"
+        )
 
     # -- tables declared by steps -------------------------------------------------------
     def ensure_table(self, spec: TableSpec) -> None:

@@ -122,6 +122,60 @@ INSERT OR IGNORE INTO texts(item_id, source, text)
     FROM fts f JOIN items i ON i.rowid = f.rowid WHERE f.body <> '';
 """,
     ),
+    (
+        4,
+        "search served by the tantivy index in the case folder (store/index/): FTS5's table goes, and a queue"
+        " of the items whose searchable facts changed since the index took them",
+        """
+-- Everything FTS5 held is in items and texts (migration 3): the index is made from them.
+DROP TABLE IF EXISTS fts;
+-- An item is (re)queued, with a stamp higher than any, by every change of what the index holds
+-- of it, in the transaction of the change; it leaves once the index has committed it (and only
+-- with the stamp the index took: a change meanwhile queues it again).
+CREATE TABLE IF NOT EXISTS search_queue (
+    item_id TEXT PRIMARY KEY,
+    stamp INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS search_queue_stamp ON search_queue(stamp);
+CREATE TRIGGER IF NOT EXISTS search_queue_item_added AFTER INSERT ON items WHEN NEW.state = 'stored' BEGIN
+    INSERT INTO search_queue(item_id, stamp) VALUES (NEW.id, COALESCE((SELECT MAX(stamp) FROM search_queue), 0) + 1)
+        ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp;
+END;
+CREATE TRIGGER IF NOT EXISTS search_queue_item_changed AFTER UPDATE ON items
+    WHEN NEW.state = 'stored' OR OLD.state = 'stored' BEGIN
+    INSERT INTO search_queue(item_id, stamp) VALUES (NEW.id, COALESCE((SELECT MAX(stamp) FROM search_queue), 0) + 1)
+        ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp;
+END;
+CREATE TRIGGER IF NOT EXISTS search_queue_finding_added AFTER INSERT ON findings BEGIN
+    INSERT INTO search_queue(item_id, stamp)
+        VALUES (NEW.item_id, COALESCE((SELECT MAX(stamp) FROM search_queue), 0) + 1)
+        ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp;
+END;
+CREATE TRIGGER IF NOT EXISTS search_queue_finding_removed AFTER DELETE ON findings BEGIN
+    INSERT INTO search_queue(item_id, stamp)
+        VALUES (OLD.item_id, COALESCE((SELECT MAX(stamp) FROM search_queue), 0) + 1)
+        ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp;
+END;
+CREATE TRIGGER IF NOT EXISTS search_queue_text_added AFTER INSERT ON texts BEGIN
+    INSERT INTO search_queue(item_id, stamp)
+        VALUES (NEW.item_id, COALESCE((SELECT MAX(stamp) FROM search_queue), 0) + 1)
+        ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp;
+END;
+CREATE TRIGGER IF NOT EXISTS search_queue_text_changed AFTER UPDATE ON texts BEGIN
+    INSERT INTO search_queue(item_id, stamp)
+        VALUES (NEW.item_id, COALESCE((SELECT MAX(stamp) FROM search_queue), 0) + 1)
+        ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp;
+END;
+CREATE TRIGGER IF NOT EXISTS search_queue_text_removed AFTER DELETE ON texts BEGIN
+    INSERT INTO search_queue(item_id, stamp)
+        VALUES (OLD.item_id, COALESCE((SELECT MAX(stamp) FROM search_queue), 0) + 1)
+        ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp;
+END;
+-- A case of an earlier release has no index yet: every stored item is queued, and the first
+-- search (or `leaklens index`) writes them.
+INSERT INTO search_queue(item_id, stamp) SELECT id, rowid FROM items WHERE state = 'stored';
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
