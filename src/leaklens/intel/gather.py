@@ -131,11 +131,12 @@ def gather(case: Case, *, verifications: Any = None) -> Gathered:
             out.host(message_id.strip().strip("<>").rpartition("@")[2], item_id, "message_id", date)
         for link in meta.get("links") or ():
             if isinstance(link, dict) and isinstance(link.get("href"), str):
-                out.url(link["href"], item_id, "link", date)
+                out.url(link["href"], item_id, "image" if link.get("tag") == "img" else "link", date)
                 em.links.append({**link, "where": item_id})
         for form in meta.get("forms") or ():
             if isinstance(form, dict):
                 em.forms.append({**form, "where": item_id})
+                out.url(str(form.get("action") or ""), item_id, "form", date)
         for ip in meta.get("ips") or ():
             out.ip(str(ip), item_id, "body", date)
     if verifications is not None:
@@ -192,8 +193,10 @@ def _attachments(case: Case, out: Gathered) -> None:
             out.url(link["href"], item_id, "attachment_link", em.date if em else None)
             if em is not None:
                 em.links.append({**link, "where": item_id})
-        if em is not None:
-            em.forms.extend({**f, "where": item_id} for f in forms)
+        for form in forms:
+            out.url(form["action"], item_id, "attachment_form", em.date if em else None)
+            if em is not None:
+                em.forms.append({**form, "where": item_id})
 
 
 def iter_registrable(g: Gathered) -> Iterator[str]:

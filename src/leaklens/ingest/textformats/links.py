@@ -56,7 +56,8 @@ Links = list[dict[str, Any]]
 
 
 def links_and_forms(markup: bytes | str, charset: str | None = None) -> tuple[Links, Links]:
-    """(links, forms) of an HTML document. Links: {"href", "text"} of each anchor and area with an href;
+    """(links, forms) of an HTML document. Links: {"href", "text"} of each anchor and area with an href (and
+    {"href", "text": None, "tag": "img"} of each remote image);
     forms: {"action", "method", "password", "fields"} of each form with a password field. Never raises."""
     try:
         if isinstance(markup, bytes):
@@ -71,7 +72,12 @@ def links_and_forms(markup: bytes | str, charset: str | None = None) -> tuple[Li
         return [], []
     links: list[dict[str, Any]] = []
     forms: list[dict[str, Any]] = []
-    for el in root.iter("a", "area", "form"):
+    for el in root.iter("a", "area", "form", "img"):
+        if el.tag == "img":  # remote images (tracking pixels) name hosts too; never fetched
+            src = (el.get("src") or "").strip()
+            if src.lower().startswith(("http://", "https://")) and len(links) < MAX_LINKS:
+                links.append({"href": src[:MAX_URL], "text": None, "tag": "img"})
+            continue
         if el.tag == "form":
             fields = [i for i in el.iter("input") if isinstance(i.tag, str)]
             if len(forms) < MAX_FORMS and any((i.get("type") or "").strip().lower() == "password" for i in fields):
