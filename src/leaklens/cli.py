@@ -268,6 +268,7 @@ def ingest(
                 only_failed=only_failed,
             )
         _read_texts(c, workers=workers, ocr=ocr, ocr_lang=ocr_lang, quiet=quiet)
+        _update_index(c, quiet)
         acc = c.db.accounting()
         job.finish(accounting=acc)
         if not quiet:
@@ -310,6 +311,42 @@ def _read_texts(c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet
                   f"{report['langs']}")  # fmt: skip
     if report.get("scans"):
         console.print(f"OCR: {report['scans']:,} scans, {report['pages']:,} pages read ({report['langs']}).")
+
+
+def _update_index(c: Case, quiet: bool, *, rebuild: bool = False) -> int:
+    """Bring the search index up to date with what the run wrote (the coordinator is its writer), with a bar."""
+    from .store.index import Busy
+
+    with _bar("search index", quiet) as (bar, tid):
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(tid, completed=done, total=total, items_done=done)
+
+        try:
+            if rebuild:
+                return c.db.search_index_rebuild(progress)
+            return c.db.search_index_update(progress)
+        except Busy:
+            err.print("The search index is being written by another leaklens process; it will take these changes next.")
+            return 0
+
+
+@app.command()
+def index(
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Make the index again from the case's database.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Bring the search index (the case folder's index/) up to date, or make it again with --rebuild.
+
+    The index is derived data: the database is the source of truth, and ingest and verify keep the
+    index up to date. Example: leaklens index --case ./leaklens-case --rebuild
+    """
+    with Case.open(case, db=db) as c:
+        started = time.monotonic()
+        n = _update_index(c, quiet, rebuild=rebuild)
+        console.print(f"{n:,} items written to the search index in {time.monotonic() - started:.1f} s.")
 
 
 @app.command(epilog=help_text())  # every filter of leaklens.query, with its meaning
@@ -438,6 +475,7 @@ def verify(
                 job=job,
                 only_failed=only_failed,
             )
+        _update_index(c, quiet)
         job.finish(accounting=c.db.accounting())
         summary = verification_summary(c)
         console.print(verdict_table(summary))
