@@ -172,3 +172,28 @@ def test_a_page_past_its_timeout_is_a_row_saying_so_and_the_run_goes_on(tmp_path
 def test_missing_languages_are_named_and_the_rest_used():
     usable, absent = tesseract.usable_languages("eng+xyz")
     assert usable == "eng" and absent == ["xyz"]
+
+
+def test_workbench_shows_the_scan_beside_its_text_and_the_entity_pages(ocr_case):
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from leaklens.web.app import create_app
+
+    client = TestClient(create_app(ocr_case.root))
+    item, rec = _text_of(ocr_case, "scan.pdf")
+    page = client.get(f"/items/{item['id']}").text
+    assert f'src="/items/{item["id"]}/pages/1.png"' in page and "Horizon Conseil SAS" in page
+    assert "/entities/iban/FR7630006000011234567890189" in page
+    png = client.get(f"/items/{item['id']}/pages/1.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
+    assert client.get(f"/items/{item['id']}/pages/2.png").status_code == 422  # no such page: said, not a crash
+    listing = client.get("/entities?kind=iban").text
+    assert "FR7630006000011234567890189" in listing
+    one = client.get("/entities/iban/FR7630006000011234567890189")
+    assert one.status_code == 200 and "scan.pdf" in one.text
+    api = client.get("/api/entities/org/" + quote("Horizon Conseil SAS")).json()
+    assert [i["name"] for i in api["items"]] == ["scan.pdf"] and api["items"][0]["mentions"][0]["source"] == "ocr"
+    assert client.get("/entities/iban/FR00NOTHING").status_code == 404
+    assert client.get("/entities/nokind/x").status_code == 404

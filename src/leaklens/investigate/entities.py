@@ -26,9 +26,9 @@ def top_entities(store: CaseStore, *, kind: str | None = None, top: int = 20) ->
 
 
 def kinds_count(store: CaseStore) -> list[dict[str, Any]]:
-    """{"kind", "mentions", "values"} of each kind found in the case, most mentioned first."""
+    """{"kind", "mentions", "distinct" (values)} of each kind found in the case, most mentioned first."""
     by_kind = store.table_groups(ENTITIES, ("kind",), distinct="value")
-    return [{"kind": k, "mentions": n, "values": values} for k, n, values in by_kind]
+    return [{"kind": k, "mentions": n, "distinct": values} for k, n, values in by_kind]
 
 
 def item_entities(store: CaseStore, item_id: str) -> list[dict[str, Any]]:

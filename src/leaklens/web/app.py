@@ -79,6 +79,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     from .views import api, pages
+    from .views import entities as entities_views
     from .views import jobs as jobs_views
     from .views import spread as spread_views
 
@@ -86,6 +87,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.include_router(pages.router)
     app.include_router(spread_views.router)
     app.include_router(jobs_views.router)
+    app.include_router(entities_views.router)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):  # noqa: ANN202 - Starlette handler

@@ -408,3 +408,29 @@ def cascade_svg(edges: Sequence[tuple[str, str, str]], root: str, labels: dict[s
             parts.append(f"<g><title>{_e(tip)}</title>{node}</g>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def count_bars_svg(rows: Sequence[tuple[str, int, str | None]], *, title: str, width: int = 480) -> str:
+    """One horizontal bar per (label, count, link or None), labelled with both, longest first as given."""
+    if not rows:
+        return '<p class="empty">Nothing to draw.</p>'
+    peak = max(n for _, n, _ in rows) or 1
+    row_h, label_w, num_w = 24, 110, 80
+    bar_max = width - label_w - num_w
+    parts = [
+        f'<svg class="chart bars" viewBox="0 0 {width} {row_h * len(rows) + 4}" width="100%" role="img" '
+        f'aria-label="{_e(title)}" xmlns="http://www.w3.org/2000/svg" font-family="{_e(FONT)}" font-size="13">'
+        f"<title>{_e(title)}</title>"
+    ]
+    for i, (label, n, href) in enumerate(rows):
+        y = i * row_h + 2
+        bar = (
+            f'<text x="0" y="{y + 16}" fill="#1f2937">{_e(label)}</text>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{n / peak * bar_max:.1f}" height="15" fill="#4b6584"/>'
+            f'<text x="{label_w + n / peak * bar_max + 6:.1f}" y="{y + 16}" fill="#1f2937">{n:,}</text>'
+        )
+        if href:
+            bar = f'<a href="{_e(href)}">{bar}</a>'
+        parts.append(f"<g><title>{_e(label)}: {n:,}</title>{bar}</g>")
+    parts.append("</svg>")
+    return "".join(parts)

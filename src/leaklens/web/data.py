@@ -18,6 +18,7 @@ from ..ingest.readers.email_reader import decode_header_value
 from ..ingest.textformats.charset import decode_text
 from ..investigate import figures
 from ..investigate.correspondents import correspondents as _correspondents
+from ..investigate.entities import item_entities, item_languages
 from ..investigate.items import (
     ITEM_ID,
     as_findings,
@@ -28,6 +29,7 @@ from ..investigate.items import (
     item_text,
     related_items,
 )
+from ..investigate.scans import scan_pages
 from ..investigate.threads import thread
 from ..verify.recover import explanation
 from .sanitize import sanitise_html
@@ -165,6 +167,9 @@ def item_detail(case: Case, item_id: str, *, render: bool = True) -> dict[str, A
         "meta": {k: v for k, v in meta.items() if k != "document"} if isinstance(meta, dict) else {},
         "tags": db.tags_for(item_id),
         "notes": db.notes_for(item_id),
+        "entities": item_entities(db, item_id),
+        "languages": item_languages(db, item_id),
+        "scan": scan_pages(db, row),
         "email": None,
         "text": "",
     }
