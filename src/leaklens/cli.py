@@ -743,7 +743,7 @@ def entities(
     for e in data:
         table.add_row(e["kind"], escape(e["value"]), f"{e['mentions']:,}", f"{e['items']:,}")
     console.print(table)
-    console.print("By kind: " + ", ".join(f"{k['kind']} {k['values']:,}" for k in kinds))
+    console.print("By kind: " + ", ".join(f"{k['kind']} {k['distinct']:,}" for k in kinds))
 
 
 @app.command()
