@@ -246,3 +246,27 @@ def test_stix_of_many_indicators_validates(case, tmp_path) -> None:
     assert len(json.loads(buf.getvalue())["objects"]) == 1 + 3 * 150
     c, _ = case
     assert sum(1 for _ in indicators(c)) > 10
+
+
+def test_phishing_page_of_the_workbench(case, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+    from lxml import html as lxml_html
+
+    from leaklens.web.app import create_app
+
+    c, _ = case
+    page = TestClient(create_app(c.root)).get("/phishing")
+    assert page.status_code == 200
+    doc = lxml_html.fromstring(page.text)
+    assert doc.xpath("//nav//a[@href='/phishing'][@aria-current='page']")
+    cells = " ".join(doc.xpath("//table//td//code/text()"))
+    assert "mail-en-marche.fr" in cells and "portal-office.fr" in cells
+    assert doc.xpath("//svg[contains(@class, 'sightings')]//circle")  # the timeline of sightings
+    hrefs = doc.xpath("//main//a/@href")
+    assert hrefs and all(h.startswith("/items/") for h in hrefs)  # the attacker's URLs are text, never links
+    flagged = " ".join(doc.xpath("//section[@aria-labelledby='h-emails']//a/text()"))
+    assert "Mot de passe" in flagged and "Facture" in flagged and "La lettre" not in flagged
+    empty = build_case(tmp_path, name="blank")
+    empty.close()
+    blank = TestClient(create_app(tmp_path / "blank")).get("/phishing")
+    assert blank.status_code == 200 and "leaklens domains --protect" in blank.text

@@ -81,11 +81,13 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     from .views import api, pages
     from .views import entities as entities_views
     from .views import jobs as jobs_views
+    from .views import phishing as phishing_views
     from .views import spread as spread_views
 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(spread_views.router)
+    app.include_router(phishing_views.router)
     app.include_router(jobs_views.router)
     app.include_router(entities_views.router)
 

@@ -434,3 +434,48 @@ def count_bars_svg(rows: Sequence[tuple[str, int, str | None]], *, title: str, w
         parts.append(f"<g><title>{_e(label)}: {n:,}</title>{bar}</g>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def sightings_timeline_svg(rows: Sequence[dict], *, width: int = 960, row_h: int = 22) -> str:
+    """First to last sighting of each domain (a bar), each day it was seen (a dot): rows of {"label",
+    "days" (ISO dates), "score"}, drawn on one shared time axis."""
+    dated = [r for r in rows if r.get("days")]
+    if not dated:
+        return '<p class="empty">No dated sightings.</p>'
+    days = sorted({date.fromisoformat(d[:10]) for r in dated for d in r["days"]})
+    first, last = days[0], days[-1]
+    span = max((last - first).days, 1)
+    left, right, top = 260, 16, 8
+    plot_w = width - left - right
+    height = top + row_h * len(dated) + 30
+
+    def x(day: date) -> float:
+        return left + (day - first).days / span * plot_w
+
+    parts = [
+        f'<svg class="chart sightings" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="First and last sighting of {len(dated)} lookalike domains, {first} to {last}" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="{_e(FONT)}" font-size="11">'
+        f"<title>First and last sighting per domain</title>"
+    ]
+    for i, r in enumerate(dated):
+        y = top + i * row_h + row_h / 2
+        ds = sorted({date.fromisoformat(d[:10]) for d in r["days"]})
+        colour = "#c62828" if r.get("score", 0) >= 85 else "#a15c00"
+        label = str(r["label"])
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" fill="#1f2937">'
+                     f"{_e(label if len(label) <= 38 else label[:37] + '…')}</text>")
+        x0, x1 = x(ds[0]), x(ds[-1])
+        parts.append(f'<g><title>{_e(label)}: first seen {ds[0]}, last seen {ds[-1]}, on {len(ds)} day(s)</title>'
+                     f'<line x1="{x0:.1f}" x2="{max(x1, x0 + 1):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
+                     f'stroke-width="4" stroke-linecap="round"/>'
+                     + "".join(f'<circle cx="{x(d):.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>' for d in ds)
+                     + "</g>")  # fmt: skip
+    axis_y = top + row_h * len(dated) + 4
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}" stroke="#d9dde3"/>')
+    ticks = min(6, span + 1)
+    for k in range(ticks):
+        day = first + timedelta(days=round(k * span / max(ticks - 1, 1)))
+        parts.append(f'<text x="{x(day):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#374151">{day}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
