@@ -12,7 +12,7 @@ import pytest
 from helpers import build_case
 from PIL import Image, ImageDraw, ImageFont
 
-from leaklens.entities.step import ENTITIES, TEXT_SCANS
+from leaklens.entities.tables import ENTITIES, TEXT_SCANS
 from leaklens.ocr import tesseract
 from leaklens.ocr.step import OCR_PAGES, run_ocr
 from leaklens.steps import Run, run_steps
@@ -197,3 +197,16 @@ def test_workbench_shows_the_scan_beside_its_text_and_the_entity_pages(ocr_case)
     assert [i["name"] for i in api["items"]] == ["scan.pdf"] and api["items"][0]["mentions"][0]["source"] == "ocr"
     assert client.get("/entities/iban/FR00NOTHING").status_code == 404
     assert client.get("/entities/nokind/x").status_code == 404
+
+
+def test_search_by_entity_and_language_and_their_facets(ocr_case):
+    total, hits = ocr_case.db.search("entity:iban:FR76-3000-6000-0112-3456-7890-189")  # any printed form
+    assert total == 1 and hits[0]["name"] == "scan.pdf"
+    assert ocr_case.db.search('entity:"org:Horizon Conseil SAS" lang:fr')[0] == 1
+    assert ocr_case.db.search("entity:iban:FR7630006000011234567890188")[0] == 0
+    by_lang = {n for n, _ in ocr_case.db.search_facets("", top=10, budget_s=5)[1]["lang"]}
+    assert {"en", "fr", "ru"} <= by_lang
+    _, facets = ocr_case.db.search_facets("lang:fr", top=10, budget_s=5)
+    assert ("iban:FR7630006000011234567890189", 1) in facets["entity"]
+    with pytest.raises(Exception, match="kind:value"):
+        ocr_case.db.search("entity:nokind:x")

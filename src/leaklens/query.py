@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .entities.tables import ENTITIES, TEXT_SCANS
 from .errors import UsageError
 from .model import Finding
 
@@ -34,6 +35,7 @@ VALUE_KINDS = {
     "tag": "a tag, as shown on the Tags page",
     "date": "a day, YYYY-MM-DD",
     "year": "a year, YYYY",
+    "entity": "kind:value, as `leaklens entities` lists it (iban:FR76..., phone:+33612345678)",
 }
 
 
@@ -43,6 +45,8 @@ class ItemFacts:
 
     item: Mapping[str, Any]  # its columns (store.base.ITEM_FIELDS); `meta` as a dict
     findings: Sequence[Finding] = ()
+    # The item's rows of the declared tables the filters read (`Filter.reads`), by table name.
+    tables: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
 
 Values = Callable[[ItemFacts], Iterable[Any]]
@@ -66,6 +70,9 @@ class Filter:
     # Or, for values that change from the workbench at any moment: the CaseStore method that
     # returns the ids of the items with a value (tag: `tagged_item_ids`), asked when searched.
     live: str | None = None
+    # Declared tables (store.base.TableSpec, with an `item_id` column) whose rows of the item
+    # `values` reads, as `ItemFacts.tables[name]`: the entities and languages the texts steps found.
+    reads: tuple[Any, ...] = ()
 
     @property
     def term(self) -> str:
@@ -88,6 +95,13 @@ class Filter:
                 return date.fromisoformat(value[:10]).isoformat()
             except ValueError:
                 raise UsageError(f"{self.name}: expects a date like 2017-05-05, got {value!r}") from None
+        if kind == "entity":
+            from .entities.normal import normalise
+
+            try:
+                return normalise(value)
+            except ValueError as exc:
+                raise UsageError(f"{self.name}: {exc}") from None
         if kind == "year":
             if not re.fullmatch(r"\d{4}", value):
                 raise UsageError(f"{self.name}: expects a year like 2017, got {value!r}")
@@ -131,6 +145,22 @@ def finding_codes(facts: ItemFacts) -> Iterable[str]:
     return [f.code for f in facts.findings]
 
 
+def languages(facts: ItemFacts) -> Iterable[str]:
+    return [r["lang"] for r in facts.tables.get(TEXT_SCANS.name, ()) if r.get("lang")]
+
+
+def entities(facts: ItemFacts) -> Iterable[str]:
+    return [f"{r['kind']}:{r['value']}" for r in facts.tables.get(ENTITIES.name, ())]
+
+
+# Dates and web addresses are named everywhere; the facet counts what a reporter follows.
+_FACETED_KINDS = ("iban", "bic", "card", "phone", "money", "person", "org", "email")
+
+
+def faceted_entities(facts: ItemFacts) -> Iterable[str]:
+    return [f"{r['kind']}:{r['value']}" for r in facts.tables.get(ENTITIES.name, ()) if r["kind"] in _FACETED_KINDS]
+
+
 # In the order the help lists them; the facets appear in this order too.
 FILTERS: dict[str, Filter] = {
     f.name: f
@@ -154,6 +184,11 @@ FILTERS: dict[str, Filter] = {
                values=column("source")),
         Filter("tag", "tagged so in the workbench", "offshore", "tag", live="tagged_item_ids"),
         Filter("finding", "has a finding with this code", "dkim.body_hash_mismatch", values=finding_codes),
+        Filter("lang", "the language of a text of the item (ISO 639-1, detected offline)", "fr", facet="Language",
+               values=languages, reads=(TEXT_SCANS,)),
+        Filter("entity", "names this entity (accounts, phones, amounts, people, companies...)",
+               "iban:FR7630006000011234567890189", "entity", facet="Entities", values=entities,
+               facet_values=faceted_entities, reads=(ENTITIES,)),
     )
 }  # fmt: skip
 

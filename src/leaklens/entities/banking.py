@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
-from schwifty.registry import get_iban_spec
+from functools import cache
 
 from .kinds import Context, Mention, kind
+
+
+@cache
+def _schwifty():
+    # Imported when first needed: its bank registry costs a quarter of a second, which a search or
+    # `leaklens --help` (they read the entity kinds, not the finders) need not pay.
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+    from schwifty.registry import get_iban_spec
+
+    return IBAN, BIC, SchwiftyException, get_iban_spec
 
 # A country code, two check digits, then 11 to 30 letters or digits in any printed grouping: compact,
 # in groups of four (spaces, non-breaking or thin spaces, dashes, dots), or wrapped over a line break.
@@ -20,6 +28,7 @@ _ALNUM = re.compile(r"[A-Za-z0-9]")
 
 
 def _iban_length(country: str) -> int | None:
+    _, _, SchwiftyException, get_iban_spec = _schwifty()
     try:
         return get_iban_spec(country).iban_length
     except (KeyError, SchwiftyException):
@@ -28,6 +37,7 @@ def _iban_length(country: str) -> int | None:
 
 @kind("iban", "International bank account number (ISO 13616), with valid check digits and length")
 def find_ibans(text: str, context: Context) -> Iterator[Mention]:
+    IBAN, _, SchwiftyException, _ = _schwifty()
     for m in _IBAN.finditer(text):
         want = _iban_length(m.group(1)[:2])
         if want is None:
@@ -53,6 +63,7 @@ _BIC_LABEL = re.compile(r"(?:BIC|SWIFT|Swift|bic|swift)\W{0,12}$")
 
 @kind("bic", "Bank identifier code (ISO 9362): a bank the registry knows, or a valid code labelled BIC/SWIFT")
 def find_bics(text: str, context: Context) -> Iterator[Mention]:
+    _, BIC, SchwiftyException, _ = _schwifty()
     for m in _BIC.finditer(text):
         code = m.group(1)
         # Eight capitals are often just a word ("BUSINESS" parses as a bank in Niger): keep a code the

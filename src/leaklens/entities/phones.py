@@ -11,9 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
-
 from .kinds import Context, Mention, kind
 
 # A number as printed: an optional + or 00, then digits in groups separated by one space, dot, dash,
@@ -36,6 +33,8 @@ _DATE_SHAPE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}$")
 
 @kind("phone", "Telephone number valid in its numbering plan (international, or national for the case's regions)")
 def find_phones(text: str, context: Context) -> Iterator[Mention]:
+    import phonenumbers  # when first needed: its metadata is a large import
+
     for m in _CANDIDATE.finditer(text):
         printed = m.group(1).strip()
         digits = re.sub(r"\D", "", printed)
@@ -52,15 +51,18 @@ def find_phones(text: str, context: Context) -> Iterator[Mention]:
             continue  # a bare digit run: an order number as often as a phone
         number = _parse(printed, () if international else context.regions)
         if number is not None:
-            value = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+            value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             yield Mention("phone", value, start, start + len(printed))
 
 
-def _parse(printed: str, regions: tuple[str, ...]) -> phonenumbers.PhoneNumber | None:
+def _parse(printed: str, regions: tuple[str, ...]):
+    """The number as `phonenumbers` reads it in the first region where it is valid, else None."""
+    import phonenumbers
+
     for region in regions or (None,):
         try:
             number = phonenumbers.parse(printed.replace("00", "+", 1) if printed.startswith("00") else printed, region)
-        except NumberParseException:
+        except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
             return number

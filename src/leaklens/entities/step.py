@@ -9,39 +9,10 @@ from typing import Any
 
 from ..language import detect
 from ..steps import Run, step
-from ..store.base import CaseStore, Column, ItemQuery, TableSpec
+from ..store.base import CaseStore, ItemQuery
 from .kinds import Context, find_mentions, snippet
+from .tables import ENGINE, ENTITIES, TEXT_SCANS
 
-ENGINE = "1"  # a change of finders is a new engine: texts scanned by an older one are scanned again
-ENTITIES = TableSpec(
-    "entities",
-    key=(),  # a log: one row per mention; a text scanned again has its rows replaced
-    columns=(
-        Column("item_id", required=True, index=True),
-        Column("source", required=True),
-        Column("kind", required=True, index=True),
-        Column("value", required=True, index=True),
-        Column("char_start", "int", required=True),
-        Column("char_end", "int", required=True),
-        Column("snippet", required=True),
-    ),
-    meaning="Each entity mention: the item and its text source, the kind, the normalised value, the "
-    "character offsets in that text and the words around it.",
-)
-TEXT_SCANS = TableSpec(
-    "text_scans",
-    key=("item_id", "source"),
-    columns=(
-        Column("item_id", required=True),
-        Column("source", required=True),
-        Column("engine", required=True),
-        Column("lang"),
-        Column("lang_score", "real"),
-        Column("mentions", "int", required=True, default=0),
-    ),
-    meaning="Which text records the entity finders (version `engine`) have read, with the language "
-    "detected in each (fastText lid.176; none when too short or mixed).",
-)
 WRITE_BATCH = 500
 
 # Country-code top-level domains -> the numbering plan of that country (a sender at example.fr makes
@@ -89,6 +60,8 @@ def scan_texts(store: CaseStore, *, force: bool = False, progress: Callable[[int
             store.delete_rows(ENTITIES, item_id=s["item_id"], source=s["source"])
         store.put_rows(ENTITIES, mentions)
         store.put_rows(TEXT_SCANS, scans)
+        # The index holds each item's entities and languages (entity:, lang:): it takes these items again.
+        store.search_queue_all({s["item_id"] for s in scans})
         mentions.clear()
         scans.clear()
 

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from ..entities.kinds import KINDS
-from ..entities.step import ENTITIES, TEXT_SCANS
+from ..entities.tables import ENTITIES, TEXT_SCANS
 from ..store.base import CaseStore, ItemQuery
 from .correspondents import address_of
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ...query import SORTS, parse
+from ...query import FILTERS, SORTS, parse
 from ..base import Facets, ItemQuery, TextRecord
 from .engine import Busy, SearchIndex
 from .schema import document, meta_of, text_values
@@ -37,6 +37,8 @@ COMMIT_EVERY = 50_000  # documents between two commits of the index while catchi
 TELL_AFTER = 5000  # a catch-up longer than this says so on stderr when nobody watches its progress
 
 Progress = Callable[[int, int | None], None]  # (items written, items to write if known)
+# The declared tables whose rows of an item some filter reads (its entities, its languages).
+READ_TABLES = tuple({spec.name: spec for f in FILTERS.values() for spec in f.reads}.values())
 
 
 class SearchIndexMixin:
@@ -136,8 +138,12 @@ class SearchIndexMixin:
         stored = [r["id"] for r in items]
         texts = self.texts_of(stored)  # type: ignore[attr-defined]
         findings = self.findings_of(stored)  # type: ignore[attr-defined]
+        read: dict[str, dict[str, list[dict[str, Any]]]] = {}  # item id -> table name -> its rows
+        for spec in READ_TABLES:
+            for row in self.table_rows_in(spec, "item_id", stored):  # type: ignore[attr-defined]
+                read.setdefault(row["item_id"], {}).setdefault(spec.name, []).append(row)
         for r in items:
-            yield document(r, texts.get(r["id"], []), findings.get(r["id"], []))
+            yield document(r, texts.get(r["id"], []), findings.get(r["id"], []), read.get(r["id"], {}))
 
     # -- the CaseStore search methods ------------------------------------------------------
     def _plan(self, engine: SearchIndex, text: str) -> Plan:

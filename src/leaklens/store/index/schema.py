@@ -169,10 +169,15 @@ def text_values(item: Mapping[str, Any], texts: Sequence[TextRecord], meta: Mapp
     }
 
 
-def document(item: Mapping[str, Any], texts: Sequence[TextRecord], findings: Sequence[Finding]) -> tantivy.Document:
-    """The index's document of one stored item."""
+def document(
+    item: Mapping[str, Any],
+    texts: Sequence[TextRecord],
+    findings: Sequence[Finding],
+    tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> tantivy.Document:
+    """The index's document of one stored item (`tables`: its rows of the tables the filters read)."""
     meta = meta_of(item.get("meta"))
-    facts = ItemFacts({**item, "meta": meta}, findings)
+    facts = ItemFacts({**item, "meta": meta}, findings, tables or {})
     doc = tantivy.Document()
     doc.add_text(ID, item["id"])
     for name, value in text_values(item, texts, meta).items():

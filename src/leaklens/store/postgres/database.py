@@ -513,11 +513,15 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
             ([p[0] for p in pairs], [p[1] for p in pairs]),
         )
 
-    def search_queue_all(self) -> None:
+    def search_queue_all(self, ids: Iterable[str] | None = None) -> None:
+        some, args = "", ()
+        if ids is not None:
+            some, args = " AND id = ANY(%s)", (list(ids),)
         self.conn.execute(
             "INSERT INTO search_queue(item_id, stamp) SELECT id, nextval('search_queue_stamp_seq') FROM"
-            " (SELECT id FROM items WHERE state = 'stored' ORDER BY rowid) s"
-            " ON CONFLICT (item_id) DO UPDATE SET stamp = EXCLUDED.stamp"
+            " (SELECT id FROM items WHERE state = 'stored'" + some + " ORDER BY rowid) s"
+            " ON CONFLICT (item_id) DO UPDATE SET stamp = EXCLUDED.stamp",
+            args,
         )
 
     # -- tables declared by steps -------------------------------------------------------
@@ -559,6 +563,17 @@ class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
         self.ensure_table(spec)
         where, args = tables.where(spec, equal)
         return self.conn.execute(f"DELETE FROM {spec.name}{where}", args).rowcount
+
+    def table_rows_in(self, spec: TableSpec, column: str, values: Iterable[Any]) -> list[dict[str, Any]]:
+        self.ensure_table(spec)
+        if column not in spec.column_names:
+            raise ValueError(f"{spec.name} has no column {column!r}")
+        rows = self.conn.execute(
+            f"SELECT {tables.names(spec.column_names)} FROM {spec.name}"
+            f" WHERE {tables.q(column)} = ANY(%s) ORDER BY rowid",
+            (list(values),),
+        )
+        return [tables.decode(spec, r) for r in rows]
 
     def table_groups(
         self, spec: TableSpec, by: Sequence[str], *, distinct: str | None = None, top: int | None = None, **equal: Any

@@ -339,11 +339,15 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
             (json.dumps([list(p) for p in pairs]),),
         )
 
-    def search_queue_all(self) -> None:
+    def search_queue_all(self, ids: Iterable[str] | None = None) -> None:
+        some, args = "", ()
+        if ids is not None:
+            some, args = " AND id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
         self.conn.execute(
             "INSERT INTO search_queue(item_id, stamp)"
             " SELECT id, rowid + (SELECT COALESCE(MAX(stamp), 0) FROM search_queue) FROM items WHERE state = 'stored'"
-            " ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp"
+            + some + " ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp",
+            args,
         )
 
     # -- tables declared by steps -------------------------------------------------------
@@ -365,6 +369,10 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
     def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
         self.ensure_table(spec)
         return tables.delete(self.conn, spec, equal)
+
+    def table_rows_in(self, spec: TableSpec, column: str, values: Iterable[Any]) -> list[dict[str, Any]]:
+        self.ensure_table(spec)
+        return tables.rows_in(self.conn, spec, column, values)
 
     def table_groups(
         self, spec: TableSpec, by: Sequence[str], *, distinct: str | None = None, top: int | None = None, **equal: Any

@@ -103,6 +103,13 @@ def rows(conn: sqlite3.Connection, spec: TableSpec, equal: Mapping[str, Any]) ->
     return [_decode(spec, tuple(r)) for r in conn.execute(sql, args)]
 
 
+def rows_in(conn: sqlite3.Connection, spec: TableSpec, column: str, values: Iterable[Any]) -> list[dict[str, Any]]:
+    if column not in spec.column_names:
+        raise ValueError(f"{spec.name} has no column {column!r}")
+    sql = f"SELECT {', '.join(spec.column_names)} FROM {spec.name} WHERE {column} IN (SELECT value FROM json_each(?))"
+    return [_decode(spec, tuple(r)) for r in conn.execute(sql + " ORDER BY rowid", (json.dumps(list(values)),))]
+
+
 def groups(
     conn: sqlite3.Connection,
     spec: TableSpec,
