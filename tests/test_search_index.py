@@ -24,18 +24,15 @@ def _eml(folder: Path, name: str, *, subject: str, body: str, sender: str = "ann
     (folder / name).write_text(head + "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + body + "\n")
 
 
-_CASE: dict[str, Case] = {}
+@pytest.fixture(scope="module")
+def case(tmp_path_factory, module_backend) -> Case:
+    """A small real case on each backend (built by ingest once for the module; tests that write make their own)."""
+    c = _build(tmp_path_factory.mktemp("index"), module_backend)
+    yield c
+    c.close()
 
 
-@pytest.fixture()
-def case(tmp_path_factory) -> Case:
-    """A small real case (built by ingest once for the module; tests that write make their own)."""
-    if "c" not in _CASE:
-        _CASE["c"] = _build(tmp_path_factory.mktemp("index"))
-    return _CASE["c"]
-
-
-def _build(tmp: Path) -> Case:
+def _build(tmp: Path, db: str | None = None) -> Case:
     src = tmp / "in"
     src.mkdir()
     filler = " ".join(["common"] * 5)
@@ -47,7 +44,7 @@ def _build(tmp: Path) -> Case:
     _eml(src, "e.eml", subject="Réunion", body=f"Réunion avec le trésorier. {filler} kingfisher",
          date="Mon, 01 May 2017 10:00:00 +0200")  # fmt: skip
     (src / "memo.txt").write_text(f"internal memo {filler}")
-    return build_case(tmp, src)
+    return build_case(tmp, src, db=db)
 
 
 def _ids(case: Case, q: str, **kw) -> list[str]:
@@ -107,8 +104,8 @@ def test_snippets_mark_the_matches(case):
     assert all(h["snippet"] is None for h in case.db.search("kind:email")[1])  # no words: no snippet
 
 
-def test_rebuild_equals_incremental(tmp_path):
-    case = _build(tmp_path)
+def test_rebuild_equals_incremental(tmp_path, backend):
+    case = _build(tmp_path, backend)
     queries = ["printer", "kingfisher", '"printer is paid"', "kind:email -printer", "from:paul", "after:2017-05-02"]
     before = {q: (case.db.search(q, limit=50), case.db.search_facets(q, top=10, budget_s=10.0)) for q in queries}
     assert case.db.search_index_rebuild() == case.db.search_count("")
@@ -118,12 +115,12 @@ def test_rebuild_equals_incremental(tmp_path):
     # The folder is derived data: gone, it is made again at the next search.
     case.close()
     shutil.rmtree(tmp_path / "case" / "index")
-    with Case.open(tmp_path / "case") as again:
+    with Case.open(tmp_path / "case", db=backend) as again:
         assert {q: again.db.search(q, limit=50) for q in queries} == {q: before[q][0] for q in queries}
 
 
-def test_changes_reach_the_index_and_tags_count_at_once(tmp_path):
-    case = _build(tmp_path)
+def test_changes_reach_the_index_and_tags_count_at_once(tmp_path, backend):
+    case = _build(tmp_path, backend)
     db = case.db
     [lunch] = _ids(case, "lunch")
     fingerprint = db.search_fingerprint()
@@ -145,10 +142,10 @@ def test_changes_reach_the_index_and_tags_count_at_once(tmp_path):
     assert _ids(case, "signer:horizon.example") == []
 
 
-def test_a_search_while_another_process_writes_the_index_reads_what_was_committed(tmp_path):
-    case = _build(tmp_path)
+def test_a_search_while_another_process_writes_the_index_reads_what_was_committed(tmp_path, backend):
+    case = _build(tmp_path, backend)
     [lunch] = _ids(case, "lunch")
-    other = Case.open(tmp_path / "case")  # another store on the case, as another process would hold it
+    other = Case.open(tmp_path / "case", db=backend)  # another store on the case, as another process would hold it
     try:
         other.db.search("x")  # its index opened
         with other.db._search_engine().writer():  # holds the one writer

@@ -45,21 +45,27 @@ class SearchIndex:
     # -- open --------------------------------------------------------------------------
     def index(self) -> tantivy.Index:
         """The index, made (empty) when the folder has none or one built for another declaration."""
-        if self._index is None:
-            marker = self.path / MARKER
-            current = marker.exists() and json.loads(marker.read_text()).get("schema") == SCHEMA_KEY
-            if not current or not tantivy.Index.exists(str(self.path)):
-                if self.path.exists():
-                    shutil.rmtree(self.path)  # derived data of another declaration: made again
-                self.path.mkdir(parents=True)
-                index = tantivy.Index(self.schema, str(self.path), reuse=False)
-                marker.write_text(json.dumps({"schema": SCHEMA_KEY}))
-                self.made = True
-            else:
-                index = tantivy.Index.open(str(self.path))
-            index.register_tokenizer(WORDS, self.analyzer)  # tokenizers are not kept in the folder
-            self._index = index
+        if self._index is not None:
+            return self._index
+        with self._reload_lock:  # one thread makes it (another could see it half made and remove it)
+            if self._index is None:
+                self._index = self._open()
         return self._index
+
+    def _open(self) -> tantivy.Index:
+        marker = self.path / MARKER
+        current = marker.exists() and json.loads(marker.read_text()).get("schema") == SCHEMA_KEY
+        if not current or not tantivy.Index.exists(str(self.path)):
+            if self.path.exists():
+                shutil.rmtree(self.path)  # derived data of another declaration: made again
+            self.path.mkdir(parents=True)
+            index = tantivy.Index(self.schema, str(self.path), reuse=False)
+            marker.write_text(json.dumps({"schema": SCHEMA_KEY}))
+            self.made = True
+        else:
+            index = tantivy.Index.open(str(self.path))
+        index.register_tokenizer(WORDS, self.analyzer)  # tokenizers are not kept in the folder
+        return index
 
     def searcher(self) -> tantivy.Searcher:
         """A searcher of the last commit (reloaded when another process or thread committed since)."""

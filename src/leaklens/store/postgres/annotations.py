@@ -39,7 +39,9 @@ class PgAnnotations:
         self.conn.execute("SELECT nextval('tags_version_seq')")
 
     def tags_version(self) -> int:
-        return int(self.conn.execute("SELECT last_value FROM tags_version_seq").fetchone()[0])
+        # A sequence starting at 0 hands out 0 first: last_value alone misses the first change.
+        row = self.conn.execute("SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END FROM tags_version_seq")
+        return int(row.fetchone()[0])
 
     def tags_for(self, item_id: str) -> list[str]:
         rows = self.conn.execute('SELECT tag FROM item_tags WHERE item_id=%s ORDER BY tag COLLATE "C"', (item_id,))
