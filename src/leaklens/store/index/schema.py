@@ -135,6 +135,26 @@ def filter_terms(ff: FilterField, raw: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(out))  # once each
 
 
+def _one_term(ff: FilterField, v: Any) -> tuple[Any, ...]:
+    """filter_terms of a single value, without its loop and its set (most filters have one value)."""
+    if v is None or v == "":
+        return ()
+    if ff.how == "day":
+        day = day_number(str(v))
+        return () if day is None else (day,)
+    if ff.how == "contains":
+        return (str(v).lower(),)
+    return (str(v),) if ff.filter.value_kind == "year" else (ff.filter.normalise(str(v)),)
+
+
+# (field, its values, the Document method that adds a term), once: documents are made by the thousand.
+_WRITERS = [
+    (ff, ff.filter.values, tantivy.Document.add_unsigned if ff.how == "day" else tantivy.Document.add_text)
+    for ff in FILTER_FIELDS.values()
+    if ff.filter.values is not None
+]
+
+
 def meta_of(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
@@ -183,13 +203,13 @@ def document(
     for name, value in text_values(item, texts, meta).items():
         if value:
             doc.add_text(name, value)
-    for ff in FILTER_FIELDS.values():
-        assert ff.filter.values is not None
-        for term in filter_terms(ff, ff.filter.values(facts)):
-            if ff.how == "day":
-                doc.add_unsigned(ff.field, term)
-            else:
-                doc.add_text(ff.field, term)
+    for ff, values, add in _WRITERS:
+        raw = values(facts)
+        if not isinstance(raw, tuple | list):
+            raw = list(raw)
+        terms = filter_terms(ff, raw) if len(raw) != 1 else _one_term(ff, raw[0])
+        for term in terms:
+            add(doc, ff.field, term)
     for f in FACETS:
         if f.facet_values is not None:
             for v in dict.fromkeys(str(v) for v in f.facet_values(facts) if v not in (None, "")):
