@@ -297,30 +297,11 @@ def test_a_database_removed_under_a_run_is_loud_and_the_run_resumes_when_it_is_b
     """SQLite would go on writing to a file nobody reads again; the job notices the file is gone,
     stops with one line (exit 75); with the file back, the same command marks that job interrupted
     and finishes the ingest."""
-    src = tmp_path / "box.mbox"
-    box = mailbox.mbox(src)
-    for i in range(3000):
-        m = EmailMessage()
-        m["From"], m["To"], m["Subject"] = f"s{i % 7}@horizon.example", "t@horizon.example", f"note {i}"
-        m.set_content(f"message number {i}\n" * 20)
-        box.add(m)
-    box.close()
+    src = _mbox(tmp_path / "box.mbox", 1000)
     case = tmp_path / "case"
     db = case / "case.db"
     flag = tmp_path / "paused"
-    env = {**os.environ, "LEAKLENS_PAUSE_AT": "commit:2", "LEAKLENS_PAUSE_FILE": str(flag)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "leaklens", "ingest", "-q", "--workers", "1", "--case", str(case), str(src)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert flag.exists(), f"the ingest never reached its second commit: {proc.communicate()}"
+    proc = _paused_ingest(case, src, flag)
     away = tmp_path / "moved.db"
     db.rename(away)  # the run goes on writing to the file it has open, now under another name
     time.sleep(jobs.WRITE_EVERY + 0.5)  # past the job's next look at its database
@@ -333,7 +314,7 @@ def test_a_database_removed_under_a_run_is_loud_and_the_run_resumes_when_it_is_b
     assert again.returncode == 0, again.stderr
     with Case.open(case) as c:
         assert_balanced(c)
-        assert c.db.count_items() == 3001
+        assert c.db.count_items() == 1001
         resumed, lost = jobs.list_jobs(c)
     assert lost["state"] == "interrupted" and resumed["state"] == "done"
 
@@ -364,3 +345,82 @@ def test_the_jobs_pages_show_the_figures_and_link_the_failed_items(tmp_path, mon
     assert api["errors"] == {"ingest.timeout": 3} and api["identity"]["failed"] == 3
     assert client.get("/jobs/no-such-job").status_code == 404
     assert [j["id"] for j in client.get("/api/jobs").json()] == [job.id]
+
+
+def _mbox(path: Path, n: int) -> Path:
+    box = mailbox.mbox(path)
+    for i in range(n):
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"] = f"s{i % 7}@horizon.example", "t@horizon.example", f"note {i}"
+        m.set_content(f"message number {i}\n" * 20)
+        box.add(m)
+    box.close()
+    return path
+
+
+def _paused_ingest(case: Path, src: Path, flag: Path, *extra: str, at: str = "commit:2") -> subprocess.Popen:
+    """An ingest held at its `at` commit until the test removes `flag` (crashpoints: LEAKLENS_PAUSE_AT)."""
+    env = {**os.environ, "LEAKLENS_PAUSE_AT": at, "LEAKLENS_PAUSE_FILE": str(flag)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leaklens", "ingest", "-q", "--workers", "1", "--case", str(case), *extra, str(src)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert flag.exists(), f"the ingest never reached {at}: {proc.communicate()}"
+    return proc
+
+
+def test_a_lost_postgresql_connection_is_loud_and_the_run_resumes(tmp_path, pg_url):
+    """The ingest's connections are terminated by the server (pg_terminate_backend) while it runs: one
+    line, exit 75; the same command then marks that job interrupted and finishes the ingest."""
+    import psycopg
+
+    src = _mbox(tmp_path / "box.mbox", 800)
+    case = tmp_path / "case"
+    flag = tmp_path / "paused"
+    proc = _paused_ingest(case, src, flag, "--db", pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert killed  # the coordinator's connection, at least
+    flag.unlink()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 75, err
+    assert "lost the connection to the case database" in err and "Traceback" not in err
+    assert len([ln for ln in err.splitlines() if ln.strip()]) == 1, err
+    again = _leaklens("ingest", "-q", "--case", str(case), "--db", pg_url, str(src))
+    assert again.returncode == 0, again.stderr
+    with Case.open(case, db=pg_url) as c:
+        assert_balanced(c)
+        assert c.db.count_items() == 801
+        resumed, lost = jobs.list_jobs(c)
+    assert lost["state"] == "interrupted" and resumed["state"] == "done"
+
+
+def test_ctrl_c_marks_the_job_interrupted_and_the_same_command_resumes(tmp_path):
+    import signal
+
+    src = _mbox(tmp_path / "box.mbox", 1000)
+    case = tmp_path / "case"
+    flag = tmp_path / "paused"
+    proc = _paused_ingest(case, src, flag)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    with Case.open(case) as c:
+        (job,) = jobs.list_jobs(c)
+    assert job["state"] == "interrupted" and "Ctrl-C" in job["reason"] and job["ended"]
+    assert _leaklens("ingest", "-q", "--case", str(case), str(src)).returncode == 0
+    with Case.open(case) as c:
+        assert_balanced(c)
+        assert c.db.count_items() == 1001
+        assert [j["state"] for j in jobs.list_jobs(c)] == ["done", "interrupted"]

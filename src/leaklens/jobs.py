@@ -311,10 +311,20 @@ def mark_stale(case: Case) -> list[str]:
     return stale
 
 
+class Interrupted(LeaklensError):
+    """Ctrl-C during a job: said in one line (the command line would otherwise end silently)."""
+
+    exit_code = 130
+    MESSAGE = "interrupted (Ctrl-C): run the same command again to resume"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
 def judge(exc: BaseException) -> tuple[str, str, BaseException | None]:
     """(state, one-line reason, what to raise instead or None) for an exception that ended a job."""
     if isinstance(exc, KeyboardInterrupt):
-        return INTERRUPTED, "interrupted (Ctrl-C): run the same command again to resume", None
+        return INTERRUPTED, Interrupted.MESSAGE, Interrupted()
     why = explain(exc)
     if why is not None:
         what, line = why
@@ -330,7 +340,8 @@ def judge(exc: BaseException) -> tuple[str, str, BaseException | None]:
 def recorded(case: Case, command: str, options: Mapping[str, Any] | None = None) -> Iterator[Job]:
     """A job record around a run: done when the block ends (unless it called `finish`), failed or
     interrupted with the reason when it raises. A full disk and a lost database are raised as one
-    clear line (`DiskFull`, `StoreUnavailable`: exit 75), never as a driver's traceback."""
+    clear line (`DiskFull`, `StoreUnavailable`: exit 75), never as a driver's traceback; Ctrl-C as
+    `Interrupted` (exit 130)."""
     job = Job(case, command, options).start()
     try:
         yield job
