@@ -424,3 +424,36 @@ def test_ctrl_c_marks_the_job_interrupted_and_the_same_command_resumes(tmp_path)
         assert_balanced(c)
         assert c.db.count_items() == 1001
         assert [j["state"] for j in jobs.list_jobs(c)] == ["done", "interrupted"]
+
+
+def test_store_failures_are_read_as_one_line(tmp_path):
+    """What a driver raises, said in words: real errors from sqlite3 (a locked database, a full one)
+    and from psycopg, and anything else left alone."""
+    import errno
+    import sqlite3
+
+    from leaklens.store.failures import DISK_FULL, explain
+
+    path = tmp_path / "x.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t(x)")
+    holder.execute("BEGIN IMMEDIATE")
+    other = sqlite3.connect(path, timeout=0.05)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        other.execute("INSERT INTO t VALUES (1)")
+    what, line = explain(locked.value)
+    assert what == "database" and "locked" in line and "run the same command again" in line
+    holder.rollback()
+    full = sqlite3.connect(tmp_path / "full.db", isolation_level=None)
+    full.execute("PRAGMA max_page_count=2")  # a database that cannot grow: SQLITE_FULL, as on a full disk
+    full.execute("CREATE TABLE t(x)")
+    with pytest.raises(sqlite3.OperationalError) as no_room:
+        full.execute("INSERT INTO t VALUES (?)", (b"x" * 100_000,))
+    assert explain(no_room.value) == ("disk", DISK_FULL)
+    assert explain(OSError(errno.ENOSPC, "No space left on device")) == ("disk", DISK_FULL)
+    assert explain(ValueError("a bug")) is None and explain(sqlite3.IntegrityError("UNIQUE failed")) is None
+    psycopg = pytest.importorskip("psycopg")
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect("postgresql://nobody@127.0.0.1:1/none", connect_timeout=2)
+    what, line = explain(refused.value)
+    assert what == "database" and line.startswith("lost the connection to the case database")
