@@ -40,7 +40,7 @@ class SearchIndex:
         self._index: tantivy.Index | None = None
         self._seen: tuple[int, int] | None = None  # meta.json's (mtime_ns, size) the searcher reflects
         self._reload_lock = threading.Lock()
-        self.made = False  # made empty by this process: everything must be written into it
+        self.made = False  # made empty by this process: everything must be queued (then `mark_current`)
 
     # -- open --------------------------------------------------------------------------
     def index(self) -> tantivy.Index:
@@ -60,12 +60,16 @@ class SearchIndex:
                 shutil.rmtree(self.path)  # derived data of another declaration: made again
             self.path.mkdir(parents=True)
             index = tantivy.Index(self.schema, str(self.path), reuse=False)
-            marker.write_text(json.dumps({"schema": SCHEMA_KEY}))
-            self.made = True
+            self.made = True  # the marker is written once every item is queued: a crash before, made again
         else:
             index = tantivy.Index.open(str(self.path))
         index.register_tokenizer(WORDS, self.analyzer)  # tokenizers are not kept in the folder
         return index
+
+    def mark_current(self) -> None:
+        """Every stored item is queued for this index: it is the index of this declaration."""
+        (self.path / MARKER).write_text(json.dumps({"schema": SCHEMA_KEY}))
+        self.made = False
 
     def searcher(self) -> tantivy.Searcher:
         """A searcher of the last commit (reloaded when another process or thread committed since)."""

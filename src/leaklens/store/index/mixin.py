@@ -56,16 +56,15 @@ class SearchIndexMixin:
         if engine is None:
             engine = self.__dict__["_search_engine_"] = SearchIndex(self.search_index_dir)
             self.__dict__["_search_sync_lock_"] = threading.Lock()
+        if engine.index() is not None and engine.made:  # a new index: everything in the store goes in it
+            self.search_queue_all()  # type: ignore[attr-defined]
+            engine.mark_current()
         return engine
 
     def _search_ready(self) -> SearchIndex:
         """The index, with what the queue holds written first, unless another writer holds it
         or this store is inside a transaction of its caller's."""
         engine = self._search_engine()
-        engine.index()
-        if engine.made:
-            self.search_queue_all()  # type: ignore[attr-defined]
-            engine.made = False
         if not self.in_transaction and self.search_queue(0, 1):  # type: ignore[attr-defined]
             try:
                 self.search_index_update()
@@ -81,10 +80,6 @@ class SearchIndexMixin:
         if not lock.acquire(blocking=False):
             return 0
         try:
-            engine.index()
-            if engine.made:
-                self.search_queue_all()  # type: ignore[attr-defined]
-                engine.made = False
             return self._write_queue(engine, progress or self.search_progress)
         finally:
             lock.release()
@@ -103,7 +98,8 @@ class SearchIndexMixin:
         written, after, pending = 0, 0, []
         with engine.writer() as w:
             if clear:
-                w.delete_all_documents()  # committed with the first batch: readers never see it empty
+                # Committed with the first COMMIT_EVERY documents: until the last, readers see part of it.
+                w.delete_all_documents()
             while True:
                 batch = self.search_queue(after, BATCH)  # type: ignore[attr-defined]
                 if not batch:
