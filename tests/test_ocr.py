@@ -210,3 +210,21 @@ def test_search_by_entity_and_language_and_their_facets(ocr_case):
     assert ("iban:FR7630006000011234567890189", 1) in facets["entity"]
     with pytest.raises(Exception, match="kind:value"):
         ocr_case.db.search("entity:nokind:x")
+
+
+def test_report_carries_each_items_entities_and_languages_and_the_case_index(ocr_case):
+    import io
+    import json
+
+    from leaklens.report.writers import write_json
+
+    out = io.StringIO()
+    write_json(ocr_case, out)
+    report = json.loads(out.getvalue())
+    (scan,) = [i for i in report["items"] if i["path"].endswith("scan.pdf")]
+    _, rec = _text_of(ocr_case, "scan.pdf")
+    (iban,) = [e for e in scan["entities"] if e["kind"] == "iban"]
+    assert iban["source"] == "ocr" and "".join(rec.text[iban["start"] : iban["end"]].split()) == iban["value"]
+    assert scan["languages"] == {"ocr": "fr"}
+    assert {"kind": "iban", "value": "FR7630006000011234567890189", "mentions": 1, "items": 1} in report["entities"]["top"]
+    assert all(i["entities"] == [] for i in report["items"] if i["path"].endswith("text.pdf"))
