@@ -16,14 +16,19 @@ from helpers import ROOT
 VERBS = ["ingest", "search", "report", "demo"]
 
 
+# case folder -> the environment its commands run with (a case on PostgreSQL: its URL, with the password)
+CASE_ENV: dict[str, dict[str, str]] = {}
+
+
 def run(*args, cwd=None, check_rc=None):
+    env = next((CASE_ENV[str(a)] for a in args if str(a) in CASE_ENV), {})
     proc = subprocess.run(
         [sys.executable, "-m", "leaklens", *map(str, args)],
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "COLUMNS": "200"},  # wide tables: names are not wrapped
+        env={**os.environ, "COLUMNS": "200", **env},  # wide tables: names are not wrapped
     )
     if check_rc is not None:
         assert proc.returncode == check_rc, (proc.returncode, proc.stdout, proc.stderr)
@@ -43,12 +48,17 @@ def _email(i: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def case_dir(tmp_path_factory):
+def case_dir(tmp_path_factory, module_backend):
+    """A case made by `leaklens ingest`, on SQLite and (--db) on PostgreSQL; the later commands name
+    only the folder, which remembers its database (the password comes from LEAKLENS_DB)."""
     tmp = tmp_path_factory.mktemp("cli")
     (tmp / "in").mkdir()
     for i in range(3):
         (tmp / "in" / f"m{i}.eml").write_bytes(_email(i))
-    run("ingest", "--quiet", "--case", tmp / "case", tmp / "in", check_rc=0)
+    db = ("--db", module_backend) if module_backend else ()
+    run("ingest", "--quiet", "--case", tmp / "case", *db, tmp / "in", check_rc=0)
+    if module_backend:
+        CASE_ENV[str(tmp / "case")] = {"LEAKLENS_DB": module_backend}
     return tmp / "case"
 
 

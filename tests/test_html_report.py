@@ -19,8 +19,8 @@ HOSTILE = '<img src="http://evil.test/p.gif" onerror="alert(1)"><script>alert(2)
 
 
 @pytest.fixture(scope="module")
-def case(tmp_path_factory):
-    c = web_case.build(tmp_path_factory.mktemp("htmlreport"))
+def case(tmp_path_factory, module_backend):
+    c = web_case.build(tmp_path_factory.mktemp("htmlreport"), module_backend)  # on SQLite and on PostgreSQL
     # A check reporting attacker-controlled text in its message and evidence (as a header check would).
     unsigned = item_id(c, name="05-unsigned.eml")
     c.db.replace_findings(

@@ -1,4 +1,5 @@
-"""Numbered migrations: a case made by an earlier release opens, is migrated, and reports the same."""
+"""Numbered migrations: a case made by an earlier release opens, is migrated, and reports the same;
+a new case (SQLite or PostgreSQL) gets each once, and a failed one leaves the case as it was."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from helpers import ROOT
 from leaklens.case import Case
 from leaklens.errors import LeaklensError
 from leaklens.report.writers import write_json
+from leaklens.store.base import Column, TableSpec
 from leaklens.store.sqlite.migrations import LATEST, MIGRATIONS, schema_version
 
 FIXTURE = ROOT / "tests" / "fixtures" / "case-21da9bf"
@@ -66,3 +68,27 @@ def test_a_failed_migration_leaves_the_case_as_it_was(tmp_path, monkeypatch) -> 
     with sqlite3.connect(root / "case.db") as conn:
         assert schema_version(conn) == LATEST
         assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='t'").fetchone() is None
+
+
+def test_a_new_postgres_case_gets_every_migration_once(tmp_path, pg_url) -> None:
+    from leaklens.store.postgres import migrations as pg
+
+    with Case.open(tmp_path / "c", create=True, db=pg_url) as case:
+        assert case.db.get_meta("schema_version") == str(pg.LATEST)
+        assert case.db.migrate() == []
+    assert [n for n, _, _ in pg.MIGRATIONS] == list(range(1, pg.LATEST + 1))
+
+
+def test_a_failed_postgres_migration_leaves_the_case_as_it_was(tmp_path, pg_url, monkeypatch) -> None:
+    from leaklens.store.postgres import migrations as pg
+
+    Case.open(tmp_path / "c", create=True, db=pg_url).close()
+    broken = [*pg.MIGRATIONS, (pg.LATEST + 1, "broken", ["CREATE TABLE t(x int)", "INSERT INTO nowhere VALUES(1)"])]
+    monkeypatch.setattr(pg, "MIGRATIONS", broken)
+    monkeypatch.setattr(pg, "LATEST", pg.LATEST + 1)
+    with pytest.raises(LeaklensError, match="nowhere"):  # one clear line, not a traceback
+        Case.open(tmp_path / "c", db=pg_url)
+    monkeypatch.undo()
+    with Case.open(tmp_path / "c", db=pg_url) as case:
+        assert case.db.get_meta("schema_version") == str(pg.LATEST)
+        assert case.db.table_columns(TableSpec("t", (), (Column("x", "int"),))) == set()  # rolled back whole

@@ -11,12 +11,12 @@ from leaklens.model import ITEM_FIELDS, Child, Finding, Item, Result, Task
 from leaklens.store.base import ITEM_FIELDS as STORE_FIELDS
 
 
-def test_the_item_record_declares_the_store_columns(tmp_path):
+def test_the_item_record_declares_the_store_columns(tmp_path, backend):
     assert STORE_FIELDS is ITEM_FIELDS
     assert [f.name for f in fields(Item)] == [*ITEM_FIELDS, "rowid"]
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("a heron\n")
-    case = build_case(tmp_path, tmp_path / "in")
+    case = build_case(tmp_path, tmp_path / "in", db=backend)
     (row,) = case.db.items()
     assert set(row.keys()) == {"rowid", *ITEM_FIELDS}  # what the store keeps is what the record declares
 

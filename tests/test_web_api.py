@@ -27,16 +27,14 @@ EDITOR = "Рошка Георгий Петрович"
 
 
 @pytest.fixture(scope="module")
-def case(tmp_path_factory) -> Case:
+def case(tmp_path_factory, module_backend) -> Case:
+    """The case on each backend (SQLite, PostgreSQL): every page and API answer holds on both."""
     root = tmp_path_factory.mktemp("webapi")
-    c = web_case.build(root)
+    c = web_case.build(root, module_backend)
     # Document metadata as the forensics step stores it (items.meta["document"]); that step is
     # integrated separately, so the fields are written here in its documented shape.
     memo = item_id(c, name="memo.docx")
-    c.db.conn.execute(
-        "UPDATE items SET meta=? WHERE id=?",
-        (json.dumps({"document": {"author": "Anne Leroy", "last_modified_by": EDITOR, "family": "ooxml"}}), memo),
-    )
+    c.db.set_item_meta([(memo, {"document": {"author": "Anne Leroy", "last_modified_by": EDITOR, "family": "ooxml"}})])
     return c
 
 
@@ -483,10 +481,14 @@ def test_css_escapes_cannot_close_the_style_element():
     assert not doc.xpath("//img") and doc.xpath("//p")
 
 
-def test_serving_prepares_planner_statistics_and_reply_index(case, client):
+def test_serving_prepares_planner_statistics_and_reply_index(case, client, module_backend):
     conn = case.db.conn
-    assert conn.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl='items'").fetchone()[0] > 0
-    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='items_in_reply_to'").fetchone()
+    if module_backend is None:
+        assert conn.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl='items'").fetchone()[0] > 0
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name='items_in_reply_to'").fetchone()
+    else:
+        assert conn.execute("SELECT COUNT(*) FROM pg_stats WHERE tablename='items'").fetchone()[0] > 0
+        assert conn.execute("SELECT 1 FROM pg_indexes WHERE indexname='items_in_reply_to'").fetchone()
 
 
 def test_remembered_case_figures_follow_changes(client, case, csrf):

@@ -149,22 +149,21 @@ def write_dump(root: Path, pem: bytes) -> Path:
     return d
 
 
-def build(root: Path) -> Case:
-    """Write the dump under `root`, ingest it, verify it with the test key; returns the open case."""
+def build(root: Path, db: str | None = None) -> Case:
+    """Write the dump under `root`, ingest it, verify it with the test key; returns the open case
+    (on SQLite, or on the database `db` names: conftest's `module_backend`)."""
     pem, pub = make_key()
     dump = write_dump(root, pem)
     keys = root / "keys.txt"
     key_record_file(keys, pub, SELECTOR, DOMAIN)
-    case = Case.open(root / "case", create=True)
+    case = Case.open(root / "case", create=True, db=db)
     ingest(case, [dump], workers=1)
     verify_case(case, key_files=[keys], workers=1)
     return case
 
 
 def item_id(case: Case, *, subject: str | None = None, name: str | None = None) -> str:
-    if subject is not None:
-        row = case.db.conn.execute("SELECT id FROM items WHERE subject=? ORDER BY rowid", (subject,)).fetchone()
-    else:
-        row = case.db.conn.execute("SELECT id FROM items WHERE name=? ORDER BY rowid", (name,)).fetchone()
+    where, value = ("subject=?", subject) if subject is not None else ("name=?", name)
+    row = next(iter(case.db.items(where, (value,))), None)  # the first found (the store's items(), either backend)
     assert row is not None, (subject, name)
-    return row[0]
+    return row["id"]

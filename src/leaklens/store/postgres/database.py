@@ -28,6 +28,7 @@ from ... import crashpoints
 from ...errors import LeaklensError
 from ...model import FAILED, ITEM_FIELDS, PENDING, SKIPPED, STORED, Finding, Item, Result
 from ..base import TableSpec, TextRecord, text_source
+from ..index import SearchIndexMixin
 from ..location import without_password
 from . import tables
 from .annotations import PgAnnotations
@@ -150,7 +151,7 @@ def _first_line(exc: BaseException) -> str:
     return text
 
 
-class PostgresStore(PgAnnotations, PgVerifyQueries, PgInvestigateReads):
+class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestigateReads):
     """The case store on one PostgreSQL database (one database per case)."""
 
     def __init__(self, url: str, index_dir: Path | None = None) -> None:
