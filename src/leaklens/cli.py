@@ -22,6 +22,7 @@ from .case import DEFAULT_CASE, Case
 from .errors import LeaklensError, UsageError
 from .ingest.limits import Limits
 from .jobs import Job, identity_line, recorded
+from .options import DbOpt
 from .query import EXAMPLE, SORTS, help_text
 
 app = typer.Typer(
@@ -37,15 +38,6 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 CaseOpt = Annotated[Path, typer.Option("--case", "-c", help="Case folder (holds case.db and blobs/).")]
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="The case's database: sqlite: (the folder's case.db, the default) or postgresql://USER@HOST/DATABASE,"
-        " made by the first ingest; the folder remembers it (without the password). Default: what the folder"
-        " holds, else env LEAKLENS_DB.",
-    ),
-]
 
 
 def _existence(when: str | None, source: str | None) -> list[tuple[datetime, str]]:

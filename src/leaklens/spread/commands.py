@@ -12,6 +12,7 @@ from rich.console import Console
 
 from ..case import DEFAULT_CASE, Case
 from ..errors import LeaklensError, UsageError
+from ..options import DbOpt
 
 spread_app = typer.Typer(
     help="How a leak spread: read exported posts, then timeline, first movers, cascades, amplifiers, "
@@ -33,6 +34,7 @@ def ingest_cmd(
         ),
     ],
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
 ) -> None:
     """Read exported posts into the case: every post counted, malformed lines reported (never fatal),
     duplicates across files merged, each file kept byte for byte.
@@ -43,7 +45,7 @@ def ingest_cmd(
     from .links import link_posts
     from .output import ingest_notes, ingest_table
 
-    with Case.open(case, create=True) as c:
+    with Case.open(case, create=True, db=db) as c:
         reports = ingest_files(c, files)
         with _tx(c):
             links = link_posts(c)
@@ -77,6 +79,7 @@ def analyse_cmd(
         ),
     ] = None,
     case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, json or graphml.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
     window: Annotated[
@@ -99,7 +102,7 @@ def analyse_cmd(
         raise UsageError("--format must be table, json or graphml")
     if min_weight < 1:
         raise UsageError("--min-weight must be at least 1")
-    with Case.open(case) as c:
+    with Case.open(case, db=db) as c:
         a = analyse(
             c, match or [], params=Params(window=window, min_weight=min_weight, similarity_window=similarity_window)
         )
