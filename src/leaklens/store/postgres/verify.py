@@ -269,10 +269,12 @@ class PgVerifyQueries:
 
     def checked_emails(self, verifications: TableSpec) -> Iterator[tuple[str, str, str, str | None, int]]:
         self.ensure_table(verifications)
+        # Oldest first, as SQLite reads them (by its (kind, date) index): the rule counts a Message-ID
+        # found in several mailboxes in the month of the first copy it reads.
         yield from stream(
             self.conn,
             f"SELECT i.id, i.email_from, i.date, i.message_id, ({_SIGNED})::int FROM items i WHERE {_CHECKED}"
-            f" AND EXISTS (SELECT 1 FROM {verifications.name} v WHERE v.item_id = i.id) ORDER BY i.rowid",
+            f" AND EXISTS (SELECT 1 FROM {verifications.name} v WHERE v.item_id = i.id) ORDER BY i.date, i.rowid",
         )
 
     def carriers_of_altered(self) -> list[tuple[str, str, str, str]]:
@@ -303,9 +305,10 @@ class PgVerifyQueries:
     def document_texts(self, kinds: Sequence[str], min_length: int) -> Iterator[tuple[str, str]]:
         yield from stream(
             self.conn,
-            "SELECT i.id, t.text FROM items i"
-            " JOIN texts t ON t.item_id = i.id AND t.source IN ('attachment', 'document')"
-            " WHERE i.state = 'stored' AND i.kind = ANY(%s) AND length(t.text) > %s"
+            "SELECT i.id, string_agg(t.text, E'\\n' ORDER BY t.source COLLATE \"C\") FROM items i"
+            " JOIN texts t ON t.item_id = i.id AND t.source IN ('attachment', 'document', 'ocr')"
+            " WHERE i.state = 'stored' AND i.kind = ANY(%s)"
+            " GROUP BY i.id, i.kind, i.date, i.rowid HAVING length(string_agg(t.text, E'\\n')) > %s"
             " ORDER BY i.kind, i.date NULLS FIRST, i.rowid",
             (list(kinds), min_length),
             size=200,
