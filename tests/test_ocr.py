@@ -226,5 +226,34 @@ def test_report_carries_each_items_entities_and_languages_and_the_case_index(ocr
     (iban,) = [e for e in scan["entities"] if e["kind"] == "iban"]
     assert iban["source"] == "ocr" and "".join(rec.text[iban["start"] : iban["end"]].split()) == iban["value"]
     assert scan["languages"] == {"ocr": "fr"}
-    assert {"kind": "iban", "value": "FR7630006000011234567890189", "mentions": 1, "items": 1} in report["entities"]["top"]
+    top = report["entities"]["top"]
+    assert {"kind": "iban", "value": "FR7630006000011234567890189", "mentions": 1, "items": 1} in top
     assert all(i["entities"] == [] for i in report["items"] if i["path"].endswith("text.pdf"))
+
+
+LETTER = [
+    "Dear Sir, we confirm that the sum of two hundred and fifty thousand euros",
+    "was transferred on Friday evening to the account held in the name of the",
+    "campaign association, as agreed with the treasurer during the meeting of",
+    "the finance committee. The documents signed by both parties are kept at",
+    "the head office and a copy was sent by registered mail to the auditors.",
+]
+
+
+def test_a_scan_and_the_typed_document_it_copies_are_near_duplicates(tmp_path):
+    from leaklens.investigate.figures import duplicate_groups
+    from leaklens.verify.case_verify import verify_case
+
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "letter.txt").write_text(" ".join(LETTER) + "\n", encoding="utf-8")
+    (folder / "letter-scan.png").write_bytes(_bytes(render(LETTER), "PNG"))
+    case = build_case(tmp_path, folder)
+    run_steps(Run(case, workers=1, options={"ocr_lang": "eng"}), ("texts",))
+    verify_case(case, workers=1)
+    from leaklens.store.base import ItemQuery
+
+    names = dict(case.db.item_values(("id", "name"), ItemQuery()))
+    groups = [sorted(names[m] for m in g["members"]) for g in duplicate_groups(case)]
+    assert ["letter-scan.png", "letter.txt"] in groups
+    case.close()

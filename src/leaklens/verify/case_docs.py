@@ -250,7 +250,8 @@ def near_duplicates(case: Case) -> set[str]:
     db = case.db
     cleared = db.clear_findings(("dup",))
     db.delete_rows(DUP_GROUPS)
-    docs = db.document_texts(("document", "attachment"), 200)
+    # Images too: a scan read by OCR is compared with the typed documents it may copy.
+    docs = db.document_texts(("document", "attachment", "image"), 200)
     groups = find_near_duplicates((i, t) for i, t in docs if len(t.split()) >= MIN_DUP_WORDS)
     by_message: dict[str, dict[str, str]] = {}
     for item_id, message_id, body in db.email_copy_texts():

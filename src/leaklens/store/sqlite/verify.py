@@ -300,11 +300,13 @@ class VerifyQueries:
     # Texts come from the text store (what ingest extracted, not OCR), in the order the groups'
     # members have always been listed in: by kind and date, emails by Message-ID.
     def document_texts(self, kinds: Sequence[str], min_length: int) -> Iterator[tuple[str, str]]:
+        # A scan's OCR text counts too: a retyped or rescanned copy of a document is a near-duplicate of it.
+        # Texts of one item joined in source order (the subquery's order is the one group_concat reads).
         yield from self.conn.execute(
-            "SELECT i.id, t.text FROM items i"
-            " JOIN texts t ON t.item_id = i.id AND t.source IN ('attachment', 'document')"
-            f" WHERE i.state='stored' AND i.kind IN ({_marks(kinds)}) AND length(t.text) > ?"
-            " ORDER BY i.kind, i.date, i.rowid",
+            "SELECT id, group_concat(text, char(10)) AS joined FROM (SELECT i.id, i.kind, i.date, i.rowid AS r,"
+            " t.text FROM items i JOIN texts t ON t.item_id = i.id AND t.source IN ('attachment', 'document', 'ocr')"
+            f" WHERE i.state='stored' AND i.kind IN ({_marks(kinds)}) ORDER BY i.rowid, t.source)"
+            " GROUP BY id HAVING length(joined) > ? ORDER BY kind, date, r",
             (*kinds, min_length),
         )
 
