@@ -61,7 +61,7 @@ def _message(mid: str, body: str, subject: str, date: str, **headers: str) -> Em
 
 
 @pytest.fixture(scope="module")
-def case(tmp_path_factory):
+def case(tmp_path_factory, module_backend):
     root = tmp_path_factory.mktemp("investigate")
     pem, pub = make_rsa_key()
     dump = root / "dump"
@@ -81,7 +81,7 @@ def case(tmp_path_factory):
         References=f"<elsewhere@other.example> <p1@{DOMAIN}> <r1@{DOMAIN}>",
     )
     (dump / "deeper.eml").write_bytes(bytes(deeper))
-    c = build_case(root, dump)
+    c = build_case(root, dump, db=module_backend)  # on SQLite and on PostgreSQL
     import_into_case(c, key_record_file(root / "keys.txt", pub, SELECTOR, DOMAIN))
     verify_case(c, workers=1)
     return c

@@ -75,9 +75,9 @@ def by_name(case, name):
     return rows(case, "name=? AND depth=0", (name,))[0]
 
 
-def test_verify_case_end_to_end(tmp_path, key, dump):
+def test_verify_case_end_to_end(tmp_path, key, dump, backend):
     _, pub = key
-    case = build_case(tmp_path, dump)
+    case = build_case(tmp_path, dump, db=backend)  # on SQLite and on PostgreSQL
     stats = verify_case(case, workers=1)
     assert stats.checked == stats.emails == 6
     # Without the organisation's key only the bundled Gmail key verifies anything.
@@ -130,12 +130,12 @@ def test_verify_in_pool_matches_single_process(tmp_path, key, dump):
     assert [(r["path"], r["verdict"]) for r in rows(a)] == [(r["path"], r["verdict"]) for r in rows(b)]
 
 
-def test_report_carries_verdicts(tmp_path, key, dump):
+def test_report_carries_verdicts(tmp_path, key, dump, backend):
     import io
 
     from leaklens.report.writers import write_json
 
-    case = build_case(tmp_path, dump)
+    case = build_case(tmp_path, dump, db=backend)
     verify_case(case, workers=1)
     out = io.StringIO()
     write_json(case, out)
