@@ -47,11 +47,11 @@ class Gathered:
         )
 
     def host(self, host: str | None, item_id: str, place: str, date: str | None) -> str | None:
-        """A host name seen: recorded as its registrable domain; returns that domain (None if not one)."""
+        """A host name seen (recorded with its registrable domain); returns that domain (None if not one)."""
         sp = split_host(host) if host else None
         if sp is None or not sp.label:
             return None
-        self.add("domain", sp.registrable, item_id, place, date, sp.registrable)
+        self.add("domain", sp.host, item_id, place, date, sp.registrable)
         return sp.registrable
 
     def url(self, url: str, item_id: str, place: str, date: str | None) -> None:
@@ -199,6 +199,6 @@ def _attachments(case: Case, out: Gathered) -> None:
                 em.forms.append({**form, "where": item_id})
 
 
-def iter_registrable(g: Gathered) -> Iterator[str]:
-    """Each registrable domain seen, once."""
-    return iter(dict.fromkeys(s["domain"] for s in g.sightings if s["kind"] == "domain"))
+def iter_hosts(g: Gathered) -> Iterator[str]:
+    """Each host name seen, once (lower-case A-labels)."""
+    return iter(dict.fromkeys(s["value"] for s in g.sightings if s["kind"] == "domain"))

@@ -44,6 +44,7 @@ from .unicode import scripts_of, skeleton, substitutions
 SCORES = {
     "idn-homograph": 95, "homoglyph": 90, "subdomain": 80, "keyboard": 85, "dnstwist": 85,
     "edit-distance": 75, "combosquatting": 85, "combosquatting-weak": 70, "tld-swap": 70,
+    "brand-in-subdomain": 65,
 }  # fmt: skip
 # dnstwist fuzzers left out: "subdomain" puts a dot inside the name (en-m.arche.fr is a lookalike
 # of nothing once reduced to its registrable domain), "*original" is the domain itself, and the
@@ -52,9 +53,19 @@ _SKIP_FUZZERS = {"subdomain", "*original", "dictionary", "tld-swap"}
 _CHUNK = re.compile(r"[-0-9]+")
 
 
-def _words(name: str) -> list[str]:
+def _lines(name: str) -> list[list[str]]:
     text = (resources.files("leaklens.intel") / "data" / name).read_text(encoding="utf-8")
-    return [w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+    return [line.lower().split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _words(name: str) -> list[str]:
+    return [parts[0] for parts in _lines(name)]
+
+
+@lru_cache(maxsize=1)
+def brand_words() -> frozenset[str]:
+    """The lure words that are a service's name (microsoft, outlook): protected, they are distinctive."""
+    return frozenset(parts[0] for parts in _lines("lure_words.txt") if parts[1:] == ["brand"])
 
 
 @lru_cache(maxsize=1)
@@ -181,11 +192,18 @@ class Scorer:
             if p.domain in seen:
                 continue
             seen.add(p.domain)
-            generic = p.skeleton in self.vocabulary or len(p.flat) <= 4
+            # a common word (office, mail, portal) needs lure words around it; a name (en-marche, microsoft) does not
+            generic = (p.skeleton in self.vocabulary and p.label not in brand_words()) or len(p.flat) <= 4
             self.protected.append(Protected(p.domain, p.label, p.suffix, p.shown, p.skeleton, p.flat, generic))
         if not self.protected:
             raise UsageError("no protected domain: give at least one with --protect DOMAIN")
         self.domains = {p.domain for p in self.protected}
+        # The protected suffix spelled into the name (microsoft-com.example, en-marche-fr.com) is a lure too.
+        for p in self.protected:
+            for part in p.suffix.split("."):
+                if skeleton(part) not in self.vocabulary:
+                    self.vocabulary[skeleton(part)] = part
+                    self.lures.add(part)
         self._by_label: dict[str, list[Protected]] = {}
         self._by_skeleton: dict[str, list[Protected]] = {}
         self._fuzz: dict[str, list[tuple[Protected, str]]] = {}
@@ -259,12 +277,20 @@ class Scorer:
         for p in self.protected:
             if len(flat) > len(p.flat) and p.flat in flat:
                 best = self._combo(best, sp, shown, skel, flat, p)
-        # the protected domain spelled in the host's other labels
+        # the protected domain spelled in the host's other labels, or its label cut by dots (pay.pal.com)
         if sp.host != sp.registrable:
             host = sp.host
             for p, inner, first in self._dot_domains:
                 if inner in host or host.startswith(first):
                     best = self._better(best, sp, shown, p, "subdomain", {"host": host})
+            names = host[: -len(sp.suffix) - 1]
+            for p in self._by_label.get(names.replace(".", ""), ()):
+                best = self._better(best, sp, shown, p, "subdomain", {"host": host, "reads_as": p.label})
+            for name in names.split(".")[:-1]:
+                for p in self._by_label.get(name, ()):
+                    if not p.generic:  # paypal.some-host.example; not office.some-company.example
+                        ev = {"host": host, "label": name}
+                        best = self._better(best, sp, shown, p, "subdomain", ev, SCORES["brand-in-subdomain"])
         return best
 
     def _better(self, best: Match | None, sp: Split, shown: str, p: Protected, technique: str,

@@ -16,7 +16,7 @@ from typing import Any
 from ..case import Case
 from ..model import Finding
 from ..steps import Run, step
-from .gather import Gathered, gather
+from .gather import Gathered, gather, iter_hosts
 from .lookalike import Match, Scorer
 from .phishing import email_findings
 from .tables import LOOKALIKES, LURES_KEY, PROTECT_KEY, SIGHTINGS, lure_words_of, protected_of
@@ -63,12 +63,14 @@ def analyse(case: Case) -> tuple[IntelResult, set[str]]:
     lookalikes: dict[str, Match] = {}
     if protected:
         scorer = Scorer(protected, lure_words=lure_words_of(db))
-        seen = {s["domain"] for s in g.sightings if s["domain"]}
-        result.domains = len(seen)
-        for d in seen:
-            m = scorer.score_ascii(d)
-            if m is not None:
-                lookalikes[d] = m
+        # Hosts, not only their registrable domains: office.com.account-verify.example names its target
+        # in a label; each registrable domain keeps the best match of its hosts.
+        hosts = list(iter_hosts(g))
+        result.domains = len({s["domain"] for s in g.sightings if s["kind"] == "domain"})
+        for h in hosts:
+            m = scorer.score_ascii(h)
+            if m is not None and (m.domain not in lookalikes or m.score > lookalikes[m.domain].score):
+                lookalikes[m.domain] = m
     db.ensure_table(LOOKALIKES)
     db.delete_rows(LOOKALIKES)
     rows = _lookalike_rows(g, lookalikes)
