@@ -457,3 +457,36 @@ def test_store_failures_are_read_as_one_line(tmp_path):
         psycopg.connect("postgresql://nobody@127.0.0.1:1/none", connect_timeout=2)
     what, line = explain(refused.value)
     assert what == "database" and line.startswith("lost the connection to the case database")
+
+
+def _limited(nbytes: int):
+    def limit() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+    return limit
+
+
+def test_a_file_size_limit_is_loud_too(tmp_path):
+    """Where no tmpfs can be mounted, a write refused by RLIMIT_FSIZE (ulimit -f: EFBIG, as for a
+    full disk) stops the run the same way: one line, exit 75, the job failed; without the limit the
+    same command finishes it."""
+    src = tmp_path / "dump"
+    src.mkdir()
+    (src / "scan.bin").write_bytes(os.urandom(3 << 20))
+    for i in range(10):
+        (src / f"note{i}.txt").write_text(f"note {i}\n")
+    case = tmp_path / "case"
+    cmd = [sys.executable, "-m", "leaklens", "ingest", "-q", "--workers", "1", "--case", str(case), str(src)]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=_limited(2 << 20))
+    assert first.returncode == 75, first.stderr
+    assert "disk is full" in first.stderr and "Traceback" not in first.stderr
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    with Case.open(case) as c:
+        acc = assert_balanced(c)
+        assert acc["items"]["stored"] == 11
+        resumed, failed = jobs.list_jobs(c)
+    assert failed["state"] == "failed" and "disk is full" in failed["reason"]
+    assert resumed["state"] == "done"

@@ -26,6 +26,7 @@ from ..executor import CRASHED, DONE, RAISED, TIMEOUT, Executor, Outcome, execut
 from ..jobs import Job
 from ..model import FAILED, PENDING, SKIPPED, Finding, Item, Result, Task
 from ..store.base import ItemQuery
+from ..store.failures import DiskFull, no_room
 from ..verdicts import verdict_for
 from . import failures, worker
 from .limits import Limits
@@ -89,29 +90,21 @@ def _file_item(root: str, segment: str, *, origin: str | None, state: str = PEND
     )
 
 
-def plan_source(case: Case, path: Path) -> tuple[str, str, Iterator[Item]]:
-    """Every file under a source, as items; links and special files are items too (skipped).
-
-    The source is checked at once (a missing path fails before anything is written); its files
-    are listed as the items are read, once: a folder of a million files is never a list of them.
-    """
+def plan_source(case: Case, path: Path) -> tuple[str, str, list[Item]]:
+    """Every file under a source, as items; links and special files are items too (skipped)."""
     if not os.path.lexists(path):
         raise LeaklensError(f"{path}: no such file or folder")
     abspath = path.resolve() if not path.is_symlink() else path.absolute()
     root = _root_name(case, abspath)
+    rows: list[Item] = []
     if abspath.is_file():
         if not os.access(abspath, os.R_OK):
-            rows = [_file_item(root, root, origin=None, state=FAILED, reason="unreadable file: permission denied")]
+            rows.append(_file_item(root, root, origin=None, state=FAILED, reason="unreadable file: permission denied"))
         else:
-            rows = [_file_item(root, root, origin=str(abspath))]
-        return root, str(abspath), iter(rows)
+            rows.append(_file_item(root, root, origin=str(abspath)))
+        return root, str(abspath), rows
     if not abspath.is_dir():
         raise LeaklensError(f"{path}: not a regular file or folder")
-    return root, str(abspath), _walk(case, root, abspath)
-
-
-def _walk(case: Case, root: str, abspath: Path) -> Iterator[Item]:
-    rows: list[Item] = []  # one folder's, yielded after each step of the walk
 
     def onerror(exc: OSError) -> None:
         rel = os.path.relpath(exc.filename or str(abspath), abspath)
@@ -144,9 +137,7 @@ def _walk(case: Case, root: str, abspath: Path) -> Iterator[Item]:
                 )
             else:
                 rows.append(_file_item(root, segment, origin=full))
-        yield from rows
-        rows.clear()
-    yield from rows  # the walk's last error
+    return root, str(abspath), rows
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -206,13 +197,12 @@ def ingest(
         for root, abspath, rows in planned:
             stats.sources.append(root)
             db.add_source(root, abspath, now_iso())
-            for chunk in _chunks(rows, FLUSH_CHUNK):
-                stats.new_items += db.insert_pending(chunk)
-                for r in chunk:
-                    if r.state != PENDING:
-                        verdict = _verdict(r.state, [])  # links and unreadable files: no finding yet
-                        db.complete_item(Result(r.id, r.state, r.reason, verdict=verdict))
-                failures.note_planned(job, chunk)
+            stats.new_items += db.insert_pending(rows)
+            for r in rows:
+                if r.state != PENDING:
+                    verdict = _verdict(r.state, [])  # links and unreadable files: no finding yet
+                    db.complete_item(Result(r.id, r.state, r.reason, verdict=verdict))
+            failures.note_planned(job, rows)
         db.commit()
         queue.from_case(roots)
     budgets = _Budgets(case, limits)
@@ -321,8 +311,8 @@ def _result_of(out: Outcome, limits: Limits) -> Result | None:
     assert out.status == RAISED
     exc = out.error
     if isinstance(exc, OSError):
-        if exc.errno == 28:
-            raise LeaklensError("the disk is full: free some space and run the same command again to resume") from None
+        if no_room(exc):  # a full disk (or quota, or ulimit -f): stop the run, loud and resumable
+            raise DiskFull() from None
         return worker._done(out.job, FAILED, f"I/O error: {exc}")
     raise exc
 
@@ -581,12 +571,6 @@ def _next_batch(queue: deque[Task], workers: int, prepare: Callable[[Task], Task
             break
         batch.append(prepare(queue.popleft()))
     return batch
-
-
-def _chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, n)):
-        yield chunk
 
 
 def _verdict(state: str, findings: list[Finding]) -> str:

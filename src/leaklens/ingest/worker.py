@@ -16,6 +16,7 @@ from .. import pathchain
 from ..case import case_blobs
 from ..model import FAILED, STORED, Finding, Result, Task
 from ..store.blobs import BlobStore
+from ..store.failures import no_room
 from .limits import Limits
 from .readers import reader_for
 from .readers.base import BudgetExceeded, ReadContext, Source
@@ -40,11 +41,21 @@ def process(task: Task) -> Result:
     try:
         return _process(task, blobs, limits)
     except OSError as exc:
-        if exc.errno == 28:  # ENOSPC: the coordinator stops the run with a clear message
+        if no_room(exc):  # a full disk (or quota, or ulimit -f): the coordinator stops the run, loudly
             raise
         return _done(task, FAILED, f"I/O error: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - a bug costs one item, not the run
         return _done(task, FAILED, f"internal error: {type(exc).__name__}: {exc}"[:300])
+
+
+def _read_error(ctx: ReadContext, spec: Any, exc: BaseException) -> None:
+    ctx.finding(
+        "ingest.read_error",
+        "warning",
+        f"This {spec.name} file could not be read: {type(exc).__name__}.",
+        error=f"{type(exc).__name__}: {exc}"[:500],
+        reader=spec.name,
+    )
 
 
 def _done(task: Task, state: str, reason: str = "", findings: list[Finding] = ()) -> Result:
@@ -107,7 +118,7 @@ def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
     try:
         got = _obtain(task, blobs)
     except OSError as exc:
-        if exc.errno == 28:  # ENOSPC: no point going on; the coordinator stops the run.
+        if no_room(exc):  # no point going on; the coordinator stops the run.
             raise
         return _done(task, FAILED, f"unreadable file: {exc.strerror or exc}")
     sha, size, data = got.sha256, got.size, got.data
@@ -162,14 +173,12 @@ def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
             )
         except MemoryError:
             ctx.finding("ingest.read_error", "warning", "Out of memory while reading this item.")
+        except OSError as exc:
+            if no_room(exc):  # the members' bytes could not be stored: not the file's fault, stop the run
+                raise
+            _read_error(ctx, spec, exc)
         except Exception as exc:  # noqa: BLE001 - one hostile file must not stop the dump
-            ctx.finding(
-                "ingest.read_error",
-                "warning",
-                f"This {spec.name} file could not be read: {type(exc).__name__}.",
-                error=f"{type(exc).__name__}: {exc}"[:500],
-                reader=spec.name,
-            )
+            _read_error(ctx, spec, exc)
     kind = ctx.kind or "other"
     if task.kind_hint == "attachment" and kind != "email":
         kind = "attachment"

@@ -19,6 +19,15 @@ from .sqlite import failures as sqlite_failures
 DISK_FULL = "the disk is full: free some space and run the same command again to resume"
 
 
+# A write that failed for want of room: a full disk, a quota, a file-size limit (ulimit -f).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def no_room(exc: BaseException) -> bool:
+    """Whether `exc` is a write refused for want of room: the run must stop, not fail the item."""
+    return isinstance(exc, OSError) and exc.errno in NO_ROOM
+
+
 class StoreUnavailable(LeaklensError):
     """The case's database cannot be reached or written any more: nothing more is written, the
     work done so far is committed, the same command resumes once the database is back."""
