@@ -90,21 +90,29 @@ def _file_item(root: str, segment: str, *, origin: str | None, state: str = PEND
     )
 
 
-def plan_source(case: Case, path: Path) -> tuple[str, str, list[Item]]:
-    """Every file under a source, as items; links and special files are items too (skipped)."""
+def plan_source(case: Case, path: Path) -> tuple[str, str, Iterator[Item]]:
+    """Every file under a source, as items; links and special files are items too (skipped).
+
+    The source is checked at once (a missing path fails before anything is written); its files
+    are listed as the items are read, once: a folder of a million files is never a list of them.
+    """
     if not os.path.lexists(path):
         raise LeaklensError(f"{path}: no such file or folder")
     abspath = path.resolve() if not path.is_symlink() else path.absolute()
     root = _root_name(case, abspath)
-    rows: list[Item] = []
     if abspath.is_file():
         if not os.access(abspath, os.R_OK):
-            rows.append(_file_item(root, root, origin=None, state=FAILED, reason="unreadable file: permission denied"))
+            rows = [_file_item(root, root, origin=None, state=FAILED, reason="unreadable file: permission denied")]
         else:
-            rows.append(_file_item(root, root, origin=str(abspath)))
-        return root, str(abspath), rows
+            rows = [_file_item(root, root, origin=str(abspath))]
+        return root, str(abspath), iter(rows)
     if not abspath.is_dir():
         raise LeaklensError(f"{path}: not a regular file or folder")
+    return root, str(abspath), _walk(case, root, abspath)
+
+
+def _walk(case: Case, root: str, abspath: Path) -> Iterator[Item]:
+    rows: list[Item] = []  # one folder's, yielded after each step of the walk
 
     def onerror(exc: OSError) -> None:
         rel = os.path.relpath(exc.filename or str(abspath), abspath)
@@ -137,7 +145,9 @@ def plan_source(case: Case, path: Path) -> tuple[str, str, list[Item]]:
                 )
             else:
                 rows.append(_file_item(root, segment, origin=full))
-    return root, str(abspath), rows
+        yield from rows
+        rows.clear()
+    yield from rows  # the walk's last error
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -197,12 +207,13 @@ def ingest(
         for root, abspath, rows in planned:
             stats.sources.append(root)
             db.add_source(root, abspath, now_iso())
-            stats.new_items += db.insert_pending(rows)
-            for r in rows:
-                if r.state != PENDING:
-                    verdict = _verdict(r.state, [])  # links and unreadable files: no finding yet
-                    db.complete_item(Result(r.id, r.state, r.reason, verdict=verdict))
-            failures.note_planned(job, rows)
+            for chunk in _chunks(rows, FLUSH_CHUNK):
+                stats.new_items += db.insert_pending(chunk)
+                for r in chunk:
+                    if r.state != PENDING:
+                        verdict = _verdict(r.state, [])  # links and unreadable files: no finding yet
+                        db.complete_item(Result(r.id, r.state, r.reason, verdict=verdict))
+                failures.note_planned(job, chunk)
         db.commit()
         queue.from_case(roots)
     budgets = _Budgets(case, limits)
@@ -571,6 +582,12 @@ def _next_batch(queue: deque[Task], workers: int, prepare: Callable[[Task], Task
             break
         batch.append(prepare(queue.popleft()))
     return batch
+
+
+def _chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, n)):
+        yield chunk
 
 
 def _verdict(state: str, findings: list[Finding]) -> str:
