@@ -220,6 +220,9 @@ class Scorer:
                     self._dels.setdefault(d, []).append(p)
         self._lengths = {len(p.shown) - k for p in self.protected if len(p.shown) >= 5 for k in (0, 1, 2)}
         self._dot_domains = [(p, "." + p.domain + ".", p.domain + ".") for p in self.protected]
+        self._del_keys = frozenset(self._dels)
+        self._flat_any = re.compile("|".join(re.escape(p.flat) for p in self.protected))
+        self._domain_any = re.compile("|".join(r"(?:^|\.)" + re.escape(p.domain) + r"\." for p in self.protected))
 
     def _fuzz_variants(self, p: Protected) -> None:
         import dnstwist
@@ -269,20 +272,24 @@ class Scorer:
         low = shown.casefold()
         n = len(low)
         if best is None and (n in self._lengths or n - 1 in self._lengths):
-            for d in _deletions(low) | {low}:
-                for p in self._dels.get(d, ()):
+            near = _deletions(low)
+            near.add(low)
+            for d in self._del_keys.intersection(near):  # one set operation for the common case: none
+                for p in self._dels[d]:
                     best = self._edit(best, sp, shown, low, p)
-        # the protected label inside another name
+        # the protected label inside another name (one search for all of them first)
         flat = skel.replace("-", "")
-        for p in self.protected:
-            if len(flat) > len(p.flat) and p.flat in flat:
-                best = self._combo(best, sp, shown, skel, flat, p)
+        if self._flat_any.search(flat):
+            for p in self.protected:
+                if len(flat) > len(p.flat) and p.flat in flat:
+                    best = self._combo(best, sp, shown, skel, flat, p)
         # the protected domain spelled in the host's other labels, or its label cut by dots (pay.pal.com)
         if sp.host != sp.registrable:
             host = sp.host
-            for p, inner, first in self._dot_domains:
-                if inner in host or host.startswith(first):
-                    best = self._better(best, sp, shown, p, "subdomain", {"host": host})
+            if self._domain_any.search(host):
+                for p, inner, first in self._dot_domains:
+                    if inner in host or host.startswith(first):
+                        best = self._better(best, sp, shown, p, "subdomain", {"host": host})
             names = host[: -len(sp.suffix) - 1]
             for p in self._by_label.get(names.replace(".", ""), ()):
                 best = self._better(best, sp, shown, p, "subdomain", {"host": host, "reads_as": p.label})
