@@ -400,7 +400,8 @@ class CaseStore(Protocol):
         ...
 
     def search_queue(self, after: int, limit: int) -> list[tuple[str, int]]:
-        """(item id, stamp) of the items queued for the index with a stamp above `after`, lowest first.
+        """(item id, stamp) of the items queued for the index with a stamp above `after`, lowest first (an item
+        may be there more than once, each time with a stamp of its own).
         The backend queues an item, with a stamp above every other, in the transaction of any change
         of its row while it is stored (or was), of its findings, or of its texts."""
         ...

@@ -107,13 +107,13 @@ class SearchIndexMixin:
                 if total is None and len(batch) == BATCH:
                     total = self.count_items(ItemQuery(state="stored"))  # type: ignore[attr-defined]
                 after = batch[-1][1]
-                ids = [item_id for item_id, _ in batch]
+                ids = list(dict.fromkeys(item_id for item_id, _ in batch))  # an item may be queued twice
                 for item_id in ids:
                     w.delete_documents_by_term("id", item_id)
                 for doc in self._documents(ids):
                     w.add_document(doc)
                 pending += batch
-                written += len(batch)
+                written += len(ids)
                 if len(pending) >= COMMIT_EVERY:
                     w.commit()
                     self.search_queue_done(pending)  # type: ignore[attr-defined]

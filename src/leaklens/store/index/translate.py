@@ -46,6 +46,21 @@ def _escape(value: str) -> str:
     return "".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in value)
 
 
+_CONTAINS: dict[tuple[int, str, str], Q] = {}
+
+
+def _contains(schema: tantivy.Schema, field: str, value: str) -> Q:
+    """Terms of `field` holding `value`: a regular expression over the term dictionary, compiled to an
+    automaton (~4 ms for from:@domain), so kept: a page of facet links asks the same ones again."""
+    key = (id(schema), field, value)
+    q = _CONTAINS.get(key)
+    if q is None:
+        if len(_CONTAINS) > 512:
+            _CONTAINS.clear()
+        q = _CONTAINS[key] = Q.regex_query(schema, field, f"(?s).*{_escape(value)}.*")
+    return q
+
+
 def condition_query(schema: tantivy.Schema, c: Condition, live: Callable[[str, str], list[str]]) -> Q:
     """The items matching one filter term (its negation is the caller's)."""
     name = c.filter.name
@@ -55,7 +70,7 @@ def condition_query(schema: tantivy.Schema, c: Condition, live: Callable[[str, s
         return Q.term_set_query(schema, ID, ids) if ids else Q.empty_query()
     ff = FILTER_FIELDS[name]
     if ff.how == "contains":
-        return Q.regex_query(schema, ff.field, f"(?s).*{_escape(c.value)}.*")
+        return _contains(schema, ff.field, c.value)
     if ff.how == "day":
         day = day_number(c.value)
         assert day is not None  # a date filter's value is a normalised day

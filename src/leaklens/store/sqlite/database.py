@@ -323,30 +323,30 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
 
     # -- the search queue (migration 4): what the index (store/index/) has yet to take -----------
     def search_queue(self, after: int, limit: int) -> list[tuple[str, int]]:
+        # A log (migration 5): the row id is the stamp, and an item may be in it more than once.
         return [
             (r[0], r[1])
             for r in self.conn.execute(
-                "SELECT item_id, stamp FROM search_queue WHERE stamp > ? ORDER BY stamp LIMIT ?", (after, limit)
+                "SELECT item_id, rowid FROM search_queue WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit)
             )
         ]
 
     def search_queue_done(self, pairs: Iterable[tuple[str, int]]) -> None:
-        # Only with the stamp taken: an item changed again since stays queued. One statement, so
-        # one commit outside a transaction, whatever the number.
+        # The rows taken, by row id (a change since is a row of its own and stays). One statement,
+        # so one commit outside a transaction, whatever the number.
         self.conn.execute(
-            "DELETE FROM search_queue WHERE (item_id, stamp) IN"
-            " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
-            (json.dumps([list(p) for p in pairs]),),
+            "DELETE FROM search_queue WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps([stamp for _, stamp in pairs]),),
         )
 
     def search_queue_all(self, ids: Iterable[str] | None = None) -> None:
         some, args = "", ()
         if ids is not None:
             some, args = " AND id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+        # An item queued already will be read when the index takes it: once is enough.
         self.conn.execute(
-            "INSERT INTO search_queue(item_id, stamp)"
-            " SELECT id, rowid + (SELECT COALESCE(MAX(stamp), 0) FROM search_queue) FROM items WHERE state = 'stored'"
-            + some + " ON CONFLICT(item_id) DO UPDATE SET stamp = excluded.stamp",
+            "INSERT INTO search_queue(item_id) SELECT id FROM items WHERE state = 'stored'"
+            " AND id NOT IN (SELECT item_id FROM search_queue)" + some + " ORDER BY rowid",
             args,
         )
 
