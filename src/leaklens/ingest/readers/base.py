@@ -20,9 +20,8 @@ from typing import Any, BinaryIO
 from ... import pathchain
 from ...model import FAILED, PENDING, SKIPPED, STORED, Child, Finding
 from ...store.blobs import BlobStore, LimitExceeded
+from .. import spill as spills
 from ..limits import Limits
-from ..spill import CHUNK as SPILL_CHUNK
-from ..spill import SpillWriter
 
 
 @dataclass
@@ -64,7 +63,7 @@ class ReadContext:
     expanded: int = 0
     parent: str = ""  # the item's id and source: what its children are adopted into
     source: str = ""
-    spill: SpillWriter | None = None  # children past the first chunk, in a file (ingest/spill.py)
+    spill: spills.SpillWriter | None = None  # children past the first chunk, in a file (ingest/spill.py)
     _names: set[str] = field(default_factory=set)
 
     # -- facts about the item itself ------------------------------------------------
@@ -98,11 +97,11 @@ class ReadContext:
             hints=dict(hints or {}),
             findings=[f.to_dict() for f in findings],
         )  # its parent and source are set when it is adopted (spilled or returned)
-        if len(self.children) >= SPILL_CHUNK:
+        if len(self.children) >= spills.CHUNK:
             # A container of thousands of members: they wait in a file, not in memory. (Those
             # announced before this one only: the caller is still filling this one in.)
             if self.spill is None:
-                self.spill = SpillWriter(self.blobs.tmp)
+                self.spill = spills.SpillWriter(self.blobs.tmp)
             self.spill.write(self.adopt(self.children))
             self.children = []
         self.children.append(child)

@@ -126,7 +126,7 @@ def read_mbox(src: Source, ctx: ReadContext) -> None:
     ctx.text_status = "none"
 
 
-RELEASE_BYTES = 64 << 20
+RELEASE_BYTES = 16 << 20
 
 
 def _release(buf: mmap.mmap, start: int, upto: int) -> int:
