@@ -36,8 +36,8 @@ def note_planned(job: Job | None, rows: Iterable[Item]) -> None:
 
 
 def note_results(job: Job | None, tasks: list[Task], results: list[Result]) -> None:
-    """The items of a batch that failed, and the members their containers could not extract, each
-    with where its bytes were (in the transaction that writes the results)."""
+    """The items of a batch that failed, each with where its bytes were (in the transaction that
+    writes the results)."""
     if job is None:
         return
     for task, r in zip(tasks, results, strict=True):
@@ -52,9 +52,16 @@ def note_results(job: Job | None, tasks: list[Task], results: list[Result]) -> N
                 sha256=task.sha256,
                 size=task.size,
             )
-        for child in r.children or ():
-            if child.state == FAILED:
-                job.error(CONTAINER_STAGE, child.id, reason=child.reason)
+
+
+def note_container(job: Job | None, done: Iterable[Result]) -> None:
+    """The members their containers could not extract (encrypted, truncated), as their rows are written
+    (a large container's a chunk at a time: all of them, not only those held in memory)."""
+    if job is None:
+        return
+    for r in done:
+        if r.state == FAILED:
+            job.error(CONTAINER_STAGE, r.id, reason=r.reason)
 
 
 def follow(job: Job, progress: Progress) -> None:

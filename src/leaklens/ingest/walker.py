@@ -241,7 +241,7 @@ def _run(
     job: Job | None = None,
     retried: set[str] | None = None,
 ) -> None:
-    writer = _Writer(case, queue, budgets, retried)
+    writer = _Writer(case, queue, budgets, retried, job)
     crashes: dict[str, int] = {}
     solo: set[str] = set()  # items that crashed a worker once: retried alone
     batch_of: dict[str, int] = {}  # item id -> its batch, while out
@@ -418,9 +418,17 @@ class _Writer:
     written before its result, and nothing is committed while rows are still to be written.
     """
 
-    def __init__(self, case: Case, queue: _TaskQueue, budgets: _Budgets, retried: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        case: Case,
+        queue: _TaskQueue,
+        budgets: _Budgets,
+        retried: set[str] | None = None,
+        job: Job | None = None,
+    ) -> None:
         self.db = case.db
         self.retried = retried or set()  # failed items read again (--only-failed): their old findings go
+        self.job = job  # the run's record: members their container could not extract are noted in it
         self.queue = queue
         self.budgets = budgets
         self.deferred: deque[_Deferred | _Lazy] = deque()  # children whose rows are not written yet
@@ -529,7 +537,9 @@ class _Writer:
                 if e.span is not None and e.done is None and e.item.rowid != reserved:
                     self.queue.append(Task.of(e.item))  # its row is outside the span the queue reads
         db.add_findings_of(((e.item.id, f) for e in entries for f in e.findings), "container")
-        db.complete_items([e.done for e in entries if e.done is not None])
+        done = [e.done for e in entries if e.done is not None]
+        db.complete_items(done)
+        failures.note_container(self.job, done)
 
     def _take(self, n: int) -> list[_Deferred]:
         entries: list[_Deferred] = []

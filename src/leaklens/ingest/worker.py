@@ -16,7 +16,7 @@ from .. import pathchain
 from ..case import case_blobs
 from ..model import FAILED, STORED, Finding, Result, Task
 from ..store.blobs import BlobStore
-from ..store.failures import no_room
+from ..store.failures import DiskFull, no_room
 from .limits import Limits
 from .readers import reader_for
 from .readers.base import BudgetExceeded, ReadContext, Source
@@ -40,6 +40,8 @@ def process(task: Task) -> Result:
     limits: Limits = _state["limits"]
     try:
         return _process(task, blobs, limits)
+    except DiskFull:
+        raise  # the coordinator stops the run with a clear message
     except OSError as exc:
         if no_room(exc):  # a full disk (or quota, or ulimit -f): the coordinator stops the run, loudly
             raise
@@ -173,6 +175,8 @@ def _process(task: Task, blobs: BlobStore, limits: Limits) -> Result:
             )
         except MemoryError:
             ctx.finding("ingest.read_error", "warning", "Out of memory while reading this item.")
+        except DiskFull:
+            raise
         except OSError as exc:
             if no_room(exc):  # the members' bytes could not be stored: not the file's fault, stop the run
                 raise

@@ -30,6 +30,25 @@ _EXCL = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 OPEN_CONTAINERS = 4  # per thread: members of one mailbox are read together
 
 Range = tuple[str, int, int]  # (container sha256, start, end)
+
+
+def _stops_the_run(write):
+    """A write refused for want of room (a full disk, a quota, ulimit -f) raised as `DiskFull`, which
+    is no OSError: the readers' handlers of unreadable input (`except OSError`) let it through, so it
+    stops the run loudly instead of failing one member after another without a word."""
+
+    def put(*args, **kw):
+        try:
+            return write(*args, **kw)
+        except OSError as exc:
+            from .failures import DiskFull, no_room  # here: store.failures imports the backends
+
+            if no_room(exc):
+                raise DiskFull() from exc
+            raise
+
+    put.__doc__, put.__name__ = write.__doc__, write.__name__
+    return put
 RangeLookup = Callable[[str], Range | None]
 
 
@@ -78,6 +97,7 @@ class BlobStore:
             raise FileNotFoundError(2, "blob not stored", self._path(sha256))
         return where
 
+    @_stops_the_run
     def put_bytes(self, data: bytes, sha256: str | None = None) -> tuple[str, int]:
         """Store ``data`` as a file (``sha256``, when the caller has just computed it, is not computed again)."""
         sha = sha256 or hashlib.sha256(data).hexdigest()
@@ -97,6 +117,7 @@ class BlobStore:
         os.close(fd)
         return sha, len(data)
 
+    @_stops_the_run
     def put_stream(self, stream: BinaryIO, limit: int | None = None) -> tuple[str, int]:
         """Copy a stream into the store while hashing it.
 
