@@ -3,6 +3,7 @@ machine-like activity (sustained rates no person keeps up, or posts at regular i
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -43,7 +44,9 @@ def creation_bursts(
     out = []
     for b, accts in sorted(bins.items()):
         start = b * size
-        if len(accts) >= min_accounts and len(accts) >= ratio * baseline and first - start <= recent_days * DAY:
+        # far above the baseline: `ratio` times it, or (for a busy baseline) 5 standard deviations of a Poisson count
+        high = min(ratio * baseline, baseline + 5 * math.sqrt(baseline))
+        if len(accts) >= min_accounts and len(accts) >= high and first - start <= recent_days * DAY:
             out.append(
                 {
                     "created_from": iso(start),

@@ -15,7 +15,12 @@ from ..table import PostSet
 from .networks import MENTION
 
 WORD = re.compile(r"\w+(?:'\w+)?", re.UNICODE)
-NUM_PERM, BANDS = 64, 16  # 16 bands of 4 rows: a pair at Jaccard 0.8 meets in a bucket 99.9% of the time
+NUM_PERM, BANDS = 64, 16
+COMMON_SHARE, COMMON_MIN, MIN_RARE = (
+    0.01,
+    50,
+    3,
+)  # 16 bands of 4 rows: a pair at Jaccard 0.8 meets in a bucket 99.9% of the time
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -44,15 +49,23 @@ def similar_network(
     pairs: dict[tuple[int, int], float] = {}
     if len(idx) < 2:
         return weights, pairs
-    sigs = MinHash.bulk(([t.encode() for t in b] for b in bags), num_perm=NUM_PERM, hashfunc=zlib.crc32)
-    rows = NUM_PERM // BANDS
-    width = rows * 8  # hashvalues are 64-bit
+    # Words in a large share of all texts say little about which texts are copies, yet make unrelated ones
+    # meet in buckets: signatures leave them out (the exact check still counts every word), as neardup does.
+    df: Counter[str] = Counter()
+    for bag in bags:
+        df.update(bag)
+    common = {t for t, n in df.items() if n > max(COMMON_MIN, COMMON_SHARE * len(bags))}
+    # One MinHash, cleared for each text: building one object per text cost more than hashing its words.
+    m = MinHash(num_perm=NUM_PERM, hashfunc=zlib.crc32)
     buckets: dict[bytes, list[int]] = {}
-    for k, sig in enumerate(sigs):
-        raw = sig.hashvalues.tobytes()
+    for k, bag in enumerate(bags):
+        rare = [t.encode() for t in bag if t not in common]
+        m.clear()
+        m.update_batch(rare if len(rare) >= MIN_RARE else [t.encode() for t in bag])
+        raw = m.hashvalues.tobytes()
+        width = len(raw) // BANDS  # whatever width datasketch's scheme gives a hash value
         for b in range(BANDS):
             buckets.setdefault(bytes([b]) + raw[b * width : (b + 1) * width], []).append(k)
-    del sigs
     ts, acct = ps.ts, ps.account
     checked: set[tuple[int, int]] = set()
     matched: dict[int, set[str]] = {}
