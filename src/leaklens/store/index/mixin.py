@@ -96,12 +96,16 @@ class SearchIndexMixin:
         total = None
         told = ""
         written, after, pending = 0, 0, []
-        with engine.writer() as w:
+        batch = self.search_queue(after, BATCH)  # type: ignore[attr-defined]
+        if not batch and not clear:
+            return 0
+        # A long catch-up (the end of an ingest or a verify: its workers are done) indexes on two
+        # threads while this one reads the store and makes documents; a few items, on one.
+        with engine.writer(threads=2 if len(batch) == BATCH else 1) as w:
             if clear:
                 # Committed with the first COMMIT_EVERY documents: until the last, readers see part of it.
                 w.delete_all_documents()
             while True:
-                batch = self.search_queue(after, BATCH)  # type: ignore[attr-defined]
                 if not batch:
                     break
                 if total is None and len(batch) == BATCH:
@@ -123,8 +127,10 @@ class SearchIndexMixin:
                 elif written >= TELL_AFTER and not told:
                     told = f"{total or written:,} items"
                     print(f"leaklens: bringing the search index up to date ({told})…", file=sys.stderr)
-            if pending:
+                batch = self.search_queue(after, BATCH)  # type: ignore[attr-defined]
+            if pending or clear:
                 w.commit()
+            if pending:
                 self.search_queue_done(pending)  # type: ignore[attr-defined]
         return written
 
