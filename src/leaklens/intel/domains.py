@@ -89,19 +89,20 @@ def split_ascii(h: str) -> Split:
     labels = h.split(".")
     n = len(labels)
     suffix_at = n  # index of the first label of the public suffix
-    tail = ""
+    parent: str | None = None  # the tail one label shorter (a wildcard rule's parent)
     for i in range(n - 1, -1, -1):
-        tail = labels[i] if i == n - 1 else labels[i] + "." + tail
+        tail = labels[i] if parent is None else labels[i] + "." + parent
         if tail in exc:
             suffix_at = i + 1
             break
         if tail in rules:
             suffix_at = i
-        parent = tail.split(".", 1)[1] if "." in tail else None
-        if parent is not None and parent in wild and i < suffix_at:
+        wildcard = parent is not None and parent in wild
+        if wildcard and i < suffix_at:
             suffix_at = i
-        if tail not in tails and (parent is None or parent not in wild):
+        if tail not in tails and not wildcard:
             break
+        parent = tail
     if suffix_at == n:
         # No rule (reserved names such as .example, .test, .local): the PSL's default rule "*".
         suffix_at = n - 1

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import IO, Any
 
 from ..case import Case
@@ -99,6 +100,12 @@ def _stix_time(value: str | None, default: str) -> str:
     """An ISO date as STIX writes it (UTC, "Z", milliseconds)."""
     if not value:
         return default
+    return _stix_time_of(value) or default
+
+
+@lru_cache(maxsize=4096)  # a case's indicators share few distinct dates
+def _stix_time_of(value: str) -> str | None:
+    default = None
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
@@ -159,9 +166,10 @@ def write_stix(rows: Iterator[Indicator], out: IO[str], *, case_name: str = "lea
         last = _stix_time(i.last_seen, first)
         ind_id = f"indicator--{uuid.uuid4()}"
         name = f"{_WHAT[i.kind]} {i.value}" + (f" (lookalike of {i.lookalike['target']})" if i.lookalike else "")
+        description = _description(i)
         indicator = {
             "type": "indicator", "spec_version": "2.1", "id": ind_id, "created": stamp, "modified": stamp,
-            "created_by_ref": identity_id, "name": name[:250], "description": _description(i),
+            "created_by_ref": identity_id, "name": name[:250], "description": description,
             "indicator_types": ["malicious-activity" if i.malicious else "unknown"],
             "pattern": pattern, "pattern_type": "stix", "pattern_version": "2.1", "valid_from": first,
         }  # fmt: skip
@@ -171,7 +179,7 @@ def write_stix(rows: Iterator[Indicator], out: IO[str], *, case_name: str = "lea
             "type": "sighting", "spec_version": "2.1", "id": f"sighting--{uuid.uuid4()}", "created": stamp,
             "modified": stamp, "created_by_ref": identity_id, "sighting_of_ref": ind_id, "first_seen": first,
             "last_seen": last, "count": i.sightings, "where_sighted_refs": [identity_id],
-            "description": _description(i),
+            "description": description,
         }  # fmt: skip
         for obj in (sco, indicator, sighting):
             out.write(",")

@@ -38,7 +38,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .domains import Split, split_ascii, split_host, unicode_label
-from .unicode import scripts_of, skeleton, substitutions
+from .unicode import confusables, scripts_of, skeleton, substitutions
 
 # Scores: how strongly the technique alone says "made to be mistaken for the protected domain".
 SCORES = {
@@ -221,6 +221,15 @@ class Scorer:
         self._lengths = {len(p.shown) - k for p in self.protected if len(p.shown) >= 5 for k in (0, 1, 2)}
         self._dot_domains = [(p, "." + p.domain + ".", p.domain + ".") for p in self.protected]
         self._del_keys = frozenset(self._dels)
+        # Within the edits allowed, one half (a third, when two edits are) of a protected label is left
+        # intact: a label with none of those pieces is not near any, found by one search.
+        pieces = set()
+        for p in self.protected:
+            k = 3 if len(p.shown) >= 9 else 2
+            step = len(p.shown) / k
+            pieces.update(p.shown[round(i * step) : round((i + 1) * step)] for i in range(k))
+        self._near_any = re.compile("|".join(re.escape(x) for x in sorted(pieces, key=len, reverse=True) if x))
+        self._ascii = {cp: sk for cp, sk in confusables().items() if cp < 128}
         self._flat_any = re.compile("|".join(re.escape(p.flat) for p in self.protected))
         self._domain_any = re.compile("|".join(r"(?:^|\.)" + re.escape(p.domain) + r"\." for p in self.protected))
 
@@ -253,8 +262,12 @@ class Scorer:
         if not sp.label or sp.registrable in self.domains:
             return None  # a public suffix, or the protected organisation itself (any of its subdomains)
         label = sp.label
-        shown = unicode_label(label) if "xn--" in label else label
-        skel = skeleton(shown)
+        if "xn--" in label:
+            shown = unicode_label(label)
+            skel = skeleton(shown)
+        else:  # lower-case ASCII already: the skeleton's table alone
+            shown = label
+            skel = label.translate(self._ascii)
         best: Match | None = None
         # exact label, homoglyphs, dnstwist's variants: dictionary look-ups
         for p in self._by_label.get(label, ()):
@@ -271,7 +284,7 @@ class Scorer:
         # (on skeletons, m -> n would be an insertion: rn -> n)
         low = shown.casefold()
         n = len(low)
-        if best is None and (n in self._lengths or n - 1 in self._lengths):
+        if best is None and (n in self._lengths or n - 1 in self._lengths) and self._near_any.search(low):
             near = _deletions(low)
             near.add(low)
             for d in self._del_keys.intersection(near):  # one set operation for the common case: none
