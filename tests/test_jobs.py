@@ -202,6 +202,9 @@ def test_verify_only_failed_checks_again_the_messages_that_timed_out(tmp_path, m
         stats = verify_case(case, workers=2, timeout=30.0, job=again, only_failed=True)
     assert stats.checked == 1 and stats.failed == 0 and again.errors == {}
     assert "verify.timeout" not in codes(case, stall) and case.db.item(stall)["verdict"] == "unverified"
+    emails = jobs.job_detail(case, again.id)["identity_emails"]
+    assert emails == {"found": 3, "checked": 1, "up_to_date": 2, "failed": 0, "balanced": True}
+    assert jobs.job_detail(case, job.id)["identity_emails"]["failed"] == 1
     for name in ("gmail.eml", "plain.eml"):
         assert case.db.get_row(case_verify.VERIFICATIONS, (by_name[name]["id"],)) == kept[name]
     assert case.db.item(by_name["gmail.eml"]["id"])["verdict"] == "verified"

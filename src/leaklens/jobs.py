@@ -139,6 +139,7 @@ class Job:
         self.samples: list[list[float]] = []
         self.recent: deque[tuple[float, int]] = deque()  # (time, items done) over the last NOW_WINDOW
         self.accounting: dict[str, Any] | None = None
+        self.tallies: dict[str, dict[str, int]] = {}
         self.ended: str | None = None
         self._written = -1e9
         self._sampled = -1e9
@@ -237,10 +238,16 @@ class Job:
             }],
         )  # fmt: skip
 
+    def tally(self, name: str, figures: Mapping[str, int]) -> None:
+        """A step's own identity, kept with the accounting (verify: emails found = checked + up to date)."""
+        self.tallies[name] = dict(figures)
+
     def finish(self, *, accounting: Mapping[str, Any] | None = None) -> None:
         self.watch.check()  # "done" written to a database file nobody will read again would be a lie
         if accounting is not None:
             self.accounting = dict(accounting)
+        if self.tallies:
+            self.accounting = {**(self.accounting or {}), **self.tallies}
         self._end(DONE, None)
 
     def fail(self, state: str, reason: str) -> None:
@@ -392,8 +399,13 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
     out["seconds"] = _seconds_between(row["started"], row["ended"] or now)
     out["silent_s"] = _seconds_between(row["updated"], now) if row["state"] == RUNNING else None
     out["errors_total"] = sum((row["errors"] or {}).values())
-    out["identity"] = identity(row["accounting"]) if row.get("accounting") else None
-    out["identity_files"] = identity(row["accounting"], "files") if row.get("accounting") else None
+    acc = row.get("accounting") or {}
+    out["identity"] = identity(acc) if "items" in acc else None
+    out["identity_files"] = identity(acc, "files") if "files" in acc else None
+    emails = acc.get("emails")  # a verify job's: every checkable email checked or found up to date
+    out["identity_emails"] = (
+        {**emails, "balanced": emails["found"] == emails["checked"] + emails["up_to_date"]} if emails else None
+    )
     return out
 
 

@@ -256,6 +256,9 @@ def verify_case(
         if collecting:
             gc.enable()
     stats: VerifyStats = run.results["verify.messages"]
+    if job is not None:  # every checkable email accounted for
+        job.tally("emails", {"found": stats.emails, "checked": stats.checked,
+                             "up_to_date": stats.skipped_up_to_date, "failed": stats.failed})  # fmt: skip
     if progress:
         checked = stats.emails - stats.skipped_up_to_date
         progress(checked, checked)
