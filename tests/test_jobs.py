@@ -231,6 +231,11 @@ def test_the_cli_records_a_job_and_prints_the_identity(tmp_path):
     assert job["command"] == "ingest" and job["state"] == "done" and job["ended"]
     assert job["done"] == i["found"] and job["accounting"] == acc and job["rate_avg"] > 0
     assert job["options"]["sources"] == [str(src)] and job["id"] in " ".join(out.stdout.split())
+    listed = _leaklens("jobs", "--case", str(case))
+    assert listed.returncode == 0 and job["id"] in listed.stdout and "done" in listed.stdout
+    one = _leaklens("jobs", job["id"], "--case", str(case))
+    assert one.returncode == 0 and line in " ".join(one.stdout.split())
+    assert _leaklens("jobs", "no-such-job", "--case", str(case)).returncode == 2
 
 
 # --- loud and resumable ---------------------------------------------------------------------

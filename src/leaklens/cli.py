@@ -575,6 +575,53 @@ def timestamp(
     console.print(f"recorded: {entry['sha256']} existed by {entry['at']} ({entry['source']}). Run verify again.")
 
 
+@app.command("jobs")
+def jobs_command(
+    job_id: Annotated[str | None, typer.Argument(help="One job: its figures and failed items by stage.")] = None,
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option(help="Failed items shown per stage.")] = 20,
+) -> None:
+    """Every run of ingest and verify on the case (newest first), or one job in full.
+
+    Example: leaklens jobs  ·  leaklens jobs 20261202T101500-3fa2c1
+    """
+    from .jobs import job_detail, list_jobs
+
+    with Case.open(case, db=db) as c:
+        if job_id is None:
+            t = Table(title="Jobs")
+            for col in ("job", "command", "state", "started", "seconds", "who", "done", "items/s", "errors", "why"):
+                t.add_column(col, overflow="fold", no_wrap=col in ("job", "started"))
+            for j in list_jobs(c):
+                t.add_row(
+                    j["id"], j["command"], j["state"], j["started"], f"{j['seconds'] or 0:,.1f}",
+                    escape(f"{j['user']}@{j['host']}"), f"{j['done'] or 0:,}", f"{j['rate_avg'] or 0:,.1f}",
+                    f"{j['errors_total']:,}", escape(j["reason"] or ""),
+                )  # fmt: skip
+            console.print(t)
+            return
+        j = job_detail(c, job_id, max_errors=limit)
+    if j is None:
+        raise LeaklensError(f"no job {job_id!r} in this case ('leaklens jobs' lists them)")
+    why = f" ({escape(j['reason'])})" if j["reason"] else ""
+    console.print(f"[bold]{j['command']}[/bold] job {j['id']}: {j['state']}{why}")
+    console.print(
+        f"{j['started']} to {j['ended'] or 'now'} by {escape(str(j['user']))}@{escape(str(j['host']))}: "
+        f"{j['done'] or 0:,} items, {j['rate_avg'] or 0:,.1f} items/s on average"
+    )
+    if j["accounting"] and "items" in j["accounting"]:
+        console.print(f"Accounted for: {identity_line(j['accounting'])}.")
+    for stage, failed in sorted(j["failed"].items()):
+        t = Table(title=f"{stage}: {j['errors'].get(stage, len(failed)):,} failed")
+        t.add_column("item", overflow="fold")
+        t.add_column("why", overflow="fold")
+        t.add_column("state now")
+        for e in failed:
+            t.add_row(escape(e["path"] or e["item_id"]), escape(e["reason"] or ""), e["state_now"] or "")
+        console.print(t)
+
+
 keys_app = typer.Typer(
     help="The key archive: bundled historical DKIM keys plus the ones you import.", no_args_is_help=True
 )
