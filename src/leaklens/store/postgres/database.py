@@ -82,6 +82,10 @@ _COMPLETE_COLUMNS = (
 )  # fmt: skip
 _COMPLETE_SET = ", ".join(f"{c}=s.{c}" for c in _COMPLETE_COLUMNS[1:-1]) + ", origin=NULL, ext=COALESCE(s.ext, i.ext)"
 _FINDING_COLUMNS = ("item_id", "stage", "code", "severity", "message", "evidence")
+_INTS = {"rowid", "depth", "is_file", "size"}
+_PENDING_TYPES = tuple("bigint" if c in _INTS else "text" for c in _PENDING_COLUMNS)
+_COMPLETE_TYPES = tuple("bigint" if c in _INTS else "text" for c in _COMPLETE_COLUMNS)
+ROWID_BLOCK = 1000  # item row ids a connection reserves from the sequence at a time
 
 
 class Row:
@@ -161,6 +165,8 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         self.conn = connect(url)
         self._tables_made: set[tuple[str, int]] = set()  # declared tables this connection has ensured
         self._temps: set[str] = set()  # the temporary staging tables this connection has made
+        self._staged: set[str] = set()  # ... and those filled in the transaction under way
+        self._ids = (0, 0)  # the block of item row ids reserved and not handed out yet: [next, end)
 
     @property
     def path(self) -> str:
@@ -182,12 +188,14 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         if self.in_transaction:
             crashpoints.reached("before-commit")
             self.conn.execute("COMMIT")
+            self._staged.clear()
             crashpoints.reached("commit")
 
     def rollback(self) -> None:
         if self.in_transaction:
             self.conn.execute("ROLLBACK")
         self._temps.clear()  # staging tables made in the transaction are gone with it
+        self._staged.clear()
 
     @property
     def in_transaction(self) -> bool:
@@ -225,8 +233,10 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         except BaseException:
             self.conn.execute("ROLLBACK")
             self._temps.clear()
+            self._staged.clear()
             raise
         self.conn.execute("COMMIT")
+        self._staged.clear()
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """COPY the rows into the table (its other columns get their defaults); returns how many."""
@@ -249,8 +259,26 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
                 f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT 0::bigint AS _n, {cols} FROM {like} WITH NO DATA"
             )
             self._temps.add(name)
-        self.conn.execute(f"DELETE FROM {name}")
+        # Rows deleted inside a transaction stay until it ends, so a DELETE there costs more at each
+        # batch; TRUNCATE costs the same each time (more than a DELETE of nothing).
+        again = name in self._staged
+        self.conn.execute(f"TRUNCATE {name}" if again else f"DELETE FROM {name}")
+        if self.in_transaction:
+            self._staged.add(name)
         return self._copy(name, ("_n", *columns), ((n, *r) for n, r in enumerate(rows)))
+
+    @staticmethod
+    def _unnest(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[list[Any]]]:
+        """(`unnest(...) WITH ORDINALITY AS s(columns..., _n)`, its arguments): rows as one array per
+        column, for a merge (an upsert, an update) in one statement. A staging table filled by COPY
+        would cost a statement more, and emptying it again inside a long transaction grows with every
+        batch (the rows deleted there stay until the transaction ends)."""
+        arrays = [list(col) for col in zip(*map(_clean, rows), strict=True)] if rows else [[] for _ in columns]
+        fragment = (
+            "unnest(" + ", ".join(f"%s::{t}[]" for _, t in columns) + ") WITH ORDINALITY AS s("
+            + ", ".join(f'"{c}"' for c, _ in columns) + ", _n)"
+        )  # fmt: skip
+        return fragment, arrays
 
     # -- sources ----------------------------------------------------------------------
     def source_root_for(self, abspath: str) -> str | None:
@@ -276,49 +304,61 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
     def reserve_rowids(self, n: int) -> int:
         """Reserve `n` consecutive item row ids and return the first.
 
-        From the sequence `items_rowid_seq`, which no transaction holds: two ingests at once each get
-        their own block. The block is taken under a short advisory lock, so that no other writer's
-        `nextval` falls inside it.
+        From the sequence `items_rowid_seq`, which no transaction holds, a block of at least
+        ROWID_BLOCK at a time, handed out by this connection: two ingests at once each have their own
+        blocks (and a run never waits on the sequence per container). A block is taken under a short
+        advisory lock, so that no other writer's `nextval` falls inside it. Ids left in a block when
+        the connection closes are never used: row ids have gaps, never a duplicate.
         """
-        if n <= 0:
-            return int(self.conn.execute("SELECT last_value + 1 FROM items_rowid_seq").fetchone()[0])
-        self.conn.execute("SELECT pg_advisory_lock(%s)", (ROWID_LOCK,))
-        try:
-            first = self.conn.execute("SELECT nextval('items_rowid_seq')").fetchone()[0]
-            if n > 1:
-                self.conn.execute("SELECT setval('items_rowid_seq', %s)", (first + n - 1,))
-        finally:
-            self.conn.execute("SELECT pg_advisory_unlock(%s)", (ROWID_LOCK,))
-        return int(first)
+        nxt, end = self._ids
+        if end - nxt < max(n, 1):
+            size = max(n, ROWID_BLOCK)
+            self.conn.execute("SELECT pg_advisory_lock(%s)", (ROWID_LOCK,))
+            try:
+                nxt = int(self.conn.execute("SELECT nextval('items_rowid_seq')").fetchone()[0])
+                self.conn.execute("SELECT setval('items_rowid_seq', %s)", (nxt + size - 1,))
+            finally:
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", (ROWID_LOCK,))
+            end = nxt + size
+        self._ids = (nxt + n, end)
+        return nxt
 
     def insert_pending(self, items: Iterable[Item]) -> int:
         """Insert newly found items; an item already known (same id or path) is left as it is.
 
         An item may carry a ``rowid`` reserved with `reserve_rowids` (None: the store assigns one).
+        New items (the common case) are one COPY; when some are known already (a run again, a resumed
+        one), the COPY is undone to its savepoint and the rows merged with ON CONFLICT DO NOTHING.
         """
         items = list(items)
         if not items:
             return 0
         missing = sum(1 for i in items if i.rowid is None)
         first = self.reserve_rowids(missing) if missing else 0
-
-        def values() -> Iterator[tuple]:
-            nonlocal first
-            for i in items:
-                rowid = i.rowid
-                if rowid is None:
-                    rowid, first = first, first + 1
-                yield (
-                    rowid, i.id, i.path, i.parent, i.source, i.depth, i.name, i.ext, i.origin, int(i.is_file or 0),
-                    i.state, i.reason, i.sha256, i.size, i.kind_hint, _json(i.hints or None),
-                )  # fmt: skip
-
-        cols = ", ".join(_PENDING_COLUMNS)
+        rows = []
+        for i in items:
+            rowid = i.rowid
+            if rowid is None:
+                rowid, first = first, first + 1
+            rows.append((
+                rowid, i.id, i.path, i.parent, i.source, i.depth, i.name, i.ext, i.origin, int(i.is_file or 0),
+                i.state, i.reason, i.sha256, i.size, i.kind_hint, _json(i.hints or None),
+            ))  # fmt: skip
         with self._atomic():
-            self._stage("_in_pending", "items", _PENDING_COLUMNS, values())
+            self.conn.execute("SAVEPOINT pending")
+            try:
+                n = self._copy("items", _PENDING_COLUMNS, rows)
+            except psycopg.errors.UniqueViolation:
+                self.conn.execute("ROLLBACK TO SAVEPOINT pending")
+            else:
+                self.conn.execute("RELEASE SAVEPOINT pending")
+                return n
+            cols = ", ".join(_PENDING_COLUMNS)
+            source, args = self._unnest(list(zip(_PENDING_COLUMNS, _PENDING_TYPES, strict=True)), rows)
             cur = self.conn.execute(
-                f"INSERT INTO items({cols}) SELECT {cols} FROM _in_pending ORDER BY _n ON CONFLICT DO NOTHING"
+                f"INSERT INTO items({cols}) SELECT {cols} FROM {source} ORDER BY _n ON CONFLICT DO NOTHING", args
             )
+            self.conn.execute("RELEASE SAVEPOINT pending")
         return cur.rowcount
 
     def rowids(self, ids: list[str]) -> dict[str, int]:
@@ -348,7 +388,7 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         )  # fmt: skip
 
     def complete_items(self, results: list[Result]) -> None:
-        """Record what reading pending items found, and their texts, in a few statements (COPY).
+        """Record what reading pending items found, and their texts, in a few statements.
 
         Each result carries its item's ``rowid``. The items were pending until now, so they have no
         ingest findings and no texts yet (a pending item's results are committed in one transaction with it).
@@ -356,22 +396,26 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         if not results:
             return
         completion = self._completion
+        source, args = self._unnest(
+            list(zip(_COMPLETE_COLUMNS, _COMPLETE_TYPES, strict=True)), [(r.rowid, *completion(r)) for r in results]
+        )
         with self._atomic():
-            self._stage("_in_complete", "items", _COMPLETE_COLUMNS, ((r.rowid, *completion(r)) for r in results))
-            self.conn.execute(f"UPDATE items i SET {_COMPLETE_SET} FROM _in_complete s WHERE i.rowid = s.rowid")
+            self.conn.execute(f"UPDATE items i SET {_COMPLETE_SET} FROM {source} WHERE i.rowid = s.rowid", args)
             self._record(results)
 
     def _record(self, results: list[Result]) -> None:
         """A batch's byte ranges, texts and ingest findings."""
-        ranges = [(r.sha256, *r.range) for r in results if r.range]
+        ranges = list({r.sha256: (r.sha256, *r.range) for r in reversed(results) if r.range}.values())
         if ranges:
             # blob_ranges has no unique key: two ingests storing the same bytes at once then never wait
             # on each other's uncommitted row (nor deadlock); a fact written twice is the same fact.
-            self._stage("_in_ranges", "blob_ranges", ("sha256", "container", "start", "end"), ranges)
+            source, args = self._unnest(
+                (("sha256", "text"), ("container", "text"), ("start", "bigint"), ("end", "bigint")), ranges
+            )
             self.conn.execute(
-                'INSERT INTO blob_ranges(sha256, container, start, "end") SELECT DISTINCT ON (s.sha256) s.sha256,'
-                ' s.container, s.start, s."end" FROM _in_ranges s WHERE NOT EXISTS'
-                " (SELECT 1 FROM blob_ranges b WHERE b.sha256 = s.sha256) ORDER BY s.sha256, s._n"
+                f'INSERT INTO blob_ranges(sha256, container, start, "end") SELECT s.sha256, s.container, s.start,'
+                f' s."end" FROM {source} WHERE NOT EXISTS (SELECT 1 FROM blob_ranges b WHERE b.sha256 = s.sha256)',
+                args,
             )
         self._put_texts((r.id, text_source(r.kind), r.text, None) for r in results if r.state == STORED and r.text)
         self._copy(
@@ -446,14 +490,18 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
             self._put_texts((r.item_id, r.source, r.text, r.confidence) for r in records)
 
     def _put_texts(self, rows: Iterable[tuple[str, str, str, float | None]]) -> None:
-        rows = list(rows)
+        # The last record of an (item, source) wins, as INSERT OR REPLACE would have it.
+        rows = list({(r[0], r[1]): r for r in rows}.values())
         if not rows:
             return
-        self._stage("_in_texts", "texts", ("item_id", "source", "text", "confidence"), rows)
+        source, args = self._unnest(
+            (("item_id", "text"), ("source", "text"), ("text", "text"), ("confidence", "float8")), rows
+        )
         self.conn.execute(
-            "INSERT INTO texts(item_id, source, text, confidence) SELECT item_id, source, text, confidence FROM"
-            " (SELECT DISTINCT ON (item_id, source) * FROM _in_texts ORDER BY item_id, source, _n DESC) s"
-            " ON CONFLICT (item_id, source) DO UPDATE SET text=EXCLUDED.text, confidence=EXCLUDED.confidence"
+            f"INSERT INTO texts(item_id, source, text, confidence) SELECT item_id, source, text, confidence"
+            f" FROM {source} ON CONFLICT (item_id, source) DO UPDATE SET text=EXCLUDED.text,"
+            " confidence=EXCLUDED.confidence",
+            args,
         )
 
     def texts_for(self, item_id: str, source: str | None = None) -> list[TextRecord]:
@@ -544,9 +592,15 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
             if not spec.key:  # a log: rows are only added
                 self._copy(spec.name, spec.column_names, rows)
                 return
-            staging = f"_in_t_{spec.name}_{spec.version}"
-            self._stage(staging, spec.name, spec.column_names, rows)
-            self.conn.execute(tables.merge_sql(spec, staging))
+            # INSERT OR REPLACE, one statement: the last row of a key wins and goes last, as on SQLite.
+            at = [spec.column_names.index(k) for k in spec.key]
+            last: dict[tuple, Sequence[Any]] = {}
+            for r in rows:
+                key = tuple(r[i] for i in at)
+                last.pop(key, None)
+                last[key] = r
+            source, args = self._unnest(tables.typed(spec), list(last.values()))
+            self.conn.execute(tables.merge_sql(spec, source), args)
 
     def get_row(self, spec: TableSpec, key: tuple[Any, ...]) -> dict[str, Any] | None:
         found = self.table_rows(spec, **dict(zip(spec.key, key, strict=True)))
@@ -588,8 +642,7 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         # Ties in SQLite's order (byte order of the values), whatever the database's collation.
         ties = ", ".join(f'{tables.q(c)}::text COLLATE "C"' for c in by)
         query = (
-            f"SELECT {cols}, COUNT(*), {counted} FROM {spec.name}{where} GROUP BY {cols}"
-            f" ORDER BY COUNT(*) DESC, {ties}"
+            f"SELECT {cols}, COUNT(*), {counted} FROM {spec.name}{where} GROUP BY {cols} ORDER BY COUNT(*) DESC, {ties}"
         )
         if top is not None:
             query += " LIMIT %s"

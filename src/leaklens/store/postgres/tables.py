@@ -19,7 +19,7 @@ from .migrations import DDL_LOCK
 
 _TYPES = {"text": "TEXT", "int": "BIGINT", "real": "DOUBLE PRECISION", "json": "TEXT"}
 
-__all__ = ["column_names", "decode", "encode", "ensure", "merge_sql", "names", "q", "where"]
+__all__ = ["column_names", "decode", "encode", "ensure", "merge_sql", "names", "q", "typed", "where"]
 
 
 def q(name: str) -> str:
@@ -111,15 +111,19 @@ def decode(spec: TableSpec, values: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def merge_sql(spec: TableSpec, staging: str) -> str:
-    """Rows from the staging table into the table, the last of each key winning (INSERT OR REPLACE)."""
+def typed(spec: TableSpec) -> list[tuple[str, str]]:
+    """(column, its PostgreSQL type) of each declared column, in order."""
+    return [(c.name, _TYPES[c.type]) for c in spec.columns]
+
+
+def merge_sql(spec: TableSpec, source: str) -> str:
+    """Rows from `source` (rows with the declared columns and `_n`, their order, one per key) into the
+    table, replacing a row of the same key, which moves last (INSERT OR REPLACE)."""
     cols = names(spec.column_names)
-    if not spec.key:
-        return f"INSERT INTO {spec.name}({cols}) SELECT {cols} FROM {staging} ORDER BY _n"
     key = names(spec.key)
     others = [n for n in spec.column_names if n not in spec.key]
     sets = ", ".join([f"{q(n)}=EXCLUDED.{q(n)}" for n in others] + ["rowid=DEFAULT"])
     return (
-        f"INSERT INTO {spec.name}({cols}) SELECT {cols} FROM (SELECT DISTINCT ON ({key}) {cols}, _n"
-        f" FROM {staging} ORDER BY {key}, _n DESC) s ORDER BY _n ON CONFLICT ({key}) DO UPDATE SET {sets}"
+        f"INSERT INTO {spec.name}({cols}) SELECT {cols} FROM {source} ORDER BY _n"
+        f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
     )
