@@ -19,9 +19,18 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def stall_flag(tmp_path_factory):
+    """While this file exists, a text item holding TARPIT stalls its reader (tests/cluster_stall.py)."""
+    flag = tmp_path_factory.mktemp("stall") / "flag"
+    os.environ["LEAKLENS_TEST_CLUSTER_STALL"] = str(flag)  # before the workers start: they inherit it
+    yield flag
+    os.environ.pop("LEAKLENS_TEST_CLUSTER_STALL", None)
+
+
+@pytest.fixture(scope="module")
+def cluster(stall_flag):
     quiet_logs()
-    with Cluster("local:2") as c:
+    with Cluster("local:2", preload=("cluster_stall",)) as c:
         c.client  # noqa: B018 - started here, once
         yield c
 
@@ -66,9 +75,9 @@ def _ppid(pid: int) -> int:
 
 
 def _kill_the_worker_on(n: int) -> int:
-    """Job 4 kills the Dask worker it runs under (the parent of its job process's forkserver), as an
+    """Job 2 kills the Dask worker it runs under (the parent of its job process's forkserver), as an
     item that exhausts the machine's memory would: every worker it runs on dies."""
-    if n == 4:
+    if n == 2:
         os.kill(_ppid(os.getppid()), signal.SIGKILL)
         time.sleep(30)
     return n * n
@@ -90,6 +99,25 @@ def test_an_unreachable_scheduler_is_one_clear_error():
     with pytest.raises(ClusterError, match=r"cannot reach the dask scheduler at tcp://127\.0\.0\.1:9"):
         open_cluster("tcp://127.0.0.1:9", connect_seconds=2)
     assert time.monotonic() - t < 30
+
+
+def test_the_cli_says_in_one_line_that_the_scheduler_is_unreachable(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from leaklens import cli, cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1.0)
+    (tmp_path / "note.txt").write_text("a note\n")
+    case = tmp_path / "case"
+    monkeypatch.setattr(sys, "argv", ["leaklens", "ingest", str(tmp_path / "note.txt"), "--case", str(case),
+                                      "--cluster", "tcp://127.0.0.1:9", "-q"])  # fmt: skip
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not case.exists()  # said before anything was made
 
 
 def test_jobs_are_bundled_into_large_tasks_and_come_back_in_order(cluster):
@@ -163,10 +191,10 @@ def test_a_worker_killed_mid_task_loses_nothing(cluster):
 def test_the_job_that_kills_every_worker_it_runs_on_crashes_alone(cluster):
     """A healthy job never ends as KilledWorker: the culprit's task is split until it is alone."""
     with DaskExecutor(cluster, timeout=60) as ex:
-        outs = {o.job: o for o in ex.map(_kill_the_worker_on, range(9), batch=9)}
+        outs = {o.job: o for o in ex.map(_kill_the_worker_on, range(4), batch=4)}
         assert ex.splits >= 1
-    assert outs[4].status == CRASHED and "KilledWorker" in str(outs[4].error)
-    assert all(outs[n].status == DONE and outs[n].result == n * n for n in range(9) if n != 4)
+    assert outs[2].status == CRASHED and "KilledWorker" in str(outs[2].error)
+    assert all(outs[n].status == DONE and outs[n].result == n * n for n in range(4) if n != 2)
     _wait_for_workers(cluster, 2)
 
 
@@ -174,3 +202,128 @@ def _wait_for_workers(cluster: Cluster, n: int) -> None:
     deadline = time.monotonic() + 30
     while len(cluster.client.nthreads()) < n and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+# --- ingest and verify on the cluster ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_dump(tmp_path_factory):
+    """The demo leak (signed mailboxes in a zip, documents in a 7z) and the report of a local run over it."""
+    from leaklens.demo.generate import generate_demo
+
+    tmp = tmp_path_factory.mktemp("demo")
+    manifest = generate_demo(tmp / "dump")
+    local = _ingest_and_verify(tmp / "local", tmp / "dump", manifest)
+    return tmp, manifest, local
+
+
+def _ingest_and_verify(case_dir, dump, manifest, cluster=None, progress=None) -> dict:
+    import io
+    import json
+    from datetime import datetime
+
+    from helpers import assert_balanced
+
+    from leaklens.case import Case
+    from leaklens.ingest.walker import ingest
+    from leaklens.report.writers import write_json
+    from leaklens.verify.case_keys import import_into_case
+    from leaklens.verify.case_verify import verify_case
+
+    with Case.open(case_dir, create=True) as case:
+        case.set_published(datetime.fromisoformat(manifest.published))
+        sources = sorted(p for p in dump.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
+        ingest(case, sources, workers=2, cluster=cluster, progress=progress)
+        assert_balanced(case)
+        import_into_case(case, dump / manifest.keys_file)
+        verify_case(case, workers=2, cluster=cluster)
+        out = io.StringIO()
+        write_json(case, out)
+    return json.loads(out.getvalue())
+
+
+# Which of several identical verified copies a finding names (in its evidence and its message) depends
+# on the order the items were written, as between two local runs with two workers: what is kept is the
+# sha256 they share and how many there are.
+_ORDER_CHOSEN = {"dkim.identical_to_verified": ("verified_copy", "verified_email", "verified_path")}
+
+
+def _comparable(report: dict) -> dict:
+    """The report without what differs between any two runs: the case's folder and times, and the
+    order in which items were written (item order, group members, the copy chosen among equals)."""
+    import json
+
+    items = []
+    for item in sorted(report["items"], key=lambda i: i["id"]):
+        findings = []
+        for f in item["findings"]:
+            evidence = {k: v for k, v in (f["evidence"] or {}).items() if k not in _ORDER_CHOSEN.get(f["code"], ())}
+            message = None if f["code"] in _ORDER_CHOSEN else f["message"]
+            findings.append(json.dumps({**f, "evidence": evidence, "message": message}, sort_keys=True))
+        items.append({**item, "findings": sorted(findings)})
+    groups = sorted(
+        json.dumps({**g, "group": None, "members": sorted(g["members"])}, sort_keys=True)
+        for g in report.get("duplicate_groups", [])
+    )
+    sources = [s["root"] for s in report["case"]["sources"]]
+    rest = {k: v for k, v in report.items() if k not in ("case", "items", "duplicate_groups")}
+    return {"sources": sources, "items": items, "groups": groups, **rest}
+
+
+def test_ingest_and_verify_on_the_cluster_give_the_local_report(cluster, demo_dump):
+    tmp, manifest, local = demo_dump
+    on_cluster = _ingest_and_verify(tmp / "cluster", tmp / "dump", manifest, cluster)
+    assert local["summary"]["by_verdict"]["verified"] > 0  # the dump proves something: the comparison means something
+    assert _comparable(on_cluster) == _comparable(local)
+
+
+def test_a_worker_killed_mid_ingest_loses_nothing(cluster, demo_dump):
+    """kill -9 of a worker process while the mailboxes' members are out: the same report as the local run."""
+    from leaklens.ingest.walker import Progress
+
+    tmp, manifest, local = demo_dump
+    victim = next(iter(cluster.worker_pids().values()))
+    killed = []
+
+    def kill_once(p: Progress) -> None:
+        if not killed and p.found > p.done + 50:  # the members of a container are out to the workers
+            os.kill(victim, signal.SIGKILL)
+            killed.append(p.done)
+
+    on_cluster = _ingest_and_verify(tmp / "killed", tmp / "dump", manifest, cluster, Progress(callback=kill_once))
+    assert killed
+    _wait_for_workers(cluster, 2)
+    assert victim not in cluster.worker_pids().values()
+    assert _comparable(on_cluster) == _comparable(local)
+
+
+def test_an_item_past_the_time_limit_on_the_cluster_fails_with_ingest_timeout_and_the_dump_goes_on(
+    cluster, stall_flag, tmp_path
+):
+    from helpers import assert_balanced, codes, rows
+
+    from leaklens.case import Case
+    from leaklens.ingest.limits import Limits
+    from leaklens.ingest.walker import ingest
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(12):
+        (src / f"note{i:02d}.txt").write_text(f"an innocent note number {i} about a heron\n")
+    (src / "tarpit.txt").write_text("TARPIT for the parser\n")
+    stall_flag.touch()
+    try:
+        t = time.monotonic()
+        case = Case.open(tmp_path / "case", create=True)
+        ingest(case, [src], limits=Limits(item_timeout=1), cluster=cluster)
+        assert time.monotonic() - t < 60
+    finally:
+        stall_flag.unlink()
+    assert_balanced(case)
+    (tarpit,) = rows(case, "name='tarpit.txt'")
+    assert tarpit["state"] == "failed" and tarpit["verdict"] == "error"
+    assert tarpit["reason"] == "reading took longer than --item-timeout (1 s)"
+    assert "ingest.timeout" in codes(case, tarpit["id"])
+    notes = rows(case, "name LIKE 'note%'")
+    assert len(notes) == 12 and all(r["state"] == "stored" and r["text_status"] == "extracted" for r in notes)

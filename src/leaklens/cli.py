@@ -38,6 +38,14 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 CaseOpt = Annotated[Path, typer.Option("--case", "-c", help="Case folder (holds case.db and blobs/).")]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run the work on a Dask cluster: tcp://SCHEDULER:8786 (its workers reach the case folder on shared "
+        "storage; this process alone writes the case) or local:N (N worker processes here). Default: --workers.",
+    ),
+]
 
 
 def _existence(when: str | None, source: str | None) -> list[tuple[datetime, str]]:
@@ -106,6 +114,20 @@ class _ErrorsColumn(ProgressColumn):
             return Text("")
         return Text("errors: " + ", ".join(f"{k} {v:,}" for k, v in sorted(errors.items())), style="red")
 
+
+@contextmanager
+def _cluster(spec: str | None):
+    """The --cluster's cluster for the command's run (None: this machine's pool), closed after it."""
+    if not spec:
+        yield None
+        return
+    from .cluster import open_cluster
+
+    cluster = open_cluster(spec)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 @contextmanager
@@ -215,6 +237,7 @@ def ingest(
             "unreadable); every other item is left as it is.",
         ),
     ] = False,
+    cluster: ClusterOpt = None,
     ocr: Annotated[
         bool, typer.Option("--ocr/--no-ocr", help="Read scans (images, PDF pages without text) with Tesseract.")
     ] = True,
@@ -243,9 +266,9 @@ def ingest(
     for s in sources:
         if not s.exists() and not s.is_symlink():
             raise LeaklensError(f"{s}: no such file or folder")
-    options = {"sources": [str(s) for s in sources], "workers": workers, "only_failed": only_failed,
+    options = {"sources": [str(s) for s in sources], "workers": workers, "cluster": cluster, "only_failed": only_failed,
                "published": published, **vars(limits)}  # fmt: skip
-    with Case.open(case, create=True, db=db) as c, recorded(c, "ingest", options) as job:
+    with _cluster(cluster) as on, Case.open(case, create=True, db=db) as c, recorded(c, "ingest", options) as job:
         if when:
             c.set_published(when)
         with _bar("ingest", quiet) as (bar, tid):
@@ -258,6 +281,7 @@ def ingest(
                 progress=_ingest_progress(bar, tid, job),
                 job=job,
                 only_failed=only_failed,
+                cluster=on,
             )
         _read_texts(c, workers=workers, ocr=ocr, ocr_lang=ocr_lang, quiet=quiet)
         _update_index(c, quiet)
@@ -436,6 +460,7 @@ def verify(
             "whose metadata did; every other result is kept.",
         ),
     ] = False,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Check every email's DKIM and ARC against the key archive, then every document's metadata; derive verdicts.
 
@@ -450,8 +475,8 @@ def verify(
     if force and only_failed:
         raise UsageError("--force checks every email again; --only-failed only those that failed: choose one")
     options = {"keys": [str(k) for k in keys or []], "dns": dns, "published": published, "force": force,
-               "workers": workers, "only_failed": only_failed}  # fmt: skip
-    with Case.open(case, db=db) as c, recorded(c, "verify", options) as job:
+               "workers": workers, "cluster": cluster, "only_failed": only_failed}  # fmt: skip
+    with _cluster(cluster) as on, Case.open(case, db=db) as c, recorded(c, "verify", options) as job:
         for k in keys or []:
             n = len(import_into_case(c, k))
             console.print(f"imported {n} key(s) from {k}")
@@ -466,6 +491,7 @@ def verify(
                 doc_progress=_job_progress(bar, did, job),
                 job=job,
                 only_failed=only_failed,
+                cluster=on,
             )
         _update_index(c, quiet)
         job.finish(accounting=c.db.accounting())

@@ -26,13 +26,11 @@ idempotent (a job may run again after a worker died): ingest's are, blobs being 
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import math
 import multiprocessing
 import os
 import queue
-import signal
 import statistics
 import threading
 import time
@@ -49,10 +47,13 @@ from distributed.scheduler import KilledWorker
 
 from .errors import LeaklensError
 from .executor import CRASHED, DONE, ExecutorError, J, LocalExecutor, Outcome, R, _Base
+from .jobprocess import JOB_MODULES, Paired, child_setup, start_forkserver
+from .steps import STEP_MODULES
 
 TASK_JOBS = 1000  # jobs one task carries at most ...
 TASK_SECONDS = 1.0  # ... or about this much work, whichever is fewer
 SAMPLES = 256  # the jobs' latest times kept to estimate a job's cost (their median)
+SINGLES = 4  # a task of dying workers with this few jobs is split into one task per job
 CONNECT_SECONDS = 10.0  # to reach a scheduler, and for its first worker
 ALLOWED_FAILURES = 1  # a LocalCluster's: a task runs again once whole after its worker died, then it is split
 # The distributed loggers: below this they only tell of what the executor handles (a worker
@@ -95,9 +96,17 @@ class Cluster:
     worker processes started here. Connected on first use; one per command, shared by its steps."""
 
     def __init__(
-        self, spec: str, *, allowed_failures: int = ALLOWED_FAILURES, connect_seconds: float = CONNECT_SECONDS
+        self,
+        spec: str,
+        *,
+        allowed_failures: int = ALLOWED_FAILURES,
+        connect_seconds: float = CONNECT_SECONDS,
+        preload: tuple[str, ...] = (),
     ) -> None:
+        """`preload`: modules every job process imports besides leaklens's own (readers that register
+        themselves when imported, say)."""
         self.spec = spec
+        self.preload = preload
         self.kind, self.target = parse_spec(spec)
         self.allowed_failures = allowed_failures
         self.connect_seconds = connect_seconds
@@ -124,6 +133,7 @@ class Cluster:
                 )  # fmt: skip
             # Results are read from the workers directly, not relayed by the scheduler.
             self._client = Client(self._local, set_as_default=False, direct_to_workers=True)
+            self._warm()
             return
         try:
             self._client = Client(str(self.target), timeout=self.connect_seconds, set_as_default=False)
@@ -137,6 +147,10 @@ class Cluster:
         except (OSError, TimeoutError):
             self.close()
             raise ClusterError(f"the dask scheduler at {self.target} has no worker") from None
+        self._warm()
+
+    def _warm(self) -> None:
+        self._client.register_plugin(_Warm((*JOB_MODULES, *STEP_MODULES, *self.preload)), name="leaklens-warm")
 
     def cores(self) -> int:
         """Threads of all the workers now: how many jobs run at once."""
@@ -161,12 +175,12 @@ class Cluster:
         self.close()
 
 
-def open_cluster(spec: str | None, *, connect_seconds: float = CONNECT_SECONDS) -> Cluster | None:
+def open_cluster(spec: str | None, *, connect_seconds: float | None = None) -> Cluster | None:
     """The cluster a --cluster value names, connected (None: none, run on this machine's pool)."""
     if not spec:
         return None
     quiet_logs()
-    cluster = Cluster(spec, connect_seconds=connect_seconds)
+    cluster = Cluster(spec, connect_seconds=CONNECT_SECONDS if connect_seconds is None else connect_seconds)
     cluster.client  # noqa: B018 - connect now: an unreachable scheduler is said before any work
     return cluster
 
@@ -174,60 +188,44 @@ def open_cluster(spec: str | None, *, connect_seconds: float = CONNECT_SECONDS) 
 # --- the workers' side -------------------------------------------------------------------------
 
 
-class _Paired:
-    """`fn` over (seq, job) pairs, so that an outcome of the inner executor names its job's seq."""
+class _Warm(WorkerPlugin):
+    """Registered once a cluster is connected, set up on every worker (those that join later too):
+    the forkserver of its job processes started at once, with the job modules loaded, while the
+    coordinator plans its work."""
 
-    def __init__(self, fn: Callable) -> None:
-        self.fn = fn
+    def __init__(self, modules: tuple[str, ...]) -> None:
+        self.modules = modules
 
-    def __call__(self, pair: tuple[int, Any]) -> Any:
-        return self.fn(pair[1])
-
-
-def _child_setup(setup: Callable[..., None] | None, setup_args: tuple) -> None:
-    """Runs first in each job process: it dies with its parent (a Dask worker killed with SIGKILL
-    takes its forkserver with it, and the forkserver's death this child), then the step's setup."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: an orphan ends at its job's end (its pipe is gone)
-        pass
-    if setup is not None:
-        setup(*setup_args)
+    def setup(self, worker: Any = None) -> None:
+        # A nanny starts its worker as a daemonic process, which multiprocessing forbids to have
+        # children: the job processes are ours to stop (they die with the worker: jobprocess.py).
+        if multiprocessing.current_process().daemon:
+            multiprocessing.current_process().daemon = False
+        start_forkserver(self.modules)
 
 
 class JobRunner(WorkerPlugin):
     """The worker plugin: each task's jobs run in a one-process LocalExecutor (a child process that
     it kills and replaces at a deadline), one per task running at once in this worker."""
 
-    def __init__(self, setup: Callable[..., None] | None, setup_args: tuple, timeout: float | None) -> None:
-        self.setup_fn, self.setup_args, self.timeout = setup, setup_args, timeout
+    def __init__(
+        self, setup: Callable[..., None] | None, setup_args: tuple, timeout: float | None, modules: tuple[str, ...] = ()
+    ) -> None:
+        self.setup_fn, self.setup_args, self.timeout, self.modules = setup, setup_args, timeout, modules
         self.idle: list[LocalExecutor] = []
         self.made: list[LocalExecutor] = []
         self.lock: threading.Lock | None = None
         self.closed = False
 
     def __getstate__(self) -> dict:
-        return {"setup_fn": self.setup_fn, "setup_args": self.setup_args, "timeout": self.timeout}
+        return {"setup_fn": self.setup_fn, "setup_args": self.setup_args, "timeout": self.timeout,
+                "modules": self.modules}  # fmt: skip
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["setup_fn"], state["setup_args"], state["timeout"])
+        self.__init__(state["setup_fn"], state["setup_args"], state["timeout"], state["modules"])
 
     def setup(self, worker: Any = None) -> None:
         self.lock = threading.Lock()
-        # A nanny starts its worker as a daemonic process, which multiprocessing forbids to have
-        # children: the job processes are ours to stop (they die with the worker, _child_setup).
-        if multiprocessing.current_process().daemon:
-            multiprocessing.current_process().daemon = False
-        # The job processes are forked from a forkserver started clean (not from this worker, whose
-        # event loop's threads and sockets a fork would copy), with the step's modules loaded once.
-        modules = ["leaklens.executor", __name__]
-        if self.setup_fn is not None:
-            modules.append(self.setup_fn.__module__)
-        try:
-            multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
-        except ValueError:  # pragma: no cover - a module name the forkserver refuses: it imports on demand
-            pass
 
     def teardown(self, worker: Any = None) -> None:
         assert self.lock is not None
@@ -244,15 +242,16 @@ class JobRunner(WorkerPlugin):
                 raise ExecutorError("the executor is closed")
             ex = self.idle.pop() if self.idle else None
         if ex is None:
+            # Forked by the forkserver that _Warm started (jobprocess.py), not by this worker.
             ex = LocalExecutor(
-                1, setup=_child_setup, setup_args=(self.setup_fn, self.setup_args), timeout=self.timeout,
+                1, setup=child_setup, setup_args=(self.setup_fn, self.setup_args, self.modules), timeout=self.timeout,
                 context="forkserver",
             )  # fmt: skip
             with self.lock:
                 self.made.append(ex)
         ok = False
         try:
-            ex.submit(_Paired(fn), numbered)
+            ex.submit(Paired(fn), numbered)
             rows = []
             while ex.in_flight:
                 for out in ex.collect(None):
@@ -301,7 +300,7 @@ class DaskExecutor(_Base):
         self.workers = cluster.cores()
         self.timeout = timeout
         self._name = f"leaklens-jobs-{uuid.uuid4().hex[:12]}"
-        self._client.register_plugin(JobRunner(setup, setup_args, timeout), name=self._name)
+        self._client.register_plugin(JobRunner(setup, setup_args, timeout, cluster.preload), name=self._name)
         self._buffer: list[tuple[int, Any]] = []
         self._buffer_fn: Callable | None = None
         self._tasks: dict[str, _Task] = {}  # by the Dask key
@@ -460,7 +459,8 @@ class DaskExecutor(_Base):
             err = ChildProcessError(f"the Dask workers running this job died ({type(error).__name__})")
             return [Outcome(job, CRASHED, error=err, seconds=time.monotonic() - task.started, seq=seq)]
         self.splits += 1
-        parts = max(2, math.isqrt(len(jobs)))  # 1,000 jobs: 31 tasks of 32, then (for the culprit's) 32 of 1
+        # 1,000 jobs: 31 tasks of 32, then (for the culprit's) 32 of 1; a few jobs: one task each.
+        parts = len(jobs) if len(jobs) <= SINGLES else max(2, math.isqrt(len(jobs)))
         step = math.ceil(len(jobs) / parts)
         for i in range(0, len(jobs), step):
             self._send(task.fn, jobs[i : i + step])

@@ -38,6 +38,7 @@ from .verdicts import verdict_for
 
 if TYPE_CHECKING:
     from .case import Case
+    from .cluster import Cluster
 
 # The modules that declare steps, in the order their steps run when nothing else decides.
 STEP_MODULES = (
@@ -61,6 +62,7 @@ class Run:
 
     case: Case
     workers: int | None = None  # worker processes (None: one per core)
+    cluster: Cluster | None = None  # a Dask cluster to run the steps' jobs on (leaklens/cluster.py), not this machine
     options: dict[str, Any] = field(default_factory=dict)  # key files, dns, force, progress callbacks...
     results: dict[str, Any] = field(default_factory=dict)  # what a step reports, under its name
     steps: list[Step] = field(default_factory=list)  # the steps of this run, in the order they run

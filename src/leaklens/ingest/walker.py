@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import pathchain
 from ..case import Case, now_iso
@@ -31,6 +32,9 @@ from ..verdicts import verdict_for
 from . import failures, worker
 from .limits import Limits
 from .spill import read_chunks
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 COMMIT_SECONDS = 1.0
 MAX_CRASHES = 2
@@ -183,10 +187,13 @@ def ingest(
     progress: Progress | None = None,
     job: Job | None = None,
     only_failed: bool = False,
+    cluster: Cluster | None = None,
 ) -> IngestStats:
     """Read the sources into the case; with `only_failed`, only the items of these sources that
     failed before and can be read again (ingest/failures.py), every other item left as it is.
-    `job`: the run's record (errors by stage, with where each failed item's bytes were)."""
+    `job`: the run's record (errors by stage, with where each failed item's bytes were). `cluster`: a
+    Dask cluster whose workers read the items (on storage they share with this coordinator, which
+    alone writes the case), instead of this machine's `workers`."""
     limits = limits or Limits()
     progress = progress or Progress()
     if job is not None:
@@ -221,7 +228,7 @@ def ingest(
     progress.done = progress.found - queue.waiting()
     progress.update()
     workers = max(1, workers if workers is not None else (os.cpu_count() or 2))
-    _run(case, queue, budgets, limits, workers, progress, stats, job, retried)
+    _run(case, queue, budgets, limits, workers, progress, stats, job, retried, cluster=cluster)
     db.begin()
     for root in roots:
         db.complete_source(root, now_iso())
@@ -240,6 +247,8 @@ def _run(
     stats: IngestStats,
     job: Job | None = None,
     retried: set[str] | None = None,
+    *,
+    cluster: Cluster | None = None,
 ) -> None:
     writer = _Writer(case, queue, budgets, retried, job)
     crashes: dict[str, int] = {}
@@ -288,11 +297,15 @@ def _run(
         setup=worker.init_worker,
         setup_args=(str(case.root), limits),
         timeout=max(1, limits.item_timeout),
+        cluster=cluster,
     )
+    workers = pool.workers
     try:
         with pool:
             while queue.refill() or pool.in_flight:
-                while queue and len(out_in) < workers * 4:
+                # Batches enough for every worker, or the jobs the executor asks for (a cluster's
+                # tasks bundle a thousand items).
+                while queue and (len(out_in) < workers * 4 or pool.in_flight < pool.backlog):
                     batch = _next_batch(queue, workers, prepare, solo)
                     for t in batch:
                         batch_of[t.id] = batches

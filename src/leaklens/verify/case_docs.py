@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import pathchain
 from ..case import Case, case_blobs
@@ -30,6 +30,9 @@ from .case_proof import as_note, carries_altered
 from .docmeta import DocMetadata, DocRecord, extract_metadata, family_for
 from .threads import unquoted
 from .verdict import ALTERED, VERIFIED
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 DOC_ENGINE = "1"
 DOC_METADATA = TableSpec(
@@ -100,6 +103,7 @@ def extract_all(
     timeout: float | None = EXTRACT_TIMEOUT,
     job: Job | None = None,
     only_failed: bool = False,
+    cluster: Cluster | None = None,
 ) -> None:
     """The metadata of every document blob not read yet by this extractor, in the executor's workers.
 
@@ -116,7 +120,7 @@ def extract_all(
     if not jobs:
         return
     workers = min(workers if workers is not None else (os.cpu_count() or 2), len(jobs))
-    pool = executor_for(workers, setup=_init, setup_args=(str(case.root),), timeout=timeout)
+    pool = executor_for(workers, setup=_init, setup_args=(str(case.root),), timeout=timeout, cluster=cluster)
     db.begin()
     try:
         with pool:
@@ -297,6 +301,7 @@ def _extract_step(run: Run) -> None:
         timeout=o.get("doc_timeout", EXTRACT_TIMEOUT),
         job=o.get("job"),
         only_failed=o.get("only_failed", False),
+        cluster=run.cluster,
     )
 
 

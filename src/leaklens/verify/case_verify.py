@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..case import Case, case_blobs, now_iso
 from ..executor import CRASHED, DONE, TIMEOUT, Executor, InlineExecutor, Outcome, executor_for
@@ -32,6 +32,9 @@ from .case_docs import EXTRACT_TIMEOUT
 from .case_keys import case_archive
 from .keys import DnsKeySource, KeyArchive
 from .message import MessageVerification, verify_message
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 ENGINE_VERSION = "3"  # 3: issue 10 rules (alignment, one header reading, key rules)
 
@@ -229,16 +232,20 @@ def verify_case(
     doc_timeout: float | None = EXTRACT_TIMEOUT,
     job: JobRecord | None = None,
     only_failed: bool = False,
+    cluster: Cluster | None = None,
 ) -> VerifyStats:
     """Every registered step (`leaklens.steps`), in dependency order: each email's own check, the
     case-wide steps, then (unless `documents` is false) the documents'. `timeout`, `doc_timeout`:
     the seconds one message's check, one document's metadata may take (None: no limit). `job`: the
-    run's record (errors by stage); `only_failed`: check again only what did not finish last time."""
+    run's record (errors by stage); `only_failed`: check again only what did not finish last time.
+    `cluster`: a Dask cluster whose workers run the checks (reading the blobs on shared storage), not
+    this machine's `workers`; this process alone writes the case."""
     if job is not None:
         progress, doc_progress = job.follower("emails", progress), job.follower("documents", doc_progress)
     run = Run(
         case,
         workers=workers if workers is not None else (os.cpu_count() or 2),
+        cluster=cluster,
         options={
             "key_files": key_files, "dns": dns, "published": published, "force": force,
             "progress": progress, "doc_progress": doc_progress, "timeout": timeout, "doc_timeout": doc_timeout,
@@ -278,6 +285,7 @@ def _messages_step(run: Run) -> None:
         workers=run.workers,
         progress=o.get("progress"),
         timeout=o.get("timeout", CHECK_TIMEOUT),
+        cluster=run.cluster,
         job=o.get("job"),
         only_failed=o.get("only_failed", False),
     )
@@ -295,6 +303,7 @@ def check_messages(
     timeout: float | None = CHECK_TIMEOUT,
     job: JobRecord | None = None,
     only_failed: bool = False,
+    cluster: Cluster | None = None,
 ) -> VerifyStats:
     """Check the emails that need it (`select_emails`) and keep each result, committing as it goes.
 
@@ -350,7 +359,7 @@ def check_messages(
         return stats
     first: list[tuple[str, Stored]] = []
     todo = jobs
-    if workers > 1 and len(jobs) >= POOL_MIN:
+    if cluster is None and workers > 1 and len(jobs) >= POOL_MIN:
         # The first message is checked here, before the workers are forked: what a check loads
         # once (the public suffix list, parsed keys, compiled patterns) is then theirs, instead
         # of every worker loading it again. (It is the one message the executor's deadline does
@@ -362,7 +371,7 @@ def check_messages(
     # 64 (about 11 KB): a larger batch is sent only to an idle worker (executor.PREFETCH_BYTES),
     # which then waits for it instead of finding it queued.
     chunk = max(8, min(64, len(todo) // (workers * 8)))
-    pool = _pool(min(workers, len(todo)), init_args, timeout)
+    pool = _pool(min(workers, len(todo)), init_args, timeout, cluster)
     db.begin()
     try:
         with pool:
@@ -373,7 +382,9 @@ def check_messages(
     return stats
 
 
-def _pool(workers: int, init_args: tuple[Any, ...], timeout: float | None) -> Executor:
+def _pool(workers: int, init_args: tuple[Any, ...], timeout: float | None, cluster: Cluster | None) -> Executor:
+    if cluster is not None:
+        return executor_for(workers, setup=_init_worker, setup_args=init_args, timeout=timeout, cluster=cluster)
     if workers <= 1 and timeout is None:
         # No deadline to enforce: this process checks them (without the workers' GC tuning: it may go on serving).
         return InlineExecutor(setup=_init, setup_args=init_args)
