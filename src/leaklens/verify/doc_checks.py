@@ -459,7 +459,7 @@ def _burst_findings(group: str, window: list[DocRecord], created: list[datetime]
 def _dominant(counter: Counter[str], total: int) -> tuple[str | None, float]:
     if not counter or not total:
         return None, 0.0
-    value, count = counter.most_common(1)[0]
+    value, count = min(counter.items(), key=lambda vn: (-vn[1], str(vn[0])))  # a tie by value, not by reading order
     return value, count / total
 
 

@@ -126,7 +126,10 @@ def normalise_name(value: str | None) -> str | None:
 
 
 def _ranked(counter: Counter[Any], limit: int = 100) -> list[dict[str, Any]]:
-    return [{"value": v, "count": n} for v, n in counter.most_common(limit)]
+    # Ties by value, not by which document was read first: the order items were written differs
+    # between two runs with several workers (or on a cluster), the report must not.
+    ranked = sorted(counter.items(), key=lambda vn: (-vn[1], str(vn[0])))[:limit]
+    return [{"value": v, "count": n} for v, n in ranked]
 
 
 def population_summary(docs: Iterable[DocRecord]) -> dict[str, Any]:
