@@ -14,7 +14,7 @@ from ..errors import LeaklensError
 from ..store.base import transaction
 from . import readers
 from .model import Bad, Post
-from .table import PART_SIZE, PARTS_META, POSTS, SPREAD_FILES, encode, merge, parts, row_of
+from .table import PART_SIZE, PARTS_META, POSTS, SPREAD_FILES, decode_row, encode, merge, parts, row_of
 
 EXAMPLES = 5  # malformed places kept per file, to show where
 
@@ -132,6 +132,7 @@ def _read_into(
         old = batch.get(post.uid)
         if old is None and post.uid in known:
             old = db.get_row(POSTS, (post.uid,))
+            old = decode_row(old) if old is not None else None
         if old is not None:
             rep.merged += 1
             row = merge(old, row)

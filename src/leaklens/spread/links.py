@@ -21,7 +21,7 @@ from ..model import Finding
 from ..steps import Run, derive_verdicts, step
 from ..store.base import ItemQuery
 from .model import iso
-from .table import POST_LINKS, POSTS, iter_parts
+from .table import POST_LINKS, POSTS, decode_row, iter_parts
 
 STAGE = "spread"
 SHA = re.compile(r"\b[0-9a-fA-F]{64}\b")
@@ -72,7 +72,7 @@ def link_posts(case: Case) -> int:
     firsts: dict[str, list[dict[str, Any]]] = {}
     if by_sha:
         for part in iter_parts(db):
-            for p in part:
+            for p in map(decode_row, part):
                 found = list(_links_of(p, by_sha, by_name, by_size, md5_of))
                 for item_id, how, value in found:
                     rows.append({"uid": p["uid"], "item_id": item_id, "how": how, "value": value})
@@ -161,6 +161,7 @@ def posts_for_item(case: Case, item_id: str, limit: int = 50) -> list[dict[str, 
     for r in case.db.table_rows(POST_LINKS, item_id=item_id):
         p = case.db.get_row(POSTS, (r["uid"],))
         if p:
+            p = decode_row(p)
             out.append({**p, "how": r["how"], "value": r["value"], "time": iso(p["ts"])})
     out.sort(key=lambda p: (p["ts"] is None, p["ts"] or 0))
     return out[:limit]

@@ -29,11 +29,13 @@ POSTS = TableSpec(
         Column("reply_to", required=True, default=""),
         Column("repost_of", required=True, default=""),
         Column("quote_of", required=True, default=""),
-        Column("urls", "json", required=True, default="[]"),
-        Column("hashtags", "json", required=True, default="[]"),
-        Column("files", "json", required=True, default="[]"),
+        # Lists as lines (JSON for files, "" when empty): decoding a million rows of JSON lists cost more than
+        # reading them; a value never holds a newline (readers fold them to spaces).
+        Column("urls", required=True, default=""),
+        Column("hashtags", required=True, default=""),
+        Column("files", required=True, default=""),
         Column("context", required=True, default=""),
-        Column("origins", "json", required=True, default="[]"),  # ["<file sha256> <where>", ...]: every copy read
+        Column("origins", required=True, default=""),  # "<file sha256> <where>" per line: every copy read
         Column("partial", "int", required=True, default=0),
         Column("part", "int", required=True, index=True),
     ),
@@ -72,11 +74,32 @@ POST_LINKS = TableSpec(
 )
 PART_SIZE = 20_000
 PARTS_META = "spread.parts"
-_JSON = ("urls", "hashtags", "files", "origins")
+_LINES = ("urls", "hashtags", "origins")
+
+
+def _lines(values: list[str]) -> str:
+    return "\n".join(str(v).replace("\n", " ") for v in values)
 
 
 def encode(row: dict[str, Any]) -> tuple:
-    return tuple(json.dumps(row[c.name], ensure_ascii=False) if c.name in _JSON else row[c.name] for c in POSTS.columns)
+    """A post row (lists as lists) as the table's values, in column order."""
+    return tuple(
+        _lines(row[c.name])
+        if c.name in _LINES
+        else (json.dumps(row["files"], ensure_ascii=False) if row["files"] else "")
+        if c.name == "files"
+        else row[c.name]
+        for c in POSTS.columns
+    )
+
+
+def decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the table holds it -> lists as lists (what `encode` wrote)."""
+    out = dict(row)
+    for k in _LINES:
+        out[k] = row[k].split("\n") if row[k] else []
+    out["files"] = json.loads(row["files"]) if row["files"] else []
+    return out
 
 
 def row_of(post: Post, origin: str, part: int) -> dict[str, Any]:
@@ -158,9 +181,10 @@ class PostSet:
             self.reply_to.append(r["reply_to"])
             self.repost_of.append(r["repost_of"])
             self.quote_of.append(r["quote_of"])
-            self.urls.append(r["urls"])
-            self.hashtags.append(r["hashtags"])
-            self.files.append(r["files"])
+            u, h, f = r["urls"], r["hashtags"], r["files"]
+            self.urls.append(u.split("\n") if u else [])
+            self.hashtags.append(h.split("\n") if h else [])
+            self.files.append(json.loads(f) if f else [])
             self.context.append(r["context"])
             self.partial.append(r["partial"])
 

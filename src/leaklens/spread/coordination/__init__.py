@@ -98,7 +98,7 @@ def _windowed(name: str, extract: Callable[[PostSet, Sequence[int]], list]) -> C
         evgroups = networks.group_events(events)
         est = window.estimate(evgroups)
         win = p.window if p.window is not None else (est["seconds"] or p.fallback_window)
-        weights = networks.network(events, win)
+        weights = networks.network(networks.active_only(events, p.min_weight), win)
         edges = networks.undirected(weights, p.min_weight)
         return {
             "parameters": {
@@ -111,7 +111,7 @@ def _windowed(name: str, extract: Callable[[PostSet, Sequence[int]], list]) -> C
                 "estimate": est,
                 "min_weight": p.min_weight,
             },
-            "network_edges": len(weights),
+            "network_edges": len(weights),  # among the accounts with min_weight actions or more
             "groups": _groups_from_edges(ps, edges, evgroups, win),
         }
 
@@ -136,7 +136,12 @@ method("co-reply", "Accounts answering the same posts within the window of each 
 @method("co-similarity", "Accounts posting near-identical texts (word-set Jaccard) within the window, repeatedly.")
 def _co_similarity(ps: PostSet, sel: Sequence[int], p: Params) -> dict[str, Any]:
     weights, pairs = similarity.similar_network(
-        ps, sel, p.similarity_window, threshold=p.similarity_threshold, min_tokens=p.min_tokens
+        ps,
+        sel,
+        p.similarity_window,
+        threshold=p.similarity_threshold,
+        min_tokens=p.min_tokens,
+        min_posts=p.min_weight,
     )
     edges = networks.undirected(weights, p.min_weight)
     groups = _groups_from_edges(ps, edges, None, p.similarity_window)

@@ -65,6 +65,16 @@ def reply_events(ps: PostSet, sel: Sequence[int]) -> list[Event]:
     ]
 
 
+def active_only(events: list[Event], min_weight: int) -> list[Event]:
+    """The events of accounts with at least `min_weight` of them: no other account can have an edge of weight
+    `min_weight` to one with fewer (the toolkit prunes the same way), and the weights between the accounts kept
+    are unchanged. A crowd of one-off accounts (an organic burst) costs nothing then."""
+    if min_weight <= 1:
+        return events
+    n = Counter(e[2] for e in events)
+    return [e for e in events if n[e[2]] >= min_weight]
+
+
 def group_events(events: Iterable[Event]) -> dict[Hashable, list[tuple[float, str, int]]]:
     groups: dict[Hashable, list[tuple[float, str, int]]] = {}
     for key, t, acct, i in events:

@@ -32,7 +32,13 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def similar_network(
-    ps: PostSet, sel: Sequence[int], window: float, *, threshold: float = 0.8, min_tokens: int = 5
+    ps: PostSet,
+    sel: Sequence[int],
+    window: float,
+    *,
+    threshold: float = 0.8,
+    min_tokens: int = 5,
+    min_posts: int = 1,
 ) -> tuple[Counter[tuple[str, str]], dict[tuple[int, int], float]]:
     """(directed weights as in networks.network, the similar post pairs found with their Jaccard)."""
     from datasketch import MinHash  # imported here: it pulls in scipy, needed only when comparing texts
@@ -45,6 +51,10 @@ def similar_network(
         if len(bag) >= min_tokens:
             idx.append(i)
             bags.append(bag)
+    if min_posts > 1:  # as networks.active_only: fewer texts than the weight asked can make no edge
+        per = Counter(ps.account[i] for i in idx)
+        keep = [k for k, i in enumerate(idx) if per[ps.account[i]] >= min_posts]
+        idx, bags = [idx[k] for k in keep], [bags[k] for k in keep]
     weights: Counter[tuple[str, str]] = Counter()
     pairs: dict[tuple[int, int], float] = {}
     if len(idx) < 2:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from ...spread.analyse import analyse
 from ...spread.model import iso
-from ...spread.table import POST_LINKS, POSTS, SPREAD_FILES, parts
+from ...spread.table import POST_LINKS, POSTS, SPREAD_FILES, decode_row, parts
 from .. import charts
 
 router = APIRouter(include_in_schema=False)
@@ -80,6 +80,7 @@ def post_page(request: Request, uid: str) -> HTMLResponse:
     row = case.db.get_row(POSTS, (uid,))
     if row is None:
         raise HTTPException(404, "No such post.")
+    row = decode_row(row)
     files = {r["sha256"]: r["name"] for r in case.db.table_rows(SPREAD_FILES)}
     origins = [
         {"file": files.get(o.partition(" ")[0], o.partition(" ")[0][:12]), "where": o.partition(" ")[2]}
