@@ -156,15 +156,24 @@ def test_the_folder_remembers_the_database_without_its_password(pg_url, tmp_path
     password = urlsplit(pg_url).password
     assert password and password not in remembered
     # A later command without --db finds the database; the password comes from the environment.
-    report = _cli("report", "--case", tmp_path / "case", "--format", "jsonl", env={"PGPASSWORD": password})
+    alone = {"LEAKLENS_DB_GIVEN": ""}  # not the URL this test process was given
+    report = _cli("report", "--case", tmp_path / "case", "--format", "jsonl", env={"PGPASSWORD": password, **alone})
     assert report.returncode == 0, report.stderr
     assert {'"kind": "email"' in line for line in report.stdout.splitlines()} == {True, False}
-    report = _cli("report", "--case", tmp_path / "case", "--format", "jsonl", env={"LEAKLENS_DB": pg_url})
+    report = _cli("report", "--case", tmp_path / "case", "--format", "jsonl", env={"LEAKLENS_DB": pg_url, **alone})
     assert report.returncode == 0, report.stderr
-    # Workers open the blob store by the folder alone, with the password as given in their process.
+    bare = _cli("report", "--case", tmp_path / "case", "--format", "jsonl", env={"PGPASSWORD": "", **alone})
+    assert bare.returncode == 2 and "no password supplied" in bare.stderr, bare.stderr
+    # Workers open the blob store by the folder alone, with the password as given to the process that
+    # started them (a spawned process: nothing inherited but the environment).
     Case.open(tmp_path / "case", db=pg_url).close()
-    ranges = case_blobs(tmp_path / "case")._ranges
-    assert pickle.loads(pickle.dumps(ranges)).url == pg_url
+    assert pickle.loads(pickle.dumps(case_blobs(tmp_path / "case")._ranges)).url == pg_url
+    script = "import sys; from leaklens.case import case_blobs; print(case_blobs(sys.argv[1])._ranges('0' * 64))"
+    worker = subprocess.run(
+        [sys.executable, "-c", script, tmp_path / "case"], capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "LEAKLENS_DB")},
+    )  # fmt: skip
+    assert worker.returncode == 0 and worker.stdout.strip() == "None", worker.stderr
 
 
 def _wrong_password(url: str) -> str:

@@ -9,6 +9,7 @@ No database driver here: this module only reads and writes names.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -21,8 +22,8 @@ SQLITE = "sqlite:"
 SCHEMES = ("postgresql", "postgres")
 ENV = "LEAKLENS_DB"
 
-# URL without password -> the URL as given, for this process and the workers it forks.
-_GIVEN: dict[str, str] = {}
+# URL without password -> the URL as given, for this process and those it starts (JSON).
+GIVEN_ENV = "LEAKLENS_DB_GIVEN"
 
 
 def is_postgres(url: str | None) -> bool:
@@ -83,11 +84,13 @@ def remember(root: Path, url: str) -> None:
 
 
 def with_password(url: str) -> str:
-    """The URL to connect with: as given in this process (or in LEAKLENS_DB) when that names the same
-    database; else as it is (libpq then reads PGPASSWORD or ~/.pgpass)."""
+    """The URL to connect with: as given in this process or the one that started it (or in
+    LEAKLENS_DB) when that names the same database; else as it is (libpq then reads PGPASSWORD or
+    ~/.pgpass)."""
     bare = without_password(url)
-    if bare in _GIVEN:
-        return _GIVEN[bare]
+    known = _given()
+    if bare in known:
+        return known[bare]
     env = os.environ.get(ENV)
     if env and is_postgres(env) and without_password(env) == bare:
         return env
@@ -95,8 +98,23 @@ def with_password(url: str) -> str:
 
 
 def given(url: str) -> None:
-    """Keep the URL as given (with its password) for this process's later opens of the same database."""
-    _GIVEN[without_password(url)] = url
+    """Keep the URL as given (with its password) for this process's later opens of the same database,
+    and its workers' (forked, spawned, a local Dask cluster's: they inherit the environment). A
+    worker on another machine reads its own PGPASSWORD or ~/.pgpass."""
+    bare = without_password(url)
+    if bare == url:
+        return
+    known = _given()
+    if known.get(bare) != url:
+        os.environ[GIVEN_ENV] = json.dumps({**known, bare: url})
+
+
+def _given() -> dict[str, str]:
+    try:
+        value = json.loads(os.environ.get(GIVEN_ENV) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def resolve(root: Path, db: str | None) -> str | None:
