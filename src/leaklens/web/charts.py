@@ -444,8 +444,10 @@ def sightings_timeline_svg(rows: Sequence[dict], *, width: int = 960, row_h: int
         return '<p class="empty">No dated sightings.</p>'
     days = sorted({date.fromisoformat(d[:10]) for r in dated for d in r["days"]})
     first, last = days[0], days[-1]
-    span = max((last - first).days, 1)
-    left, right, top = 260, 16, 8
+    if (last - first).days < 2:  # one or two days: a week around them, so that the axis reads as dates
+        first, last = first - timedelta(days=3), last + timedelta(days=3)
+    span = (last - first).days
+    left, right, top = 260, 48, 8
     plot_w = width - left - right
     height = top + row_h * len(dated) + 30
 
@@ -476,6 +478,7 @@ def sightings_timeline_svg(rows: Sequence[dict], *, width: int = 960, row_h: int
     ticks = min(6, span + 1)
     for k in range(ticks):
         day = first + timedelta(days=round(k * span / max(ticks - 1, 1)))
-        parts.append(f'<text x="{x(day):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#374151">{day}</text>')
+        anchor = "end" if k == ticks - 1 else "start" if k == 0 else "middle"
+        parts.append(f'<text x="{x(day):.1f}" y="{axis_y + 16}" text-anchor="{anchor}" fill="#374151">{day}</text>')
     parts.append("</svg>")
     return "".join(parts)

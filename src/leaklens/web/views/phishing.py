@@ -43,8 +43,9 @@ def phishing_view(case: Any) -> dict[str, Any]:
                 row = db.item(item_id)
                 item = dict(row) if row is not None else {}
                 subject = item.get("subject") or item.get("name") or item_id
+                when = (item.get("date") or "")[:16].replace("T", " ")
                 entry = flagged[item_id] = {"id": item_id, "subject": subject, "from": item.get("email_from") or "",
-                                            "date": (item.get("date") or "")[:16], "verdict": item.get("verdict"),
+                                            "date": when, "verdict": item.get("verdict"),
                                             "codes": [], "messages": []}  # fmt: skip
                 entry["messages"] = [f.message for f in db.findings_for(item_id, "intel")]
             entry["codes"].append(code)
