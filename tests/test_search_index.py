@@ -131,8 +131,11 @@ def test_changes_reach_the_index_and_tags_count_at_once(tmp_path, backend):
     db.remove_tag(lunch, "offshore")
     assert _ids(case, "tag:offshore") == []
     # A verdict, a finding, an item's metadata: queued by the store, in the index at the next search.
+    assert db.search_queue(0, 10) == []  # everything is in the index
     db.set_verdicts([(lunch, "altered")])
+    assert [item for item, _ in db.search_queue(0, 10)] == [lunch]  # queued by the store, in its transaction
     assert _ids(case, "verdict:altered") == [lunch]
+    assert db.search_queue(0, 10) == []
     from leaklens.model import Finding
 
     db.add_findings(lunch, "dkim", [Finding("dkim.pass", "info", "A signature validates.", {"d": "Horizon.Example"})])
