@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -782,8 +783,18 @@ def drop_database(url: str) -> None:
     """Drop the database the URL names (the tests' fresh databases), closing its other connections."""
     parts = urlsplit(url)
     admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, parts.fragment))
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(parts.path.lstrip("/")))
     with connect(admin) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(parts.path.lstrip("/"))))
+        for attempt in range(100):
+            try:
+                conn.execute(drop)
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                # FORCE cannot end a superuser's process: an autovacuum worker that began on the database
+                # (a test's fresh one, after its writes). It ends soon; try again.
+                if attempt == 99:
+                    raise
+                time.sleep(0.1)
 
 
 def _missing_database(exc: LeaklensError) -> bool:
