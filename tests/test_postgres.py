@@ -115,6 +115,11 @@ def test_tags_and_notes_from_two_clients_at_once(pg_url, tmp_path) -> None:
 def test_two_ingests_of_different_sources_at_once(pg_url, tmp_path) -> None:
     sources = [_mbox(tmp_path / f"{tag}.mbox", 60, tag) for tag in ("north", "south")]
     case = tmp_path / "case"
+    # The team's case exists (its database, blob folder and search index) before the two ingests start.
+    (tmp_path / "first").mkdir()
+    (tmp_path / "first" / "a.txt").write_text("the first file\n")
+    first = _cli("ingest", "-q", "--case", case, "--db", pg_url, tmp_path / "first")
+    assert first.returncode == 0, first.stderr
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "leaklens", "ingest", "-q", "--workers", "2", "--case", case, "--db", pg_url, s],
@@ -130,17 +135,20 @@ def test_two_ingests_of_different_sources_at_once(pg_url, tmp_path) -> None:
     with Case.open(case, db=pg_url) as c:
         acc = c.db.accounting()
         # Each mbox: itself, 60 messages, 60 attachments; nothing lost, nothing twice.
-        assert acc["items"] == {"found": 242, "stored": 242, "skipped": 0, "failed": 0, "pending": 0}
+        assert acc["items"] == {"found": 243, "stored": 243, "skipped": 0, "failed": 0, "pending": 0}
         rows = list(c.db.items())
-        assert len({r["rowid"] for r in rows}) == len({r["id"] for r in rows}) == 242
+        assert len({r["rowid"] for r in rows}) == len({r["id"] for r in rows}) == 243
         by_source = c.db.counts("source")
-        assert by_source == {"north.mbox": 121, "south.mbox": 121}
-        assert {r["root"] for r in c.db.sources()} == {"north.mbox", "south.mbox"}
+        assert by_source == {"first": 1, "north.mbox": 121, "south.mbox": 121}
+        assert {r["root"] for r in c.db.sources()} == {"first", "north.mbox", "south.mbox"}
         assert all(r["completed"] for r in c.db.sources())
         findings = c.db.all_findings()
         assert all(len({f.code for f in fs}) == len(fs) for fs in findings.values())  # no finding twice
         emails = [r for r in rows if r["kind"] == "email"]
         assert len(emails) == 120 and all(c.db.texts_for(r["id"], "body") for r in emails)
+        # Both runs' items are searchable (each coordinator updated the index, or queued what it could not).
+        north, south = (c.db.search(f"{tag} kind:email", limit=1)[0] for tag in ("north", "south"))
+        assert north == south == 60
         # Mailbox members are byte ranges of their mbox: readable through the store's ranges.
         some = emails[0]
         assert c.blobs.read(some["sha256"]).startswith(b"From: ")
