@@ -127,6 +127,40 @@ def protected_domain(text: str) -> Protected:
     return Protected(sp.registrable, sp.label, sp.suffix, shown, sk, sk.replace("-", ""), False)
 
 
+# dnstwist's fuzzers whose variants are ASCII (run through its generate()), and those that make
+# Unicode labels: those are kept as Unicode and matched against the decoded label, since encoding
+# each of their thousands of variants to punycode (dnstwist's last step) costs a second per domain.
+_ASCII_FUZZERS = ("addition", "bitsquatting", "hyphenation", "insertion", "omission", "plural", "repetition",
+                  "replacement", "transposition", "vowel-swap", "various")  # fmt: skip
+_UNICODE_FUZZERS = ("homoglyph", "cyrillic")
+
+
+@lru_cache(maxsize=256)
+def _dnstwist_labels(domain: str) -> tuple[tuple[str, str], ...]:
+    """(label, fuzzer) of dnstwist's variants of the domain: A-labels for the ASCII fuzzers, the Unicode
+    form (as `unicode_label` decodes an observed one) for the homoglyph and Cyrillic ones."""
+    import dnstwist
+
+    f = dnstwist.Fuzzer(domain, dictionary=[], tld_dictionary=[])
+    f.generate(fuzzers=list(_ASCII_FUZZERS))
+    out: dict[str, str] = {}
+    for d in f.domains:
+        sp = split_host(d["domain"])
+        if sp is not None and sp.label and d["fuzzer"] not in _SKIP_FUZZERS:
+            out.setdefault(sp.label, d["fuzzer"])
+    for name in _UNICODE_FUZZERS:
+        make = getattr(f, "_" + name, None)
+        if make is None:  # another dnstwist: its public generate(), punycode and all
+            f.generate(fuzzers=[name])
+            variants = [split_host(d["domain"]) for d in f.domains]
+            labels = [unicode_label(v.label) for v in variants if v is not None and v.label]
+        else:
+            labels = [v.casefold() for v in make() if v]
+        for label in labels:
+            out.setdefault(label, name)
+    return tuple(out.items())
+
+
 def _osa(a: str, b: str, limit: int) -> int:
     """Optimal string alignment distance (adjacent transpositions count one), or limit + 1 past `limit`."""
     if abs(len(a) - len(b)) > limit:
@@ -234,19 +268,12 @@ class Scorer:
         self._domain_any = re.compile("|".join(r"(?:^|\.)" + re.escape(p.domain) + r"\." for p in self.protected))
 
     def _fuzz_variants(self, p: Protected) -> None:
-        import dnstwist
-
-        f = dnstwist.Fuzzer(p.domain, dictionary=[], tld_dictionary=[])
-        f.generate()
-        for d in f.domains:
-            if d["fuzzer"] in _SKIP_FUZZERS:
+        for label, fuzzer in _dnstwist_labels(p.domain):
+            if label == p.label or label == p.shown:
                 continue
-            sp = split_host(d["domain"])
-            if sp is None or not sp.label or sp.label == p.label:
-                continue
-            entries = self._fuzz.setdefault(sp.label, [])
+            entries = self._fuzz.setdefault(label, [])
             if all(q is not p for q, _ in entries):
-                entries.append((p, d["fuzzer"]))
+                entries.append((p, fuzzer))
 
     # -- scoring ---------------------------------------------------------------------------------
     def score(self, host: str) -> Match | None:
@@ -275,7 +302,7 @@ class Scorer:
         for p in self._by_skeleton.get(skel, ()):
             if p.label != label:
                 best = self._better(best, sp, shown, p, *self._homoglyph(shown, p))
-        for p, fuzzer in self._fuzz.get(label, ()):
+        for p, fuzzer in self._fuzz.get(label, ()) or self._fuzz.get(shown, ()):
             # dnstwist's "replacement" is a keyboard neighbour (QWERTY, QWERTZ, AZERTY): named for that
             technique = "keyboard" if fuzzer == "replacement" else f"dnstwist:{fuzzer}"
             best = self._better(best, sp, shown, p, technique, {"dnstwist_fuzzer": fuzzer, "of": p.label})
