@@ -283,7 +283,7 @@ def ingest(
                 only_failed=only_failed,
                 cluster=on,
             )
-        _read_texts(c, workers=workers, ocr=ocr, ocr_lang=ocr_lang, quiet=quiet)
+        _read_texts(c, workers=workers, ocr=ocr, ocr_lang=ocr_lang, quiet=quiet, cluster=on)
         _update_index(c, quiet)
         acc = c.db.accounting()
         job.finish(accounting=acc)
@@ -308,12 +308,12 @@ def ingest(
         )
 
 
-def _read_texts(c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet: bool) -> None:
+def _read_texts(c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet: bool, cluster=None) -> None:
     """The texts steps after a walk: scans read by OCR, then every text's entities and language."""
     from .steps import Run, run_steps
 
     with _bar("ocr", quiet, "entities") as (bar, ocr_task, ent_task):
-        run = Run(c, workers=workers, options={
+        run = Run(c, workers=workers, cluster=cluster, options={
             "ocr": ocr, "ocr_lang": ocr_lang,
             "ocr_progress": lambda n, total: bar.update(ocr_task, completed=n, total=total),
             "entities_progress": lambda n: bar.update(ent_task, completed=n, total=max(n, 1)),

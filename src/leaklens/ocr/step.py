@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..case import case_blobs
 from ..executor import DONE, TIMEOUT, Outcome, executor_for
@@ -13,6 +13,9 @@ from ..steps import Run, step
 from ..store.base import CaseStore, Column, ItemQuery, TableSpec, TextRecord
 from . import pages as page_images
 from . import tesseract
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 ENGINE = "1"
 OCR_PAGES = TableSpec(
@@ -101,8 +104,10 @@ def run_ocr(
     force: bool = False,
     page_timeout: float = tesseract.PAGE_TIMEOUT,
     progress: Callable[[int, int], None] | None = None,
+    cluster: Cluster | None = None,
 ) -> dict[str, Any]:
-    """OCR every scan not read yet, one Tesseract per worker process; returns what happened."""
+    """OCR every scan not read yet, one Tesseract per worker process (of `cluster`, if given); returns
+    what happened."""
     if tesseract.binary() is None:
         return {"missing": "tesseract is not installed: scans are stored but not read (apt-get install tesseract-ocr)"}
     usable, absent = tesseract.usable_languages(langs)
@@ -115,7 +120,7 @@ def run_ocr(
         return report
     jobs = [(sha, items[0][1], usable, page_timeout) for sha, items in sorted(todo.items())]
     workers = min(workers if workers is not None else (os.cpu_count() or 2), len(jobs))
-    pool = executor_for(workers, setup=_init, setup_args=(case_root,), timeout=JOB_TIMEOUT)
+    pool = executor_for(workers, setup=_init, setup_args=(case_root,), timeout=JOB_TIMEOUT, cluster=cluster)
     with pool:
         for n, out in enumerate(pool.map(_read, jobs, batch=1), 1):
             sha, rows = _rows_of(out, usable)
@@ -155,4 +160,5 @@ def _ocr(run: Run) -> None:
         workers=run.workers,
         force=bool(run.options.get("force")),
         progress=run.options.get("ocr_progress"),
+        cluster=run.cluster,
     )
