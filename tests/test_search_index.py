@@ -172,3 +172,15 @@ def test_a_case_of_an_earlier_release_gets_its_index_on_first_search(tmp_path):
         assert total >= 1 and "\x02" in hits[0]["snippet"]
         assert seen and seen[-1][0] == case.db.search_count("")  # every stored item written, with progress
         assert (root / "index").is_dir()
+
+
+def test_first_searches_from_many_threads_at_once_make_one_index(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    case = _build(tmp_path)
+    case.close()
+    shutil.rmtree(tmp_path / "case" / "index", ignore_errors=True)
+    with Case.open(tmp_path / "case") as again:  # one store shared by request threads, as the web's
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: again.db.search("kingfisher", limit=10)[0], range(16)))
+        assert answers == [4] * 16

@@ -41,6 +41,9 @@ Progress = Callable[[int, int | None], None]  # (items written, items to write i
 READ_TABLES = tuple({spec.name: spec for f in FILTERS.values() for spec in f.reads}.values())
 
 
+_OPENING = threading.Lock()
+
+
 class SearchIndexMixin:
     """search, search_hits, search_count, search_facets, search_fingerprint (see CaseStore)."""
 
@@ -53,12 +56,17 @@ class SearchIndexMixin:
     # -- the index, kept up to date --------------------------------------------------------
     def _search_engine(self) -> SearchIndex:
         engine = self.__dict__.get("_search_engine_")
-        if engine is None:
-            engine = self.__dict__["_search_engine_"] = SearchIndex(self.search_index_dir)
-            self.__dict__["_search_sync_lock_"] = threading.Lock()
-        if engine.index() is not None and engine.made:  # a new index: everything in the store goes in it
-            self.search_queue_all()  # type: ignore[attr-defined]
-            engine.mark_current()
+        if engine is not None and not engine.made:
+            return engine
+        with _OPENING:  # one thread opens (or makes) it: two could each find it half made and remove it
+            engine = self.__dict__.get("_search_engine_")
+            if engine is None:
+                engine = SearchIndex(self.search_index_dir)
+                self.__dict__["_search_sync_lock_"] = threading.Lock()
+            if engine.index() is not None and engine.made:  # a new index: everything in the store goes in it
+                self.search_queue_all()  # type: ignore[attr-defined]
+                engine.mark_current()
+            self.__dict__["_search_engine_"] = engine
         return engine
 
     def _search_ready(self) -> SearchIndex:
@@ -74,15 +82,12 @@ class SearchIndexMixin:
 
     def search_index_update(self, progress: Progress | None = None) -> int:
         """Write what the search queue holds into the index; returns the items written. Busy when
-        another writer holds the index. One thread of a process at a time; the others go on reading."""
+        another process holds the index's writer. One thread of a process at a time: another waits
+        for it (then finds nothing left to write), since what it would read meanwhile is not yet the
+        case's answer."""
         engine = self._search_engine()
-        lock = self.__dict__["_search_sync_lock_"]
-        if not lock.acquire(blocking=False):
-            return 0
-        try:
+        with self.__dict__["_search_sync_lock_"]:
             return self._write_queue(engine, progress or self.search_progress)
-        finally:
-            lock.release()
 
     def search_index_rebuild(self, progress: Progress | None = None) -> int:
         """Make the index again from the store (it is derived data); returns the items written."""
