@@ -135,7 +135,7 @@ DOCX = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.docum
 # --- proof travels with bytes --------------------------------------------------------------------
 
 
-def test_proof_travels_with_bytes(tmp_path, keys):
+def test_proof_travels_with_bytes(tmp_path, keys, backend):
     pem = keys["main"][0]
     d = tmp_path / "dump"
     (d / "loose").mkdir(parents=True)
@@ -155,7 +155,7 @@ def test_proof_travels_with_bytes(tmp_path, keys):
     (d / "unsigned.eml").write_bytes(crlf(unsigned))
     (d / "loose" / "ledger.pdf").write_bytes(ledger)
     (d / "loose" / "other.pdf").write_bytes(other.read_bytes())
-    case = build_case(tmp_path, d)
+    case = build_case(tmp_path, d, db=backend)  # on SQLite and on PostgreSQL
 
     verify_case(case, workers=1)
     loose = item(case, "loose/ledger.pdf")
@@ -201,7 +201,7 @@ BUDGET = (
 )
 
 
-def test_the_vehicle_of_an_altered_item_is_suspicious(tmp_path, keys):
+def test_the_vehicle_of_an_altered_item_is_suspicious(tmp_path, keys, backend):
     pem = keys["main"][0]
     d = tmp_path / "dump"
     d.mkdir()
@@ -228,7 +228,7 @@ def test_the_vehicle_of_an_altered_item_is_suspicious(tmp_path, keys):
     fwd = crlf(forward(f"anne@{SIGNS}", f"f1@{SIGNS}", when + timedelta(days=1), tampered))
     (d / "verified-forward.eml").write_bytes(relayed(sign(fwd, pem, SIGNS), when))
     (d / "unsigned-forward.eml").write_bytes(forward("x@other.example", "f2@other.example", when, tampered))
-    case = build_case(tmp_path, d)
+    case = build_case(tmp_path, d, db=backend)  # on SQLite and on PostgreSQL
     import_into_case(case, keyfile(tmp_path / "keys.txt", keys))
     verify_case(case, workers=1)
 
@@ -271,7 +271,7 @@ COPIED = 30  # of those, also kept in a second mailbox: the same message, counte
 
 
 @pytest.fixture(scope="module")
-def signing_case(tmp_path_factory, keys):
+def signing_case(tmp_path_factory, keys, module_backend):
     tmp = tmp_path_factory.mktemp("signing")
     pem, esp_pem, lost_pem = keys["main"][0], keys["esp"][0], keys["lost"][0]
     d = tmp / "dump"
@@ -312,7 +312,7 @@ def signing_case(tmp_path_factory, keys):
         put(f"few{i}.eml", relayed(raw, mid_march, host=f"mail.{FEW}"))
     put("few-unsigned.eml", relayed(crlf(message(f"a@{FEW}", "fewu@x.example", mid_march, "Hi.")), mid_march,
                                     host=f"mail.{FEW}"))
-    case = build_case(tmp, d)
+    case = build_case(tmp, d, db=module_backend)  # on SQLite and on PostgreSQL
     import_into_case(case, keyfile(tmp / "keys.txt", keys))
     verify_case(case, workers=2)
     yield case
@@ -399,7 +399,7 @@ def test_case_steps_are_set_based(tmp_path, keys):
 FRENCH = ["Claire Martin", "Paul Durand", "Sophie Lefèvre", "Thomas Bernard", "Émilie Rousseau"]
 
 
-def test_heuristics_never_override_proof(tmp_path, keys):
+def test_heuristics_never_override_proof(tmp_path, keys, backend):
     pem = keys["main"][0]
     org = "campagne.example"
     d = tmp_path / "dump"
@@ -465,7 +465,7 @@ def test_heuristics_never_override_proof(tmp_path, keys):
                            attachments=[(late2, *DOCX, "late.docx")])), pem, org)
     (d / "ps.eml").write_bytes(relayed(ps + b"\r\nP.S. The money must not appear in the accounts.\r\n", sent,
                                        host=f"mail.{org}"))
-    case = build_case(tmp_path, d)
+    case = build_case(tmp_path, d, db=backend)  # on SQLite and on PostgreSQL
     import_into_case(case, keyfile(tmp_path / "keys.txt", keys))
     verify_case(case, workers=1, documents=True)
 
@@ -521,7 +521,7 @@ def test_heuristics_never_override_proof(tmp_path, keys):
 PARENT = "The transfer of 12,000 euros to the printer is approved for Friday, keep the invoice for the accounts."
 
 
-def test_a_verified_reply_that_misquotes_is_a_note(tmp_path, keys):
+def test_a_verified_reply_that_misquotes_is_a_note(tmp_path, keys, backend):
     """Both signed: the author changed the quote when replying. That is shown, never held against the proof."""
     pem = keys["main"][0]
     d = tmp_path / "dump"
@@ -533,7 +533,7 @@ def test_a_verified_reply_that_misquotes_is_a_note(tmp_path, keys):
     (d / "reply.eml").write_bytes(relayed(sign(crlf(reply), pem, SIGNS), MARCH))
     unsigned = message(f"paul@{SIGNS}", f"r2@{SIGNS}", MARCH + timedelta(hours=3), quote, reply_to=f"p1@{SIGNS}")
     (d / "unsigned-reply.eml").write_bytes(crlf(unsigned))
-    case = build_case(tmp_path, d)
+    case = build_case(tmp_path, d, db=backend)  # on SQLite and on PostgreSQL
     import_into_case(case, keyfile(tmp_path / "keys.txt", keys))
     verify_case(case, workers=1)
     signed_reply = item(case, "/reply.eml")
