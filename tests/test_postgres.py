@@ -284,7 +284,7 @@ def test_two_processes_open_a_new_case_at_once(pg_url, tmp_path) -> None:
         assert case.db.get_meta("schema_version") == str(LATEST) and case.db.migrate() == []
 
 
-def test_an_ingest_then_everything_reads_the_same_as_on_sqlite(pg_url, tmp_path) -> None:
+def test_an_ingest_then_everything_reads_the_same_as_on_sqlite(pg_url, tmp_path, monkeypatch) -> None:
     (tmp_path / "in").mkdir()
     _mbox(tmp_path / "in" / "box.mbox", 5, "same")
     (tmp_path / "in" / "loose.eml").write_bytes(_email(9, "loose"))
@@ -301,3 +301,9 @@ def test_an_ingest_then_everything_reads_the_same_as_on_sqlite(pg_url, tmp_path)
         r["id"]: lite.db.texts_for(r["id"]) for r in rows(lite)
     }
     assert list(pg.db.iter_texts(["body"])) == list(lite.db.iter_texts(["body"]))
+    from leaklens.store.postgres import database
+
+    monkeypatch.setattr(database, "ITEMS_PAGE", 2)  # items() a page at a time: the same rows, in order
+    assert [dict(r) for r in pg.db.items("kind=?", ("email",))] == [
+        dict(r) for r in pg.db.conn.execute("SELECT * FROM items WHERE kind='email' ORDER BY rowid")
+    ]

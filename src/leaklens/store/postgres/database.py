@@ -86,6 +86,7 @@ _FINDING_COLUMNS = ("item_id", "stage", "code", "severity", "message", "evidence
 _INTS = {"rowid", "depth", "is_file", "size"}
 _PENDING_TYPES = tuple("bigint" if c in _INTS else "text" for c in _PENDING_COLUMNS)
 _COMPLETE_TYPES = tuple("bigint" if c in _INTS else "text" for c in _COMPLETE_COLUMNS)
+ITEMS_PAGE = 5000  # rows of `items()` read at a time
 ROWID_BLOCK = 1000  # item row ids a connection reserves from the sequence at a time
 
 
@@ -447,10 +448,18 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         return self.conn.execute("SELECT * FROM items WHERE id=%s", (item_id,)).fetchone()
 
     def items(self, where: str = "", args: Iterable[Any] = ()) -> Iterator[Row]:
-        """Every item (those matching a condition written with `?` placeholders), in the order found."""
-        query = "SELECT * FROM items" + (f" WHERE {_marks(where)}" if where else "") + " ORDER BY rowid"
-        with self.conn.cursor() as cur:
-            yield from cur.execute(query, tuple(args))
+        """Every item (those matching a condition written with `?` placeholders), in the order found:
+        a page of ITEMS_PAGE rows at a time, by row id (a report over millions of items holds one page)."""
+        args = tuple(args)
+        cond = f"({_marks(where)}) AND " if where else ""
+        query = f"SELECT * FROM items WHERE {cond}rowid > %s ORDER BY rowid LIMIT {ITEMS_PAGE}"
+        after = -1
+        while True:
+            rows = self.conn.execute(query, (*args, after)).fetchall()
+            yield from rows
+            if len(rows) < ITEMS_PAGE:
+                return
+            after = rows[-1]["rowid"]
 
     def children(self, item_id: str) -> list[Row]:
         return self.conn.execute("SELECT * FROM items WHERE parent=%s ORDER BY rowid", (item_id,)).fetchall()
