@@ -200,7 +200,7 @@ def test_one_clear_line_for_a_bad_url_a_dead_server_or_a_wrong_password(pg_url, 
     dead = _cli("ingest", "--case", tmp_path / "c2", "--db", "postgresql://u:secret@127.0.0.1:1/case", tmp_path / "in")
     assert dead.returncode == 2 and len(dead.stderr.strip().splitlines()) == 1, dead.stderr
     assert "cannot connect to PostgreSQL at postgresql://u@127.0.0.1:1/case: Connection refused" in dead.stderr
-    assert "secret" not in dead.stderr and not (tmp_path / "c2" / "database").exists()  # nothing claimed
+    assert "secret" not in dead.stderr and not (tmp_path / "c2").exists()  # nothing claimed, nothing left
     wrong = _cli("ingest", "--case", tmp_path / "c3", "--db", _wrong_password(pg_url), tmp_path / "in")
     assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr, wrong.stderr
     assert "not-the-password" not in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1

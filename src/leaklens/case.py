@@ -3,6 +3,7 @@ PostgreSQL database (``database``: see store/location.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,6 +75,7 @@ class Case:
                 raise LeaklensError(f"{root} exists and is not a folder")
             if root.exists() and any(p.name not in (".DS_Store",) for p in root.iterdir()):
                 raise LeaklensError(f"{root} is a folder that is not a leaklens case (not empty, no {marker.name})")
+            made_dir = not root.exists()
             try:
                 root.mkdir(parents=True, exist_ok=True)
                 if url:
@@ -88,6 +90,9 @@ class Case:
         except BaseException:
             if claimed:  # nothing was made: the folder is left as it was found
                 marker.unlink(missing_ok=True)
+                if made_dir:
+                    with contextlib.suppress(OSError):  # not empty: another process is making the case
+                        root.rmdir()
             raise
         try:
             if create and store.get_meta("created") is None:

@@ -162,8 +162,9 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
 
     def __init__(self, url: str, index_dir: Path | None = None) -> None:
         self.url = url
-        # The search index's folder: DIR/index beside the case's blobs (the case folder names it).
-        self.search_index_dir = index_dir if index_dir is not None else Path("index")
+        # The search index's folder: DIR/index beside the case's blobs (Case.open names it; a store
+        # opened without a case folder has none, and searching it is an error, not a folder made here).
+        self.search_index_dir = index_dir
         self.conn = connect(url)
         self._tables_made: set[tuple[str, int]] = set()  # declared tables this connection has ensured
         self._temps: set[str] = set()  # the temporary staging tables this connection has made
