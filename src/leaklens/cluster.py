@@ -48,7 +48,6 @@ from distributed.scheduler import KilledWorker
 from .errors import LeaklensError
 from .executor import CRASHED, DONE, ExecutorError, J, LocalExecutor, Outcome, R, _Base
 from .jobprocess import JOB_MODULES, Paired, child_setup, start_forkserver
-from .steps import STEP_MODULES
 
 TASK_JOBS = 1000  # jobs one task carries at most ...
 TASK_SECONDS = 1.0  # ... or about this much work, whichever is fewer
@@ -129,11 +128,10 @@ class Cluster:
             with dask.config.set(settings):
                 self._local = LocalCluster(
                     n_workers=int(self.target), threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=None, silence_logs=QUIET,
+                    dashboard_address=":0", silence_logs=QUIET,
                 )  # fmt: skip
             # Results are read from the workers directly, not relayed by the scheduler.
             self._client = Client(self._local, set_as_default=False, direct_to_workers=True)
-            self._warm()
             return
         try:
             self._client = Client(str(self.target), timeout=self.connect_seconds, set_as_default=False)
@@ -147,10 +145,6 @@ class Cluster:
         except (OSError, TimeoutError):
             self.close()
             raise ClusterError(f"the dask scheduler at {self.target} has no worker") from None
-        self._warm()
-
-    def _warm(self) -> None:
-        self._client.register_plugin(_Warm((*JOB_MODULES, *STEP_MODULES, *self.preload)), name="leaklens-warm")
 
     def cores(self) -> int:
         """Threads of all the workers now: how many jobs run at once."""
@@ -188,22 +182,6 @@ def open_cluster(spec: str | None, *, connect_seconds: float | None = None) -> C
 # --- the workers' side -------------------------------------------------------------------------
 
 
-class _Warm(WorkerPlugin):
-    """Registered once a cluster is connected, set up on every worker (those that join later too):
-    the forkserver of its job processes started at once, with the job modules loaded, while the
-    coordinator plans its work."""
-
-    def __init__(self, modules: tuple[str, ...]) -> None:
-        self.modules = modules
-
-    def setup(self, worker: Any = None) -> None:
-        # A nanny starts its worker as a daemonic process, which multiprocessing forbids to have
-        # children: the job processes are ours to stop (they die with the worker: jobprocess.py).
-        if multiprocessing.current_process().daemon:
-            multiprocessing.current_process().daemon = False
-        start_forkserver(self.modules)
-
-
 class JobRunner(WorkerPlugin):
     """The worker plugin: each task's jobs run in a one-process LocalExecutor (a child process that
     it kills and replaces at a deadline), one per task running at once in this worker."""
@@ -225,7 +203,15 @@ class JobRunner(WorkerPlugin):
         self.__init__(state["setup_fn"], state["setup_args"], state["timeout"], state["modules"])
 
     def setup(self, worker: Any = None) -> None:
+        """On every worker, those that join later too (a restarted one): the job processes' forkserver
+        started at once, while the coordinator goes on (jobprocess.py)."""
         self.lock = threading.Lock()
+        # A nanny starts its worker as a daemonic process, which multiprocessing forbids to have
+        # children: the job processes are ours to stop (they die with the worker: jobprocess.py).
+        if multiprocessing.current_process().daemon:
+            multiprocessing.current_process().daemon = False
+        first = () if self.setup_fn is None else (self.setup_fn.__module__,)
+        start_forkserver((*JOB_MODULES, *first, *self.modules))
 
     def teardown(self, worker: Any = None) -> None:
         assert self.lock is not None
@@ -242,7 +228,7 @@ class JobRunner(WorkerPlugin):
                 raise ExecutorError("the executor is closed")
             ex = self.idle.pop() if self.idle else None
         if ex is None:
-            # Forked by the forkserver that _Warm started (jobprocess.py), not by this worker.
+            # Forked by the forkserver that setup started (jobprocess.py), not by this worker.
             ex = LocalExecutor(
                 1, setup=child_setup, setup_args=(self.setup_fn, self.setup_args, self.modules), timeout=self.timeout,
                 context="forkserver",

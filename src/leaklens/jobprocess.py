@@ -1,9 +1,10 @@
 """The job processes of a cluster's worker (leaklens/cluster.py): forked warm, dying with it.
 
 A Dask worker runs each task's jobs in a child process that it can kill at a deadline. The
-children are forked from a forkserver that has imported the modules whose jobs run on a cluster
-once (ingest's reader, the steps' modules), not from the worker itself, whose event loop's
-threads and sockets a fork would copy. This module is what those processes import, so it
+children are forked from a forkserver that has imported the first step's modules once (ingest's
+reader, say), not from the worker itself, whose event loop's threads and sockets a fork would
+copy. (A later step's job processes import theirs themselves: preloading every step's modules
+cost each command seconds for steps it does not run.) This module is what those processes import, so it
 imports nothing heavy itself (not distributed: a job process never talks to the cluster).
 """
 
@@ -17,14 +18,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-# The modules whose jobs run on a cluster, imported once by each worker's forkserver so that
-# every job process starts with them loaded. (A name that does not import is skipped.)
-JOB_MODULES = ("leaklens.executor", "leaklens.jobprocess", "leaklens.ingest.worker")
+# What every job process imports, loaded once by each worker's forkserver.
+JOB_MODULES = ("leaklens.executor", "leaklens.jobprocess")
 
 
 def start_forkserver(modules: tuple[str, ...]) -> None:
-    """Start this process's forkserver with `modules` loaded, in the background (it takes a
-    second or two; the first job process waits for it)."""
+    """Start this process's forkserver with `modules` loaded (a name that does not import is
+    skipped), in the background: it takes a second or two, the first job process waits for it.
+    Once it runs, this does nothing."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(list(modules))
     from multiprocessing import forkserver
