@@ -163,6 +163,23 @@ def test_verify_again_replaces_the_findings(case) -> None:
     assert sorted(codes(c, item)) == before
 
 
+def test_a_case_ingested_before_links_were_kept(case) -> None:
+    """An HTML email whose metadata lacks links and forms (an earlier leaklens's ingest) is read from its bytes."""
+    from leaklens.intel.steps import analyse
+
+    c, _ = case
+    item = _id(c, "phish.eml")
+    meta = json.loads(c.db.item(item)["meta"])
+    old = {k: v for k, v in meta.items() if k not in ("links", "forms", "ips")}
+    c.db.set_item_meta([(item, old)])
+    c.db.begin()
+    analyse(c)
+    c.db.commit()
+    found = {f.code for f in c.db.findings_for(item)}
+    assert {"intel.lookalike_link", "intel.link_text_mismatch", "intel.credential_form"} <= found
+    c.db.set_item_meta([(item, meta)])
+
+
 def test_text_domain() -> None:
     assert text_domain("https://www.paypal.com/signin") == "paypal.com"
     assert text_domain(" dons.en-marche.fr ") == "en-marche.fr"

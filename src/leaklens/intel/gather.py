@@ -113,9 +113,11 @@ def gather(case: Case, *, verifications: Any = None) -> Gathered:
     """Everything the case mentions (`verifications`: the TableSpec of the emails' checks, if verified)."""
     db = case.db
     out = Gathered()
-    fields = ("id", "email_from", "message_id", "date", "meta")
-    for item_id, sender, message_id, date, meta in db.item_values(fields, ItemQuery(kind="email", state="stored")):
+    fields = ("id", "email_from", "message_id", "date", "meta", "sha256")
+    for item_id, sender, message_id, date, meta, sha in db.item_values(fields, ItemQuery(kind="email", state="stored")):
         meta = _json(meta) or {}
+        if meta.get("has_html") and "links" not in meta and "forms" not in meta and sha:
+            meta = {**meta, **_html_of_old_email(case, sha)}
         em = out.emails[item_id] = EmailIntel(item_id, date)
         for address in _mailboxes(sender) if sender else ():
             host = out.address(address, item_id, "from", date)
@@ -143,6 +145,31 @@ def gather(case: Case, *, verifications: Any = None) -> Gathered:
         _received(case, out, verifications)
     _attachments(case, out)
     return out
+
+
+def _html_of_old_email(case: Case, sha: str) -> dict[str, Any]:
+    """The links and forms of an HTML email ingested before ingest kept them, read from its bytes (a
+    case made by an earlier leaklens; an HTML body without any link costs this read too)."""
+    from ..ingest import mime
+    from ..ingest.textformats.charset import decode_text
+
+    try:
+        raw = case.blobs.read(sha)
+    except (OSError, KeyError, ValueError):
+        return {}
+    links: list[dict[str, Any]] = []
+    forms: list[dict[str, Any]] = []
+    try:
+        for leaf in mime.walk(raw).leaves:
+            if leaf.headers.get_content_type() == "text/html":
+                payload, _ = mime.decode_payload(leaf)
+                text, _ = decode_text(payload, leaf.headers.get_content_charset())
+                found, fs = links_and_forms(text)
+                links.extend(found)
+                forms.extend(fs)
+    except Exception:  # noqa: BLE001 - a damaged old message gives what was read before the damage
+        pass
+    return {"links": links, "forms": forms}
 
 
 def _received(case: Case, out: Gathered, verifications: Any) -> None:
