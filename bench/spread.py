@@ -16,7 +16,7 @@ Then, each phase in its own process (peak memory is that process's):
 - networks: co-retweet, co-tweet, co-link and co-reply with a fixed window (`--window`), computed by
   leaklens (`spread.coordination.networks`) and by coordination-network-toolkit (pip install
   coordination-network-toolkit: a bench-only dependency, not a runtime one) on the same posts written as
-  its 8-column CSV, with `--n_threads 2`; edges compared (self-loops aside, as its exports leave them).
+  its 8-column CSV, with `--n_cpus 2`; edges compared (self-loops aside, as its exports leave them).
 
     .venv/bin/python bench/spread.py [--posts 1000000] [--window 60] [--runs 1] [--no-toolkit] [--workdir DIR]
 """
@@ -265,7 +265,7 @@ def run_toolkit(work: Path, window: float) -> dict:
     for name in NETWORKS:
         t = time.perf_counter()
         subprocess.run(
-            [*cmd, "compute", name, "--time_window", str(int(window)), "--n_threads", "2"],
+            [*cmd, "compute", name, "--time_window", str(int(window)), "--n_cpus", "2"],
             check=True,
             capture_output=True,
         )

@@ -84,36 +84,49 @@ def group_events(events: Iterable[Event]) -> dict[Hashable, list[tuple[float, st
 
 def network(events: Iterable[Event], window: float) -> Counter[tuple[str, str]]:
     """Directed weights (a, b) -> a's posts matched by b within the window, over every shared key."""
-    weights: Counter[tuple[str, str]] = Counter()
     groups = group_events(events)
-    multi: set[tuple[int, str]] | None = None  # (post, account) already counted, for posts under several keys
-    per_post = Counter(i for g in groups.values() for _, _, i in g)
-    if any(n > 1 for n in per_post.values()):
-        multi = set()
+    names: list[str] = []
+    ids: dict[str, int] = {}
     for g in groups.values():
-        if len(g) < 2:
+        for _t, a, _i in g:
+            if a not in ids:
+                ids[a] = len(names)
+                names.append(a)
+    m = len(names)
+    # Pairs as one integer (a * m + b) counted by Counter.update over a map: the loop over a window's accounts
+    # runs in C, which is most of the time when a crowd shares one thing within the window.
+    counts: Counter[int] = Counter()
+    per_post = Counter(i for g in groups.values() for _, _, i in g)
+    done: set[tuple[int, int]] = set()  # (post, account) counted, for the posts under several keys
+    for g in groups.values():
+        n = len(g)
+        if n < 2:
             continue
         g.sort()
-        n = len(g)
+        times = [t for t, _, _ in g]
+        accs = [ids[a] for _, a, _ in g]
         lo = hi = 0
         for k in range(n):
-            t, a, i = g[k]
-            while g[lo][0] < t - window:
+            t = times[k]
+            while times[lo] < t - window:
                 lo += 1
             if hi < k:
                 hi = k
-            while hi + 1 < n and g[hi + 1][0] <= t + window:
+            while hi + 1 < n and times[hi + 1] <= t + window:
                 hi += 1
             if hi == lo:
                 continue
-            others = {g[m][1] for m in range(lo, hi + 1)}
+            a = accs[k]
+            others = set(accs[lo : hi + 1])
             others.discard(a)
-            if multi is not None and per_post[i] > 1:
-                others = {b for b in others if (i, b) not in multi}
-                multi.update((i, b) for b in others)
-            for b in others:
-                weights[(a, b)] += 1
-    return weights
+            if not others:
+                continue
+            i = g[k][2]
+            if per_post[i] > 1:
+                others = {b for b in others if (i, b) not in done}
+                done.update((i, b) for b in others)
+            counts.update(map((a * m).__add__, others))
+    return Counter({(names[key // m], names[key % m]): w for key, w in counts.items()})
 
 
 def undirected(weights: Counter[tuple[str, str]], min_weight: int) -> dict[tuple[str, str], int]:
