@@ -218,7 +218,7 @@ def demo_dump(tmp_path_factory):
     return tmp, manifest, local
 
 
-def _ingest_and_verify(case_dir, dump, manifest, cluster=None, progress=None) -> dict:
+def _ingest_and_verify(case_dir, dump, manifest, cluster=None, progress=None, db=None) -> dict:
     import io
     import json
     from datetime import datetime
@@ -231,7 +231,7 @@ def _ingest_and_verify(case_dir, dump, manifest, cluster=None, progress=None) ->
     from leaklens.verify.case_keys import import_into_case
     from leaklens.verify.case_verify import verify_case
 
-    with Case.open(case_dir, create=True) as case:
+    with Case.open(case_dir, create=True, db=db) as case:
         case.set_published(datetime.fromisoformat(manifest.published))
         sources = sorted(p for p in dump.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
         ingest(case, sources, workers=2, cluster=cluster, progress=progress)
@@ -327,3 +327,12 @@ def test_an_item_past_the_time_limit_on_the_cluster_fails_with_ingest_timeout_an
     assert "ingest.timeout" in codes(case, tarpit["id"])
     notes = rows(case, "name LIKE 'note%'")
     assert len(notes) == 12 and all(r["state"] == "stored" and r["text_status"] == "extracted" for r in notes)
+
+
+def test_a_postgresql_case_on_the_cluster_gives_the_local_report(cluster, demo_dump, pg_url):
+    """The workers read the blobs of a case whose database is PostgreSQL (they get the folder, which
+    names the database; never a connection) and the coordinator writes it: the local SQLite run's report."""
+    tmp, manifest, local = demo_dump
+    on_cluster = _ingest_and_verify(tmp / "pg", tmp / "dump", manifest, cluster, db=pg_url)
+    assert (tmp / "pg" / "database").exists() and not (tmp / "pg" / "case.db").exists()
+    assert _comparable(on_cluster) == _comparable(local)
