@@ -310,7 +310,7 @@ def test_a_database_removed_under_a_run_is_loud_and_the_run_resumes_when_it_is_b
     """SQLite would go on writing to a file nobody reads again; the job notices the file is gone,
     stops with one line (exit 75); with the file back, the same command marks that job interrupted
     and finishes the ingest."""
-    src = _mbox(tmp_path / "box.mbox", 1000)
+    src = _mbox(tmp_path / "box.mbox", 400)
     case = tmp_path / "case"
     db = case / "case.db"
     flag = tmp_path / "paused"
@@ -327,7 +327,7 @@ def test_a_database_removed_under_a_run_is_loud_and_the_run_resumes_when_it_is_b
     assert again.returncode == 0, again.stderr
     with Case.open(case) as c:
         assert_balanced(c)
-        assert c.db.count_items() == 1001
+        assert c.db.count_items() == 401
         resumed, lost = jobs.list_jobs(c)
     assert lost["state"] == "interrupted" and resumed["state"] == "done"
 
@@ -421,7 +421,7 @@ def test_a_lost_postgresql_connection_is_loud_and_the_run_resumes(tmp_path, pg_u
 def test_ctrl_c_marks_the_job_interrupted_and_the_same_command_resumes(tmp_path):
     import signal
 
-    src = _mbox(tmp_path / "box.mbox", 1000)
+    src = _mbox(tmp_path / "box.mbox", 400)
     case = tmp_path / "case"
     flag = tmp_path / "paused"
     proc = _paused_ingest(case, src, flag)
@@ -435,7 +435,7 @@ def test_ctrl_c_marks_the_job_interrupted_and_the_same_command_resumes(tmp_path)
     assert _leaklens("ingest", "-q", "--case", str(case), str(src)).returncode == 0
     with Case.open(case) as c:
         assert_balanced(c)
-        assert c.db.count_items() == 1001
+        assert c.db.count_items() == 401
         assert [j["state"] for j in jobs.list_jobs(c)] == ["done", "interrupted"]
 
 
