@@ -16,7 +16,8 @@ Then, each phase in its own process (peak memory is that process's):
 - networks: co-retweet, co-tweet, co-link and co-reply with a fixed window (`--window`), computed by
   leaklens (`spread.coordination.networks`) and by coordination-network-toolkit (pip install
   coordination-network-toolkit: a bench-only dependency, not a runtime one) on the same posts written as
-  its 8-column CSV, with `--n_cpus 2`; edges compared (self-loops aside, as its exports leave them).
+  its 8-column CSV, edges of weight >= `--min-edge-weight` (its default, 2) on both sides,
+  with `--n_cpus 2`; edges compared (self-loops aside, as its exports leave them).
 
     .venv/bin/python bench/spread.py [--posts 1000000] [--window 60] [--runs 1] [--no-toolkit] [--workdir DIR]
 """
@@ -231,7 +232,7 @@ def phase_analyse(work: Path, methods: str) -> dict:
     }
 
 
-def phase_networks(work: Path, window: float) -> dict:
+def phase_networks(work: Path, window: float, min_weight: int = 2) -> dict:
     """leaklens's four networks with a fixed window, timed, and written for the comparison."""
     from leaklens.case import Case
     from leaklens.spread.coordination import networks
@@ -245,7 +246,8 @@ def phase_networks(work: Path, window: float) -> dict:
     out = {"load_seconds": load}
     for name, fn in NETWORKS.items():
         t = time.perf_counter()
-        w = networks.network(getattr(networks, fn)(ps, sel), window)
+        events = networks.active_only(getattr(networks, fn)(ps, sel), min_weight)
+        w = {k: n for k, n in networks.network(events, window).items() if n >= min_weight}
         out[name] = {"seconds": time.perf_counter() - t, "edges": len(w)}
         with open(work / f"mine_{name}.tsv", "w", encoding="utf-8") as f:
             for (a, b), n in w.items():
@@ -254,7 +256,7 @@ def phase_networks(work: Path, window: float) -> dict:
     return out
 
 
-def run_toolkit(work: Path, window: float) -> dict:
+def run_toolkit(work: Path, window: float, min_weight: int = 2) -> dict:
     db = work / "toolkit.db"
     for p in work.glob("toolkit.db*"):
         p.unlink()
@@ -265,7 +267,17 @@ def run_toolkit(work: Path, window: float) -> dict:
     for name in NETWORKS:
         t = time.perf_counter()
         subprocess.run(
-            [*cmd, "compute", name, "--time_window", str(int(window)), "--n_cpus", "2"],
+            [
+                *cmd,
+                "compute",
+                name,
+                "--time_window",
+                str(int(window)),
+                "--n_cpus",
+                "2",
+                "--min_edge_weight",
+                str(min_weight),
+            ],
             check=True,
             capture_output=True,
         )
@@ -303,6 +315,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--posts", type=int, default=1_000_000)
     ap.add_argument("--window", type=float, default=60.0, help="fixed window of the network comparison, seconds")
+    ap.add_argument(
+        "--min-edge-weight",
+        type=int,
+        default=2,
+        help="both tools' edges of at least this weight (the toolkit's default, 2)",
+    )
     ap.add_argument("--runs", type=int, default=1, help="analysis runs (the range is reported)")
     ap.add_argument("--no-toolkit", action="store_true")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/leaklens-bench-spread"))
@@ -314,7 +332,7 @@ def main() -> None:
         result = {
             "ingest": lambda: phase_ingest(work),
             "analyse": lambda: phase_analyse(work, rest[0]),
-            "networks": lambda: phase_networks(work, float(rest[0])),
+            "networks": lambda: phase_networks(work, float(rest[0]), int(rest[1])),
         }[name]()
         print(json.dumps(result))
         return
@@ -339,10 +357,10 @@ def main() -> None:
             print(f"analyse ({kind})", json.dumps(r), flush=True)
     report["co_similarity"] = _child("analyse", str(work), "co-similarity")
     print("co-similarity alone", json.dumps(report["co_similarity"]), flush=True)
-    report["networks_leaklens"] = _child("networks", str(work), str(args.window))
+    report["networks_leaklens"] = _child("networks", str(work), str(args.window), str(args.min_edge_weight))
     print("networks (leaklens)", json.dumps(report["networks_leaklens"]), flush=True)
     if not args.no_toolkit:
-        report["networks_toolkit"] = run_toolkit(work, args.window)
+        report["networks_toolkit"] = run_toolkit(work, args.window, args.min_edge_weight)
         print("networks (toolkit)", json.dumps(report["networks_toolkit"]), flush=True)
         mine = sum(report["networks_leaklens"][n]["seconds"] for n in NETWORKS)
         theirs = sum(report["networks_toolkit"][n]["seconds"] for n in NETWORKS)
