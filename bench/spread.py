@@ -246,8 +246,8 @@ def phase_networks(work: Path, window: float, min_weight: int = 2) -> dict:
     out = {"load_seconds": load}
     for name, fn in NETWORKS.items():
         t = time.perf_counter()
-        events = networks.active_only(getattr(networks, fn)(ps, sel), min_weight)
-        w = {k: n for k, n in networks.network(events, window).items() if n >= min_weight}
+        events = getattr(networks, fn)(ps, sel)
+        w = {k: n for k, n in networks.network(events, window, min_weight).items() if n >= min_weight}
         out[name] = {"seconds": time.perf_counter() - t, "edges": len(w)}
         with open(work / f"mine_{name}.tsv", "w", encoding="utf-8") as f:
             for (a, b), n in w.items():

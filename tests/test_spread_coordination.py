@@ -69,6 +69,9 @@ def test_windowed_network_is_the_toolkits(raw, w):
     events = [(k, first[m][0], first[m][1], m) for k, _t, _a, m in events]
     events = list(dict.fromkeys(events))
     assert networks.network(events, w) == _toolkit(events, w)
+    # the toolkit's --min_edge_weight 2: its user_1 pruned to accounts with two posts, the same edges of weight >= 2
+    heavy = {k: v for k, v in networks.network(events, w, 2).items() if v >= 2}
+    assert heavy == {k: v for k, v in _toolkit(events, w).items() if v >= 2}
 
 
 def test_coornet_window():

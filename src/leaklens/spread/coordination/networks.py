@@ -66,9 +66,9 @@ def reply_events(ps: PostSet, sel: Sequence[int]) -> list[Event]:
 
 
 def active_only(events: list[Event], min_weight: int) -> list[Event]:
-    """The events of accounts with at least `min_weight` of them: no other account can have an edge of weight
-    `min_weight` to one with fewer (the toolkit prunes the same way), and the weights between the accounts kept
-    are unchanged. A crowd of one-off accounts (an organic burst) costs nothing then."""
+    """The events of accounts with at least `min_weight` of them, for the undirected signal (`undirected`: both
+    directions at least `min_weight`): an account with fewer actions can match no one `min_weight` times, and the
+    weights between the accounts kept are unchanged. A crowd of one-off accounts (an organic burst) costs nothing."""
     if min_weight <= 1:
         return events
     n = Counter(e[2] for e in events)
@@ -82,8 +82,10 @@ def group_events(events: Iterable[Event]) -> dict[Hashable, list[tuple[float, st
     return groups
 
 
-def network(events: Iterable[Event], window: float) -> Counter[tuple[str, str]]:
-    """Directed weights (a, b) -> a's posts matched by b within the window, over every shared key."""
+def network(events: Iterable[Event], window: float, min_weight: int = 1) -> Counter[tuple[str, str]]:
+    """Directed weights (a, b) -> a's posts matched by b within the window, over every shared key. With
+    `min_weight`, only the edges from accounts with that many posts are counted, as the toolkit selects its
+    user_1 (the weights of those edges are unchanged; lighter edges from them are kept too)."""
     groups = group_events(events)
     names: list[str] = []
     ids: dict[str, int] = {}
@@ -97,6 +99,11 @@ def network(events: Iterable[Event], window: float) -> Counter[tuple[str, str]]:
     # runs in C, which is most of the time when a crowd shares one thing within the window.
     counts: Counter[int] = Counter()
     per_post = Counter(i for g in groups.values() for _, _, i in g)
+    posts_of = Counter()
+    if min_weight > 1:
+        for a in {i: a for g in groups.values() for _, a, i in g}.values():  # each post once, whatever its keys
+            posts_of[a] += 1
+    heavy = {ids[a] for a, n in posts_of.items() if n >= min_weight} if min_weight > 1 else None
     done: set[tuple[int, int]] = set()  # (post, account) counted, for the posts under several keys
     for g in groups.values():
         n = len(g)
@@ -117,6 +124,8 @@ def network(events: Iterable[Event], window: float) -> Counter[tuple[str, str]]:
             if hi == lo:
                 continue
             a = accs[k]
+            if heavy is not None and a not in heavy:
+                continue
             others = set(accs[lo : hi + 1])
             others.discard(a)
             if not others:
