@@ -63,13 +63,10 @@ def _printed_iban(rng: random.Random, compact: str) -> str:
 
 
 def _invalid_iban(rng: random.Random, compact: str) -> str:
+    """The IBAN with one digit changed (its check digits then fail)."""
     digits = list(compact)
-    i = rng.randrange(4, len(digits))
-    while True:
-        c = rng.choice("0123456789")
-        if c != digits[i] and c.isdigit() == digits[i].isdigit():
-            break
-    digits[i] = c
+    i = rng.choice([n for n in range(4, len(digits)) if digits[n].isdigit()])
+    digits[i] = rng.choice([c for c in "0123456789" if c != digits[i]])
     return "".join(digits)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from .kinds import Context, Mention, kind
+from .phones import NUMBER_LABEL
 
 
 @cache
@@ -114,5 +115,7 @@ def find_cards(text: str, context: Context) -> Iterator[Mention]:
             continue  # mixed separators, or 0000 0000 ...: not a printed card
         if not any(p.match(digits) and len(digits) in lengths for p, lengths in _NETWORKS):
             continue
+        if NUMBER_LABEL.search(text, max(0, m.start(1) - 24), m.start(1)):
+            continue  # "order 30569309025904": an order or invoice number, Luhn-valid one time in ten
         if luhn_ok(digits):
             yield Mention("card", mask_card(digits), m.start(1), m.end(1))

@@ -23,7 +23,8 @@ _LABEL = re.compile(
     r"\W{0,6}$",
     re.I,
 )
-_NOT_PHONE_BEFORE = re.compile(
+# Labels of numbers that are not phones nor cards (orders, invoices, references, accounts).
+NUMBER_LABEL = re.compile(
     r"(?:n[°o]|no\.|num(?:ber|éro)?|invoice|facture|order|commande|ref(?:erence|érence)?|réf|id|siret|siren|"
     r"tva|vat|iban|account|compte|dossier|ticket|case|счёт|счет|инн|№)\W{0,6}$",
     re.I,
@@ -42,7 +43,7 @@ def find_phones(text: str, context: Context) -> Iterator[Mention]:
             continue
         start = m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip()))
         before = text[max(0, start - 24) : start]
-        if _NOT_PHONE_BEFORE.search(before):
+        if NUMBER_LABEL.search(before):
             continue
         international = printed.startswith(("+", "00"))
         grouped = bool(re.search(r"\d[ .\-/()]\d", printed)) and len(re.findall(r"\d+", printed)) >= 3
