@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from test_ocr import cer  # noqa: E402 - the tests' measure of OCR errors, one definition
 
 from leaklens.case import Case  # noqa: E402
 from leaklens.ingest.walker import ingest  # noqa: E402
@@ -57,17 +58,6 @@ def page(lang: str, rng: random.Random, lines: int = 35) -> tuple[Image.Image, s
         draw.text((180, 180 + i * int(px * 1.8)), line, font=font, fill=0)
         text.append(line)
     return img, "\n".join(text)
-
-
-def cer(truth: str, read: str) -> float:
-    a, b = " ".join(truth.split()), " ".join(read.split())
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] / max(1, len(a))
 
 
 def sequential(files: list[tuple[Path, str]], threads: str | None) -> float:
