@@ -25,7 +25,8 @@ from psycopg.rows import tuple_row
 from ...errors import LeaklensError
 from ...model import Finding
 from ..base import ItemQuery
-from ..sqlite.investigate import ORDERS, STATES, _evidence, _field
+from ..conditions import item_condition
+from ..sqlite.investigate import ORDERS, _evidence, _field
 
 # Text compared or lower-cased byte by byte, as SQLite does (its lower() and upper() touch ASCII only).
 C = 'COLLATE "C"'
@@ -44,31 +45,7 @@ def signer_domain(evidence: str) -> str:
 
 def where_clause(q: ItemQuery) -> tuple[str, list[Any]]:
     """The SQL condition of a query and its arguments ("TRUE" when it selects every item)."""
-    parts: list[str] = []
-    args: list[Any] = []
-    if q.state in STATES:
-        # Written out, not bound: a partial index (items_pending) serves only a literal state.
-        parts.append(f"state = '{q.state}'")
-    elif q.state is not None:
-        parts.append("state = %s")
-        args.append(q.state)
-    for name in ("kind", "verdict", "sha256"):
-        value = getattr(q, name)
-        if value is not None:
-            parts.append(f"{name} = %s")
-            args.append(value)
-    if q.settled:
-        parts.append("state <> 'pending'")
-    if q.after is not None:
-        parts.append("date >= %s")
-        args.append(q.after)
-    if q.before is not None:
-        parts.append("date < %s")
-        args.append(q.before)
-    if q.ids is not None:
-        parts.append("id = ANY(%s)")
-        args.append(list(q.ids))
-    return " AND ".join(parts) or "TRUE", args
+    return item_condition(q, mark="%s", ids=lambda ids: ("id = ANY(%s)", [list(ids)]), everything="TRUE")
 
 
 _cursor_names = itertools.count()

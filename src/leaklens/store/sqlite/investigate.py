@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import LeaklensError
-from ...model import FAILED, PENDING, SKIPPED, STORED, Finding
+from ...model import Finding
 from ..base import ITEM_FIELDS, ItemQuery
+from ..conditions import item_condition
 
 # Fields computed from an item's own, usable wherever an item field is.
 DERIVED = {"day": "SUBSTR(date, 1, 10)"}
 ORDERS = {"found": "rowid", "date": "date IS NULL, date, rowid"}
-STATES = (PENDING, STORED, SKIPPED, FAILED)
 
 
 def _field(name: str) -> str:
@@ -34,32 +34,11 @@ def _field(name: str) -> str:
 
 def where_clause(q: ItemQuery) -> tuple[str, list[Any]]:
     """The SQL condition of a query and its arguments ("1" when it selects every item)."""
-    parts: list[str] = []
-    args: list[Any] = []
-    if q.state in STATES:
-        # Written out, not bound: a bound value compared with the column of a partial index
-        # (items_pending) makes SQLite plan the statement again at every run (60 us each).
-        parts.append(f"state = '{q.state}'")
-    elif q.state is not None:
-        parts.append("state = ?")
-        args.append(q.state)
-    for name in ("kind", "verdict", "sha256"):
-        value = getattr(q, name)
-        if value is not None:
-            parts.append(f"{name} = ?")
-            args.append(value)
-    if q.settled:
-        parts.append("state != 'pending'")
-    if q.after is not None:
-        parts.append("date >= ?")
-        args.append(q.after)
-    if q.before is not None:
-        parts.append("date < ?")
-        args.append(q.before)
-    if q.ids is not None:
-        parts.append(f"id IN ({','.join('?' * len(q.ids))})" if q.ids else "0")
-        args.extend(q.ids)
-    return " AND ".join(parts) or "1", args
+    return item_condition(q, mark="?", ids=_ids_in, everything="1")
+
+
+def _ids_in(ids: Sequence[str]) -> tuple[str, list[Any]]:
+    return (f"id IN ({','.join('?' * len(ids))})" if ids else "0"), list(ids)
 
 
 def _evidence(text: str) -> Any:
