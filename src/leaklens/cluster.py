@@ -54,6 +54,7 @@ TASK_SECONDS = 1.0  # ... or about this much work, whichever is fewer
 SAMPLES = 256  # the jobs' latest times kept to estimate a job's cost (their median)
 SINGLES = 4  # a task of dying workers with this few jobs is split into one task per job
 CONNECT_SECONDS = 10.0  # to reach a scheduler, and for its first worker
+ALONE_DEATHS = 3  # times a job alone in its task kills its worker before it is the culprit
 ALLOWED_FAILURES = 1  # a LocalCluster's: a task runs again once whole after its worker died, then it is split
 # The distributed loggers: below this they only tell of what the executor handles (a worker
 # killed and restarted, a task run again).
@@ -299,6 +300,7 @@ class DaskExecutor(_Base):
         self._closed = False
         self.tasks_sent = 0  # for the benchmark and the tests: how the jobs were bundled
         self.splits = 0
+        self._alone_deaths: dict[int, int] = {}  # job seq -> times its task of one died with its worker
 
     # -- the interface ------------------------------------------------------------------------
     @property
@@ -442,6 +444,12 @@ class DaskExecutor(_Base):
         jobs = sorted(task.jobs.items())
         if len(jobs) == 1:
             seq, job = jobs[0]
+            # Alone in its task, but maybe on the worker the culprit killed at the same moment (a worker
+            # runs several tasks): the culprit is the job that kills its worker alone, time after time.
+            self._alone_deaths[seq] = self._alone_deaths.get(seq, 0) + 1
+            if self._alone_deaths[seq] < ALONE_DEATHS:
+                self._send(task.fn, jobs)
+                return []
             err = ChildProcessError(f"the Dask workers running this job died ({type(error).__name__})")
             return [Outcome(job, CRASHED, error=err, seconds=time.monotonic() - task.started, seq=seq)]
         self.splits += 1

@@ -412,7 +412,9 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
 def list_jobs(case: Case, *, limit: int = 200) -> list[dict[str, Any]]:
     """The case's jobs, newest first."""
     ensure_tables(case)
-    rows = sorted(case.db.table_rows(JOBS), key=lambda r: (r["started"], r["id"]), reverse=True)
+    # Newest first: by start (to the second), and jobs started in the same second in the order they were
+    # recorded, the later first (their ids' random tails say nothing of their order).
+    rows = sorted(reversed(case.db.table_rows(JOBS)), key=lambda r: r["started"], reverse=True)
     return [_view(r) for r in rows[:limit]]
 
 
