@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,7 @@ def _schema_key() -> str:
 
 
 SCHEMA_KEY = _schema_key()
+SCHEMA = build_schema()  # what `document` checks its values' types against
 
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
@@ -115,44 +116,31 @@ def day_number(value: str) -> int | None:
     return int(m[1] + m[2] + m[3]) if m else None
 
 
+def _normaliser(ff: FilterField) -> Callable[[str], Any]:
+    """How one of the item's values (as text) becomes this field's term, as a query's value is
+    normalised (None: no term): the common kinds spelled out, one call a value instead of a dispatch."""
+    if ff.how == "day":
+        return day_number
+    kind = ff.filter.value_kind
+    if ff.how == "contains" or kind in ("text", "word"):
+        return str.lower
+    if kind in ("year", "name"):
+        return str
+    if kind == "extension":
+        return lambda text: text.lower().lstrip(".")
+    return ff.filter.normalise
+
+
 def filter_terms(ff: FilterField, raw: Iterable[Any]) -> list[Any]:
     """The terms the index holds for these values of the item (normalised as a query's value is)."""
-    out: list[Any] = []
-    for v in raw:
-        if v is None or v == "":
-            continue
-        text = str(v)
-        if ff.how == "day":
-            day = day_number(text)
-            if day is not None:
-                out.append(day)
-        elif ff.how == "contains":
-            out.append(text.lower())
-        elif ff.filter.value_kind == "year":
-            out.append(text)
-        else:
-            out.append(ff.filter.normalise(text))
-    return list(dict.fromkeys(out))  # once each
+    norm = _normaliser(ff)
+    out = [norm(str(v)) for v in raw if v is not None and v != ""]
+    return list(dict.fromkeys(t for t in out if t is not None))  # once each
 
 
-def _one_term(ff: FilterField, v: Any) -> tuple[Any, ...]:
-    """filter_terms of a single value, without its loop and its set (most filters have one value)."""
-    if v is None or v == "":
-        return ()
-    if ff.how == "day":
-        day = day_number(str(v))
-        return () if day is None else (day,)
-    if ff.how == "contains":
-        return (str(v).lower(),)
-    return (str(v),) if ff.filter.value_kind == "year" else (ff.filter.normalise(str(v)),)
-
-
-# (field, its values, the Document method that adds a term), once: documents are made by the thousand.
-_WRITERS = [
-    (ff, ff.filter.values, tantivy.Document.add_unsigned if ff.how == "day" else tantivy.Document.add_text)
-    for ff in FILTER_FIELDS.values()
-    if ff.filter.values is not None
-]
+# (field, its values, how a value becomes a term), once: documents are made by the thousand.
+_WRITERS = [(ff.field, ff.filter.values, _normaliser(ff)) for ff in FILTER_FIELDS.values() if ff.filter.values]
+_FACET_WRITERS = [(FACET_FIELDS[f.name], f.facet_values) for f in FACETS if f.facet_values is not None]
 
 
 def meta_of(value: Any) -> dict[str, Any]:
@@ -195,26 +183,31 @@ def document(
     findings: Sequence[Finding],
     tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> tantivy.Document:
-    """The index's document of one stored item (`tables`: its rows of the tables the filters read)."""
+    """The index's document of one stored item (`tables`: its rows of the tables the filters read).
+
+    Made as one dict of field -> values, handed to tantivy in one call (a call per value cost more
+    than the values' own work)."""
     meta = meta_of(item.get("meta"))
     facts = ItemFacts({**item, "meta": meta}, findings, tables or {})
-    doc = tantivy.Document()
-    doc.add_text(ID, item["id"])
+    fields: dict[str, list[Any]] = {ID: [item["id"]]}
     for name, value in text_values(item, texts, meta).items():
         if value:
-            doc.add_text(name, value)
-    for ff, values, add in _WRITERS:
-        raw = values(facts)
-        if not isinstance(raw, tuple | list):
-            raw = list(raw)
-        terms = filter_terms(ff, raw) if len(raw) != 1 else _one_term(ff, raw[0])
-        for term in terms:
-            add(doc, ff.field, term)
-    for f in FACETS:
-        if f.facet_values is not None:
-            for v in dict.fromkeys(str(v) for v in f.facet_values(facts) if v not in (None, "")):
-                doc.add_text(FACET_FIELDS[f.name], v)
+            fields[name] = [value]
+    for name, values, norm in _WRITERS:
+        terms = [norm(v if type(v) is str else str(v)) for v in values(facts) if v is not None and v != ""]
+        if len(terms) > 1:
+            terms = list(dict.fromkeys(terms))  # once each
+        if terms:
+            if None in terms:  # a value that is no day: no term
+                terms = [t for t in terms if t is not None]
+                if not terms:
+                    continue
+            fields[name] = terms
+    for name, values in _FACET_WRITERS:
+        got = list(dict.fromkeys(str(v) for v in values(facts) if v not in (None, "")))
+        if got:
+            fields[name] = got
     date, rowid = item.get("date") or "", int(item.get("rowid") or 0)
-    doc.add_text(SORT_ASC, f"{date or _UNDATED_ASC}\x01{rowid:012d}")
-    doc.add_text(SORT_DESC, f"{date or _UNDATED_DESC}\x01{rowid:012d}")
-    return doc
+    fields[SORT_ASC] = [f"{date or _UNDATED_ASC}\x01{rowid:012d}"]
+    fields[SORT_DESC] = [f"{date or _UNDATED_DESC}\x01{rowid:012d}"]
+    return tantivy.Document.from_dict(fields, SCHEMA)
