@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import heapq
 import importlib
+import os
+import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +38,8 @@ from .errors import LeaklensError
 from .model import Finding
 from .store.base import CaseStore, ItemQuery
 from .verdicts import verdict_for
+
+_TIMES = bool(os.environ.get("LEAKLENS_STEP_TIMES"))
 
 if TYPE_CHECKING:
     from .case import Case
@@ -193,9 +198,12 @@ def run_steps(
             elif not s.own_transactions and not db.in_transaction:
                 db.begin()
                 held = True
+            started = time.perf_counter()
             changed = s.run(run)
             if changed:
                 derive_verdicts(db, ItemQuery(ids=tuple(changed)))
+            if _TIMES:  # where a run's time goes, step by step (bench/verify.py reads it)
+                print(f"leaklens: step {s.name}: {time.perf_counter() - started:.2f} s", file=sys.stderr)
     finally:
         if held:
             db.commit()  # what the steps did before one failed is kept: their next run replaces it

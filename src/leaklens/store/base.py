@@ -410,6 +410,12 @@ class CaseStore(Protocol):
         """Forget these (item id, stamp) pairs: the index holds them. An item queued again since stays."""
         ...
 
+    def search_queue_compact(self) -> None:
+        """Keep only the newest entry of each item queued more than once (a verify queues an email by
+        its verdict, its findings removed and its findings added): the index then makes its document
+        once, not once per change. Safe beside writers: the entry kept is the last change's."""
+        ...
+
     def search_queue_all(self, ids: Iterable[str] | None = None) -> None:
         """Queue every stored item (the index is made again), or these (what a declared table the index
         reads says of them changed: their entities, their language)."""

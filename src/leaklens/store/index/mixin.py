@@ -104,6 +104,11 @@ class SearchIndexMixin:
         batch = self.search_queue(after, BATCH)  # type: ignore[attr-defined]
         if not batch and not clear:
             return 0
+        if len(batch) == BATCH and not self.in_transaction:  # type: ignore[attr-defined]
+            # A long catch-up: an item queued by several changes is written once (a verify queues
+            # each email about three times: half the documents of its index update were copies).
+            self.search_queue_compact()  # type: ignore[attr-defined]
+            batch = self.search_queue(after, BATCH)  # type: ignore[attr-defined]
         # A long catch-up (the end of an ingest or a verify: its workers are done) indexes on two
         # threads while this one reads the store and makes documents; a few items, on one.
         with engine.writer(threads=2 if len(batch) == BATCH else 1) as w:

@@ -339,6 +339,12 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
             (json.dumps([stamp for _, stamp in pairs]),),
         )
 
+    def search_queue_compact(self) -> None:
+        # One statement: a change committed meanwhile is a newer row, the one its item keeps.
+        self.conn.execute(
+            "DELETE FROM search_queue WHERE rowid NOT IN (SELECT MAX(rowid) FROM search_queue GROUP BY item_id)"
+        )
+
     def search_queue_all(self, ids: Iterable[str] | None = None) -> None:
         some, args = "", ()
         if ids is not None:
