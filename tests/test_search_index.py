@@ -4,6 +4,7 @@ made for a case of an earlier release, answering tags at once, reading while ano
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -184,3 +185,54 @@ def test_first_searches_from_many_threads_at_once_make_one_index(tmp_path):
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: again.db.search("kingfisher", limit=10)[0], range(16)))
         assert answers == [4] * 16
+
+
+def _open_new_index(path: str, barrier, results) -> None:
+    """One process opening a case's index folder, as a store does (made: fill it, then mark it current)."""
+    import time
+
+    import tantivy
+
+    from leaklens.store.index import SearchIndex
+
+    engine = SearchIndex(Path(path))
+    barrier.wait()
+    engine.index()
+    made = engine.made
+    if made:
+        time.sleep(0.5)  # the time a store takes to queue every item for a new index
+        with engine.writer() as w:
+            doc = tantivy.Document()
+            doc.add_text("id", f"made-by-{os.getpid()}")
+            w.add_document(doc)
+            w.commit()
+        engine.mark_current()
+    results.put((made, engine.searcher().num_docs))
+
+
+@pytest.mark.parametrize("old", [False, True], ids=["no-index", "index-of-another-declaration"])
+def test_two_processes_making_the_index_at_once_keep_one(tmp_path, old):
+    """Two processes that find no usable index at the same moment: one makes it, the other waits
+    and opens it (without the lock each removed the other's and both made their own)."""
+    import multiprocessing
+
+    path = tmp_path / "index"
+    if old:  # what an earlier release left: removed, once
+        path.mkdir()
+        (path / "leaklens-index.json").write_text('{"schema": "older"}')
+        (path / "meta.json").write_text("{}")
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_open_new_index, args=(str(path), barrier, results)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    assert sorted(made for made, _ in got) == [False, True]  # exactly one made it
+    assert [n for _, n in got] == [1, 1]  # and the other opened it, with what the first wrote
+    from leaklens.store.index import SearchIndex
+
+    again = SearchIndex(path)
+    assert again.searcher().num_docs == 1 and not again.made

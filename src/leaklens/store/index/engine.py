@@ -10,8 +10,10 @@ changes with every commit, and a reader that sees it change reloads its searcher
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -25,6 +27,9 @@ from .schema import FACET_FIELDS, ID, SCHEMA_KEY, SORT_ASC, SORT_DESC, WORDS, bu
 from .translate import Plan
 
 MARKER = "leaklens-index.json"  # which declaration the index was built for
+# Held (flock) by a process that opens the folder until the index in it is one it may use: two
+# processes making a new index at once would each remove what the other had just made.
+OPEN_LOCK = ".leaklens-open.lock"
 WRITER_HEAP = 96_000_000  # bytes the writer buffers before it writes a segment (one thread)
 
 
@@ -41,6 +46,7 @@ class SearchIndex:
         self._seen: tuple[int, int] | None = None  # meta.json's (mtime_ns, size) the searcher reflects
         self._reload_lock = threading.Lock()
         self.made = False  # made empty by this process: everything must be queued (then `mark_current`)
+        self._open_fd: int | None = None  # the OPEN_LOCK held while `made` and not yet marked current
 
     # -- open --------------------------------------------------------------------------
     def index(self) -> tantivy.Index:
@@ -53,23 +59,46 @@ class SearchIndex:
         return self._index
 
     def _open(self) -> tantivy.Index:
-        marker = self.path / MARKER
-        current = marker.exists() and json.loads(marker.read_text()).get("schema") == SCHEMA_KEY
-        if not current or not tantivy.Index.exists(str(self.path)):
-            if self.path.exists():
-                shutil.rmtree(self.path)  # derived data of another declaration: made again
-            self.path.mkdir(parents=True)
-            index = tantivy.Index(self.schema, str(self.path), reuse=False)
-            self.made = True  # the marker is written once every item is queued: a crash before, made again
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / OPEN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            # Another process making the index holds this until its marker is written: then this
+            # one finds the index current and opens it, instead of finding it half made.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            index = self._open_locked()
+        except BaseException:
+            os.close(fd)  # closing releases the lock
+            raise
+        if self.made:
+            self._open_fd = fd  # kept until `mark_current` (or this process's end, when the OS drops it)
         else:
-            index = tantivy.Index.open(str(self.path))
+            os.close(fd)
         index.register_tokenizer(WORDS, self.analyzer)  # tokenizers are not kept in the folder
         return index
+
+    def _open_locked(self) -> tantivy.Index:
+        marker = self.path / MARKER
+        current = marker.exists() and json.loads(marker.read_text()).get("schema") == SCHEMA_KEY
+        if current and tantivy.Index.exists(str(self.path)):
+            return tantivy.Index.open(str(self.path))
+        # Derived data of another declaration, or none: made again (the lock file stays, it is held).
+        for entry in self.path.iterdir():
+            if entry.name == OPEN_LOCK:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        self.made = True  # the marker is written once every item is queued: a crash before, made again
+        return tantivy.Index(self.schema, str(self.path), reuse=False)
 
     def mark_current(self) -> None:
         """Every stored item is queued for this index: it is the index of this declaration."""
         (self.path / MARKER).write_text(json.dumps({"schema": SCHEMA_KEY}))
         self.made = False
+        if self._open_fd is not None:
+            fd, self._open_fd = self._open_fd, None
+            os.close(fd)  # another process waiting to open the folder now finds it current
 
     def searcher(self) -> tantivy.Searcher:
         """A searcher of the last commit (reloaded when another process or thread committed since)."""
