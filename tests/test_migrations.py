@@ -56,6 +56,17 @@ def test_a_new_case_gets_every_migration_once(tmp_path) -> None:
     assert [n for n, _, _ in MIGRATIONS] == list(range(1, LATEST + 1))  # numbered, none skipped
 
 
+def test_clearing_a_stage_reads_the_findings_of_that_stage_only(tmp_path) -> None:
+    """Migration 6: clear_findings' DELETE goes through findings(stage), on a new case and a migrated one."""
+    old = tmp_path / "old"
+    shutil.copytree(FIXTURE, old)
+    for root in (tmp_path / "new", old):
+        Case.open(root, create=True).close()
+        with sqlite3.connect(root / "case.db") as conn:
+            plan = conn.execute("EXPLAIN QUERY PLAN DELETE FROM findings WHERE stage IN ('verify')").fetchall()
+        assert any("findings_stage" in row[-1] for row in plan), plan
+
+
 def test_a_failed_migration_leaves_the_case_as_it_was(tmp_path, monkeypatch) -> None:
     root = tmp_path / "case"
     shutil.copytree(FIXTURE, root)
@@ -77,6 +88,21 @@ def test_a_new_postgres_case_gets_every_migration_once(tmp_path, pg_url) -> None
         assert case.db.get_meta("schema_version") == str(pg.LATEST)
         assert case.db.migrate() == []
     assert [n for n, _, _ in pg.MIGRATIONS] == list(range(1, pg.LATEST + 1))
+
+
+def test_postgres_findings_are_indexed_by_stage(tmp_path, pg_url) -> None:
+    """Migration 3 (PostgreSQL): clear_findings' DELETE can go through findings(stage)."""
+    with Case.open(tmp_path / "c", create=True, db=pg_url) as case:
+        conn = case.db.conn
+        [(found,)] = conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'findings_stage'").fetchall()
+        assert found == 1
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SET LOCAL enable_seqscan = off")  # an empty table: ask whether the index can serve
+            plan = conn.execute("EXPLAIN DELETE FROM findings WHERE stage = ANY(ARRAY['verify'])").fetchall()
+        finally:
+            conn.execute("ROLLBACK")
+        assert "findings_stage" in " ".join(r[0] for r in plan), plan
 
 
 def test_a_failed_postgres_migration_leaves_the_case_as_it_was(tmp_path, pg_url, monkeypatch) -> None:

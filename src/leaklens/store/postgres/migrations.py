@@ -164,6 +164,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             " (SELECT id FROM items WHERE state = 'stored' ORDER BY rowid) s ON CONFLICT DO NOTHING",
         ],
     ),
+    (
+        3,
+        "findings by stage: a step's findings cleared without reading every finding (SQLite's migration 6)",
+        ["CREATE INDEX IF NOT EXISTS findings_stage ON findings(stage)"],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -218,6 +218,15 @@ CREATE TRIGGER IF NOT EXISTS search_queue_text_removed AFTER DELETE ON texts BEG
 END;
 """,
     ),
+    (
+        6,
+        "findings by stage: a step's findings cleared without reading every finding",
+        """
+-- clear_findings (verify starting again, a step run with --force) deletes one stage's findings:
+-- without this index that is a scan of the whole table, millions of rows in a large case.
+CREATE INDEX IF NOT EXISTS findings_stage ON findings(stage);
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
