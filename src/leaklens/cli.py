@@ -327,6 +327,12 @@ def _read_texts(c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet
                   f"{report['langs']}")  # fmt: skip
     if report.get("scans"):
         console.print(f"OCR: {report['scans']:,} scans, {report['pages']:,} pages read ({report['langs']}).")
+    from .entities.step import SCAN_FAILURES
+
+    if SCAN_FAILURES:  # left unscanned: the next ingest (or `leaklens entities`) reads them again
+        first = SCAN_FAILURES[0]
+        err.print(f"[yellow]Entities:[/yellow] {len(SCAN_FAILURES):,} texts not read in time or crashed their "
+                  f"reader (first: item {first[0]}, {first[1]}); the next run tries again.")  # fmt: skip
 
 
 def _update_index(c: Case, quiet: bool, *, rebuild: bool = False) -> int:
