@@ -1,0 +1,44 @@
+"""Dates found by the fast patterns are those the plain formulation finds (the reference, here)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leaklens.entities.dates import _MONTH, _MONTHS, _valid, find_dates
+from leaklens.entities.kinds import Context
+
+# The patterns as first written: each starts with its look-behind (tried at every position).
+_ISO = re.compile(r"(?<![\d\-])(\d{4})-(\d{2})-(\d{2})(?![\d])")
+_NUMERIC = re.compile(r"(?<![\d./\-])(\d{1,2})([./])(\d{1,2})\2(\d{4})(?![\d./])")
+_DAY_MONTH = re.compile(rf"(?<!\w)(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+({_MONTH})\.?,?\s+(\d{{4}})(?!\d)", re.I)
+_MONTH_DAY = re.compile(rf"(?<!\w)({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.I)
+
+
+def reference(text: str) -> list[tuple[str, int, int]]:
+    out = []
+    for m in _ISO.finditer(text):
+        if v := _valid(int(m[1]), int(m[2]), int(m[3])):
+            out.append((v, m.start(), m.end()))
+    for m in _NUMERIC.finditer(text):
+        if v := _valid(int(m[4]), int(m[3]), int(m[1])):
+            out.append((v, m.start(), m.end()))
+    for m in _DAY_MONTH.finditer(text):
+        if v := _valid(int(m[3]), _MONTHS[m[2].lower()], int(m[1])):
+            out.append((v, m.start(), m.end()))
+    for m in _MONTH_DAY.finditer(text):
+        if v := _valid(int(m[3]), _MONTHS[m[1].lower()], int(m[2])):
+            out.append((v, m.start(), m.end()))
+    return out
+
+
+PIECES = ["2017", "-", "05", "/", ".", "3", "12", " ", ",", "1er", "th", "May", "mai", "MAI", "Décembre", "мая",
+          "sept", "x", "İ", "é", "\n", "2016-02-29", "31/04/2017", "1 mai 2017", "May 5, 2017", "0"]  # fmt: skip
+
+
+@settings(max_examples=1200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=20).map("".join))
+def test_fast_date_patterns_find_what_the_plain_ones_find(text):
+    assert [(m.value, m.start, m.end) for m in find_dates(text, Context())] == reference(text)
