@@ -1,7 +1,8 @@
-"""Dates found by the fast patterns are those the plain formulation finds (the reference, here)."""
+"""Dates and amounts found by the fast patterns are those the plain formulation finds (the reference, here)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from hypothesis import given, settings
@@ -42,3 +43,25 @@ PIECES = ["2017", "-", "05", "/", ".", "3", "12", " ", ",", "1er", "th", "May", 
 @given(st.lists(st.sampled_from(PIECES), max_size=20).map("".join))
 def test_fast_date_patterns_find_what_the_plain_ones_find(text):
     assert [(m.value, m.start, m.end) for m in find_dates(text, Context())] == reference(text)
+
+
+MONEY_PIECES = ["1", "250", " ", "1 250,00", ",", ".", "00", "EUR", "eur", "Euros", "$", "€", "£", "₽", "руб.",
+                "M", "k", "bn", "millions", "млн", "x", "İ", "3.5", "12,000.50", "CHF",
+                "fr.", "\u00a0", "'", "USD"]  # fmt: skip
+
+
+@settings(max_examples=1200, deadline=None)
+@given(st.lists(st.sampled_from(MONEY_PIECES), max_size=16).map("".join))
+def test_fast_money_patterns_find_what_the_plain_ones_find(text):
+    from leaklens.entities import money
+
+    def plain(t):
+        out = []
+        for m in itertools.chain(money._BEFORE_ANY_CASE.finditer(t), money._AFTER_ANY_CASE.finditer(t)):
+            amount, code = money.parse_amount(m["num"]), money._CURRENCIES.get(m["cur"].lower())
+            if amount is not None and code is not None:
+                amount *= money._SCALES[m["scale"].lower()] if m["scale"] else 1
+                out.append((f"{code} {amount.normalize():f}", m.start(), m.end()))
+        return out
+
+    assert [(m.value, m.start, m.end) for m in money.find_money(text, Context())] == plain(text)
