@@ -65,3 +65,25 @@ def test_fast_money_patterns_find_what_the_plain_ones_find(text):
         return out
 
     assert [(m.value, m.start, m.end) for m in money.find_money(text, Context())] == plain(text)
+
+
+_SEP = r"[ \u00a0\u202f\-.]?(?:\r?\n[ \t]*)?"
+_PLAIN = {  # as first written, each starting with its look-behind (or \b and re.I)
+    "iban": re.compile(rf"(?<![A-Za-z0-9])([A-Z]{{2}}{_SEP}\d{_SEP}\d(?:{_SEP}[A-Za-z0-9]){{11,30}})"),
+    "card": re.compile(r"(?<![\d.,\-])(\d(?:[ \-]?\d){12,18})(?![\d\-]|[.,]\d)"),
+    "url": re.compile(r"\b((?:https?|ftp)://([^\s/?#<>\"'\\]+)[^\s<>\"'\\]*)", re.IGNORECASE),
+}  # fmt: skip
+WEB_PIECES = ["FR76", " ", "3000", "6000", "0112", "\n", "x", "4111", "1111", "-", "1", "HTTPS://", "http://",
+              "ftp://", "Ex.FR", "/a?b", "a", "İ", "é", "@", ".", ",", "DE", "89", "0"]  # fmt: skip
+
+
+@settings(max_examples=1200, deadline=None)
+@given(st.lists(st.sampled_from(WEB_PIECES), max_size=24).map("".join))
+def test_fast_bank_and_url_patterns_match_where_the_plain_ones_do(text):
+    from leaklens.entities import banking, web
+
+    assert [m.span(1) for m in banking._IBAN.finditer(text)] == [m.span(1) for m in _PLAIN["iban"].finditer(text)]
+    assert [m.span(1) for m in banking._CARD.finditer(text)] == [m.span(1) for m in _PLAIN["card"].finditer(text)]
+    assert [(m.span(1), m.span(2), m[1]) for m in web._urls(text)] == [
+        (m.span(1), m.span(2), m[1]) for m in _PLAIN["url"].finditer(text)
+    ]

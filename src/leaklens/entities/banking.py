@@ -24,7 +24,10 @@ def _schwifty():
 # in groups of four (spaces, non-breaking or thin spaces, dashes, dots), or wrapped over a line break.
 # Aleph's pattern reads only the compact form (0 of 3 grouped IBANs found).
 _SEP = r"[ \u00a0\u202f\-.]?(?:\r?\n[ \t]*)?"
-_IBAN = re.compile(rf"(?<![A-Za-z0-9])([A-Z]{{2}}{_SEP}\d{_SEP}\d(?:{_SEP}[A-Za-z0-9]){{11,30}})")
+# The look-behind comes after the first letter (and the first digit for cards): a pattern that starts
+# with one is tried at every position of the text, one that starts with a letter or digit only there
+# (3-4x faster, the same matches: tests/test_entities_patterns.py).
+_IBAN = re.compile(rf"([A-Z](?<![A-Za-z0-9][A-Z])[A-Z]{_SEP}\d{_SEP}\d(?:{_SEP}[A-Za-z0-9]){{11,30}})")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 
 
@@ -79,7 +82,7 @@ def find_bics(text: str, context: Context) -> Iterator[Mention]:
             yield Mention("bic", code, m.start(1), m.end(1))
 
 
-_CARD = re.compile(r"(?<![\d.,\-])(\d(?:[ \-]?\d){12,18})(?![\d\-]|[.,]\d)")
+_CARD = re.compile(r"(\d(?<![\d.,\-]\d)(?:[ \-]?\d){12,18})(?![\d\-]|[.,]\d)")
 # Issuer prefixes of the networks printed on cards (ISO/IEC 7812 IIN ranges), and their lengths.
 _NETWORKS = (
     (re.compile(r"4"), (13, 16, 19)),  # Visa

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-from .kinds import Context, Mention, kind, literal_pattern
+from .kinds import Context, Mention, kind, literal_pattern, not_after
 
 _MONTHS = {
     # English, French (with and without accents), Russian (genitive, as dates print them)
@@ -58,7 +58,7 @@ def find_dates(text: str, context: Context) -> Iterator[Mention]:
             yield Mention("date", value, m.start(), m.end())
     low = text.lower()
     if len(low) == len(text):  # positions in the lower-cased text are the text's
-        found = (m for m in _MONTH_DAY.finditer(low) if not (m.start() and _WORD.match(low, m.start() - 1)))
+        found = not_after(_MONTH_DAY, low, _WORD)
     else:  # a character whose lower case is longer (İ): the slower pattern, on the text as it is
         found = _MONTH_DAY_ANY_CASE.finditer(text)
     for m in found:

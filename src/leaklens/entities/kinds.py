@@ -94,6 +94,19 @@ def snippet(text: str, start: int, end: int, width: int = 60) -> str:
     return ("…" if a > 0 else "") + out + ("…" if b < len(text) else "")
 
 
+def not_after(pattern: re.Pattern[str], text: str, before: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """`pattern`'s matches in `text` that do not follow a character `before` matches: the look-behind
+    of a pattern that would otherwise start with it (and so be tried at every position of the text).
+    A match refused is looked for again one character on, as the look-behind form would."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        if m.start() and before.match(text, m.start() - 1):
+            pos = m.start() + 1
+            continue
+        yield m
+        pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
 def literal_pattern(words: Iterable[str]) -> str:
     """One regex for many literal names, as a trie: Python's `re` tries an alternation of literals one
     by one at every position, a trie shares their prefixes (thousands of correspondents, one pass)."""

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
-from .kinds import Context, Mention, kind, literal_pattern
+from .kinds import Context, Mention, kind, literal_pattern, not_after
 
 # Currency as printed -> ISO 4217 code.
 _CURRENCIES = {
@@ -58,7 +58,7 @@ def find_money(text: str, context: Context) -> Iterator[Mention]:
     low = text.lower()
     if len(low) == len(text):  # positions in the lower-cased text are the text's
         found = itertools.chain(
-            (m for m in _BEFORE.finditer(low) if not (m.start() and _NOT_BEFORE_CURRENCY.match(low, m.start() - 1))),
+            not_after(_BEFORE, low, _NOT_BEFORE_CURRENCY),
             _AFTER.finditer(low),
         )
     else:
