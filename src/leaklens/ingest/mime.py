@@ -334,9 +334,16 @@ _B64_OK = _B64_ALPHABET + b"= \t\r\n"
 _B64_NOT_DATA = bytes(c for c in range(256) if c not in _B64_ALPHABET + b"=")
 
 
+def header_str(value: object) -> str:
+    """A header value as text, whatever compat32 returned: a field holding raw 8-bit bytes comes back
+    as an `email.header.Header`, which has no string methods (fuzzing found `.strip()` failing on it);
+    its undecodable bytes become U+FFFD here, which is enough for a token such as an encoding."""
+    return "" if value is None else str(value)
+
+
 def decode_payload(entity: Entity) -> tuple[bytes, list[Finding]]:
     """Undo the Content-Transfer-Encoding, tolerating the damage real dumps carry."""
-    cte = (entity.headers.get("Content-Transfer-Encoding") or "").strip().lower()
+    cte = header_str(entity.headers.get("Content-Transfer-Encoding")).strip().lower()
     body = entity.body
     findings: list[Finding] = []
     if cte == "base64":

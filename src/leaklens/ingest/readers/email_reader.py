@@ -7,6 +7,7 @@ carrying its MIME metadata.
 
 from __future__ import annotations
 
+import email.errors
 import email.utils
 from datetime import UTC, datetime
 from email.header import Header, decode_header, make_header
@@ -56,7 +57,8 @@ def decode_header_value(value: str | Header | None) -> tuple[str, list[Finding]]
         value = text
     try:
         decoded = str(make_header(decode_header(value)))
-    except (LookupError, ValueError, UnicodeError, AssertionError) as exc:
+    except (LookupError, ValueError, UnicodeError, AssertionError, email.errors.CharsetError) as exc:
+        # CharsetError: an encoded word naming a charset no codec could be (`=?u\xfff-8?q?...?=`).
         findings.append(
             Finding(
                 "mime.bad_header_encoding",
@@ -94,7 +96,7 @@ def _filename(part: Message) -> str | None:
 
 
 def _disposition(part: Message) -> str | None:
-    return (part.get("Content-Disposition") or "").split(";")[0].strip().lower() or None
+    return mime.header_str(part.get("Content-Disposition")).split(";")[0].strip().lower() or None
 
 
 def read_email(src: Source, ctx: ReadContext) -> None:
@@ -125,7 +127,7 @@ def read_email(src: Source, ctx: ReadContext) -> None:
             texts.append(text)
             ctx.findings.extend(fnd)
         fields[key] = ", ".join(texts)
-    date_raw = headers.get("Date")
+    date_raw = mime.header_str(headers.get("Date")) or None  # a Header object when it holds 8-bit bytes
     date = parse_date(date_raw)
     if date_raw and date is None:
         ctx.finding("mime.bad_date", "info", "The Date header cannot be read as a date.", value=date_raw[:200])
@@ -219,7 +221,7 @@ def _hints(
         "content_id": " ".join(str(cid).split()) if cid else None,
         "disposition": disposition,
         "mime_part": leaf.number or "1",
-        "transfer_encoding": (part.get("Content-Transfer-Encoding") or "").strip().lower() or None,
+        "transfer_encoding": mime.header_str(part.get("Content-Transfer-Encoding")).strip().lower() or None,
     }
 
 
