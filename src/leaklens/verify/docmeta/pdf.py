@@ -320,7 +320,7 @@ def _snapshot(prefix: bytes) -> dict[str, Any] | None:
         for i, obj in enumerate(pdf.objects):
             if i > MAX_OBJECTS_COMPARED:
                 break
-            if not obj.is_indirect:
+            if obj is None or not obj.is_indirect:  # pikepdf yields None for a slot a damaged xref left empty
                 continue
             kind, digest, text = _describe(obj, obj.objgen in content_ids)
             if kind in ("XRef", "ObjStm"):
