@@ -4,7 +4,8 @@
 
 Free words and ``"phrases"`` match the full text (subject, sender, recipients, decoded body and
 attachment text, file names); ``field:value`` terms filter, ``-`` before a word or a filter
-excludes it. Each filter is a row of `FILTERS`; the CLI's help, the web form, the parser here,
+excludes it; OR, AND, NOT, parentheses, ``"a b"~5``, ``budg*`` and ``virment~`` as
+Aleph and Datashare read them (the grammar: leaklens.syntax). Each filter is a row of `FILTERS`; the CLI's help, the web form, the parser here,
 the search index (store/index/: its fields, what it writes for each item, how a condition is
 asked) and the web's facets all read those rows, so a new filter is one row here: what it means,
 how its value is read, and which values an item has for it (`values`, over the item's `ItemFacts`)
@@ -25,6 +26,7 @@ from typing import Any
 from .entities.tables import ENTITIES, TEXT_SCANS
 from .errors import UsageError
 from .model import Finding
+from .syntax import And, Field, Node, Not, Phrase, Word, parse_tree
 
 # How a filter's value is read, before any backend sees it: kind -> what the help says.
 VALUE_KINDS = {
@@ -214,45 +216,65 @@ class Condition:
 
 @dataclass
 class Query:
+    """A parsed query: its tree (leaklens.syntax), and for a query that is only words, phrases and
+    filters side by side (the common case, and what the facet links edit), the same split flat."""
+
     terms: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     # filter name -> values as typed; an excluding term is kept under "-name"
     filters: dict[str, list[str]] = field(default_factory=dict)
+    tree: Node | None = None
 
     @property
     def empty(self) -> bool:
-        return not self.terms and not self.filters and not self.excluded
+        return self.tree is None
 
     def conditions(self) -> Iterator[Condition]:
         """Each filter term, checked and normalised; UsageError for a value a filter cannot take."""
         for key, values in self.filters.items():
             negated = key.startswith("-")
-            spec = FILTERS[key.lstrip("-")]
-            if negated and not spec.negatable:
-                raise UsageError(f"{spec.name}: cannot be excluded with -")
             for value in values:
-                yield Condition(spec, spec.normalise(value), negated)
+                yield condition(key.lstrip("-"), value, negated)
+
+
+def condition(name: str, value: str, negated: bool = False) -> Condition:
+    """One filter term, its value normalised; UsageError for a value the filter cannot take."""
+    spec = FILTERS[name]
+    if negated and not spec.negatable:
+        raise UsageError(f"{spec.name}: cannot be excluded with - or NOT")
+    return Condition(spec, spec.normalise(value), negated)
 
 
 def parse(text: str) -> Query:
-    """The query in `text`. Never fails: what is not a filter is text, and user text never reaches a
-    backend's own syntax (each backend quotes each term)."""
-    q = Query()
-    for m in TOKEN.finditer(text or ""):
-        neg, key, phrase, word = m.groups()
-        value = phrase if phrase is not None else word
-        if key and key.lower() in FILTERS:
-            q.filters.setdefault(("-" if neg else "") + key.lower(), []).append(value)
-            continue
-        if key:  # "foo:bar" that is not a filter is just text
-            value = f"{key}:{value}" if phrase is None else f"{key} {value}"
-        if value and value.strip():
-            (q.excluded if neg else q.terms).append(value)
+    """The query in `text` (the grammar: leaklens.syntax); UsageError, saying what and where, for
+    what it cannot read. User text never reaches a backend's own syntax: the tree is asked as
+    index query objects (store/index/translate.py)."""
+    tree = parse_tree(text or "", FILTERS)
+    q = Query(tree=tree)
+    flat = tree.nodes if isinstance(tree, And) else (tree,) if tree is not None else ()
+    for node in flat:
+        neg = isinstance(node, Not)
+        inner = node.node if neg else node
+        if isinstance(inner, Field):
+            q.filters.setdefault(("-" if neg else "") + inner.name, []).append(inner.value)
+        elif isinstance(inner, Word | Phrase):
+            (q.excluded if neg else q.terms).append(inner.text)
     return q
 
 
-# The orders a search can return its hits in.
-SORTS = {"relevance", "date", "-date"}
+# The orders a search can return its hits in (a leading "-": the other way), with what they mean.
+SORT_LABELS = {
+    "relevance": "Most relevant",
+    "-date": "Newest first",
+    "date": "Oldest first",
+    "-size": "Largest first",
+    "size": "Smallest first",
+    "sender": "Sender (A to Z)",
+    "-sender": "Sender (Z to A)",
+    "verdict": "Verdict (altered first)",
+    "-verdict": "Verdict (verified first)",
+}
+SORTS = set(SORT_LABELS)
 
 
 EXAMPLE = '"bank transfer" from:alice after:2017-04-01 ext:pdf -verdict:verified'

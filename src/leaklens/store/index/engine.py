@@ -23,7 +23,19 @@ from pathlib import Path
 import tantivy
 
 from ..base import Facets
-from .schema import FACET_FIELDS, ID, SCHEMA_KEY, SORT_ASC, SORT_DESC, WORDS, build_schema, words_analyzer
+from .schema import (
+    FACET_FIELDS,
+    ID,
+    ORDER_FIELDS,
+    SCHEMA_KEY,
+    SORT_DESC,
+    STEM_FIELDS,
+    WORDS,
+    build_schema,
+    stem_analyzer,
+    stem_tokenizer,
+    words_analyzer,
+)
 from .translate import Plan
 
 MARKER = "leaklens-index.json"  # which declaration the index was built for
@@ -74,6 +86,8 @@ class SearchIndex:
         else:
             os.close(fd)
         index.register_tokenizer(WORDS, self.analyzer)  # tokenizers are not kept in the folder
+        for _name, language, _weight in STEM_FIELDS:
+            index.register_tokenizer(stem_tokenizer(language), stem_analyzer(language))
         return index
 
     def _open_locked(self) -> tantivy.Index:
@@ -147,15 +161,17 @@ class SearchIndex:
             return searcher, []
         if sort == "relevance" and plan.ranked:
             found = searcher.search(plan.query, limit, count=False, offset=offset)
-        elif sort == "date":
-            found = searcher.search(
-                plan.query, limit, count=False, offset=offset, order_by_field=SORT_ASC, order=tantivy.Order.Asc
-            )
-        else:  # "-date", and relevance without words to rank by: newest first
-            found = searcher.search(
-                plan.query, limit, count=False, offset=offset, order_by_field=SORT_DESC, order=tantivy.Order.Desc
-            )
+        else:  # an order of a field; relevance without words to rank by: newest first
+            field, ascending = ORDER_FIELDS.get(sort, (SORT_DESC, False))
+            order = tantivy.Order.Asc if ascending else tantivy.Order.Desc
+            found = searcher.search(plan.query, limit, count=False, offset=offset, order_by_field=field, order=order)
         return searcher, [searcher.doc(addr).get_first(ID) for _, addr in found.hits]
+
+    def ids(self, plan: Plan, *, limit: int) -> list[str]:
+        """The ids of up to `limit` matches, in no particular order (a selection of "all matching")."""
+        searcher = self.searcher()
+        found = searcher.search(plan.query, limit, count=False)
+        return [searcher.doc(addr).get_first(ID) for _, addr in found.hits]
 
     def count(self, plan: Plan) -> int:
         return self.searcher().search(plan.query, 1, count=True).count

@@ -198,6 +198,16 @@ class SearchIndexMixin:
     def _fields(row: Mapping[str, Any], texts: list[TextRecord]) -> dict[str, str]:
         return text_values(row, texts, meta_of(row["meta"]))
 
+    def search_ids(self, text: str, *, limit: int) -> list[str]:
+        """The ids of up to `limit` items matching `text` (a bulk action on "all matching"), those the
+        store still holds."""
+        engine = self._search_ready()
+        ids = engine.ids(self._plan(engine, text), limit=limit)
+        if not ids:
+            return []
+        held = {r["id"] for r in self.select_items(ItemQuery(ids=tuple(ids)))}  # type: ignore[attr-defined]
+        return [i for i in ids if i in held]
+
     def search_count(self, text: str, *, only_if_cheap: bool = False) -> int | None:
         # The index counts any query at once (filters are its fields too), so it is always cheap.
         engine = self._search_ready()

@@ -20,6 +20,7 @@ from typing import Any
 
 import tantivy
 
+from ...addresses import parse_address_list
 from ...model import Finding
 from ...query import FACETS, FILTERS, Filter, ItemFacts
 from ..base import TEXT_SOURCES, TextRecord
@@ -38,6 +39,29 @@ def words_analyzer() -> tantivy.TextAnalyzer:
     )
 
 
+# Stemmed words, one field per language (two stemmers in a row conflate what neither would:
+# "transfer" -> French "transf"): a plain word matches its stem in any of them, so "virement" finds
+# "Virements" and "payment" finds "payments". Only the terms are kept (no positions: phrases ask
+# the exact words), over the subject and the text, the fields a reader searches for what was said.
+STEM_LANGUAGES = ("french", "english")
+STEM_FIELDS: tuple[tuple[str, str, float], ...] = tuple((f"stem_{lang[:2]}", lang, 0.6) for lang in STEM_LANGUAGES)
+
+
+def stem_analyzer(language: str) -> tantivy.TextAnalyzer:
+    """Lower case, stemmed (Snowball, which expects the accents), then accents folded."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stemmer(language))
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def stem_tokenizer(language: str) -> str:
+    return f"leaklens_stem_{language}"
+
+
 # (field, weight in ranking): the columns and bm25 weights of the FTS5 index this replaces.
 TEXT_FIELDS: tuple[tuple[str, float], ...] = (
     ("subject", 4.0),
@@ -50,6 +74,22 @@ TEXT_FIELDS: tuple[tuple[str, float], ...] = (
 ID = "id"  # the item's id: stored (hits name their item by it), and a term (updates replace by it)
 SORT_ASC = "sort_date_asc"  # date, then found order; undated last ("date")
 SORT_DESC = "sort_date_desc"  # read descending: date, then latest found; undated last ("-date")
+SORT_SIZE = "sort_size"  # bytes (u64)
+SORT_SENDER = "sort_sender"  # the sender's address, lower case (text)
+SORT_VERDICT = "sort_verdict"  # the verdict's rank, altered first (u64; model.VERDICT_ORDER)
+# The orders of leaklens.query.SORTS that are a field: name -> (field, ascending?).
+ORDER_FIELDS: dict[str, tuple[str, bool]] = {
+    "date": (SORT_ASC, True),
+    "-date": (SORT_DESC, False),
+    "size": (SORT_SIZE, True),
+    "-size": (SORT_SIZE, False),
+    "sender": (SORT_SENDER, True),
+    "-sender": (SORT_SENDER, False),
+    "verdict": (SORT_VERDICT, True),
+    "-verdict": (SORT_VERDICT, False),
+}
+# The worst first: what a reporter must look at before publishing.
+VERDICT_RANK = {v: n for n, v in enumerate(("altered", "suspicious", "error", "unverified", "verified"))}
 _UNDATED_ASC, _UNDATED_DESC = "~", "!"  # sort after, and before, every "YYYY-..." text
 
 
@@ -81,6 +121,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field(ID, stored=True, tokenizer_name="raw", index_option="basic")
     for name, _weight in TEXT_FIELDS:
         sb.add_text_field(name, tokenizer_name=WORDS)
+    for name, language, _weight in STEM_FIELDS:
+        sb.add_text_field(name, tokenizer_name=stem_tokenizer(language), index_option="freq")
     counted = set(FACET_FIELDS.values())
     for ff in FILTER_FIELDS.values():
         if ff.how == "day":
@@ -93,13 +135,22 @@ def build_schema() -> tantivy.Schema:
             sb.add_text_field(fname, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_text_field(SORT_ASC, tokenizer_name="raw", index_option="basic", fast=True)
     sb.add_text_field(SORT_DESC, tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_unsigned_field(SORT_SIZE, fast=True)
+    sb.add_text_field(SORT_SENDER, tokenizer_name="raw", index_option="basic", fast=True)
+    sb.add_unsigned_field(SORT_VERDICT, fast=True)
     return sb.build()
 
 
 def _schema_key() -> str:
     """Changes when the declared fields do (or how an item's values are written: bump VERSION)."""
-    VERSION = 1
-    shape = [VERSION, TEXT_FIELDS, sorted((k, v.field, v.how) for k, v in FILTER_FIELDS.items()), FACET_FIELDS]
+    VERSION = 2  # 2: stemmed fields, sorts by size, sender and verdict
+    shape = [
+        VERSION,
+        TEXT_FIELDS,
+        STEM_FIELDS,
+        sorted((k, v.field, v.how) for k, v in FILTER_FIELDS.items()),
+        FACET_FIELDS,
+    ]
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -141,6 +192,20 @@ def filter_terms(ff: FilterField, raw: Iterable[Any]) -> list[Any]:
 # (field, its values, how a value becomes a term), once: documents are made by the thousand.
 _WRITERS = [(ff.field, ff.filter.values, _normaliser(ff)) for ff in FILTER_FIELDS.values() if ff.filter.values]
 _FACET_WRITERS = [(FACET_FIELDS[f.name], f.facet_values) for f in FACETS if f.facet_values is not None]
+
+
+def sender_key(value: str) -> str:
+    """What "sort by sender" orders by: the first mailbox's address, lower case (a display name can
+    say anything); no sender sorts last ("~" after every letter and digit)."""
+    if not value.strip():
+        return "~"
+    try:
+        found = parse_address_list(value)
+        boxes = getattr(found, "mailboxes", None) or []
+        address = getattr(boxes[0], "address", "") if boxes else ""
+    except Exception:  # noqa: BLE001 - any text is a valid From for sorting: fall back to the text
+        address = ""
+    return (address or value).strip().lower() or "~"
 
 
 def meta_of(value: Any) -> dict[str, Any]:
@@ -190,9 +255,14 @@ def document(
     meta = meta_of(item.get("meta"))
     facts = ItemFacts({**item, "meta": meta}, findings, tables or {})
     fields: dict[str, list[Any]] = {ID: [item["id"]]}
-    for name, value in text_values(item, texts, meta).items():
+    values = text_values(item, texts, meta)
+    for name, value in values.items():
         if value:
             fields[name] = [value]
+    said = "\n".join(filter(None, (values["subject"], values["body"])))
+    if said:
+        for name, _language, _weight in STEM_FIELDS:
+            fields[name] = [said]
     for name, values, norm in _WRITERS:
         terms = [norm(v if type(v) is str else str(v)) for v in values(facts) if v is not None and v != ""]
         if len(terms) > 1:
@@ -210,4 +280,7 @@ def document(
     date, rowid = item.get("date") or "", int(item.get("rowid") or 0)
     fields[SORT_ASC] = [f"{date or _UNDATED_ASC}\x01{rowid:012d}"]
     fields[SORT_DESC] = [f"{date or _UNDATED_DESC}\x01{rowid:012d}"]
+    fields[SORT_SIZE] = [max(0, int(item.get("size") or 0))]
+    fields[SORT_SENDER] = [sender_key(item.get("email_from") or "")]
+    fields[SORT_VERDICT] = [VERDICT_RANK.get(item.get("verdict") or "", len(VERDICT_RANK))]
     return tantivy.Document.from_dict(fields, SCHEMA)
