@@ -76,6 +76,7 @@ class _Scratch:
         self.uses = 0
 
     def get(self) -> Path:
+        """The scratch folder for one harness call (called once per call: it may start a new one)."""
         self.uses += 1
         if self.root is None or self.uses % 500 == 0:
             if self.root is not None:
@@ -98,8 +99,7 @@ def _file(data: bytes, name: str) -> Path:
 def _read(data: bytes, name: str, mime: str | None = None, depth: int = 0, hint: str | None = None,
           blobs: BlobStore | None = None) -> ReadContext:
     """One item read the way the worker reads it (sniff, pick the reader, read), minus the catch-all."""
-    root = _scratch.get()
-    blobs = blobs or BlobStore(root / "blobs")
+    blobs = blobs or BlobStore(_scratch.get() / "blobs")
     sha, size = blobs.put_bytes(data)
     mime = mime or sniff(data, name, len(data))
     src = Source(path=blobs.path(sha), name=name, chain=f"fuzz/{name}", size=size, mime=mime, depth=depth,
