@@ -116,3 +116,50 @@ def test_sorts(case):
     verdicts = [h["verdict"] for h in case.db.search("", limit=10, sort="verdict")[1]]
     rank = ["altered", "suspicious", "error", "unverified", "verified"]
     assert verdicts == sorted(verdicts, key=rank.index)
+
+
+def test_snippets_mark_the_stems_found(case):
+    _, hits = case.db.search("virement chypre")
+    assert "\x02virements\x03" in hits[0]["snippet"].lower() and "\x02chypre\x03" in hits[0]["snippet"].lower()
+
+
+# -- the CLI: --format for scripts, --batch from a list of terms
+
+
+def test_cli_formats_and_batch(case, tmp_path):
+    import csv
+    import io
+    import json
+
+    from typer.testing import CliRunner
+
+    from leaklens.cli import app
+
+    run = CliRunner()
+    where = ["--case", str(case.root)]
+    got = run.invoke(app, ["search", "virement OR transfer", *where, "--format", "json", "--sort", "date"])
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.stdout)
+    assert doc["total"] == 3 and [h["subject"] for h in doc["hits"]] == ["Virements", "Transfer", "Budgets"]
+    assert "\x02" not in got.stdout
+    got = run.invoke(app, ["search", "budg*", *where, "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(got.stdout)))
+    assert sorted(r["subject"] for r in rows) == ["Budgets", "Transfer"] and rows[0]["verdict"]
+    terms = tmp_path / "terms.txt"
+    terms.write_text("virement\n# a comment\n\nChypre\nnowhere-to-be-found\n(oops\nvirement\n")
+    got = run.invoke(app, ["search", "--batch", str(terms), *where, "-f", "csv"])
+    assert got.exit_code == 0, got.output
+    assert list(csv.reader(io.StringIO(got.stdout))) == [
+        ["term", "count", "error"],
+        ["virement", "2", ""],
+        ["Chypre", "1", ""],
+        ["nowhere-to-be-found", "0", ""],
+        ["(oops", "", "the ( at character 1 is not closed: add a )"],
+    ]
+    got = run.invoke(app, ["search", "--batch", str(terms), *where])
+    assert got.exit_code == 0 and "not closed" in got.output and "Chypre" in got.output
+    # What the CLI cannot read: one line, no traceback.
+    for bad in (["search", "(oops", *where], ["search", "x", *where, "-f", "xml"], ["search", *where],
+                ["search", "--batch", str(tmp_path / "missing.txt"), *where]):  # fmt: skip
+        got = run.invoke(app, bad)
+        assert got.exit_code != 0 and "Traceback" not in got.output, bad

@@ -23,7 +23,7 @@ from .errors import LeaklensError, UsageError
 from .ingest.limits import Limits
 from .jobs import Job, identity_line, recorded
 from .options import DbOpt
-from .query import EXAMPLE, SORTS, help_text
+from .query import EXAMPLE, SORT_LABELS, SORTS, help_text
 
 app = typer.Typer(
     help="leaklens — forensic workbench for hack-and-leak dumps.\n\n"
@@ -375,18 +375,60 @@ def index(
 def search(
     query: Annotated[
         str,
-        typer.Argument(help='Words, "phrases" and filters (listed below), e.g. ' + repr(EXAMPLE) + "."),
-    ],
+        typer.Argument(
+            help='Words, "phrases", OR, AND, NOT, (groups), "a b"~5, budg*, virment~ and filters (listed below), '
+            "e.g. " + repr(EXAMPLE) + "."
+        ),
+    ] = "",
     case: CaseOpt = DEFAULT_CASE,
     db: DbOpt = None,
     limit: Annotated[int, typer.Option(help="Results to show.")] = 20,
-    sort: Annotated[str, typer.Option(help="relevance, date or -date.")] = "relevance",
+    sort: Annotated[str, typer.Option(help=", ".join(SORT_LABELS) + ' (a leading "-": the other way).')] = "relevance",
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    batch: Annotated[
+        Path | None,
+        typer.Option("--batch", help="A file of terms, one a line (# comments): each term's count of matches."),
+    ] = None,
 ) -> None:
     """Full-text search over decoded bodies, attachment text, headers and file names."""
+    from . import searchout
+    from .investigate.batch import batch_search, read_terms
+
     if sort not in SORTS:
-        raise UsageError(f"--sort must be one of {', '.join(sorted(SORTS))}")
+        raise UsageError(f"--sort must be one of {', '.join(SORT_LABELS)}")
+    if format not in searchout.FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(searchout.FORMATS)}")
+    if batch is None and not query.strip():
+        raise UsageError("give a query, or --batch FILE with one term a line")
+    terms: list[str] = []
+    if batch is not None:
+        try:
+            terms = read_terms(batch.read_text(encoding="utf-8", errors="replace").splitlines())
+        except OSError as exc:
+            raise UsageError(f"--batch {batch}: {exc.strerror or exc}") from None
     with Case.open(case, db=db) as c:
+        if batch is not None:
+            rows = batch_search(c.db, terms)
+            if format == "json":
+                sys.stdout.write(searchout.batch_json(rows) + "\n")
+            elif format == "csv":
+                sys.stdout.write(searchout.batch_csv(rows))
+            else:
+                t = Table(title=f"{len(rows):,} terms from {batch}")
+                for col in ("term", "matches", "search"):
+                    t.add_column(col, overflow="fold")
+                for r in rows:
+                    shown = f"[red]{escape(r.error or '')}[/red]" if r.count is None else f"{r.count:,}"
+                    t.add_row(escape(r.term), shown, escape(f"leaklens search {_shell_quote(r.term)}"))
+                console.print(t)
+            return
         total, hits = c.db.search(query, limit=limit, sort=sort)
+        if format == "json":
+            sys.stdout.write(searchout.hits_json(query, sort, total, hits) + "\n")
+            return
+        if format == "csv":
+            sys.stdout.write(searchout.hits_csv(hits))
+            return
         t = Table(title=f"{total:,} results for {query!r}" + (f" (first {len(hits)})" if total > len(hits) else ""))
         for col in ("date", "from", "subject / path", "match", "verdict", "id"):
             t.add_column(col, overflow="fold")
@@ -404,6 +446,12 @@ def search(
                 h["id"],
             )
         console.print(t)
+
+
+def _shell_quote(term: str) -> str:
+    import shlex
+
+    return shlex.quote(term)
 
 
 @app.command()

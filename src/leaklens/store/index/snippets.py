@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import tantivy
 
-from .schema import TEXT_FIELDS
-from .translate import unit_query
+from .schema import STEM_FIELDS, TEXT_FIELDS
+from .translate import stems_of, unit_query
 
 MAX_CHARS = 110  # about the twelve words FTS5's snippet() showed
 ELLIPSIS = " … "  # where the passage is cut, as FTS5's snippet() wrote it
@@ -32,11 +32,22 @@ class Snippets:
             gen = tantivy.SnippetGenerator.create(searcher, tantivy.Query.boolean_query(parts), schema, name)
             gen.set_max_num_chars(MAX_CHARS)
             self.generators.append((name, gen))
+        # Then a word's stems in the text (subject and body): "virement" marks "Virements".
+        self.stemmed: list[tuple[str, tantivy.SnippetGenerator]] = []
+        for name, language, _weight in STEM_FIELDS:
+            stems = [s for w in units if len(w) == 1 for s in stems_of(language, w[0])]
+            if stems:
+                parts = [(tantivy.Occur.Should, tantivy.Query.term_query(schema, name, s)) for s in stems]
+                gen = tantivy.SnippetGenerator.create(searcher, tantivy.Query.boolean_query(parts), schema, name)
+                gen.set_max_num_chars(MAX_CHARS)
+                self.stemmed.append((name, gen))
 
     def of(self, fields: Mapping[str, str]) -> str:
         """The snippet of one item from its text fields: the first field (in SNIPPET_FIELDS order)
-        with a match, else the start of its body."""
+        with a match, or the passage of its subject and body with more of the words' stems marked,
+        else the start of its body."""
         first = None
+        best: tuple[int, str] | None = None
         for name, gen in self.generators:
             text = fields.get(name) or ""
             if not text:
@@ -45,9 +56,19 @@ class Snippets:
             doc.add_text(name, text)
             snippet = gen.snippet_from_doc(doc)
             if snippet.highlighted():
-                return marked(text, snippet)
+                best = (len(snippet.highlighted()), marked(text, snippet))
+                break
             if first is None:
                 first = text
+        said = "\n".join(filter(None, (fields.get("subject"), fields.get("body"))))
+        for name, gen in self.stemmed if said else ():
+            doc = tantivy.Document()
+            doc.add_text(name, said)
+            snippet = gen.snippet_from_doc(doc)
+            if len(snippet.highlighted()) > (best[0] if best else 0):
+                best = (len(snippet.highlighted()), marked(said, snippet))
+        if best is not None:
+            return best[1]
         if first is None:
             return ""
         return first[:MAX_CHARS] + (ELLIPSIS if len(first) > MAX_CHARS else "")

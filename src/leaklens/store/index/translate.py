@@ -87,7 +87,8 @@ def condition_query(schema: tantivy.Schema, c: Condition, live: Callable[[str, s
 _STEMMERS: dict[str, tantivy.TextAnalyzer] = {}
 
 
-def _stems(language: str, text: str) -> list[str]:
+def stems_of(language: str, text: str) -> list[str]:
+    """The stems of `text`'s words in one language, as that language's field holds them."""
     analyzer = _STEMMERS.get(language)
     if analyzer is None:
         analyzer = _STEMMERS[language] = stem_analyzer(language)
@@ -136,7 +137,7 @@ def _plain(schema: tantivy.Schema, words: list[str], text: str) -> Q:
         return exact  # "e-mail": its words in a row, as typed
     parts = [(Occur.Should, exact)]
     for name, language, weight in STEM_FIELDS:
-        stems = _stems(language, text)
+        stems = stems_of(language, text)
         if len(stems) == 1:
             parts.append((Occur.Should, Q.boost_query(Q.term_query(schema, name, stems[0]), weight)))
     return Q.boolean_query(parts)
