@@ -4,12 +4,13 @@
 
 Free words and ``"phrases"`` match the full text (subject, sender, recipients, decoded body and
 attachment text, file names); ``field:value`` terms filter, ``-`` before a word or a filter
-excludes it; OR, AND, NOT, parentheses, ``"a b"~5``, ``budg*`` and ``virment~`` as
-Aleph and Datashare read them (the grammar: leaklens.syntax). Each filter is a row of `FILTERS`; the CLI's help, the web form, the parser here,
-the search index (store/index/: its fields, what it writes for each item, how a condition is
-asked) and the web's facets all read those rows, so a new filter is one row here: what it means,
-how its value is read, and which values an item has for it (`values`, over the item's `ItemFacts`)
-or, for values that change at any moment (tags), the store method that answers it (`live`).
+excludes it; OR, AND, NOT, parentheses, ``"a b"~5``, ``budg*`` and ``virment~`` as Aleph and
+Datashare read them (the grammar: leaklens.syntax). Each filter is a row of `FILTERS`; the CLI's
+help, the web form, the parser here, the search index (store/index/: its fields, what it writes
+for each item, how a condition is asked) and the web's facets all read those rows, so a new filter
+is one row here: what it means, how its value is read, and which values an item has for it
+(`values`, over the item's `ItemFacts`) or, for values that change at any moment (tags), the
+store method that answers it (`live`).
 
 Nothing here knows a database: values are checked and normalised here, once, and a backend
 receives `Condition`s whose values are already in their stored form.
