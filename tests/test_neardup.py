@@ -115,3 +115,28 @@ def test_many_identical_copies_join_one_group_quickly() -> None:
     assert time.perf_counter() - start < 10
     assert len(g.members) == 3001 and "edited" in g.members
     assert gc.isenabled()  # the collector paused during grouping is switched back on
+
+
+def test_a_bucket_of_lookalikes_is_compared_in_part_and_said(monkeypatch) -> None:
+    """Texts of one small vocabulary (a mail merge) all share LSH buckets: each is compared with
+    BUCKET_CAP of a bucket's others, not all, and the items of such a bucket are named with its size;
+    true copies still join (identical ones before LSH, a near one through a bucket it shares)."""
+    from leaklens.verify import neardup
+
+    monkeypatch.setattr(neardup, "BUCKET_CAP", 4)
+    small = VOCAB[:30]
+    lookalikes = [(f"m{i}", " ".join(rng.choice(small) for _ in range(120))) for i in range(40)]
+    base = doc(300)
+    near = " ".join(base.split()[:290] + ["edited"] * 10)
+    texts = [*lookalikes, ("p1", base), ("p2", base), ("p3", near)]
+    capped: dict[str, int] = {}
+    groups = find_near_duplicates(texts, capped=capped)
+    assert ["p1", "p2", "p3"] in [sorted(g.members) for g in groups]
+    assert capped and set(capped) <= {i for i, _ in lookalikes}
+    assert all(size > 5 for size in capped.values())  # only buckets larger than the cap + 1
+    g = next(g for g in groups if "p3" in g.members)
+    assert len(g.pairs) == 2 and g.similarity == min(s for _, _, s in g.pairs) >= 0.95  # the pairs that joined it
+    monkeypatch.setattr(neardup, "BUCKET_CAP", 10_000)
+    uncapped: dict[str, int] = {}
+    find_near_duplicates(texts, capped=uncapped)
+    assert uncapped == {}

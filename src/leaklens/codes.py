@@ -89,6 +89,7 @@ _TABLE: list[tuple[str, str, str | None, bool, str]] = [
     ("doc.metadata_crash", "warning", None, False, "The process reading the metadata died."),
     ("dup.altered_copy", "warning", None, True, "A near-copy of a verified item, with differences."),
     ("dup.carries_altered", "warning", SUSPICIOUS, False, "An unverified email carrying an altered item."),
+    ("dup.compared_in_part", "info", None, False, "Too many look-alike texts: compared with only some of them."),
     # --- spread: what social posts did with an item (information, never a verdict)
     ("spread.shared", "info", None, False, "Shared in social posts: first where, when and by whom."),
     # --- intel: phishing (heuristic: a lookalike's own valid signature proves only who sent it)

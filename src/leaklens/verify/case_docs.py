@@ -256,7 +256,8 @@ def near_duplicates(case: Case) -> set[str]:
     db.delete_rows(DUP_GROUPS)
     # Images too: a scan read by OCR is compared with the typed documents it may copy.
     docs = db.document_texts(("document", "attachment", "image"), 200)
-    groups = find_near_duplicates((i, t) for i, t in docs if len(t.split()) >= MIN_DUP_WORDS)
+    capped: dict[str, int] = {}
+    groups = find_near_duplicates(((i, t) for i, t in docs if len(t.split()) >= MIN_DUP_WORDS), capped=capped)
     by_message: dict[str, dict[str, str]] = {}
     for item_id, message_id, body in db.email_copy_texts():
         by_message.setdefault(message_id, {})[item_id] = unquoted(body)
@@ -273,8 +274,22 @@ def near_duplicates(case: Case) -> set[str]:
         ),
     )
     found = altered_copy_findings(groups, verdicts)
+    for item_id, size in capped.items():  # said, so that a missing group is not read as "no copy"
+        found.setdefault(item_id, []).append(_compared_in_part(size))
     db.add_findings_of(((i, f) for i, fs in found.items() for f in fs), "dup")
     return cleared | set(found)
+
+
+def _compared_in_part(bucket: int) -> Finding:
+    from .neardup import BUCKET_CAP
+
+    return Finding(
+        "dup.compared_in_part",
+        "info",
+        f"This text shares most of its words with {bucket - 1:,} others (a template, a mail merge): it was "
+        f"compared with up to {2 * BUCKET_CAP} of them, so a near-copy among the rest may be missing from its group.",
+        {"lookalikes": bucket - 1, "compared": 2 * BUCKET_CAP},  # BUCKET_CAP on each side of it in its bucket
+    )
 
 
 def population(case: Case) -> dict[str, Any]:

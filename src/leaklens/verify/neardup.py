@@ -14,11 +14,15 @@ import difflib
 import gc
 import hashlib
 import re
+import tempfile
 import zlib
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from leaklens.model import Finding
 
@@ -37,7 +41,7 @@ class DupGroup:
     kind: str  # "exact" (same sha256) or "near"
     members: list[str]
     similarity: float = 1.0  # lowest word overlap among the pairs that joined the group
-    pairs: list[tuple[str, str, float]] = field(default_factory=list)
+    pairs: list[tuple[str, str, float]] = field(default_factory=list)  # those pairs (one fewer than members)
     texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,41 +78,74 @@ def overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(len(a), len(b))
 
 
+def _common(a: Any, b: Any) -> int:
+    """Tokens two bags share; bags are sorted arrays of distinct token numbers."""
+    if len(a) > len(b):
+        a, b = b, a
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    return int(np.count_nonzero(b[at] == a))
+
+
 def find_near_duplicates(
     texts: Iterable[tuple[str, str]],
     *,
     threshold: float = 0.8,
     num_perm: int = 128,
     min_words: int = 10,
+    capped: dict[str, int] | None = None,
 ) -> list[DupGroup]:
-    """Group texts sharing at least `threshold` of their words. Returns groups of 2+ items."""
+    """Group texts sharing at least `threshold` of their words. Returns groups of 2+ items.
+
+    `capped`, when given, receives the items that were in an LSH bucket of more than BUCKET_CAP
+    texts (with the largest such bucket's size): each was compared with BUCKET_CAP of them only,
+    so a near-copy among the others may be missing from its group."""
     # Millions of small immutable objects and no reference cycles: the cyclic collector would
     # only rescan them again and again, which makes the run grow faster than the corpus.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _find_near_duplicates(texts, threshold, num_perm, min_words)
+        return _find_near_duplicates(texts, threshold, num_perm, min_words, capped)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
+class _Spill:
+    """The texts, in a temporary file while grouping: only the grouped ones are read back (for
+    diffs), so the whole corpus is never held in memory."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()
+        self.spans = array("q")  # (offset, length) of each text, in order
+        self.end = 0
+
+    def add(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogatepass")
+        self.file.write(data)
+        self.spans.extend((self.end, len(data)))
+        self.end += len(data)
+
+    def text(self, i: int) -> str:
+        self.file.seek(self.spans[2 * i])
+        return self.file.read(self.spans[2 * i + 1]).decode("utf-8", "surrogatepass")
+
+
 def _find_near_duplicates(
-    texts: Iterable[tuple[str, str]], threshold: float, num_perm: int, min_words: int
+    texts: Iterable[tuple[str, str]], threshold: float, num_perm: int, min_words: int, capped: dict[str, int] | None
 ) -> list[DupGroup]:
+    # Each text is kept as a sorted array of token numbers (4 bytes a token, where a set of
+    # strings cost ~100): the corpus's memory is its distinct tokens once, plus 4 bytes a word.
+    vocab: dict[str, int] = {}
     ids: list[str] = []
-    bags: list[frozenset[str]] = []
-    originals: dict[str, str] = {}
-    for item_id, text in texts:
-        toks = words(text or "")
-        if len(toks) < min_words:
-            continue
-        ids.append(item_id)
-        bags.append(frozenset(_multiset([t.casefold() for t in toks])))
-        originals[item_id] = text
-    if len(ids) < 2:
-        return []
-    parent = list(range(len(ids)))
+    bags: list[Any] = []
+    spill = _Spill()
+    # Texts with the same words (a newsletter sent to a thousand people) are joined directly;
+    # only one of them goes through LSH, so identical copies cannot flood a bucket.
+    first: dict[bytes, int] = {}
+    reps: list[int] = []
+    joins: list[tuple[int, int, float]] = []  # (i, j, overlap) of the pairs that joined two groups
+    parent: list[int] = []
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -116,26 +153,36 @@ def _find_near_duplicates(
             x = parent[x]
         return x
 
-    pairs: list[tuple[int, int, float]] = []
-    # Texts with the same words (a newsletter sent to a thousand people) are joined directly;
-    # only one of them goes through LSH, so identical copies cannot flood a bucket.
-    first: dict[frozenset[str], int] = {}
-    reps: list[int] = []
-    for i, bag in enumerate(bags):
-        r = first.setdefault(bag, i)
-        if r == i:
-            reps.append(i)
+    for item_id, text in texts:
+        toks = words(text or "")
+        if len(toks) < min_words:
+            continue
+        tokens = _multiset([t.casefold() for t in toks])
+        bag = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), dtype=np.uint32, count=len(tokens))
+        bag.sort()
+        i = len(ids)
+        ids.append(item_id)
+        spill.add(text)
+        parent.append(i)
+        key = hashlib.blake2b(bag.tobytes(), digest_size=16).digest()
+        r = first.setdefault(key, i)
+        if r != i and np.array_equal(bags[r], bag):
+            bags.append(bags[r])  # the same array: a copy costs no memory
+            joins.append((r, i, 1.0))
+            parent[i] = find(r)
         else:
-            pairs.append((r, i, 1.0))
-            parent[find(i)] = find(r)
-    for i, j, score in _lsh_pairs(bags, reps, threshold, num_perm):
-        pairs.append((i, j, score))
-        parent[find(i)] = find(j)
+            bags.append(bag)
+            reps.append(i)
+    if len(ids) < 2:
+        return []
+    for i, j, score in _lsh_joins(bags, reps, list(vocab), threshold, num_perm, find, parent, capped, ids):
+        joins.append((i, j, score))
+    del first, vocab
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(ids)):
         members[find(i)].append(i)
     group_pairs: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
-    for i, j, score in pairs:
+    for i, j, score in joins:
         group_pairs[find(i)].append((i, j, score))
     groups = []
     for root, idx in members.items():
@@ -148,19 +195,46 @@ def _find_near_duplicates(
                 members=[ids[i] for i in idx],
                 similarity=min(s for _, _, s in gp),
                 pairs=[(ids[i], ids[j], s) for i, j, s in gp],
-                texts={ids[i]: originals[ids[i]] for i in idx},
+                texts={ids[i]: spill.text(i) for i in idx},
             )
         )
+    spill.file.close()
     groups.sort(key=lambda g: g.members[0])
     return groups
 
 
-def _lsh_pairs(
-    bags: list[frozenset[str]], reps: list[int], threshold: float, num_perm: int
-) -> list[tuple[int, int, float]]:
-    """Pairs of distinct texts with word overlap >= threshold, among the candidates LSH proposes."""
+BUCKET_CAP = 64  # texts of one LSH bucket each compared with at most this many of the others
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x27D4EB2F165667C5, 0x94D049BB133111EB],
+                dtype=np.uint64)  # fmt: skip
+
+
+def _band_keys(hashvalues: Any, bands: int, rows: int) -> Any:
+    """One 64-bit key per band of a signature: equal bands give equal keys (what LSH buckets by);
+    unequal ones collide with odds of 2^-64, and a collision only adds a pair to compare."""
+    block = hashvalues[: bands * rows].astype(np.uint64).reshape(bands, rows)
+    with np.errstate(over="ignore"):
+        mixed = block * _MIX[:rows]
+        key = np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(29)), axis=1) * np.uint64(0xBF58476D1CE4E5B9)
+    return key
+
+
+def _lsh_joins(
+    bags: list[Any],
+    reps: list[int],
+    vocab: list[str],
+    threshold: float,
+    num_perm: int,
+    find: Callable[[int], int],
+    parent: list[int],
+    capped: dict[str, int] | None,
+    ids: list[str],
+) -> Iterator[tuple[int, int, float]]:
+    """The pairs of distinct texts with word overlap >= threshold that join two groups, among the
+    candidates LSH proposes, bucket by bucket: memory is the signatures' band keys (200 bytes a
+    text) and one bucket's pairs, not every candidate pair of the corpus."""
     if len(reps) < 2:
-        return []
+        return
     # Imported here: datasketch pulls in scipy (half a second), needed only when there is grouping to do.
     from datasketch import MinHash, MinHashLSH
 
@@ -168,15 +242,21 @@ def _lsh_pairs(
     # say nothing about which documents are copies of each other, yet they make unrelated
     # documents share LSH buckets: candidate pairs then grow with the square of the corpus.
     # Signatures are built from the other words; the exact check still uses every word.
-    df: Counter[str] = Counter()
+    df = np.zeros(len(vocab), dtype=np.int64)
     for i in reps:
-        df.update(bags[i])
+        df[bags[i]] += 1  # a bag's tokens are distinct
     limit = max(COMMON_MIN_DOCS, int(COMMON_SHARE * len(reps)))
-    common = {t for t, n in df.items() if n > limit}
-    token_lists = []
-    for i in reps:
-        distinctive = [t for t in bags[i] if t not in common] if common else list(bags[i])
-        token_lists.append(_as_bytes(distinctive if len(distinctive) >= MIN_DISTINCTIVE else list(bags[i])))
+    common = df > limit
+    del df
+    token_bytes = _as_bytes(vocab)
+
+    def token_lists() -> Iterator[list[bytes]]:
+        for i in reps:
+            bag = bags[i]
+            distinctive = bag[~common[bag]]
+            chosen = distinctive if len(distinctive) >= MIN_DISTINCTIVE else bag
+            yield [token_bytes[t] for t in chosen.tolist()]
+
     # Two texts with overlap o (equal lengths) have multiset Jaccard o / (2 - o); LSH is set
     # a little below that, and weighted against misses (a false candidate only costs one exact
     # comparison), so pairs near the threshold still meet in a bucket: with 128 permutations
@@ -184,28 +264,50 @@ def _lsh_pairs(
     # the time, at 0.667 (overlap 0.8) 97%.
     jaccard = threshold / (2 - threshold)
     lsh = MinHashLSH(threshold=max(0.05, jaccard * 0.85), num_perm=num_perm, weights=(0.2, 0.8))
+    bands, rows = lsh.b, lsh.r
+    keys = np.empty((len(reps), bands), dtype=np.uint64)
     # crc32 is a C function: hashing each token through it instead of datasketch's default
     # Python-level sha1 wrapper makes signatures several times cheaper, and stays deterministic.
-    signatures = MinHash.bulk(token_lists, num_perm=num_perm, hashfunc=zlib.crc32)
-    with lsh.insertion_session() as session:
-        for k, sig in enumerate(signatures):
-            session.insert(k, sig, check_duplication=False)
-    checked: set[tuple[int, int]] = set()
-    out = []
-    for k, sig in enumerate(signatures):
-        for m in lsh.query(sig):
-            if m <= k or (k, m) in checked:
+    for k, sig in enumerate(MinHash.generator(token_lists(), num_perm=num_perm, hashfunc=zlib.crc32)):
+        keys[k] = _band_keys(sig.hashvalues, bands, rows)
+    sizes = [len(bags[i]) for i in reps]
+    for band in range(bands):
+        column = keys[:, band]
+        order = np.argsort(column, kind="stable")  # a bucket is a run of equal keys, its texts in order
+        ordered = column[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            if end - start < 2:
                 continue
-            checked.add((k, m))
-            i, j = reps[k], reps[m]
-            a, b = bags[i], bags[j]
-            # Length alone can rule a pair out before counting common words.
-            if min(len(a), len(b)) < threshold * max(len(a), len(b)):
-                continue
-            score = overlap(a, b)
-            if score >= threshold:
-                out.append((i, j, score))
-    return out
+            bucket = order[start:end]
+            size = len(bucket)
+            if size > BUCKET_CAP + 1 and capped is not None:
+                for k in bucket.tolist():
+                    item = ids[reps[k]]
+                    capped[item] = max(capped.get(item, 0), size)
+            # Each text with the next BUCKET_CAP of its bucket (all of them in a bucket that small).
+            left, right = [], []
+            for step in range(1, min(size, BUCKET_CAP + 1)):
+                left.append(bucket[:-step])
+                right.append(bucket[step:])
+            ks, ms = np.concatenate(left), np.concatenate(right)
+            if band:  # a pair that shared an earlier band's bucket was compared there
+                seen = (keys[ks, :band] == keys[ms, :band]).any(axis=1)
+                ks, ms = ks[~seen], ms[~seen]
+            for k, m in zip(ks.tolist(), ms.tolist(), strict=True):
+                i, j = reps[k], reps[m]
+                ri, rj = find(i), find(j)
+                if ri == rj:
+                    continue  # in one group already: their overlap would join nothing
+                la, lb = sizes[k], sizes[m]
+                # Length alone can rule a pair out before counting common words.
+                if min(la, lb) < threshold * max(la, lb):
+                    continue
+                score = _common(bags[i], bags[j]) / max(la, lb)
+                if score >= threshold:
+                    parent[ri] = rj
+                    yield (i, j, score) if i < j else (j, i, score)
 
 
 def exact_groups(records: Iterable[tuple[str, str]]) -> list[DupGroup]:
@@ -292,10 +394,8 @@ def _similarity(a: str, b: str) -> float:
 
 def _finding(group: DupGroup, member: str, reference: str, effect: str) -> Finding:
     diff = word_diff(group.texts.get(reference, ""), group.texts.get(member, ""))
-    score = next(
-        (s for a, b, s in group.pairs if {a, b} == {member, reference}),
-        group.similarity,
-    )
+    # The pair's own overlap: a group keeps only the pairs that joined it, not every pair.
+    score = _similarity(group.texts.get(reference, ""), group.texts.get(member, ""))
     if effect == "altered":
         message = (
             "A near-copy of a cryptographically verified item, with different content: "
