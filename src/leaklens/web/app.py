@@ -78,13 +78,14 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.state.render = Renderer(WEB_DIR / "templates", case_name=pool.name, auth=guard.auth_required)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
-    from .views import api, pages
+    from .views import api, bulk, pages
     from .views import entities as entities_views
     from .views import jobs as jobs_views
     from .views import phishing as phishing_views
     from .views import spread as spread_views
 
     app.include_router(api.router)
+    app.include_router(bulk.router)  # before pages: /search/bulk, /search/batch
     app.include_router(pages.router)
     app.include_router(spread_views.router)
     app.include_router(phishing_views.router)

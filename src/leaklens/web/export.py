@@ -1,5 +1,6 @@
-"""Export the items carrying a tag: JSON and CSV (the report's ITEM shape plus tags and notes), and a
-zip of their original bytes."""
+"""Export a selection of items, the items carrying a tag or hits of a search: JSON and CSV (the
+report's ITEM shape plus tags and notes), and a zip of their original bytes with a manifest of
+their sha256. One code path for both: a `Selection` names what was chosen and lists the ids."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from ..case import Case
@@ -33,9 +35,31 @@ CSV_COLUMNS = (
 )
 
 
-def tagged_items(case: Case, tag: str) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class Selection:
+    """What an export holds: how it was chosen (`{"tag": ...}` or `{"search": ...}`) and the ids."""
+
+    chosen: dict[str, str]
+    ids: Sequence[str]
+
+    @property
+    def stem(self) -> str:
+        """The export's file name, without its extension."""
+        ((how, value),) = self.chosen.items()
+        return safe_name(f"leaklens-{value}" if how == "tag" else f"leaklens-search-{value}")[:80]
+
+
+def of_tag(case: Case, tag: str) -> Selection:
+    return Selection({"tag": tag}, case.db.tagged_item_ids(tag))
+
+
+def of_search(query: str, ids: Sequence[str]) -> Selection:
+    return Selection({"search": query}, list(dict.fromkeys(ids)))
+
+
+def selected_items(case: Case, selection: Selection) -> Iterator[dict[str, Any]]:
     db = case.db
-    for item_id in db.tagged_item_ids(tag):
+    for item_id in selection.ids:
         row = db.item(item_id)
         if row is None:
             continue
@@ -45,15 +69,16 @@ def tagged_items(case: Case, tag: str) -> Iterator[dict[str, Any]]:
         yield out
 
 
-def as_json(case: Case, tag: str) -> str:
-    return json.dumps({"tag": tag, "items": list(tagged_items(case, tag))}, ensure_ascii=False, indent=1, default=str)
+def as_json(case: Case, selection: Selection) -> str:
+    doc = {**selection.chosen, "items": list(selected_items(case, selection))}
+    return json.dumps(doc, ensure_ascii=False, indent=1, default=str)
 
 
-def as_csv(case: Case, tag: str) -> str:
+def as_csv(case: Case, selection: Selection) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
-    for it in tagged_items(case, tag):
+    for it in selected_items(case, selection):
         email = it["email"] or {}
         w.writerow(
             [
@@ -81,14 +106,16 @@ def safe_name(name: str) -> str:
     return name[:120]
 
 
-def as_zip(case: Case, tag: str) -> IO[bytes]:
-    """A zip of the original files (spooled to disk past 64 MB); names are `<item id>-<name>`."""
+def as_zip(case: Case, selection: Selection) -> IO[bytes]:
+    """A zip of the original files (spooled to disk past 64 MB); names are `<item id>-<name>`; its
+    manifest.json lists each file with its sha256, and the items whose bytes were not stored."""
     out = tempfile.SpooledTemporaryFile(max_size=64 << 20)
-    manifest = []
+    manifest, missing = [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for it in tagged_items(case, tag):
+        for it in selected_items(case, selection):
             sha = it["sha256"]
             if not sha or not case.blobs.exists(sha):
+                missing.append({"id": it["id"], "path": it["path"], "why": "its original bytes were not stored"})
                 continue
             row = case.db.item(it["id"])
             arcname = f"{it['id']}-{safe_name(row['name'] if row else 'item')}"
@@ -97,6 +124,7 @@ def as_zip(case: Case, tag: str) -> IO[bytes]:
             manifest.append(
                 {"file": arcname, "id": it["id"], "path": it["path"], "sha256": sha, "verdict": it["verdict"]}
             )
-        z.writestr("manifest.json", json.dumps({"tag": tag, "files": manifest}, indent=1, ensure_ascii=False))
+        doc = {**selection.chosen, "files": manifest, "missing": missing}
+        z.writestr("manifest.json", json.dumps(doc, indent=1, ensure_ascii=False))
     out.seek(0)
     return out

@@ -12,10 +12,27 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from ..query import FACETS, FILTERS, SORTS, TOKEN, quote
+from ..query import FACETS, FILTERS, SORT_LABELS, SORTS, TOKEN, quote
 from ..store.base import CaseStore, Facets
 
-__all__ = ["FACETS", "FILTERS", "run_search", "search_with_facets", "add_filter", "remove_filter", "active"]
+__all__ = [
+    "FACETS",
+    "FILTERS",
+    "SORT_LABELS",
+    "run_search",
+    "with_tags",
+    "search_with_facets",
+    "add_filter",
+    "remove_filter",
+    "active",
+]
+
+
+def with_tags(store: CaseStore, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each hit with the tags it carries now (`tags`): shown on the result, as the item page shows them."""
+    for hit in hits:
+        hit["tags"] = store.tags_for(hit["id"])
+    return hits
 
 
 def run_search(

@@ -88,6 +88,7 @@ class Renderer:
             facet_active=webquery.active,
             FACETS=webquery.FACETS,
             SEARCH_FILTERS=webquery.FILTERS,
+            SORT_LABELS=webquery.SORT_LABELS,
         )
 
     def page(self, request: Request, name: str, **context: Any) -> str:

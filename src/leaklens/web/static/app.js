@@ -15,6 +15,22 @@
   if (refine && window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
     refine.open = false;
   }
+  // Bulk work on search results: "This page" ticks every result shown; "All matching" stands for
+  // every match, so the page's own ticks are set and locked to say so.
+  var page = document.getElementById("select-page");
+  var all = document.getElementById("select-all");
+  var picks = Array.prototype.slice.call(document.querySelectorAll("input.pick"));
+  if (page) {
+    page.addEventListener("change", function () {
+      picks.forEach(function (p) { p.checked = page.checked; });
+    });
+  }
+  if (all) {
+    all.addEventListener("change", function () {
+      picks.forEach(function (p) { p.checked = all.checked || p.checked; p.disabled = all.checked; });
+      if (page) { page.checked = all.checked; page.disabled = all.checked; }
+    });
+  }
   // The sort menu applies at once.
   var sort = document.getElementById("sort");
   if (sort && sort.form) {

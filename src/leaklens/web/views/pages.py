@@ -16,6 +16,7 @@ from ...store import annotations
 from .. import charts, data, export
 from .. import query as webquery
 from ..security import CONTENT_CSP
+from . import bulk
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -53,7 +54,12 @@ def dashboard(request: Request) -> HTMLResponse:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(
-    request: Request, q: str = "", sort: str = "relevance", page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    request: Request,
+    q: str = "",
+    sort: str = "relevance",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    tagged: str = "",  # after a bulk tag: what was tagged, said at the top
+    n: Annotated[int, Query(ge=0)] = 1,
 ) -> HTMLResponse:
     case = _case(request)
     error = None
@@ -64,6 +70,7 @@ def search_page(
         )
     except LeaklensError as exc:
         error = str(exc)
+    webquery.with_tags(case.db, hits)
     pages = max(1, math.ceil(total / PER_PAGE))
     return _page(
         request,
@@ -78,6 +85,9 @@ def search_page(
         facets_complete=facets_complete,
         error=error,
         per_page=PER_PAGE,
+        tagged=tagged,
+        tagged_n=n,
+        bulk_max=bulk.BULK_MAX,
     )
 
 
@@ -194,27 +204,7 @@ def tags_page(request: Request) -> HTMLResponse:
 def export_tag(request: Request, tag: str, format: str = "json") -> Response:
     case = _case(request)
     tag = annotations.normalise_tag(tag)
-    stem = export.safe_name(f"leaklens-{tag}")
-    if format == "json":
-        return Response(
-            export.as_json(case, tag),
-            media_type="application/json",
-            headers={"content-disposition": f'attachment; filename="{quote(stem)}.json"'},
-        )
-    if format == "csv":
-        return Response(
-            export.as_csv(case, tag),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{quote(stem)}.csv"'},
-        )
-    if format == "zip":
-        f = export.as_zip(case, tag)
-        return StreamingResponse(
-            iter(lambda: f.read(1 << 20), b""),
-            media_type="application/zip",
-            headers={"content-disposition": f'attachment; filename="{quote(stem)}.zip"'},
-        )
-    raise HTTPException(400, "format: json, csv or zip")
+    return bulk.export_response(case, export.of_tag(case, tag), format)
 
 
 # -- login ----------------------------------------------------------------------------------------
