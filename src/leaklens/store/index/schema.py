@@ -194,11 +194,20 @@ _WRITERS = [(ff.field, ff.filter.values, _normaliser(ff)) for ff in FILTER_FIELD
 _FACET_WRITERS = [(FACET_FIELDS[f.name], f.facet_values) for f in FACETS if f.facet_values is not None]
 
 
+_DOT_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+# `Name <local@domain>` with no quote, comment, group or list, or a bare address: what the parser
+# gives for these is the address as written, at a third of its cost (it runs for every email indexed).
+_SIMPLE_FROM = re.compile(rf'\s*(?:[^"(),.:;<>@\[\]\\]*<({_DOT_ATOM}@{_DOT_ATOM})>|({_DOT_ATOM}@{_DOT_ATOM}))\s*')
+
+
 def sender_key(value: str) -> str:
     """What "sort by sender" orders by: the first mailbox's address, lower case (a display name can
     say anything); no sender sorts last ("~" after every letter and digit)."""
     if not value.strip():
         return "~"
+    simple = _SIMPLE_FROM.fullmatch(value)
+    if simple:
+        return (simple[1] or simple[2]).lower()
     try:
         found = parse_address_list(value)
         boxes = getattr(found, "mailboxes", None) or []
