@@ -320,7 +320,9 @@ def _snapshot(prefix: bytes) -> dict[str, Any] | None:
         for i, obj in enumerate(pdf.objects):
             if i > MAX_OBJECTS_COMPARED:
                 break
-            if obj is None or not obj.is_indirect:  # pikepdf yields None for a slot a damaged xref left empty
+            # pikepdf yields None for a slot a damaged xref left empty, and a plain int, bool or str
+            # for an object that is a bare scalar (it has no identity left to compare by).
+            if not isinstance(obj, pikepdf.Object) or not obj.is_indirect:
                 continue
             kind, digest, text = _describe(obj, obj.objgen in content_ids)
             if kind in ("XRef", "ObjStm"):
