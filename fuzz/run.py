@@ -90,6 +90,7 @@ def main() -> None:
         tmp.replace(stats_path)
 
     count = [0]
+    last_save = [time.monotonic()]
 
     def one(data: bytes) -> None:
         t = time.monotonic()
@@ -112,7 +113,11 @@ def main() -> None:
             save()
         count[0] += 1
         stats["executions"] = base_runs + count[0]
-        if count[0] % 500 == 0:
+        # libFuzzer ends the process with exit(), past Python's atexit: the figures are written
+        # after the last run and every second (a run stopped by -max_total_time loses under a second).
+        now = time.monotonic()
+        if count[0] >= args.runs or now - last_save[0] > 1.0:
+            last_save[0] = now
             save()
 
     save()
@@ -121,9 +126,6 @@ def main() -> None:
     if args.seconds:
         libfuzzer.append(f"-max_total_time={args.seconds}")
     atheris.Setup([*libfuzzer, str(corpus)], one)
-    import atexit
-
-    atexit.register(save)
     atheris.Fuzz()
 
 
