@@ -1025,6 +1025,96 @@ def demo(
         run(case, host="127.0.0.1", port=port, auth=None)
 
 
+@app.command()
+def fsck(
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Hashing threads (default: every core).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Check the case: re-hash every blob and range, every item's parent chain, the accounting identity and
+    the database's own integrity. Each difference is named by item, blob and byte range; exit 1 on any.
+
+    Example: leaklens fsck --case ./leaklens-case
+    """
+    from .integrity import fsck as run_fsck
+
+    with Case.open(case, db=db) as c, _bar("hashing", quiet) as (bar, tid):
+        def draw(done: int, total: int) -> None:
+            bar.update(tid, completed=done / 1e6, total=max(total, 1) / 1e6)
+
+        rep = run_fsck(c, workers=workers, progress=draw)
+    summary = (
+        f"{rep.items:,} items, {rep.blobs:,} blob files and {rep.ranges:,} ranges, {rep.bytes / 1e9:,.2f} GB hashed"
+        f" in {rep.seconds:.1f} s ({rep.bytes / 1e9 / max(rep.seconds, 1e-9):,.2f} GB/s)"
+    )
+    if rep.clean:
+        console.print(f"fsck: no problem found. {summary}.")
+        return
+    t = Table(title=f"fsck: {len(rep.problems):,} problems", show_lines=False)
+    for col in ("code", "item", "path", "blob", "bytes", "what"):
+        t.add_column(col, overflow="fold")
+    for p in rep.problems:
+        span = f"{p.start}-{p.end}" if p.start is not None else ""
+        t.add_row(p.code, p.item or "", escape(p.path or ""), (p.blob or "")[:16], span, escape(p.message))
+    console.print(t)
+    console.print(summary)
+    raise typer.Exit(1)
+
+
+@app.command()
+def manifest(
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Write the case's manifest, CSV: every source file and item with its sha256, size and path chain, one line
+    each, streamed; its last line, a comment, gives the sha256 of the lines above (also printed at the end).
+
+    Example: leaklens manifest -o manifest.csv  (check: head -n -1 manifest.csv | sha256sum)
+    """
+    from .integrity import write_manifest
+
+    with Case.open(case, db=db) as c:
+        try:
+            out = sys.stdout if output is None else open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise LeaklensError(f"cannot write {output}: {exc.strerror}") from None
+        try:
+            digest, n = write_manifest(c, out)
+        finally:
+            if output is not None:
+                out.close()
+    err.print(f"{n - 1:,} lines written" + (f" to {output}" if output else ""))
+    err.print(f"manifest sha256: {digest}")
+
+
+@app.command()
+def audit(
+    case: CaseOpt = DEFAULT_CASE,
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Newest entries to show (0: all).")] = 50,
+) -> None:
+    """List the case's audit log, newest first: who ran which command or web action, when, with which version
+    and options. The log is append-only.
+
+    Example: leaklens audit -n 20
+    """
+    import json
+
+    with Case.open(case, db=db) as c:
+        entries = c.db.audit_entries(limit or None)
+    t = Table(title="audit log")
+    for col in ("when", "who", "via", "version", "command", "options", "outcome"):
+        t.add_column(col, overflow="fold")
+    for e in entries:
+        t.add_row(e["at"], escape(e["who"]), e["via"], e["version"], escape(e["command"]),
+                  escape(json.dumps(e["options"], ensure_ascii=False)), e["outcome"] or "")
+    console.print(t)
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/bold red] {escape(message)}")
     sys.exit(code)
@@ -1052,7 +1142,12 @@ def main() -> None:
 
 
 @app.callback(invoke_without_command=True)
-def _root(version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False) -> None:
+def _root(
+    ctx: typer.Context, version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False
+) -> None:
     if version:
         console.print(f"leaklens {__version__}")
         raise typer.Exit()
+    from .audit import cli_hook  # every command, in the audit log of the case it names
+
+    cli_hook(ctx)

@@ -234,6 +234,9 @@ def ingest(
         db.complete_source(root, now_iso())
     db.refresh_statistics()
     db.commit()
+    from ..integrity import record_chunks  # the chunk hashes fsck narrows damage with, of the blobs just stored
+
+    record_chunks(case, workers=workers)
     return stats
 
 

@@ -306,6 +306,23 @@ class CaseStore(Protocol):
     # -- blob ranges, for any process
     def range_lookup(self) -> RangeLookup: ...
 
+    # -- integrity (fsck) and the audit log: entries are only added (no method changes or removes one)
+    def integrity_check(self) -> list[str]:
+        """The database's own check of itself: its problems, none when sound."""
+        ...
+
+    def blob_ranges(self) -> Iterator[tuple[str, str, int, int]]:
+        """(sha256, container, start, end) of every blob kept as a range of another."""
+        ...
+
+    def append_audit(self, entry: Mapping[str, Any]) -> None:
+        """Add one entry: {"at", "who", "via" (cli | web), "version", "command", "options", "outcome"}."""
+        ...
+
+    def audit_entries(self, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """The entries, newest first."""
+        ...
+
     # -- the reads of investigate/ (dashboard, threads, correspondents, timeline, the report).
     #    Fields: ITEM_FIELDS, or "day" (the first ten characters of the date).
     def prepare_for_reading(self) -> None:

@@ -33,6 +33,7 @@ from ..index import SearchIndexMixin
 from ..location import without_password
 from . import tables
 from .annotations import PgAnnotations
+from .integrity import PgIntegrity
 from .investigate import PgInvestigateReads
 from .migrations import migrate
 from .verify import PgVerifyQueries
@@ -157,7 +158,7 @@ def _first_line(exc: BaseException) -> str:
     return text
 
 
-class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestigateReads):
+class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestigateReads, PgIntegrity):
     """The case store on one PostgreSQL database (one database per case)."""
 
     def __init__(self, url: str, index_dir: Path | None = None) -> None:

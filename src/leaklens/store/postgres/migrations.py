@@ -169,6 +169,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "findings by stage: a step's findings cleared without reading every finding (SQLite's migration 6)",
         ["CREATE INDEX IF NOT EXISTS findings_stage ON findings(stage)"],
     ),
+    (
+        4,
+        "audit_log: who ran what, when, with which version and options; append-only (SQLite's migration 7)",
+        [
+            """CREATE TABLE IF NOT EXISTS audit_log (
+                id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, via TEXT NOT NULL,
+                version TEXT NOT NULL, command TEXT NOT NULL, options TEXT NOT NULL, outcome TEXT)""",
+            """CREATE OR REPLACE FUNCTION audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$""",
+            "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log"
+            " FOR EACH ROW EXECUTE FUNCTION audit_log_refuse()",
+            "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
+            " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse()",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -22,6 +22,7 @@ from ..base import TableSpec, TextRecord, text_source
 from ..index import SearchIndexMixin
 from . import tables
 from .annotations import AnnotationsMixin
+from .integrity import SqliteIntegrity
 from .investigate import InvestigateReads
 from .migrations import migrate
 from .verify import VerifyQueries
@@ -69,7 +70,7 @@ class RangeIndex:
         return (row[0], row[1], row[2]) if row else None
 
 
-class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueries):
+class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueries, SqliteIntegrity):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.search_index_dir = self.path.parent / "index"  # the search index beside the case's blobs

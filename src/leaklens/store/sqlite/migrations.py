@@ -227,6 +227,29 @@ END;
 CREATE INDEX IF NOT EXISTS findings_stage ON findings(stage);
 """,
     ),
+    (
+        7,
+        "audit_log: who ran what, when, with which version and options; append-only (triggers refuse a change)",
+        """
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,               -- when, UTC ISO
+    who TEXT NOT NULL,              -- OS user (cli) or the workbench's user (web)
+    via TEXT NOT NULL,              -- cli | web
+    version TEXT NOT NULL,          -- leaklens version
+    command TEXT NOT NULL,
+    options TEXT NOT NULL,          -- JSON
+    outcome TEXT
+);
+-- Evidence of who did what: an entry is never changed nor removed, whoever holds the file's handle.
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,199 @@
+"""fsck and the manifest on a real case: clean when ingested, and every one of 200 seeded mutations of
+a copy of it (byte flips in blobs and in mailbox members, truncations, deleted and swapped blobs,
+edited rows) detected, naming the damaged item and, for a byte flip, its 1 MiB range."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import shutil
+import sqlite3
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from helpers import build_case
+from typer.testing import CliRunner
+
+from leaklens.case import Case
+from leaklens.cli import app
+from leaklens.integrity import CHUNKS, fsck, write_manifest
+from leaklens.store.blobs import CHUNK
+
+MUTATIONS = 200
+
+
+def _mbox(n: int, rng: random.Random) -> bytes:
+    out = []
+    for i in range(n):
+        m = EmailMessage()
+        m["From"] = f"anne{i}@horizon.example"
+        m["To"] = "paul@horizon.example"
+        m["Subject"] = f"Budget {i}"
+        m["Message-ID"] = f"<{i}@horizon.example>"
+        m.set_content(f"Message {i}.\n")
+        if i % 3 == 0:  # members over 1 MiB: ranges that span several chunks of the mailbox
+            m.add_attachment(
+                rng.randbytes(1_200_000), maintype="application", subtype="octet-stream", filename=f"a{i}.bin"
+            )
+        out.append(b"From anne@horizon.example Tue May  2 09:00:00 2017\n" + bytes(m) + b"\n")
+    return b"".join(out)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fsck")
+    rng = random.Random(15)
+    src = root / "dump"
+    src.mkdir()
+    (src / "inbox.mbox").write_bytes(_mbox(6, rng))
+    (src / "big.bin").write_bytes(rng.randbytes(3 * CHUNK + 12345))
+    (src / "note.txt").write_text("hello\n")
+    z = io.BytesIO()
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("docs/a.txt", "alpha " * 1000)
+        zf.writestr("docs/b.bin", rng.randbytes(2 * CHUNK + 7))
+    (src / "pack.zip").write_bytes(z.getvalue())
+    case = build_case(root, src, workers=1)
+    case.close()
+    return root / "case"
+
+
+def test_a_fresh_case_is_clean_and_every_blob_has_chunk_hashes(built):
+    with Case.open(built) as c:
+        rep = fsck(c, workers=2)
+        assert rep.clean, [p.to_dict() for p in rep.problems]
+        assert rep.blobs >= 5 and rep.ranges >= 4 and rep.items >= 10
+        assert {r["sha256"] for r in c.db.table_rows(CHUNKS)} >= {
+            s for (s,) in c.db.item_values(("sha256",)) if s and c.blobs.path(s).exists()
+        }
+    r = CliRunner().invoke(app, ["fsck", "--case", str(built), "-q"])
+    assert r.exit_code == 0, r.output
+    assert "no problem" in r.output
+
+
+def _blob_files(case_dir: Path) -> list[Path]:
+    return sorted(p for p in (case_dir / "blobs").rglob("*") if p.is_file() and len(p.name) == 64)
+
+
+def _ranges(case_dir: Path) -> list[tuple[str, str, int, int]]:
+    with sqlite3.connect(case_dir / "case.db") as conn:
+        return conn.execute('SELECT sha256, container, start, "end" FROM blob_ranges ORDER BY sha256').fetchall()
+
+
+def _item_of(case_dir: Path, sha: str) -> set[str]:
+    with sqlite3.connect(case_dir / "case.db") as conn:
+        return {r[0] for r in conn.execute("SELECT id FROM items WHERE sha256=? AND state='stored'", (sha,))}
+
+
+def _mutate(case_dir: Path, rng: random.Random, kind: str) -> dict:
+    """Damage the copy; returns what fsck must name: {"items": ids one of which must be named, "range": (a, b)}."""
+    blobs = _blob_files(case_dir)
+    db = case_dir / "case.db"
+    if kind == "flip":
+        f = rng.choice(blobs)
+        data = bytearray(f.read_bytes())
+        at = rng.randrange(len(data))
+        data[at] ^= 1 << rng.randrange(8)
+        f.write_bytes(bytes(data))
+        return {"items": _item_of(case_dir, f.name), "blob": f.name, "at": at}
+    if kind == "flip_member":
+        sha, container, start, end = rng.choice(_ranges(case_dir))
+        f = case_dir / "blobs" / container[:2] / container[2:4] / container
+        data = bytearray(f.read_bytes())
+        at = rng.randrange(start, end)
+        data[at] ^= 1 << rng.randrange(8)
+        f.write_bytes(bytes(data))
+        return {"items": _item_of(case_dir, sha), "blob": container, "at": at}
+    if kind == "truncate":
+        f = rng.choice(blobs)
+        size = f.stat().st_size
+        with open(f, "r+b") as fh:
+            fh.truncate(rng.randrange(size))
+        return {"items": _item_of(case_dir, f.name)}
+    if kind == "delete":
+        f = rng.choice(blobs)
+        f.unlink()
+        return {"items": _item_of(case_dir, f.name)}
+    if kind == "swap":
+        a, b = rng.sample(blobs, 2)
+        da, db_ = a.read_bytes(), b.read_bytes()
+        a.write_bytes(db_)
+        b.write_bytes(da)
+        return {"items": _item_of(case_dir, a.name) | _item_of(case_dir, b.name)}
+    with sqlite3.connect(db) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM items WHERE state='stored' ORDER BY rowid")]
+        victim = rng.choice(ids)
+        if kind == "row_sha":
+            sha = hashlib.sha256(rng.randbytes(8)).hexdigest()
+            conn.execute("UPDATE items SET sha256=? WHERE id=?", (sha, victim))
+        elif kind == "row_size":
+            conn.execute("UPDATE items SET size=size+? WHERE id=?", (rng.choice([-1, 1, 100]), victim))
+        elif kind == "row_parent":
+            (parent,) = conn.execute("SELECT parent FROM items WHERE id=?", (victim,)).fetchone()
+            # another parent than its own (the same one would change nothing), a missing one, or none
+            others = [i for i in ids if i not in (victim, parent)] + ["0" * 20] + ([None] if parent else [])
+            conn.execute("UPDATE items SET parent=? WHERE id=?", (rng.choice(others), victim))
+    return {"items": {victim}}
+
+
+KINDS = ("flip", "flip_member", "truncate", "delete", "swap", "row_sha", "row_size", "row_parent")
+
+
+def test_every_mutation_is_detected_and_named(built, tmp_path):
+    rng = random.Random(20261202)
+    missed = []
+    for n in range(MUTATIONS):
+        kind = KINDS[n % len(KINDS)]
+        copy = tmp_path / f"m{n}"
+        shutil.copytree(built, copy)
+        want = _mutate(copy, rng, kind)
+        with Case.open(copy) as c:
+            rep = fsck(c, workers=2)
+        named = {p.item for p in rep.problems}
+        ok = not rep.clean and (not want["items"] or named & want["items"])
+        if ok and "at" in want:  # a byte flip: its 1 MiB chunk named, in the blob's own file
+            chunk = (want["at"] // CHUNK * CHUNK, want["at"] // CHUNK * CHUNK + CHUNK)
+            spans = [(p.start, p.end) for p in rep.problems if p.blob == want["blob"] and p.start is not None]
+            ok = any(a <= want["at"] < b and a >= chunk[0] and b <= chunk[1] for a, b in spans)
+        if not ok:
+            missed.append((n, kind, want, [p.to_dict() for p in rep.problems]))
+        shutil.rmtree(copy)
+    assert not missed, missed[:3]
+
+
+def test_a_case_without_chunk_hashes_still_detects_but_cannot_narrow(built, tmp_path):
+    copy = tmp_path / "old"
+    shutil.copytree(built, copy)
+    with sqlite3.connect(copy / "case.db") as conn:
+        conn.execute("DELETE FROM blob_chunks")
+    f = max(_blob_files(copy), key=lambda p: p.stat().st_size)
+    data = bytearray(f.read_bytes())
+    data[CHUNK + 5] ^= 0xFF
+    f.write_bytes(bytes(data))
+    r = CliRunner().invoke(app, ["fsck", "--case", str(copy), "-q"])
+    assert r.exit_code == 1
+    assert "problems" in r.output
+    with Case.open(copy) as c:
+        rep = fsck(c)
+    bad = [p for p in rep.problems if p.blob == f.name]
+    assert bad and all("cannot be narrowed" in p.message for p in bad)
+    assert all(p.start is None for p in bad if p.code == "blob.mismatch")  # no range claimed
+
+
+def test_manifest_lists_every_item_and_signs_itself(built, tmp_path):
+    out = tmp_path / "manifest.csv"
+    r = CliRunner().invoke(app, ["manifest", "--case", str(built), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    lines = out.read_bytes().splitlines(keepends=True)
+    digest = hashlib.sha256(b"".join(lines[:-1])).hexdigest()
+    assert digest in lines[-1].decode() and digest in r.output
+    with Case.open(built) as c:
+        n_items = c.db.count_items()
+        buf = io.StringIO()
+        assert write_manifest(c, buf)[0] == digest  # the same case, the same manifest
+    body = [ln for ln in lines[1:-1] if not ln.startswith(b"source,")]
+    assert len(body) == n_items
+    assert any(b"inbox.mbox!/#1," in ln for ln in body)
