@@ -9,10 +9,11 @@ added: the store has no method to change or remove one, and the database itself 
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from .case import now_iso
 
 # Values never written to the log: a database password in a URL, and the options that carry a secret.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+):[^@\s]*@")
-SECRET_OPTIONS = {"--auth", "--password", "--token", "--secret"}
 
 
 def os_user() -> str:
@@ -29,26 +29,6 @@ def os_user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name in the environment nor the password database
         return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
-def redact(args: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    hide = False
-    for a in args:
-        if hide:
-            out.append("***")
-            hide = False
-            continue
-        name, eq, _ = a.partition("=")
-        if name in SECRET_OPTIONS:
-            if eq:
-                out.append(f"{name}=***")
-            else:
-                out.append(a)
-                hide = True
-            continue
-        out.append(_URL_PASSWORD.sub(r"\1:***@", a))
-    return out
 
 
 def entry(who: str, via: str, command: str, options: Mapping[str, Any], outcome: str | None = None) -> dict[str, Any]:
@@ -68,56 +48,67 @@ def record(db, who: str, via: str, command: str, options: Mapping[str, Any], out
     db.append_audit(entry(who, via, command, options, outcome))
 
 
-def _case_of(args: Sequence[str]) -> tuple[Path, str | None]:
-    from .case import DEFAULT_CASE
+SECRET_PARAMS = {"auth", "password", "token", "secret"}
 
-    case, db = DEFAULT_CASE, None
-    it = iter(range(len(args)))
-    for i in it:
-        a = args[i]
-        for opt in ("--case", "-c", "--db"):
-            if a == opt and i + 1 < len(args):
-                value = args[i + 1]
-            elif a.startswith(opt + "=") and opt.startswith("--"):
-                value = a[len(opt) + 1 :]
-            else:
-                continue
-            if opt == "--db":
-                db = value
-            else:
-                case = Path(value)
-    return case, db
+
+def _plain(name: str, value: Any) -> Any:
+    """An option's value as the log keeps it: JSON, a secret hidden, a URL's password hidden."""
+    if name in SECRET_PARAMS and value is not None:
+        return "***"
+    if isinstance(value, (list, tuple)):
+        return [_plain("", v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return _URL_PASSWORD.sub(r"\1:***@", str(value))
 
 
 def _write(case_dir: Path, db: str | None, e: Mapping[str, Any]) -> bool:
     from .case import Case
 
-    if not Case.exists(case_dir):
-        return False
     # The log never stops a command: a case that cannot be opened or written is the command's to report.
-    with contextlib.suppress(Exception), Case.open(case_dir, db=db) as c:
-        c.db.append_audit(e)
-        return True
+    with contextlib.suppress(Exception):
+        if not Case.exists(case_dir):
+            return False
+        with Case.open(case_dir, db=db) as c:
+            c.db.append_audit(e)
+            return True
     return False
 
 
+def _audited(name: str, callback):
+    """The command's callback, recording the command with its options as parsed (typed, defaults included)
+    in the case its --case names: before it runs if the case exists, else (an ingest making it) after."""
+
+    @functools.wraps(callback)
+    def run(*args: Any, **params: Any) -> Any:
+        from .case import DEFAULT_CASE
+
+        case_dir = Path(params.get("case") or DEFAULT_CASE)
+        db = params.get("db")
+        options = {k: _plain(k, v) for k, v in params.items()}
+        e = entry(os_user(), "cli", name, {**options, "cwd": os.getcwd()}, "started")
+        early = isinstance(case_dir, Path) and _write(case_dir, db, e)
+        try:
+            return callback(*args, **params)
+        finally:
+            if not early:
+                _write(case_dir, db, {**e, "outcome": "ended"})
+
+    run._audited = True  # type: ignore[attr-defined]
+    return run
+
+
 def cli_hook(ctx) -> None:
-    """Record the command about to run in the case it names: now if the case exists, else (an ingest
-    making it) when the command ends. Called by cli.py's callback, for every command."""
-    command = ctx.invoked_subcommand
-    if not command:
-        return
-    args = [*getattr(ctx, "protected_args", []), *ctx.args]
-    if args and args[0] == command:
-        args = args[1:]
-    if any(a in ("--help", "-h") for a in args):
-        return
-    case_dir, db = _case_of(args)
-    e = entry(os_user(), "cli", command, {"argv": redact(args), "cwd": os.getcwd()}, "started")
-    if _write(case_dir, db, e):
-        return
+    """Make every command of the CLI record itself (once per process): called by cli.py's callback, before
+    the command it names runs, so that one hook covers every command, those of sub-groups too."""
 
-    def at_end() -> None:
-        _write(case_dir, db, {**e, "outcome": "ended"})
+    # By duck type: typer's groups are not click.Group instances (typer carries its own click core).
+    def wrap(group: Any, prefix: str) -> None:
+        for name, cmd in group.commands.items():
+            if hasattr(cmd, "commands"):
+                wrap(cmd, f"{prefix}{name} ")
+            elif cmd.callback is not None and not getattr(cmd.callback, "_audited", False):
+                cmd.callback = _audited(prefix + name, cmd.callback)
 
-    ctx.call_on_close(at_end)
+    if hasattr(ctx.command, "commands"):
+        wrap(ctx.command, "")

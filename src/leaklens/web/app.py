@@ -78,6 +78,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.state.render = Renderer(WEB_DIR / "templates", case_name=pool.name, auth=guard.auth_required)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
+    from . import audit as audit_views
     from .views import api, bulk, pages
     from .views import entities as entities_views
     from .views import jobs as jobs_views
@@ -90,6 +91,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.include_router(spread_views.router)
     app.include_router(phishing_views.router)
     app.include_router(jobs_views.router)
+    app.include_router(audit_views.router)
     app.include_router(entities_views.router)
 
     @app.exception_handler(HTTPException)
@@ -111,5 +113,6 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
             status_code=400,
         )
 
+    app.add_middleware(audit_views.AuditMiddleware, pool=pool)  # inside the guard: sees the request's session
     app.add_middleware(SecurityMiddleware, guard=guard)
     return app
