@@ -84,7 +84,22 @@ def query_mix() -> list[tuple[str, str]]:
     ]
     mix += [("broad", w) for w in rng.sample(COMMON, 5)]
     mix += [("browse", "")]
+    # The Lucene-style operators Aleph and Datashare users type (leaklens.syntax), each a class.
+    pair = lambda: rng.sample(COMMON, 2)  # noqa: E731
+    mix += [("or", f"{a} OR {b}") for a, b in (pair() for _ in range(3))]
+    mix += [("or", f"{a} OR {b}") for a, b in (rng.sample(rare, 2) for _ in range(3))]
+    mix += [("not", f"{a} AND NOT {b}") for a, b in (pair() for _ in range(3))]
+    mix += [("not", f"{w} -kind:email") for w in rng.sample(rare, 3)]
+    mix += [("group", f"({a} OR {b}) AND {c}") for a, b, c in (rng.sample(COMMON, 3) for _ in range(3))]
+    mix += [("proximity", f'"{a} {b}"~5') for a, b in (pair() for _ in range(3))]
+    mix += [("prefix", f"{w[:4]}*") for w in rng.sample(rare, 3)] + [("prefix", f"{w[:3]}*") for w in COMMON[:3]]
+    mix += [("fuzzy", f"{w[:-1]}~") for w in rng.sample(rare, 3)] + [("fuzzy", f"{w}~1") for w in COMMON[3:6]]
+    mix += [("stem", f"{w}s") for w in rng.sample(COMMON, 3)]
     return mix
+
+
+CLASSES = ("specific", "phrase", "filters", "broad", "browse", "or", "not", "group", "proximity", "prefix", "fuzzy",
+           "stem")  # fmt: skip
 
 
 def rare_words(rng: random.Random, n: int) -> list[str]:
@@ -345,7 +360,7 @@ def main() -> None:
         lines = [
             f"facet cache in the server: {'off' if args.no_cache else 'on (256 queries)'}; query mix: "
             + ", ".join(
-                f"{k} {sum(1 for c, _ in mix if c == k)}" for k in ("specific", "phrase", "filters", "broad", "browse")
+                f"{k} {sum(1 for c, _ in mix if c == k)}" for k in CLASSES
             ),
             f"raw store.search.search() (count + page of 25), serial: {summary(flat(raw['search']))}",
             f"raw web search + facets, serial:              {summary(flat(raw['search+facets']))}",
@@ -354,7 +369,7 @@ def main() -> None:
             f"search page, {args.clients} concurrent clients:          {summary(conc_t, wall_s)}",
             f"item page, {args.clients} concurrent clients:            {summary([t for _, t in conc_item], wall_i)}",
         ]
-        for k in ("specific", "phrase", "filters", "broad", "browse"):
+        for k in CLASSES:
             raw_k = flat(raw["search+facets"], k)
             ser_k = [t for q, t in serial.items() if cls[q] == k]
             conc_k = [t for u, t in conc if cls[query_of[u]] == k]
