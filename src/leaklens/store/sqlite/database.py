@@ -259,7 +259,7 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
         self._index_and_record([replace(result, rowid=rowid)])
 
     def replace_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
-        self.conn.execute("DELETE FROM findings WHERE item_id=? AND stage=?", (item_id, stage))
+        self.conn.execute("DELETE FROM findings WHERE item_id=? AND +stage=?", (item_id, stage))  # the item index
         self.add_findings(item_id, stage, findings)
 
     def add_findings(self, item_id: str, stage: str, findings: Iterable[Finding]) -> None:
@@ -276,7 +276,7 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
         sql = "SELECT code, severity, message, evidence FROM findings WHERE item_id=?"
         args: tuple = (item_id,)
         if stage is not None:
-            sql += " AND stage=?"
+            sql += " AND +stage=?"  # by the item index, not findings_stage (every finding of the stage)
             args += (stage,)
         rows = self.conn.execute(sql + " ORDER BY rowid", args)
         return [Finding(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
