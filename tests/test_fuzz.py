@@ -35,6 +35,26 @@ def test_crash_input_found_by_fuzzing_no_longer_breaks_the_contract(path: Path):
     HARNESSES[path.name.split("--")[0]](path.read_bytes())
 
 
+def test_an_out_of_range_time_is_a_bad_line_or_a_post_without_a_time(tmp_path: Path):
+    """The spread_readers crash (an OverflowError from a year or zone too large for a C int, found by
+    atheris): the generic CSV counts the row as a Bad line, the tweet reader keeps the post, timeless."""
+    from leaklens.spread.model import Bad, Post, parse_time
+    from leaklens.spread.readers import load
+
+    for bad in ("Tue, 01 Mar 2022 10:00:00 +99999999999999999999", "1e400", "nan", 10**400, float("inf"),
+                "0001-01-01T00:00:00+01:00", 1e300):
+        assert parse_time(bad) is None, bad
+    assert parse_time("Tue, 01 Mar 2022 10:00:00 +0000") == 1646128800.0
+    csv = tmp_path / "posts.csv"
+    csv.write_text("id,time,author,text\n1,Tue 01 Mar 99999999999999999999 10:00:00,a,x\n2,1646128800,b,y\n")
+    got = list(load()["csv"].read(csv))
+    assert [type(g) for g in got] == [Bad, Post] and "unreadable time" in got[0].reason
+    tweets = tmp_path / "tweets.jsonl"
+    tweets.write_bytes((FIXTURES / "spread_readers--timestamp-out-of-range.json").read_bytes())
+    posts = [g for g in load()["twitter-v1"].read(tweets) if isinstance(g, Post)]
+    assert [(p.post_id, p.ts, p.author_created) for p in posts] == [("1", None, None), ("2", None, None)]
+
+
 def test_cpython_email_crash_inputs_still_crash_the_stdlib():
     """The two inputs atheris found in CPython 3.11's email package (`fuzz/run.py cpython_email_as_bytes`,
     `cpython_email_from`, under a minute each): why they are here."""

@@ -69,30 +69,47 @@ def uid(platform: str, post_id: object) -> str:
     return f"{platform}:{post_id}" if post_id not in (None, "") else ""
 
 
+# The seconds datetime can show (years 1 to 9999, UTC): a time outside them cannot be a post's, and
+# `iso()` and every timeline would fail on it, so it is read as unreadable, like any other bad time.
+_FIRST_TS = datetime(1, 1, 1, tzinfo=UTC).timestamp()
+_LAST_TS = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+
+
 def parse_time(value: object) -> float | None:
-    """ISO 8601 (Twitter v2, Telegram, generic CSV), RFC 2822-like (Twitter v1.1), or epoch seconds."""
-    if value is None or value == "":
+    """ISO 8601 (Twitter v2, Telegram, generic CSV), RFC 2822-like (Twitter v1.1), or epoch seconds.
+    None when the value is empty, unreadable or out of range (NaN, infinite, before year 1 or after
+    9999): a reader turns that into a post without a time or a `Bad` line, never an exception."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(value, int | float):
+        try:
+            return _in_range(float(value))
+        except OverflowError:  # an int past a float's range (10**400)
+            return None
     text = str(value).strip()
     try:
-        return float(text)
+        return _in_range(float(text))
     except ValueError:
         pass
     try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
         try:
-            dt = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")  # v1.1: "Wed Oct 10 20:19:24 +0000 2018"
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             try:
+                dt = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")  # v1.1: "Wed Oct 10 20:19:24 +0000 2018"
+            except ValueError:
+                # OverflowError: a year or zone too large for a C int ("+99999999999999999999"), found by fuzzing
                 dt = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)  # exports without a zone (Telegram Desktop) are read as UTC; said in README
-    return dt.timestamp()
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)  # exports without a zone (Telegram Desktop) are read as UTC; said in README
+        return _in_range(dt.timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _in_range(ts: float) -> float | None:
+    # NaN fails both comparisons, so it is out of range too
+    return ts if _FIRST_TS <= ts <= _LAST_TS else None
 
 
 def iso(ts: float | None) -> str:
