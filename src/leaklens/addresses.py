@@ -135,7 +135,12 @@ def _addr_spec(tokens: list[tuple[str, str]], out: AddressList) -> tuple[str, st
     if not local_t or not domain_t:
         raise _Syntax("an address lacks its local part or its domain")
     local = []
-    for kind, value in local_t:
+    for i, (kind, value) in enumerate(local_t):
+        # Words are joined by dots (RFC 5322 3.4.1; runs of dots, as some mobile carriers issue, are
+        # tolerated): `"a@b.example" x@evil.example` is a quoted display name before a bare address,
+        # never one address whose local part holds "a@b.example".
+        if i and kind != "." and local_t[i - 1][0] != ".":
+            raise _Syntax("two words side by side in the local part (a display name without its <>?)")
         if kind == "quoted":
             out.lookalike_texts.append(value)
             local.append(value)
@@ -252,6 +257,37 @@ def addresses_in(text: str) -> list[str]:
     # and one-dot-leader characters) and the ideographic full stops that NFKC leaves alone.
     text = unicodedata.normalize("NFKC", text).translate(_DOTS)
     return [f"{m.group(1)}@{m.group(2).rstrip('.')}".lower() for m in _ADDRESSLIKE.finditer(text)]
+
+
+# The address of a mailbox as written after its display name: `<local@domain>` closing the mailbox.
+_ANGLE_ADDR = re.compile(r"<\s*(?:@[^<>:]*:)?([^<>\s@]+@[^<>\s@]+?)\s*>\s*(?=,|$)")
+_QUOTED_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.)*\)?')
+
+
+@lru_cache(maxsize=65536)
+def mailbox_addresses(value: str | None) -> tuple[str, ...]:
+    """The real address of every mailbox of an address-list field (From, To, Cc), lower case, in order:
+    never a display name, a comment or a quoted string, whatever address they show.
+
+    A field the RFC 5322 parser cannot read (a decoded display name holding "<" or ",", a bracket
+    never closed) is read leniently, still never from its display names: each `<address>` that ends a
+    mailbox, else the address-like words left once quoted strings and comments are removed.
+    """
+    if not value or "@" not in value:
+        return ()
+    found = parse_address_list(value)
+    if found.mailboxes:
+        return tuple(dict.fromkeys(m.address.lower() for m in found.mailboxes))
+    angled = [m.group(1).lower().rstrip(".") for m in _ANGLE_ADDR.finditer(value)]
+    if angled:
+        return tuple(dict.fromkeys(angled))
+    bare = _QUOTED_OR_COMMENT.sub(" ", value)
+    return tuple(dict.fromkeys(addresses_in(bare)))
+
+
+def mailbox_domains(value: str | None) -> tuple[str, ...]:
+    """The domain of every mailbox of an address-list field (`mailbox_addresses`), lower case."""
+    return tuple(dict.fromkeys(a.rpartition("@")[2] for a in mailbox_addresses(value)))
 
 
 _DOTS = {0x3002: ".", 0xFF61: ".", 0xFF0E: ".", 0x2024: ".", 0xFE52: ".", 0x0701: ".", 0x0702: "."}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .addresses import mailbox_addresses, mailbox_domains
 from .entities.tables import ENTITIES, TEXT_SCANS
 from .errors import UsageError
 from .model import Finding
@@ -121,11 +122,20 @@ def column(name: str) -> Values:
     return lambda facts: (facts.item.get(name),)
 
 
+def sender_addresses(facts: ItemFacts) -> Iterable[str]:
+    """The address of every mailbox of From, as parsed (leaklens.addresses): never a display name,
+    which can show any address (`"emilie@horizon-campaign.example" <attacker@evil.example>`)."""
+    return mailbox_addresses(facts.item.get("email_from"))
+
+
+def recipient_addresses(facts: ItemFacts) -> Iterable[str]:
+    """The address of every mailbox of To and Cc, as parsed."""
+    return mailbox_addresses(facts.item.get("email_to")) + mailbox_addresses(facts.item.get("email_cc"))
+
+
 def sender_domain(facts: ItemFacts) -> Iterable[str]:
-    """The domain after the first "@" of the From field, lower case, without a closing > , ; or "."""
-    sender = facts.item.get("email_from") or ""
-    at = sender.find("@")
-    return (sender[at + 1 :].strip().lower().rstrip('> ,;"'),) if at >= 0 else ()
+    """The domain of every mailbox of From, lower case, as parsed (never a display name's)."""
+    return mailbox_domains(facts.item.get("email_from"))
 
 
 def signers(facts: ItemFacts) -> Iterable[str]:
@@ -171,10 +181,10 @@ FILTERS: dict[str, Filter] = {
         Filter("verdict", "the item's verdict", "altered", facet="Verdict", values=column("verdict")),
         Filter("kind", "email, attachment, document, image, archive or other", "email", facet="Kind",
                values=column("kind")),
-        Filter("from", "the sender (name or address) contains this", "alice", "text", facet="Sender domain",
-               facet_prefix="@", values=column("email_from"), facet_values=sender_domain),
-        Filter("to", "a recipient (To or Cc) contains this", "bob", "text",
-               values=lambda facts: (facts.item.get("email_to"), facts.item.get("email_cc"))),
+        Filter("from", "a sender's address (never a display name) contains this", "alice", "text",
+               facet="Sender domain", facet_prefix="@", values=sender_addresses, facet_values=sender_domain),
+        Filter("to", "a recipient's address (To or Cc, never a display name) contains this", "bob", "text",
+               values=recipient_addresses),
         Filter("signer", "a DKIM signature of this domain validates", "horizon.example",
                facet="Signing domain (DKIM)", values=signers),
         Filter("editor", "a document's last editor (else its author) is this", "Jean Dupont", "name",

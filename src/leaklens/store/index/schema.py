@@ -143,7 +143,7 @@ def build_schema() -> tantivy.Schema:
 
 def _schema_key() -> str:
     """Changes when the declared fields do (or how an item's values are written: bump VERSION)."""
-    VERSION = 2  # 2: stemmed fields, sorts by size, sender and verdict
+    VERSION = 3  # 2: stemmed fields, sorts by size, sender and verdict; 3: from:/to: parsed addresses
     shape = [
         VERSION,
         TEXT_FIELDS,
