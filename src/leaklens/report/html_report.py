@@ -19,6 +19,7 @@ from ..case import Case
 from ..investigate.figures import dashboard, listed
 from ..model import VERDICTS
 from ..web import charts  # presentation only: the report draws verdicts as the workbench does
+from ..web.leaktext import leak, leak_plain
 from ..web.render import human_size, pretty_json
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
@@ -33,7 +34,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(human_size=human_size, pretty_json=pretty_json)
+    env.filters.update(human_size=human_size, pretty_json=pretty_json, leak=leak, leak_plain=leak_plain)
     env.globals.update(VERDICTS=VERDICTS, VERDICT_LABELS=charts.VERDICT_LABELS, VERDICT_COLOURS=charts.VERDICT_COLOURS)
     return env
 

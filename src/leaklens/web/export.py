@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from ..case import Case
 from ..investigate.items import item_dict
+from .leaktext import strip_hidden
 
 CSV_COLUMNS = (
     "id",
@@ -101,8 +102,10 @@ def as_csv(case: Case, selection: Selection) -> str:
 
 
 def safe_name(name: str) -> str:
-    """A file name that cannot climb out of the folder it is unzipped into."""
-    name = re.sub(r"[\x00-\x1f/\\:*?\"<>|]+", "_", name or "item").strip(" .") or "item"
+    """A file name that cannot climb out of the folder it is unzipped into, nor read as another:
+    bidi controls and other hidden characters removed (`Rapport_\u202efdp.exe.docx` would show as
+    a PDF in a file manager)."""
+    name = re.sub(r"[\x00-\x1f/\\:*?\"<>|]+", "_", strip_hidden(name or "item")).strip(" .") or "item"
     return name[:120]
 
 

@@ -10,13 +10,15 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..model import VERDICTS
 from . import query as webquery
 from .charts import VERDICT_COLOURS, VERDICT_LABELS
+from .leaktext import leak, leak_plain
 
 _MARKERS = re.compile("([\x02\x03])")
+_BDI_OPEN = '<bdi class="leak">'
 
 
 def highlight(snippet: str | None) -> Markup:
@@ -35,10 +37,13 @@ def highlight(snippet: str | None) -> Markup:
                 out.append("</mark>")
                 open_ = False
         elif part:
-            out.append(str(escape(part)))
+            # Leak text: hidden characters as markers (leaktext), the runs' own <bdi> dropped for one
+            # around the whole snippet.
+            shown = str(leak(part))
+            out.append(shown[len(_BDI_OPEN) : -len("</bdi>")] if shown.startswith(_BDI_OPEN) else shown)
     if open_:
         out.append("</mark>")
-    return Markup("".join(out))
+    return Markup(_BDI_OPEN + "".join(out) + "</bdi>")
 
 
 def plain_snippet(snippet: str | None) -> str:
@@ -74,7 +79,12 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(
-            highlight=highlight, human_size=human_size, pretty_json=pretty_json, plain_snippet=plain_snippet
+            highlight=highlight,
+            human_size=human_size,
+            pretty_json=pretty_json,
+            plain_snippet=plain_snippet,
+            leak=leak,
+            leak_plain=leak_plain,
         )
         self.env.globals.update(
             VERDICTS=VERDICTS,
