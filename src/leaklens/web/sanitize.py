@@ -184,24 +184,56 @@ _DATA_IMAGE = re.compile(r"^data:image/(png|gif|jpeg|jpg|webp|bmp);base64,[a-z0-
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# Presentation an email could use to pass itself off as the workbench: content taken out of the flow
+# and pinned (a fake "✓ VERIFIED" badge drawn over the frame's top, staying there as one scrolls),
+# stacked over other content, or pushed out of its box by negative margins or transforms.
+# A property name not preceded by "-" or a letter: `background-position` is left alone.
+_PRESENTATION = re.compile(
+    r"(?<![-\w])(position|z-index|transform|translate|rotate|scale|inset|offset(?:-[a-z-]+)?|margin(?:-[a-z-]+)?)"
+    r"\s*:\s*"
+    r"((?:[^;}\"']|\"[^\"]*\"|'[^']*')*)",
+    re.I,
+)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
+_NEGATIVE = re.compile(r"(?<![\w)])-\.?\d[\w.%]*")
+
+
+def _neutral_presentation(m: re.Match[str]) -> str:
+    name = m.group(1).lower()
+    if name == "position":
+        # Every box stays in the flow: even a relative one could be moved by top/left over other text.
+        return "position: static"
+    if name.startswith("margin"):
+        # calc(), var() and the like could compute a negative margin the pattern cannot see.
+        value = "0" if "(" in m.group(2) else _NEGATIVE.sub("0", m.group(2))
+        return f"{m.group(1)}: {value}"
+    return f"{m.group(1)}: initial"  # z-index, transforms, motion paths, inset: as if never written
+
+
 def clean_css(css: str) -> str:
-    """CSS with nothing that loads or runs: url(), @import, expression() and escapes removed."""
-    if not _CSS_URL.search(css):
-        return css
-    css = _CSS_IMPORT.sub("", css)
-    css = _CSS_URL_CALL.sub("none", css)
-    # CSS escapes could spell "url(" past the patterns above; drop them outright.
-    css = re.sub(r"\\[0-9a-fA-F]{1,6}\s?", "", css)
-    css = re.sub(r"expression\s*\(|behaviou?r\s*:|-moz-binding|javascript:|image-set\s*\(", "", css, flags=re.I)
-    return css
+    """CSS with nothing that loads or runs (url(), @import, expression() and escapes removed) and
+    nothing that positions content out of the flow (position fixed/sticky/absolute, z-index, transforms,
+    negative margins neutralised), so an email cannot draw over the frame that shows it."""
+    # Comments could split a property name or value past the patterns below.
+    css = _CSS_COMMENT.sub(" ", css)
+    if _CSS_URL.search(css):
+        css = _CSS_IMPORT.sub("", css)
+        css = _CSS_URL_CALL.sub("none", css)
+        # CSS escapes could spell "url(" or "fixed" past the patterns; drop them outright.
+        css = re.sub(r"\\[0-9a-fA-F]{1,6}\s?", "", css)
+        css = re.sub(r"expression\s*\(|behaviou?r\s*:|-moz-binding|javascript:|image-set\s*\(", "", css, flags=re.I)
+    # Any escape left (`\p`, `\:`) spells a name as itself: gone, so a name reads as the patterns see it.
+    css = css.replace("\\", "")
+    return _PRESENTATION.sub(_neutral_presentation, css)
 
 
 def sanitise_html(markup: str, *, cid_resolver: Callable[[str], str | None] | None = None) -> str:
     """An inert HTML fragment (body content only) made from an email's HTML part."""
     if not markup or not markup.strip():
         return ""
-    # Control characters (which no HTML needs) would make lxml refuse to move text around below.
-    markup = _NOT_XML.sub("\ufffd", markup)
+    # Control characters (which no HTML needs) would make lxml refuse to move text around below; a
+    # NUL or ESC is shown as its control picture (U+2400...), so the reader sees that one was there.
+    markup = _NOT_XML.sub(_control_picture, markup)
     try:
         doc = lxml_html.document_fromstring(markup)
     except (etree.ParserError, ValueError, TypeError):
@@ -229,6 +261,11 @@ def sanitise_html(markup: str, *, cid_resolver: Callable[[str], str | None] | No
     body_parts = [lxml_html.tostring(child, encoding="unicode") for child in doc]
     text = doc.text or ""
     return (_escape_text(text) + "".join(body_parts)).strip()
+
+
+def _control_picture(m: re.Match[str]) -> str:
+    cp = ord(m.group())
+    return chr(0x2400 + cp) if cp < 0x20 else "\ufffd"
 
 
 def _attr_text(value: str) -> str:
