@@ -60,6 +60,7 @@ class ItemQuery:
     verdict: str | None = None
     sha256: str | None = None
     ids: tuple[str, ...] | None = None
+    parent: str | None = None  # the direct members of one container (its items_parent index)
     after: str | None = None  # date >= after (ISO text, as items store it)
     before: str | None = None  # date < before
 

@@ -28,7 +28,7 @@ def item_condition(q: ItemQuery, *, mark: str, ids: IdsClause, everything: str) 
     elif q.state is not None:
         parts.append(f"state = {mark}")
         args.append(q.state)
-    for name in ("kind", "verdict", "sha256"):
+    for name in ("kind", "verdict", "sha256", "parent"):
         value = getattr(q, name)
         if value is not None:
             parts.append(f"{name} = {mark}")

@@ -83,6 +83,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     from .views import entities as entities_views
     from .views import jobs as jobs_views
     from .views import phishing as phishing_views
+    from .views import reading as reading_views
     from .views import spread as spread_views
 
     app.include_router(api.router)
@@ -93,6 +94,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.include_router(jobs_views.router)
     app.include_router(audit_views.router)
     app.include_router(entities_views.router)
+    app.include_router(reading_views.router)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):  # noqa: ANN202 - Starlette handler

@@ -15,6 +15,7 @@ from ...model import VERDICTS
 from ...store import annotations
 from .. import charts, data, export
 from .. import query as webquery
+from ..filenames import download_name
 from ..security import CONTENT_CSP
 from . import bulk
 
@@ -124,7 +125,7 @@ def item_raw(request: Request, item_id: str) -> Response:
     case = _case(request)
     if not row["sha256"] or not case.blobs.exists(row["sha256"]):
         raise HTTPException(404, "The original bytes of this item were not stored.")
-    name = export.safe_name(row["name"] or item_id)
+    name = download_name(row)  # a real extension (.eml for a message), nothing hidden
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     sha = row["sha256"]
 

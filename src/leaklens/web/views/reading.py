@@ -1,0 +1,78 @@
+"""Reading a dump the way it was kept: a container's members (sortable, paged) and a conversation
+in order. The reads are investigate/'s (members, reading); this module only pages and renders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from ...investigate.members import SORTS, members
+from ...investigate.reading import conversation
+from .. import data
+
+router = APIRouter()
+PER_PAGE = 50
+
+
+def _row(request: Request, item_id: str):
+    row = data.known_item(request.app.state.pool.get(), item_id)
+    if row is None:
+        raise HTTPException(404, "No such item.")
+    return row
+
+
+def _members(request: Request, item_id: str, sort: str, desc: bool, page: int, per_page: int) -> dict:
+    row = _row(request, item_id)
+    if sort not in SORTS:
+        raise HTTPException(400, f"sort: one of {', '.join(SORTS)}")
+    return {"row": row, **members(request.app.state.pool.get().db, item_id, sort=sort, descending=desc,
+                                  page=page, per_page=per_page)}  # fmt: skip
+
+
+def members_url(item_id: str, *, sort: str = "found", desc: bool = False, page: int = 1) -> str:
+    pairs = (("sort", sort), ("desc", "1" if desc else ""), ("page", page))
+    args = {k: v for k, v in pairs if v not in ("", "found", 1)}
+    return f"/items/{item_id}/members" + (f"?{urlencode(args)}" if args else "")
+
+
+@router.get("/items/{item_id}/members", response_class=HTMLResponse, include_in_schema=False)
+def members_page(
+    request: Request,
+    item_id: str,
+    sort: str = "found",
+    desc: bool = False,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
+    m = _members(request, item_id, sort, desc, page, PER_PAGE)
+    return HTMLResponse(
+        request.app.state.render.page(request, "members.html", m=m, row=m["row"], sorts=SORTS, members_url=members_url)
+    )
+
+
+@router.get("/api/items/{item_id}/members")
+def members_api(
+    request: Request,
+    item_id: str,
+    sort: str = "found",
+    desc: bool = False,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = PER_PAGE,
+) -> JSONResponse:
+    """A container's direct members, a page at a time: sort by found, date, sender (the real address,
+    never the display name), subject, verdict (worst first), name or size; `desc` reverses (members
+    without the value stay last)."""
+    m = _members(request, item_id, sort, desc, page, per_page)
+    m.pop("row")
+    return JSONResponse(m)
+
+
+@router.get("/items/{item_id}/thread", response_class=HTMLResponse, include_in_schema=False)
+def thread_page(request: Request, item_id: str) -> HTMLResponse:
+    row = _row(request, item_id)
+    if row["kind"] != "email":
+        raise HTTPException(404, "Only an email has a conversation.")
+    c = conversation(request.app.state.pool.get().db, row)
+    return HTMLResponse(request.app.state.render.page(request, "thread.html", c=c, row=row))
