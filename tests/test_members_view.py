@@ -146,3 +146,14 @@ def test_a_member_keeps_its_own_name_without_hidden_characters(client, case):
     zipped = item_named(case, "files.zip")
     with zipfile.ZipFile(io.BytesIO(client.get(f"/items/{zipped}/raw").content)) as z:
         assert RLO_NAME in z.namelist()  # the original bytes, name and all, untouched
+
+
+def test_members_page_shows_a_hidden_character_as_a_marker(client, case):
+    zipped = item_named(case, "files.zip")
+    page = client.get(f"/items/{zipped}/members").text
+    doc = lxml_html.fromstring(page)
+    cell = doc.xpath("//table[contains(@class,'members')]//a[bdi]")[0]
+    assert cell.xpath(".//span[@class='hidden-char']") and "\u202e" not in page
+    assert cell.text_content().replace(cell.xpath(".//span[@class='hidden-char']")[0].text_content(), "") == (
+        "Rapport_fdp.exe.docx"
+    )
