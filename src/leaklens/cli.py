@@ -244,6 +244,11 @@ def ingest(
     ocr_lang: Annotated[
         str, typer.Option(help="Tesseract languages for scans, e.g. fra+eng (those installed are used).")
     ] = "eng+fra+rus",
+    ner: Annotated[
+        bool,
+        typer.Option("--ner/--no-ner", help="People and organisations by spaCy's recogniser, in the texts whose "
+                     "language has a model installed (the optional extra leaklens[ner]: French)."),
+    ] = True,
 ) -> None:
     """Read files and folders into a case: every item stored by content, accounted for, indexed.
 
@@ -283,7 +288,7 @@ def ingest(
                 only_failed=only_failed,
                 cluster=on,
             )
-        _read_texts(c, workers=workers, ocr=ocr, ocr_lang=ocr_lang, quiet=quiet, cluster=on)
+        _read_texts(c, workers=workers, ocr=ocr, ocr_lang=ocr_lang, ner=ner, quiet=quiet, cluster=on)
         _update_index(c, quiet)
         acc = c.db.accounting()
         job.finish(accounting=acc)
@@ -308,13 +313,16 @@ def ingest(
         )
 
 
-def _read_texts(c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet: bool, cluster=None) -> None:
-    """The texts steps after a walk: scans read by OCR, then every text's entities and language."""
+def _read_texts(
+    c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet: bool, cluster=None, ner: bool = True
+) -> None:
+    """The texts steps after a walk: scans read by OCR, then every text's entities and language, then
+    spaCy's people and organisations where a model is installed."""
     from .steps import Run, run_steps
 
     with _bar("ocr", quiet, "entities") as (bar, ocr_task, ent_task):
         run = Run(c, workers=workers, cluster=cluster, options={
-            "ocr": ocr, "ocr_lang": ocr_lang,
+            "ocr": ocr, "ocr_lang": ocr_lang, "ner": ner,
             "ocr_progress": lambda n, total: bar.update(ocr_task, completed=n, total=total),
             "entities_progress": lambda n: bar.update(ent_task, completed=n, total=max(n, 1)),
         })  # fmt: skip
@@ -327,6 +335,12 @@ def _read_texts(c: Case, *, workers: int | None, ocr: bool, ocr_lang: str, quiet
                   f"{report['langs']}")  # fmt: skip
     if report.get("scans"):
         console.print(f"OCR: {report['scans']:,} scans, {report['pages']:,} pages read ({report['langs']}).")
+    names = run.results.get("texts.ner") or {}
+    if names.get("off") and run.results.get("texts.entities"):  # said once, when there were new texts
+        err.print(f"[yellow]NER:[/yellow] {escape(names['off'])}")
+    elif names.get("texts"):
+        console.print(f"NER: {names['texts']:,} texts read by {escape(', '.join(names['models'].values()))}, "
+                      f"{names['mentions']:,} people and organisations.")  # fmt: skip
     from .entities.step import SCAN_FAILURES
 
     if SCAN_FAILURES:  # left unscanned: the next ingest (or `leaklens entities`) reads them again

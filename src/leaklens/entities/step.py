@@ -1,4 +1,5 @@
-"""The entities and language steps: every text record of the case read once, its mentions and language kept."""
+"""The entities, language and NER steps: every text record of the case read once, its mentions and language
+kept; then, where spaCy and a model of the text's language are installed, its people and organisations."""
 
 from __future__ import annotations
 
@@ -7,21 +8,23 @@ import functools
 import itertools
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..executor import CRASHED, DONE, TIMEOUT, executor_for
 from ..language import detect
 from ..steps import Run, step
 from ..store.base import CaseStore, ItemQuery
+from . import ner
 from .kinds import Context, find_mentions, snippet
-from .tables import ENGINE, ENTITIES, TEXT_SCANS
+from .tables import ENGINE, ENTITIES, NER_SCANS, TEXT_SCANS
 
 WRITE_BATCH = 500
 POOL_MIN = 200  # fewer texts than this are read in this process
 POOL_CHUNK = 4000  # texts read from the store at a time, then handed to the workers
 SCAN_TIMEOUT = 120.0  # seconds for one text's entities and language (a pathological text is left unscanned)
-# (item id, source, "timeout" | "crashed") of the texts the last scan_texts could not read.
+# (item id, source, "timeout" | "crashed", "ner timeout" | "ner crashed") of the texts the last scan_texts
+# and scan_names could not read.
 SCAN_FAILURES: list[tuple[str, str, str]] = []
 
 # Country-code top-level domains -> the numbering plan of that country (a sender at example.fr makes
@@ -84,8 +87,8 @@ def scan_texts(
     SCAN_FAILURES.clear()
 
     def flush() -> None:
-        for s in scans:  # a text read again (a new engine, --force) replaces its mentions
-            store.delete_rows(ENTITIES, item_id=s["item_id"], source=s["source"])
+        for s in scans:  # a text read again (a new engine, --force) replaces its mentions (not NER's)
+            store.delete_rows(ENTITIES, item_id=s["item_id"], source=s["source"], scanner="patterns")
         store.put_rows(ENTITIES, mentions)
         store.put_rows(TEXT_SCANS, scans)
         # The index holds each item's entities and languages (entity:, lang:): it takes these items again.
@@ -99,7 +102,7 @@ def scan_texts(
         for kind, value, start, end, shown in found:
             mentions.append({
                 "item_id": item_id, "source": source, "kind": kind, "value": value,
-                "char_start": start, "char_end": end, "snippet": shown,
+                "char_start": start, "char_end": end, "snippet": shown, "scanner": "patterns",
             })  # fmt: skip
         scans.append({
             "item_id": item_id, "source": source, "engine": ENGINE,
@@ -112,28 +115,53 @@ def scan_texts(
             progress(n)
 
     todo = ((r.item_id, r.source, r.text) for r in store.iter_texts() if (r.item_id, r.source) not in done)
-    workers = workers if workers is not None else (os.cpu_count() or 2)
-    # Read a chunk of texts, then hand it out: no database statement is open while the executor
-    # forks a replacement for a killed worker (it does so from this thread).
-    chunk = list(itertools.islice(todo, POOL_CHUNK))
-    if workers <= 1 or len(chunk) < POOL_MIN:  # a few texts: starting workers would cost more
-        _setup(context)
-        for job in itertools.chain(chunk, todo):
-            keep(_scan(job))
-    else:
-        with executor_for(workers, setup=_setup, setup_args=(context,), timeout=timeout) as pool:
-            while chunk:
-                for out in pool.map(_scan, chunk, ordered=True, batch=16):
-                    if out.status == DONE:
-                        keep(out.result)
-                    elif out.status in (TIMEOUT, CRASHED):
-                        SCAN_FAILURES.append((out.job[0], out.job[1], out.status))
-                    else:
-                        raise out.error  # a fault of leaklens's own, not the text's
-                chunk = list(itertools.islice(todo, POOL_CHUNK))
+    read_all(todo, _scan, keep, setup=_setup, setup_args=(context,), workers=workers, timeout=timeout)
     if scans:
         flush()
     return n
+
+
+def read_all(
+    todo: Iterator[Any],
+    fn: Callable[[Any], Any],
+    keep: Callable[[Any], None],
+    *,
+    setup: Callable[..., None],
+    setup_args: tuple = (),
+    workers: int | None = 1,
+    timeout: float | None = SCAN_TIMEOUT,
+    chunks: Callable[[list[Any]], list[Any]] | None = None,
+    label: str = "",
+) -> None:
+    """`fn` of every job of `todo` (jobs whose first two fields are an item id and a text source),
+    each result handed to `keep`, by the executor's workers when there are enough jobs; a job that
+    overruns `timeout` or kills its worker is named in SCAN_FAILURES (with `label`) and left out.
+    `chunks`, if given, completes each chunk of jobs before it is handed out (a read of the store)."""
+    workers = workers if workers is not None else (os.cpu_count() or 2)
+    # Read a chunk of texts, then hand it out: no database statement is open while the executor
+    # forks a replacement for a killed worker (it does so from this thread).
+    def next_chunk() -> list[Any]:
+        chunk = list(itertools.islice(todo, POOL_CHUNK))
+        return chunks(chunk) if chunks and chunk else chunk
+
+    chunk = next_chunk()
+    if workers <= 1 or len(chunk) < POOL_MIN:  # a few texts: starting workers would cost more
+        setup(*setup_args)
+        while chunk:
+            for job in chunk:
+                keep(fn(job))
+            chunk = next_chunk()
+        return
+    with executor_for(workers, setup=setup, setup_args=setup_args, timeout=timeout) as pool:
+        while chunk:
+            for out in pool.map(fn, chunk, ordered=True, batch=16):
+                if out.status == DONE:
+                    keep(out.result)
+                elif out.status in (TIMEOUT, CRASHED):
+                    SCAN_FAILURES.append((out.job[0], out.job[1], label + out.status))
+                else:
+                    raise out.error  # a fault of leaklens's own, not the text's
+            chunk = next_chunk()
 
 
 # (item id, source, mentions as (kind, value, start, end, snippet), language or None): what a worker returns.
@@ -172,5 +200,118 @@ def _entities(run: Run) -> None:
             db, force=bool(run.options.get("force")), progress=run.options.get("entities_progress"),
             workers=run.workers,
         )
+    finally:
+        db.commit()
+
+
+def scan_names(
+    store: CaseStore,
+    *,
+    force: bool = False,
+    workers: int | None = 1,
+    timeout: float | None = SCAN_TIMEOUT,
+) -> dict[str, Any]:
+    """spaCy's people and organisations in every text whose detected language has an installed model
+    and that this model has not read: mentions into `entities` (scanner "ner"), each text into
+    `ner_scans`. Returns {"texts", "mentions", "models", "truncated"}, or {"off": the one line saying
+    why} when spaCy or every model is absent or broken. Needs the language step's `text_scans`."""
+    reason = ner.off_reason()
+    if reason:
+        return {"off": reason}
+    models = ner.installed()
+    wanted: dict[tuple[str, str], str] = {}
+    for lang, engine in models.items():
+        done = set() if force else store.table_keys(NER_SCANS, engine=engine)
+        for key in store.table_keys(TEXT_SCANS, lang=lang):
+            if key not in done:
+                wanted[key] = lang
+    report: dict[str, Any] = {"texts": 0, "mentions": 0, "truncated": 0, "models": {}}
+    if not wanted:
+        report["models"] = models
+        return report
+    usable, broken = ner.usable(sorted(set(wanted.values())))
+    if not usable:
+        return {"off": "off (" + "; ".join(broken) + ")"}
+    report["models"] = usable
+    if broken:
+        report["broken"] = broken
+    store.ensure_table(ENTITIES)
+    mentions: list[dict[str, Any]] = []
+    scans: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        for s in scans:  # a text read again (another model, --force) replaces its NER mentions only
+            store.delete_rows(ENTITIES, item_id=s["item_id"], source=s["source"], scanner="ner")
+        store.put_rows(ENTITIES, mentions)
+        store.put_rows(NER_SCANS, scans)
+        store.search_queue_all({s["item_id"] for s in scans})  # entity: and its facet read these rows
+        mentions.clear()
+        scans.clear()
+
+    def keep(result: Named) -> None:
+        item_id, source, lang, chars, truncated, found = result
+        for kind, value, start, end, shown in found:
+            mentions.append({
+                "item_id": item_id, "source": source, "kind": kind, "value": value,
+                "char_start": start, "char_end": end, "snippet": shown, "scanner": "ner",
+            })  # fmt: skip
+        scans.append({"item_id": item_id, "source": source, "engine": usable[lang], "lang": lang, "chars": chars,
+                      "truncated": int(truncated), "mentions": len(found)})  # fmt: skip
+        report["texts"] += 1
+        report["mentions"] += len(found)
+        report["truncated"] += int(truncated)
+        if len(scans) >= WRITE_BATCH:
+            flush()
+
+    def with_taken(chunk: list[tuple[str, str, str, str, list]]) -> list[tuple[str, str, str, str, list]]:
+        """The chunk's jobs with the spans the pattern finders took in each text (read in one query)."""
+        taken: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for r in store.table_rows_in(ENTITIES, "item_id", {job[0] for job in chunk}):
+            if r["scanner"] == "patterns":
+                taken.setdefault((r["item_id"], r["source"]), []).append((r["char_start"], r["char_end"]))
+        return [(i, s, text, lang, taken.get((i, s), [])) for i, s, text, lang, _ in chunk]
+
+    todo = (
+        (r.item_id, r.source, r.text, wanted[(r.item_id, r.source)], [])
+        for r in store.iter_texts()
+        if wanted.get((r.item_id, r.source)) in usable
+    )
+    read_all(todo, _name, keep, setup=_ner_setup, setup_args=(tuple(usable),), workers=workers, timeout=timeout,
+             chunks=with_taken, label="ner ")  # fmt: skip
+    if scans:
+        flush()
+    return report
+
+
+# (item id, source, language, characters read, truncated, mentions as (kind, value, start, end, snippet)).
+Named = tuple[str, str, str, int, bool, list[tuple[str, str, int, int, str]]]
+
+
+def _ner_setup(langs: tuple[str, ...]) -> None:
+    for lang in langs:  # loaded once per worker; a forked one has them already (the coordinator loaded them)
+        ner.model(lang)
+
+
+def _name(job: tuple[str, str, str, str, list[tuple[int, int]]]) -> Named:
+    """One text's people and organisations by the recogniser of its language (in a worker, or here)."""
+    item_id, source, text, lang, taken = job
+    found, chars = ner.find_named(text, lang, taken)
+    return item_id, source, lang, chars, chars < len(text), [
+        (m.kind, m.value, m.start, m.end, _shown(text, m)) for m in found
+    ]
+
+
+@step("texts.ner", needs=("texts.entities",), group="texts", own_transactions=True)
+def _names(run: Run) -> None:
+    """People and organisations by spaCy's recogniser where a model of the text's language is installed
+    (the optional `ner` extra; `--no-ner` skips it). After the entities step: it needs each text's
+    language, and leaves the spans the pattern finders took to them."""
+    if not run.options.get("ner", True):
+        run.results["texts.ner"] = {"skipped": True}
+        return
+    db = run.case.db
+    db.begin()
+    try:
+        run.results["texts.ner"] = scan_names(db, force=bool(run.options.get("force")), workers=run.workers)
     finally:
         db.commit()
