@@ -324,6 +324,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="analysis runs (the range is reported)")
     ap.add_argument("--no-toolkit", action="store_true")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/leaklens-bench-spread"))
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the workdir's generated posts and ingested case if there (the analysis is what is timed)",
+    )
+    ap.add_argument(
+        "--only",
+        default="ingest,all,nosim,co-similarity,networks",
+        help="phases to run, comma-separated (ingest, all, nosim, co-similarity, networks)",
+    )
     ap.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase:
@@ -337,26 +347,45 @@ def main() -> None:
         print(json.dumps(result))
         return
     work = args.workdir
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    t = time.perf_counter()
-    truth = generate(args.posts, work)
-    print(
-        f"generated {truth['posts']:,} posts in {time.perf_counter() - t:.0f} s "
-        f"({sum(len(m) for m in truth['planted'].values())} planted accounts in {GROUPS} groups, "
-        f"{ORGANIC:,} organic)",
-        flush=True,
-    )
-    report = {"posts": truth["posts"], "cores": os.cpu_count()}
-    report["ingest"] = _child("ingest", str(work))
-    print("ingest", json.dumps(report["ingest"]), flush=True)
+    only = set(args.only.split(","))
+    reuse = args.reuse and (work / "truth.json").exists() and (work / "case").exists()
+    if reuse:
+        truth = json.loads((work / "truth.json").read_text())
+        print(f"reusing {work}: {truth['posts']:,} posts", flush=True)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        t = time.perf_counter()
+        truth = generate(args.posts, work)
+        print(
+            f"generated {truth['posts']:,} posts in {time.perf_counter() - t:.0f} s "
+            f"({sum(len(m) for m in truth['planted'].values())} planted accounts in {GROUPS} groups, "
+            f"{ORGANIC:,} organic)",
+            flush=True,
+        )
+        only.add("ingest")  # a fresh workdir has no case to analyse
+    report: dict = {"posts": truth["posts"], "cores": os.cpu_count()}
+    if "ingest" in only and not reuse:
+        report["ingest"] = _child("ingest", str(work))
+        print("ingest", json.dumps(report["ingest"]), flush=True)
     for kind in ("all", "nosim"):
-        runs = [_child("analyse", str(work), kind) for _ in range(args.runs)]
-        report[f"analyse_{kind}"] = runs
-        for r in runs:
+        if kind not in only:
+            continue
+        runs = []
+        for _ in range(args.runs):
+            load = os.getloadavg()[0]
+            r = _child("analyse", str(work), kind)
+            r["load_avg_1m_before"] = round(load, 1)
+            runs.append(r)
             print(f"analyse ({kind})", json.dumps(r), flush=True)
-    report["co_similarity"] = _child("analyse", str(work), "co-similarity")
-    print("co-similarity alone", json.dumps(report["co_similarity"]), flush=True)
+        report[f"analyse_{kind}"] = runs
+    if "co-similarity" in only:
+        report["co_similarity"] = _child("analyse", str(work), "co-similarity")
+        print("co-similarity alone", json.dumps(report["co_similarity"]), flush=True)
+    if "networks" not in only:
+        (work / "report.json").write_text(json.dumps(report, indent=1))
+        print(f"report: {work / 'report.json'}")
+        return
     report["networks_leaklens"] = _child("networks", str(work), str(args.window), str(args.min_edge_weight))
     print("networks (leaklens)", json.dumps(report["networks_leaklens"]), flush=True)
     if not args.no_toolkit:

@@ -73,7 +73,7 @@ def _groups_from_edges(
     out = []
     for members in components(edges):
         mset = set(members)
-        es = sorted(((a, b, w) for (a, b), w in edges.items() if a in mset), key=lambda e: -e[2])
+        es = sorted(((a, b, w) for (a, b), w in edges.items() if a in mset), key=lambda e: (-e[2], e[0], e[1]))
         group: dict[str, Any] = {
             "accounts": [{"account": a, "author": names.get(a, "")} for a in members],
             "size": len(members),

@@ -629,6 +629,13 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         )
         return [tables.decode(spec, r) for r in rows]
 
+    def table_values(self, spec: TableSpec, columns: Sequence[str], **equal: Any) -> list[Sequence[Any]]:
+        self.ensure_table(spec)
+        spec.check_columns(columns)
+        where, args = tables.where(spec, equal)
+        rows = self.conn.execute(f"SELECT {tables.names(columns)} FROM {spec.name}{where} ORDER BY rowid", args)
+        return spec.columnar(columns, rows.fetchall())
+
     def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
         self.ensure_table(spec)
         where, args = tables.where(spec, equal)

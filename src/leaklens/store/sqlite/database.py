@@ -373,6 +373,10 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
         self.ensure_table(spec)
         return tables.rows(self.conn, spec, equal)
 
+    def table_values(self, spec: TableSpec, columns: Sequence[str], **equal: Any) -> list[Sequence[Any]]:
+        self.ensure_table(spec)
+        return tables.column_values(self.conn, spec, columns, equal)
+
     def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
         self.ensure_table(spec)
         return tables.delete(self.conn, spec, equal)

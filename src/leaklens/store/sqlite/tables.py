@@ -111,6 +111,15 @@ def rows(conn: sqlite3.Connection, spec: TableSpec, equal: Mapping[str, Any]) ->
     return [_decode(spec, tuple(r)) for r in conn.execute(sql, args)]
 
 
+def column_values(
+    conn: sqlite3.Connection, spec: TableSpec, columns: Sequence[str], equal: Mapping[str, Any]
+) -> list[Sequence[Any]]:
+    spec.check_columns(columns)
+    where, args = _where(spec, equal)
+    sql = f"SELECT {', '.join(columns)} FROM {spec.name}{where} ORDER BY rowid"
+    return spec.columnar(columns, conn.execute(sql, args).fetchall())
+
+
 def rows_in(conn: sqlite3.Connection, spec: TableSpec, column: str, values: Iterable[Any]) -> list[dict[str, Any]]:
     if column not in spec.column_names:
         raise ValueError(f"{spec.name} has no column {column!r}")
