@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..case import Case
 from ..errors import LeaklensError
+from ..preview import kind_of as preview_kind
 from .render import Renderer
 from .security import Guard, SecurityMiddleware, csrf_guard
 
@@ -76,6 +77,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.state.pool = pool
     app.state.guard = guard
     app.state.render = Renderer(WEB_DIR / "templates", case_name=pool.name, auth=guard.auth_required)
+    app.state.render.env.globals["preview_kind"] = preview_kind  # which preview an item has (item page)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     from . import audit as audit_views
@@ -83,6 +85,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     from .views import entities as entities_views
     from .views import jobs as jobs_views
     from .views import phishing as phishing_views
+    from .views import preview as preview_views
     from .views import reading as reading_views
     from .views import spread as spread_views
 
@@ -95,6 +98,7 @@ def create_app(case_dir: Path, *, auth_token: str | None = None, allowed_hosts: 
     app.include_router(audit_views.router)
     app.include_router(entities_views.router)
     app.include_router(reading_views.router)
+    app.include_router(preview_views.router)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):  # noqa: ANN202 - Starlette handler
