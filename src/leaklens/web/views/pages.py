@@ -17,7 +17,7 @@ from .. import charts, data, export
 from .. import query as webquery
 from ..filenames import download_name
 from ..security import CONTENT_CSP
-from . import bulk
+from . import bulk, item_verdict
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -95,8 +95,10 @@ def search_page(
 @router.get("/items/{item_id}", response_class=HTMLResponse)
 def item_page(request: Request, item_id: str) -> HTMLResponse:
     _item_or_404(request, item_id)
-    detail = data.item_detail(_case(request), item_id)
-    return _page(request, "item.html", d=detail, it=detail["item"], row=detail["row"])
+    case = _case(request)
+    detail = data.item_detail(case, item_id)
+    verdict = item_verdict.verdict_context(case, detail)
+    return _page(request, "item.html", d=detail, it=detail["item"], row=detail["row"], v=verdict)
 
 
 @router.get("/items/{item_id}/body.html")
