@@ -1,8 +1,9 @@
 """Co-similarity: accounts posting near-identical texts (not reposts) within a time window, the
 toolkit's co_similar_tweet network (word-set Jaccard >= threshold, its tokeniser's words, texts of
 fewer than `min_tokens` words ignored as its MinDocSizeSimilarity does) found by MinHash LSH
-(datasketch) instead of comparing every pair of posts in the window: texts meet in a bucket, pairs
-in a bucket and in the window are checked exactly."""
+instead of comparing every pair of posts in the window: texts meet in a bucket, pairs in a bucket and
+in the window are checked exactly. The signatures are datasketch's (same permutations, same hash), computed
+for every text at once in numpy."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Sequence
+
+import numpy as np
 
 from ..table import PostSet
 from .networks import MENTION
@@ -21,6 +24,8 @@ COMMON_SHARE, COMMON_MIN, MIN_RARE = (
     50,
     3,
 )  # 16 bands of 4 rows: a pair at Jaccard 0.8 meets in a bucket 99.9% of the time
+SEED = 1
+CHUNK = 1 << 18  # words hashed at once: 64 values of 4 bytes each, 64 MiB of temporaries
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -29,6 +34,68 @@ def tokens(text: str) -> frozenset[str]:
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _permutations(num_perm: int = NUM_PERM, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's "affine32" permutations (odd a, any b, drawn as its MinHash draws them for this seed), so the
+    signatures are datasketch's MinHash(num_perm, seed, hashfunc=zlib.crc32) values, bit for bit (a test checks)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer, the pre-mix datasketch applies to each word's hash."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def signatures(words: np.ndarray, starts: np.ndarray, hashes: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
+    """MinHash signatures of many texts at once: text k is words[starts[k]:starts[k + 1]] (word ids, none
+    empty), `hashes` each word id's crc32. Each word is hashed by every permutation once per text, in numpy,
+    chunk by chunk of texts; the minimum per text is a reduceat. One datasketch MinHash per text cost a
+    Python call and an array per text, most of co-similarity's time at a million posts."""
+    a, b = _permutations(num_perm)
+    mixed = _fmix32(hashes.astype(np.uint32))
+    n = len(starts)
+    ends = np.append(starts[1:], len(words))
+    out = np.empty((n, num_perm), dtype=np.uint32)
+    k = 0
+    while k < n:
+        # texts k..j-1, about CHUNK words (at least one text, however long)
+        j = max(k + 1, int(np.searchsorted(ends, starts[k] + CHUNK, side="right")))
+        lo, hi = starts[k], ends[j - 1]
+        phv = mixed[words[lo:hi], None] * a + b  # uint32: the wraparound is the permutation's modulo 2^32
+        out[k:j] = np.minimum.reduceat(phv, starts[k:j] - lo, axis=0)
+        k = j
+    return out
+
+
+def _bucket_runs(sig: np.ndarray, bands: int) -> list[np.ndarray]:
+    """The texts meeting in a bucket (the same rows of one band), each run of two or more as an array of text
+    numbers: per band, the rows are sorted by a 64-bit mix of the band's values and equal values are runs.
+    A collision of two mixes only adds a candidate, which the exact check then judges."""
+    n, width = sig.shape
+    rows = width // bands
+    runs: list[np.ndarray] = []
+    mult = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63], dtype=np.uint64)
+    for band in range(bands):
+        block = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
+        key = np.zeros(n, dtype=np.uint64)
+        for r in range(rows):
+            key = (key ^ block[:, r]) * mult[r % len(mult)]
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        edges = np.flatnonzero(sk[1:] != sk[:-1]) + 1
+        bounds = np.concatenate(([0], edges, [n]))
+        sizes = np.diff(bounds)
+        for s in np.flatnonzero(sizes > 1):
+            runs.append(order[bounds[s] : bounds[s + 1]])
+    return runs
 
 
 def similar_network(
@@ -41,48 +108,49 @@ def similar_network(
     min_posts: int = 1,
 ) -> tuple[Counter[tuple[str, str]], dict[tuple[int, int], float]]:
     """(directed weights as in networks.network, the similar post pairs found with their Jaccard)."""
-    from datasketch import MinHash  # imported here: it pulls in scipy, needed only when comparing texts
-
+    rep, ts, acct, text = ps.repost_of, ps.ts, ps.account, ps.text
+    cand = [i for i in sel if not rep[i] and ts[i] is not None and acct[i]]
+    if min_posts > 1:  # an account with fewer texts than the weight asked can make no edge: not even tokenised
+        per = Counter(acct[i] for i in cand)
+        cand = [i for i in cand if per[acct[i]] >= min_posts]
     idx, bags = [], []
-    for i in sel:
-        if ps.repost_of[i] or ps.ts[i] is None or not ps.account[i]:
-            continue
-        bag = tokens(ps.text[i])
-        if len(bag) >= min_tokens:
+    for i in cand:
+        bag = tokens(text[i])
+        if len(bag) >= max(1, min_tokens):  # an empty text is like no other (Jaccard 0)
             idx.append(i)
             bags.append(bag)
     if min_posts > 1:  # as networks.active_only: fewer texts than the weight asked can make no edge
-        per = Counter(ps.account[i] for i in idx)
-        keep = [k for k, i in enumerate(idx) if per[ps.account[i]] >= min_posts]
+        per = Counter(acct[i] for i in idx)
+        keep = [k for k, i in enumerate(idx) if per[acct[i]] >= min_posts]
         idx, bags = [idx[k] for k in keep], [bags[k] for k in keep]
     weights: Counter[tuple[str, str]] = Counter()
     pairs: dict[tuple[int, int], float] = {}
     if len(idx) < 2:
         return weights, pairs
+    # Words as ids, each text's words in one flat array (np.fromiter over a chain: no list per text kept).
+    ids: dict[str, int] = {}
+    lengths = np.fromiter(map(len, bags), dtype=np.int64, count=len(bags))
+    flat = np.fromiter(
+        (ids.setdefault(t, len(ids)) for bag in bags for t in bag), dtype=np.int64, count=int(lengths.sum())
+    )
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     # Words in a large share of all texts say little about which texts are copies, yet make unrelated ones
-    # meet in buckets: signatures leave them out (the exact check still counts every word), as neardup does.
-    df: Counter[str] = Counter()
-    for bag in bags:
-        df.update(bag)
-    common = {t for t, n in df.items() if n > max(COMMON_MIN, COMMON_SHARE * len(bags))}
-    # One MinHash, cleared for each text: building one object per text cost more than hashing its words.
-    m = MinHash(num_perm=NUM_PERM, hashfunc=zlib.crc32)
-    buckets: dict[bytes, list[int]] = {}
-    for k, bag in enumerate(bags):
-        rare = [t.encode() for t in bag if t not in common]
-        m.clear()
-        m.update_batch(rare if len(rare) >= MIN_RARE else [t.encode() for t in bag])
-        raw = m.hashvalues.tobytes()
-        width = len(raw) // BANDS  # whatever width datasketch's scheme gives a hash value
-        for b in range(BANDS):
-            buckets.setdefault(bytes([b]) + raw[b * width : (b + 1) * width], []).append(k)
-    ts, acct = ps.ts, ps.account
+    # meet in buckets: signatures leave them out (the exact check still counts every word), as neardup does
+    # (a text with fewer than MIN_RARE other words keeps them all).
+    df = np.bincount(flat, minlength=len(ids))
+    common = df > max(COMMON_MIN, COMMON_SHARE * len(bags))
+    rare = ~common[flat]
+    n_rare = np.add.reduceat(rare.astype(np.int64), starts)
+    text_of = np.repeat(np.arange(len(bags)), lengths)
+    keep = rare | (n_rare < MIN_RARE)[text_of]
+    kept_len = np.add.reduceat(keep.astype(np.int64), starts)
+    kept_starts = np.concatenate(([0], np.cumsum(kept_len)[:-1]))
+    hashes = np.fromiter((zlib.crc32(t.encode()) for t in ids), dtype=np.uint64, count=len(ids))
+    sig = signatures(flat[keep], kept_starts, hashes)
     checked: set[tuple[int, int]] = set()
     matched: dict[int, set[str]] = {}
-    for members in buckets.values():
-        if len(members) < 2:
-            continue
-        members.sort(key=lambda k: ts[idx[k]])
+    for run in _bucket_runs(sig, BANDS):
+        members = sorted(run.tolist(), key=lambda k: ts[idx[k]])
         n = len(members)
         for x in range(n):
             kx = members[x]
