@@ -21,6 +21,7 @@ from typing import Any
 import tantivy
 
 from ...addresses import parse_address_list
+from ...entities.tables import TEXT_SCANS
 from ...model import Finding
 from ...query import FACETS, FILTERS, Filter, ItemFacts
 from ..base import TEXT_SOURCES, TextRecord
@@ -45,6 +46,23 @@ def words_analyzer() -> tantivy.TextAnalyzer:
 # the exact words), over the subject and the text, the fields a reader searches for what was said.
 STEM_LANGUAGES = ("french", "english")
 STEM_FIELDS: tuple[tuple[str, str, float], ...] = tuple((f"stem_{lang[:2]}", lang, 0.6) for lang in STEM_LANGUAGES)
+TEXT_SCANS_TABLE = TEXT_SCANS.name  # where each text's detected language is (read for the lang: filter too)
+
+
+# A text's detected language (ISO 639-1, the texts steps' `text_scans.lang`) -> its stem field.
+STEM_FIELD_OF_LANG = {lang[:2]: name for name, lang, _weight in STEM_FIELDS}
+_ALL_STEM_FIELDS = tuple(name for name, _lang, _weight in STEM_FIELDS)
+
+
+def stem_fields_of(tables: Mapping[str, Sequence[Mapping[str, Any]]] | None) -> tuple[str, ...]:
+    """The stem fields an item's words go in: those of the languages detected in its texts, else
+    (no text detected as one of them: too short, another language, not scanned yet) every one.
+    Stemming is most of an index update's cost (two Snowball stemmers over every word cost 5x the
+    rest of a document), and stems of a language the text is not in only conflate unrelated words;
+    queries ask every stem field, so a word still finds its stems in the text's own language."""
+    langs = {r.get("lang") for r in (tables or {}).get(TEXT_SCANS_TABLE, ())}
+    own = tuple(dict.fromkeys(STEM_FIELD_OF_LANG[lang] for lang in langs if lang in STEM_FIELD_OF_LANG))
+    return tuple(n for n in _ALL_STEM_FIELDS if n in own) if own else _ALL_STEM_FIELDS
 
 
 def stem_analyzer(language: str) -> tantivy.TextAnalyzer:
@@ -143,7 +161,7 @@ def build_schema() -> tantivy.Schema:
 
 def _schema_key() -> str:
     """Changes when the declared fields do (or how an item's values are written: bump VERSION)."""
-    VERSION = 3  # 2: stemmed fields, sorts by size, sender and verdict; 3: from:/to: parsed addresses
+    VERSION = 4  # 2: stems, sorts by size/sender/verdict; 3 (A1): from:/to: parsed addresses; 4: stems in own language
     shape = [
         VERSION,
         TEXT_FIELDS,
@@ -270,7 +288,7 @@ def document(
             fields[name] = [value]
     said = "\n".join(filter(None, (values["subject"], values["body"])))
     if said:
-        for name, _language, _weight in STEM_FIELDS:
+        for name in stem_fields_of(tables):
             fields[name] = [said]
     for name, values, norm in _WRITERS:
         terms = [norm(v if type(v) is str else str(v)) for v in values(facts) if v is not None and v != ""]
