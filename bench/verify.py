@@ -1,6 +1,6 @@
 """Verification benchmark (not a test): `leaklens verify` vs a one-process dkim.verify loop.
 
-    python bench/verify.py [--n 20000] [--repeat 3] [--workers W] [--keep DIR]
+    python bench/verify.py [--n 20000] [--repeat 3] [--workers W] [--keep DIR] [--compare-with REV]
 
 Signs N realistic messages with a fresh RSA-2048 key (in parallel), ingests them
 into a case (not timed), then times in the same run:
@@ -16,16 +16,22 @@ Prints messages/s and the ratio (c)/(a). Target: leaklens >= 2.5x the baseline o
 cores. --keep DIR keeps the signed messages there and reuses them when DIR already
 holds them (signing is not what is measured); the case is ingested afresh every time,
 so it always has the current schema.
+--compare-with REV also times (c) with a checkout of REV (bench/checkout.py: a git worktree,
+its `src` first on PYTHONPATH) on a case that tree ingested itself (its own index and schema),
+interleaved with this tree's runs, the order alternating by round; it prints both, each with
+its CPU per message, and this tree's rate over REV's round by round. LEAKLENS_STEP_TIMES=1 in
+the environment prints each step's time (and the index update's) from every run.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import os
 import pickle
 import random
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +42,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import dkim
+from checkout import checkout, describe, env_with_src
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -76,12 +83,6 @@ def _sign_batch(args: tuple[bytes, int, int]) -> list[bytes]:
     return out
 
 
-def _children_cpu() -> float:
-    """CPU seconds (user + system) of the finished child processes, the workers of a child included."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def _sign(n: int, tmp: Path) -> tuple[list[bytes], bytes]:
     """Sign n messages with a new key; write them as tmp/signed.mbox and the key as tmp/keys.txt."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -107,21 +108,37 @@ def _sign(n: int, tmp: Path) -> tuple[list[bytes], bytes]:
     return messages, record
 
 
-def _ingest(tmp: Path, leak: list[str]) -> Path:
-    """The mbox ingested into a new case tmp/case, with the key imported."""
-    case = tmp / "case"
+def _ingest(tmp: Path, leak: list[str], name: str = "case", src: Path | None = None) -> Path:
+    """The mbox ingested into a new case tmp/NAME (by the tree whose `src` is given), with the key imported."""
+    case = tmp / name
     shutil.rmtree(case, ignore_errors=True)
+    env = env_with_src(src)
     subprocess.run(
         [*leak, "ingest", "--quiet", "--case", str(case), str(tmp / "signed.mbox")],
         check=True,
         stdout=subprocess.DEVNULL,
+        env=env,
     )
     subprocess.run(
         [*leak, "keys", "import", "--case", str(case), str(tmp / "keys.txt")],
         check=True,
         stdout=subprocess.DEVNULL,
+        env=env,
     )
     return case
+
+
+def _verify(cmd: list[str], case: Path, run_case: Path, src: Path | None) -> tuple[float, float]:
+    """One `leaklens verify` on a fresh copy of `case`: (wall seconds, CPU seconds of it and its workers)."""
+    shutil.rmtree(run_case, ignore_errors=True)
+    shutil.copytree(case, run_case)
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env_with_src(src))
+    _, status, usage = os.wait4(proc.pid, 0)  # this run's own rusage, its pool workers included
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"leaklens verify failed with {src or 'this tree'}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -130,6 +147,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="time (a), (b) and (c) this many times, interleaved")
     ap.add_argument("--workers", type=int, default=None, help="for leaklens verify (default: one per core)")
     ap.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the signed messages here")
+    ap.add_argument("--compare-with", metavar="REV", help="also time leaklens verify of a checkout of REV")
     args = ap.parse_args()
     leak = [sys.executable, "-m", "leaklens"]
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="leaklens-bench-verify-"))
@@ -143,55 +161,80 @@ def main() -> None:
             messages, record = _sign(args.n, tmp)
             if args.keep:
                 saved.write_bytes(pickle.dumps((messages, record)))
-        case = _ingest(tmp, leak)
-
-        def dnsfunc(name, timeout=5):
-            return record
-
-        from leaklens.case import Case
-        from leaklens.verify.case_keys import case_archive
-        from leaklens.verify.message import verify_message
-
-        with Case.open(case) as c:
-            archive = case_archive(c, [])
-        run_case = tmp / "run"
-        verify_cmd = [*leak, "verify", "--quiet", "--case", str(run_case)]
-        if args.workers is not None:
-            verify_cmd += ["--workers", str(args.workers)]
-        n = len(messages)
-        ratios = []
-        for run in range(1, args.repeat + 1):
-            t, c = time.perf_counter(), time.process_time()
-            ok = sum(bool(dkim.verify(m, dnsfunc=dnsfunc)) for m in messages)
-            base_rate, base_cpu = n / (time.perf_counter() - t), time.process_time() - c
-            t, c = time.perf_counter(), time.process_time()
-            verdicts = Counter(verify_message(m, archive).verdict for m in messages)
-            check_rate, check_cpu = n / (time.perf_counter() - t), time.process_time() - c
-            shutil.rmtree(run_case, ignore_errors=True)
-            shutil.copytree(case, run_case)
-            t, c = time.perf_counter(), _children_cpu()
-            subprocess.run(verify_cmd, check=True, stdout=subprocess.DEVNULL)
-            ll_rate, ll_cpu = n / (time.perf_counter() - t), _children_cpu() - c
-            ratios.append(ll_rate / base_rate)
-            # CPU time per message beside the rates: on a machine shared with other work the
-            # rates move with the load, the CPU a message costs much less so.
-            print(f"run {run}:")
-            for label, rate, cpu in (
-                ("baseline dkim.verify (1 process):    ", base_rate, base_cpu),
-                ("leaklens verify_message (1 process): ", check_rate, check_cpu),
-                ("leaklens verify (command, all cores):", ll_rate, ll_cpu),
-            ):
-                print(f"  {label} {rate:8,.0f} msg/s  {cpu / n * 1e6:5.0f} us CPU/msg")
-            print(f"  ({ok:,} valid for dkimpy; leaklens verdicts {dict(verdicts)})")
-            print(f"  ratio leaklens/baseline: {ll_rate / base_rate:.2f}  (target >= 2.5)")
-        if args.repeat > 1:
-            print(f"ratio over {args.repeat} runs: {min(ratios):.2f}-{max(ratios):.2f}")
+        if args.compare_with:
+            with checkout(args.compare_with) as tree:
+                sha = describe(args.compare_with)
+                other = args.compare_with if sha == args.compare_with else f"{args.compare_with} ({sha})"
+                trees = [(f"this tree ({describe()})", None, "case"), (other, tree / "src", "case-other")]
+                _rounds(args, tmp, leak, messages, record, trees)
+        else:
+            _rounds(args, tmp, leak, messages, record, [(f"this tree ({describe()})", None, "case")])
     finally:
         if args.keep:
-            for made in ("run", "case"):
+            for made in ("run", "case", "case-other"):
                 shutil.rmtree(tmp / made, ignore_errors=True)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _rounds(args, tmp: Path, leak: list[str], messages: list[bytes], record: bytes, trees) -> None:
+    """Ingest a case with each tree (not timed), then R rounds of (a), (b) and each tree's (c)."""
+    cases = {label: _ingest(tmp, leak, name, src) for label, src, name in trees}
+
+    def dnsfunc(name, timeout=5):
+        return record
+
+    from leaklens.case import Case
+    from leaklens.verify.case_keys import case_archive
+    from leaklens.verify.message import verify_message
+
+    with Case.open(cases[trees[0][0]]) as c:
+        archive = case_archive(c, [])
+    run_case = tmp / "run"
+    verify_cmd = [*leak, "verify", "--quiet", "--case", str(run_case)]
+    if args.workers is not None:
+        verify_cmd += ["--workers", str(args.workers)]
+    n = len(messages)
+    ratios: dict[str, list[float]] = {label: [] for label, _, _ in trees}
+    cpus: dict[str, list[float]] = {label: [] for label, _, _ in trees}
+    for run in range(1, args.repeat + 1):
+        t, c = time.perf_counter(), time.process_time()
+        ok = sum(bool(dkim.verify(m, dnsfunc=dnsfunc)) for m in messages)
+        base_rate, base_cpu = n / (time.perf_counter() - t), time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
+        verdicts = Counter(verify_message(m, archive).verdict for m in messages)
+        check_rate, check_cpu = n / (time.perf_counter() - t), time.process_time() - c
+        # CPU time per message beside the rates: on a machine shared with other work the
+        # rates move with the load, the CPU a message costs much less so.
+        print(f"run {run}:")
+        lines = [
+            ("baseline dkim.verify (1 process):    ", base_rate, base_cpu),
+            ("leaklens verify_message (1 process): ", check_rate, check_cpu),
+        ]
+        order = trees if run % 2 else trees[::-1]  # who goes first alternates: the machine's load drifts
+        for label, src, _ in order:
+            wall, cpu = _verify(verify_cmd, cases[label], run_case, src)
+            ratios[label].append(n / wall / base_rate)
+            cpus[label].append(cpu / n * 1e6)
+            lines.append((f"leaklens verify, {label}:", n / wall, cpu))
+        width = max(len(label) for label, _, _ in lines)
+        for label, rate, cpu in lines:
+            print(f"  {label:{width}} {rate:8,.0f} msg/s  {cpu / n * 1e6:5.0f} us CPU/msg")
+        print(f"  ({ok:,} valid for dkimpy; leaklens verdicts {dict(verdicts)})")
+        for label, _, _ in trees:
+            print(f"  ratio leaklens/baseline, {label}: {ratios[label][-1]:.2f}  (target >= 2.5)")
+
+    def span(values: list[float], fmt: str) -> str:
+        lo, mid, hi = min(values), statistics.median(values), max(values)
+        return f"{mid:{fmt}} ({lo:{fmt}}-{hi:{fmt}})" if len(values) > 1 else f"{mid:{fmt}}"
+
+    print(f"over {args.repeat} run(s), median (range):")
+    for label, _, _ in trees:
+        print(f"  {label}: ratio {span(ratios[label], '.2f')}, CPU {span(cpus[label], '.0f')} us/msg")
+    if len(trees) == 2:
+        mine, theirs = (ratios[label] for label, _, _ in trees)
+        rel = [a / b for a, b in zip(mine, theirs, strict=True)]
+        print(f"  this tree's rate / {args.compare_with}'s, run by run: {span(rel, '.2f')}")
 
 
 if __name__ == "__main__":
