@@ -13,7 +13,13 @@ not be taken for phones (GUIDs, dates, invoice and order numbers) — then:
 Targets: >= 2 MB/s per core, IBAN recall >= 0.99 with 0 invalid reported, phone precision >= 0.95
 and recall >= 0.9.
 
-    .venv/bin/python bench/entities.py [--mb 200] [--seed 1] [--chunk-kb 64]
+A separate line, where spaCy's French model is installed (the `ner` extra): its recogniser over
+--ner-mb megabytes of French sentences with planted people and organisations (names not among any
+case's correspondents, companies without a legal form: what the patterns cannot find), MB per CPU
+second beside the pattern finders' on the same text in the same run, and the recall and precision of
+the planted names (a span reported exactly where one was planted).
+
+    .venv/bin/python bench/entities.py [--mb 200] [--seed 1] [--chunk-kb 64] [--ner-mb 2]
 """
 
 from __future__ import annotations
@@ -145,11 +151,78 @@ def generate(mb: float, seed: int, chunk: int) -> tuple[list[str], dict[str, set
     return chunks, planted, invalid
 
 
+FIRST = ("Jean-Marc Pierre Sophie Claire Antoine Isabelle Nicolas Camille Laurent Hélène François Juliette "
+         "Mathieu Émilie Bernard Sylvie Olivier Nathalie Thierry Agnès").split()
+LAST = ("Dupont Lefèvre Moreau Girard Fournier Rousseau Mercier Blanchard Garnier Chevalier Lambert Faure "
+        "Bonnet Gauthier Perrin Morel Roussel Mathieu Clément Vasseur").split()
+ORGS = ("BNP Paribas", "Société Générale", "Crédit Agricole", "Banque Populaire", "Caisse d'Épargne", "La Poste",
+        "Air France", "Électricité de France", "Banque de France", "Conseil constitutionnel", "Commission européenne",
+        "Cour des comptes")  # fmt: skip
+FR_WORDS = ("le la les de des un une et pour sur avec dans par au ce cette qui que nous vous ils compte virement "
+            "campagne réunion trésorier facture contrat banque document rapport vendredi lundi semaine budget "
+            "signé envoyé reçu hier matin soir prochain dossier équipe montant").split()
+
+
+def french(mb: float, seed: int, chunk: int) -> tuple[list[str], list[set]]:
+    """Chunks of French sentences, and per chunk the (kind, start, end) of each planted name."""
+    rng = random.Random(seed)
+    chunks, planted = [], []
+    total = 0
+    while total < mb * 1e6:
+        text, spans = "", set()
+        while len(text) < chunk:
+            person = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            org = rng.choice(ORGS)
+            filler = " ".join(rng.choices(FR_WORDS, k=rng.randrange(6, 14)))
+            head = f"Le trésorier {person} a rencontré les représentants de "
+            spans.add(("person", len(text) + len("Le trésorier "), len(text) + len("Le trésorier ") + len(person)))
+            spans.add(("org", len(text) + len(head), len(text) + len(head) + len(org)))
+            text += f"{head}{org} {filler}. "
+        chunks.append(text)
+        planted.append(spans)
+        total += len(text.encode())
+    return chunks, planted
+
+
+def bench_ner(mb: float, seed: int, chunk: int) -> None:
+    from leaklens.entities import ner
+
+    if "fr" not in ner.installed():
+        print(f"spaCy NER: not measured ({ner.off_reason()})")
+        return
+    chunks, planted = french(mb, seed, chunk)
+    size = sum(len(c.encode()) for c in chunks) / 1e6
+    t = time.perf_counter()
+    ner.model("fr")
+    loaded = time.perf_counter() - t
+    context = Context(regions=("FR",))
+    cpu = time.process_time()
+    for text in chunks:
+        find_mentions(text, context)
+    patterns_cpu = time.process_time() - cpu
+    t, cpu = time.perf_counter(), time.process_time()
+    found: list[set] = []
+    for text in chunks:
+        mentions, _ = ner.find_named(text, "fr")
+        found.append({(m.kind, m.start, m.end) for m in mentions})
+    spent, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"spaCy NER ({ner.installed()['fr']}, recogniser only; loaded in {loaded:.1f} s): {size:,.1f} MB of French "
+          f"in {len(chunks):,} records, {size / cpu:,.3f} MB per CPU second ({size / spent:,.3f} MB/s wall); "
+          f"the pattern finders on the same text: {size / patterns_cpu:,.2f} MB per CPU second")  # fmt: skip
+    for kind in ("person", "org"):
+        want = sum(1 for p in planted for k, _, _ in p if k == kind)
+        got = sum(1 for f in found for k, _, _ in f if k == kind)
+        tp = sum(1 for p, f in zip(planted, found, strict=True) for x in p & f if x[0] == kind)
+        print(f"  {kind}: recall {tp / max(1, want):.4f}, precision {tp / max(1, got):.4f} "
+              f"({got:,} reported, {want:,} planted)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--chunk-kb", type=int, default=64, help="text per record (a document's size)")
+    ap.add_argument("--ner-mb", type=float, default=2, help="French text for spaCy's recogniser (0: not run)")
     a = ap.parse_args()
     chunks, planted, invalid = generate(a.mb, a.seed, a.chunk_kb * 1024)
     mb = sum(len(c.encode()) for c in chunks) / 1e6
@@ -188,6 +261,8 @@ def main() -> None:
     print(f"plain patterns, no validation: {mb / spent_plain:,.2f} MB/s (IBAN/phone/card candidates only); "
           f"would report: " + ", ".join(f"{k} {v:,}" for k, v in plain.items())  # fmt: skip
           + f" (phones {plain['phone'] / max(1, len(planted['phone'])):.1f}x the planted)")
+    if a.ner_mb:
+        bench_ner(a.ner_mb, a.seed, a.chunk_kb * 1024)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ turn, ~35 lines each), then reads them:
 - (b) `tesseract` one page after the other, its default threads (OpenMP on every core);
 - (c) leaklens's OCR step on a case holding the pages, one Tesseract per worker process, one per core.
 
-Prints pages/s of each, (c)'s speed-up over (a) and (b), and the character error rate of (c).
+Prints pages/s of each, (c)'s speed-up over (a) and (b), the character error rate of (c), and the
+load average before and after each reader (on a shared machine the ratios move with it).
 Targets: (c) >= 1.6x (a) and >= 3x (b).
 
     .venv/bin/python bench/ocr.py [--pages 200] [--workers 2]
@@ -73,6 +74,10 @@ def sequential(files: list[tuple[Path, str]], threads: str | None) -> float:
     return time.perf_counter() - t
 
 
+def _load() -> str:
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=200)
@@ -92,17 +97,19 @@ def main() -> None:
             path.write_bytes(buf.getvalue())
             files.append((path, lang))
             truths[path.name] = text
-        print(f"{a.pages} A4 pages at 300 dpi rendered ({', '.join(LANGS)})")
+        print(f"{a.pages} A4 pages at 300 dpi rendered ({', '.join(LANGS)}); {_load()}", flush=True)
         t1 = sequential(files, "1")
-        print(f"(a) tesseract sequential, OMP_THREAD_LIMIT=1: {a.pages / t1:.3f} pages/s ({t1:.0f} s)")
+        print(f"(a) tesseract sequential, OMP_THREAD_LIMIT=1: {a.pages / t1:.3f} pages/s ({t1:.0f} s); {_load()}",
+              flush=True)  # fmt: skip
         tdef = sequential(files, None)
-        print(f"(b) tesseract sequential, default threads:   {a.pages / tdef:.3f} pages/s ({tdef:.0f} s)")
+        print(f"(b) tesseract sequential, default threads:   {a.pages / tdef:.3f} pages/s ({tdef:.0f} s); {_load()}",
+              flush=True)  # fmt: skip
         case = Case.open(Path(tmp) / "case", create=True)
         ingest(case, [folder], workers=a.workers)
         t = time.perf_counter()
         run_ocr(case.db, str(case.root), langs="+".join(LANGS), workers=a.workers)
         tl = time.perf_counter() - t
-        print(f"(c) leaklens OCR step, {a.workers} workers:        {a.pages / tl:.3f} pages/s ({tl:.0f} s)")
+        print(f"(c) leaklens OCR step, {a.workers} workers:        {a.pages / tl:.3f} pages/s ({tl:.0f} s); {_load()}")
         print(f"    speed-up: {t1 / tl:.2f}x (a), {tdef / tl:.2f}x (b)   [targets 1.6x, 3x]")
         names = {sha: name for _, sha, name in case.db.item_values(("id", "sha256", "name"))}
         rates = [cer(truths[names[r["sha256"]]], r["text"] or "") for r in case.db.table_rows(OCR_PAGES)]

@@ -132,8 +132,9 @@ def test_workers_find_what_one_process_finds_and_a_long_text_is_read_up_to_the_c
     case = build_case(tmp_path, folder)
     run_steps(Run(case, workers=1, options={"ocr": False, "ner": False}), ("texts",))
     monkeypatch.setattr(ner, "MAX_CHARS", 2000)
-    alone = entities_step.scan_names(case.db, workers=1)
-    assert alone["texts"] == 13 and alone["truncated"] == 1
+    seen: list[tuple[int, int]] = []
+    alone = entities_step.scan_names(case.db, workers=1, progress=lambda n, total: seen.append((n, total)))
+    assert alone["texts"] == 13 and alone["truncated"] == 1 and seen[-1] == (13, 13) and len(seen) == 13
     one_process = _ner_rows(case)
     long_id = _item(case, "long")
     (scan,) = case.db.table_rows(NER_SCANS, item_id=long_id)

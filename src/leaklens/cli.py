@@ -320,11 +320,12 @@ def _read_texts(
     spaCy's people and organisations where a model is installed."""
     from .steps import Run, run_steps
 
-    with _bar("ocr", quiet, "entities") as (bar, ocr_task, ent_task):
+    with _bar("ocr", quiet, "entities", "names (spaCy)") as (bar, ocr_task, ent_task, ner_task):
         run = Run(c, workers=workers, cluster=cluster, options={
             "ocr": ocr, "ocr_lang": ocr_lang, "ner": ner,
             "ocr_progress": lambda n, total: bar.update(ocr_task, completed=n, total=total),
             "entities_progress": lambda n: bar.update(ent_task, completed=n, total=max(n, 1)),
+            "ner_progress": lambda n, total: bar.update(ner_task, completed=n, total=max(total, 1)),
         })  # fmt: skip
         run_steps(run, ("texts",))
     report = run.results.get("texts.ocr") or {}
