@@ -80,6 +80,10 @@ def write_dump(root: Path, pem: bytes) -> Path:
     (d / "05-unsigned.eml").write_bytes(
         _crlf(_message("Outside Person <someone@outside.example>", RLO_SUBJECT, "u1", "Invoice attached.\n"))
     )
+    reply = _message(f"Paul Martin <paul@{DOMAIN}>", "Re: " + RLO_SUBJECT, "u2", "Which invoice?\n",
+                     date="Wed, 03 May 2017 09:00:00 +0200")
+    reply["In-Reply-To"] = f"<u1@{DOMAIN}>"
+    (d / "05-unsigned-reply.eml").write_bytes(_crlf(reply))
     fake = _message("Security <security@mail-horizon.example>", "Account verified", "b1", "See the HTML part.\n")
     fake.add_alternative(FAKE_BADGE, subtype="html")
     (d / "06-fake-badge.eml").write_bytes(_crlf(fake))

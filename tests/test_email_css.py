@@ -55,3 +55,10 @@ def test_a_fake_badge_in_style_and_attribute_is_neutralised():
 
 def test_control_bytes_in_html_are_shown_as_control_pictures():
     assert sanitise_html("<p>a\x00b\x1bc</p>") == "<p>a\u2400b\u241bc</p>"
+
+
+def test_the_emails_important_rules_cannot_outrank_the_frames():
+    from leaklens.web.sanitize import FRAME_CSS
+
+    assert "important" not in clean_css("color: red !important; width: 10px ! IMPORTANT").lower()
+    assert "position:static!important" in FRAME_CSS.replace(" ", "")

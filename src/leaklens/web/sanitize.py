@@ -210,6 +210,17 @@ def _neutral_presentation(m: re.Match[str]) -> str:
     return f"{m.group(1)}: initial"  # z-index, transforms, motion paths, inset: as if never written
 
 
+# The stylesheet of the document the sanitised body is shown in (the sandboxed iframe): the third
+# wall after the sanitiser and the sandbox, and the only !important rules there (the email's are
+# stripped), so no box leaves the flow or grows wider than the frame, whatever the email wrote.
+FRAME_CSS = (
+    "body{font:15px/1.5 system-ui,sans-serif;color:#111;background:#fff;margin:12px;word-wrap:break-word;"
+    "overflow-x:hidden}img{max-width:100%;height:auto}img[alt]{outline:1px dashed #999;font-size:12px;color:#555}"
+    "*{position:static!important;z-index:auto!important;transform:none!important;translate:none!important;"
+    "rotate:none!important;scale:none!important;max-width:100%!important;box-sizing:border-box}"
+)
+
+
 def clean_css(css: str) -> str:
     """CSS with nothing that loads or runs (url(), @import, expression() and escapes removed) and
     nothing that positions content out of the flow (position fixed/sticky/absolute, z-index, transforms,
@@ -222,6 +233,8 @@ def clean_css(css: str) -> str:
         # CSS escapes could spell "url(" or "fixed" past the patterns; drop them outright.
         css = re.sub(r"\\[0-9a-fA-F]{1,6}\s?", "", css)
         css = re.sub(r"expression\s*\(|behaviou?r\s*:|-moz-binding|javascript:|image-set\s*\(", "", css, flags=re.I)
+    # The frame's own rules (FRAME_CSS) are !important and must win over every rule of the email.
+    css = re.sub(r"!\s*important", "", css, flags=re.I)
     # Any escape left (`\p`, `\:`) spells a name as itself: gone, so a name reads as the patterns see it.
     css = css.replace("\\", "")
     return _PRESENTATION.sub(_neutral_presentation, css)

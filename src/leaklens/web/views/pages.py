@@ -16,6 +16,7 @@ from ...store import annotations
 from .. import charts, data, export
 from .. import query as webquery
 from ..filenames import download_name
+from ..sanitize import FRAME_CSS
 from ..security import CONTENT_CSP
 from . import bulk, item_verdict
 
@@ -108,11 +109,8 @@ def item_html_body(request: Request, item_id: str) -> Response:
     case = _case(request)
     rendered = data.render_email(case, row, case.db.children(item_id)) if row["kind"] == "email" else {}
     body = rendered.get("html") or ""
-    doc = (
-        '<!doctype html><html><head><meta charset="utf-8"><style>body{font:15px/1.5 system-ui,sans-serif;'
-        "color:#111;background:#fff;margin:12px;word-wrap:break-word}img{max-width:100%;height:auto}"
-        "img[alt]{outline:1px dashed #999;font-size:12px;color:#555}</style></head><body>" + body + "</body></html>"
-    )
+    head = f'<!doctype html><html><head><meta charset="utf-8"><style>{FRAME_CSS}</style></head>'
+    doc = f"{head}<body>{body}</body></html>"
     return Response(
         doc,
         media_type="text/html; charset=utf-8",
