@@ -7,12 +7,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from .cascades import build
+from .cascades import Tree, below, build
 from .table import PostSet
 
 
-def amplifiers(ps: PostSet, sel: Sequence[int], *, top: int = 25) -> list[dict[str, Any]]:
-    children, kind = build(ps, sel)
+def amplifiers(ps: PostSet, sel: Sequence[int], *, top: int = 25, tree: Tree | None = None) -> list[dict[str, Any]]:
+    """`tree`: `cascades.build(ps, sel)` when the caller has it already."""
+    children, kind = tree if tree is not None else build(ps, sel)
+    under = below(ps, children)
     caused, quotes, replies, reach, made, posts = Counter(), Counter(), Counter(), Counter(), Counter(), Counter()
     for i in sel:
         a = ps.account[i]
@@ -36,13 +38,7 @@ def amplifiers(ps: PostSet, sel: Sequence[int], *, top: int = 25) -> list[dict[s
                 quotes[a] += 1
             else:
                 replies[a] += 1
-        # reach: every post below this one, at any depth
-        stack, seen = list(kids), 0
-        while stack:
-            c = stack.pop()
-            seen += 1
-            stack.extend(children.get(ps.uid[c], ()))
-        reach[a] += seen
+        reach[a] += under[ref]  # every post below this one, at any depth
     ranked = sorted(set(caused) | set(quotes), key=lambda a: (-(caused[a] + quotes[a]), -reach[a], a))
     return [
         {

@@ -30,16 +30,52 @@ def parent_ref(ps: PostSet, i: int) -> tuple[str, str]:
     return "", ""
 
 
-def build(ps: PostSet, sel: Sequence[int]) -> tuple[dict[str, list[int]], dict[int, str]]:
-    """(parent uid -> child indexes, child index -> edge kind) over the selected posts."""
+Tree = tuple[dict[str, list[int]], dict[int, str]]
+
+
+def build(ps: PostSet, sel: Sequence[int]) -> Tree:
+    """(parent uid -> child indexes, child index -> edge kind) over the selected posts (parent_ref's choice,
+    inlined: a call per post was a second of a million)."""
     children: dict[str, list[int]] = {}
     kind: dict[int, str] = {}
+    rep, quo, rpl, uid = ps.repost_of, ps.quote_of, ps.reply_to, ps.uid
     for i in sel:
-        ref, k = parent_ref(ps, i)
-        if ref and ref != ps.uid[i]:
+        ref, k = rep[i], "repost"
+        if not ref:
+            ref, k = quo[i], "quote"
+            if not ref:
+                ref, k = rpl[i], "reply"
+                if not ref:
+                    continue
+        if ref != uid[i]:
             children.setdefault(ref, []).append(i)
             kind[i] = k
     return children, kind
+
+
+def below(ps: PostSet, children: dict[str, list[int]]) -> dict[str, int]:
+    """Posts below each parent at any depth, each subtree counted once (bottom up). A post has one parent, but a
+    crafted export can make a loop of replies: a post already on the path counts nothing more."""
+    out: dict[str, int] = {}
+    uid = ps.uid
+    on_path: set[str] = set()
+    for top in children:
+        if top in out:
+            continue
+        stack = [top]
+        while stack:
+            r = stack[-1]
+            if r not in on_path:
+                on_path.add(r)
+                for c in children[r]:
+                    u = uid[c]
+                    if u in children and u not in out and u not in on_path:
+                        stack.append(u)
+            else:
+                stack.pop()
+                if r not in out:
+                    out[r] = sum(1 + out.get(uid[c], 0) for c in children[r])
+    return out
 
 
 def _within(times: list[float], t0: float | None, s: float) -> int:
@@ -53,8 +89,24 @@ def _until(times: list[float], t0: float | None, frac: float) -> float | None:
     return times[min(len(times) - 1, max(0, math.ceil(frac * len(times)) - 1))] - t0
 
 
-def cascades(ps: PostSet, sel: Sequence[int], *, top: int = 50) -> dict[str, Any]:
-    children, kind = build(ps, sel)
+def _walk(ps: PostSet, children: dict[str, list[int]], ref: str, j: int | None) -> list[tuple[int, int, int | None]]:
+    """(index, depth, parent index) of every post below `ref`, each once."""
+    members: list[tuple[int, int, int | None]] = []
+    stack = [(c, 1, j) for c in children.get(ref, ())]
+    seen = set()
+    while stack:
+        i, d, par = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        members.append((i, d, par))
+        stack.extend((c, d + 1, i) for c in children.get(ps.uid[i], ()))
+    return members
+
+
+def cascades(ps: PostSet, sel: Sequence[int], *, top: int = 50, tree: Tree | None = None) -> dict[str, Any]:
+    """`tree`: `build(ps, sel)` when the caller has it already (the analysis shares it with the amplifiers)."""
+    children, kind = tree if tree is not None else build(ps, sel)
     chosen = set(sel)
     child_uids = {ps.uid[i] for i in kind}
     roots = []
@@ -63,31 +115,23 @@ def cascades(ps: PostSet, sel: Sequence[int], *, top: int = 50) -> dict[str, Any
             j = ps.index.get(ref)
             roots.append((ref, j if j is not None and j in chosen else None))
     out = []
+    ts, account = ps.ts, ps.account
     for ref, j in roots:
-        members: list[tuple[int, int, int | None]] = []  # (index, depth, parent index)
-        stack = [(c, 1, j) for c in children.get(ref, ())]
-        seen = set()
-        while stack:
-            i, d, par = stack.pop()
-            if i in seen:
-                continue
-            seen.add(i)
-            members.append((i, d, par))
-            stack.extend((c, d + 1, i) for c in children.get(ps.uid[i], ()))
+        members = _walk(ps, children, ref, j)
         if len(members) + 1 < MIN_SIZE:
             continue
-        times = sorted(ps.ts[i] for i, _, _ in members if ps.ts[i] is not None)
-        t0 = ps.ts[j] if j is not None and ps.ts[j] is not None else (times[0] if times else None)
+        times = sorted(ts[i] for i, _, _ in members if ts[i] is not None)
+        t0 = ts[j] if j is not None and ts[j] is not None else (times[0] if times else None)
         counts = {"repost": 0, "quote": 0, "reply": 0}
         for i, _, _ in members:
             counts[kind[i]] += 1
 
-        accounts = {ps.account[i] for i, _, _ in members if ps.account[i]}
+        accounts = {account[i] for i, _, _ in members if account[i]}
         out.append(
             {
                 "root": ref,
                 "root_in_exports": j is not None,
-                "root_account": ps.account[j] if j is not None else "",
+                "root_account": account[j] if j is not None else "",
                 "root_author": ps.author[j] if j is not None else "",
                 "root_platform": ps.platform[j] if j is not None else ref.partition(":")[0],
                 "root_time": iso(t0),
@@ -101,15 +145,23 @@ def cascades(ps: PostSet, sel: Sequence[int], *, top: int = 50) -> dict[str, Any
                 "to_half_s": _until(times, t0, 0.5),
                 "to_90pct_s": _until(times, t0, 0.9),
                 "duration_s": (times[-1] - t0) if times and t0 is not None else None,
-                "edges": [(ps.uid[p] if p is not None else ref, ps.uid[i], kind[i]) for i, _, p in members],
+                "_root_index": j,
             }
         )
     out.sort(key=lambda c: (-c["size"], c["root_time"]))
-    for c in out[top:]:
-        c["edges"] = []
-    for c in out[:top]:
-        if len(c["edges"]) > MAX_EDGES:  # enough to draw; the figures above count them all
-            c["edges"] = sorted(c["edges"], key=lambda e: e[2] != "reply")[:MAX_EDGES]
+    for k, c in enumerate(out):
+        j = c.pop("_root_index")
+        # Edges only for the cascades shown, walked again: making them for every cascade of a million posts
+        # (hundreds of thousands of lists, dropped at once) cost more than the second walk.
+        edges = []
+        if k < top:
+            edges = [
+                (ps.uid[p] if p is not None else c["root"], ps.uid[i], kind[i])
+                for i, _, p in _walk(ps, children, c["root"], j)
+            ]
+        c["edges"] = edges
+        if len(edges) > MAX_EDGES:  # enough to draw; the figures above count them all
+            c["edges"] = sorted(edges, key=lambda e: e[2] != "reply")[:MAX_EDGES]
             c["edges_cut"] = True
     by_root: dict[str, dict[str, Any]] = {}
     for c in out:
