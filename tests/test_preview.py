@@ -135,3 +135,32 @@ def test_item_page_offers_the_preview(client, case):
     page = client.get(f"/items/{ledger}").text
     assert f'href="/items/{ledger}/preview"' in page and f"/items/{ledger}/preview/1.png?dpi=50" in page
     assert f'href="/items/{_id(case, "broken.pdf")}/preview"' in client.get(f"/items/{_id(case, 'broken.pdf')}").text
+
+
+def test_a_renderer_over_its_deadline_or_killed_is_replaced(tmp_path):
+    from leaklens import preview
+
+    doc = tmp_path / "twenty.pdf"
+    doc.write_bytes(pf.pages_pdf(20))
+    worker = preview._Worker()
+    try:
+        status, body = worker.call({"cmd": "info", "path": str(doc), "mime": preview.PDF}, 30)
+        assert status == b"J" and b'"pages": 20' in body
+        first = worker.proc
+        # A request that cannot finish in time ends the child: one line, no hang.
+        with pytest.raises(preview.PreviewError, match="took over"):
+            worker.call({"cmd": "page", "path": str(doc), "mime": preview.PDF, "page": 3, "dpi": 160}, 0.001)
+        assert worker.proc is None and first.poll() is not None
+        status, body = worker.call({"cmd": "page", "path": str(doc), "mime": preview.PDF, "page": 3}, 30)
+        assert status == b"P" and body.startswith(b"\x89PNG")
+        # A child that dies (as on a renderer crash) is one line too, and the next call starts another.
+        worker.proc.kill()
+        worker.proc.wait()
+        status, _ = worker.call({"cmd": "info", "path": str(doc), "mime": preview.PDF}, 30)
+        assert status == b"J"
+        # Its errors are answers, not crashes: the same child serves the next request.
+        alive = worker.proc
+        status, body = worker.call({"cmd": "page", "path": str(doc), "mime": preview.PDF, "page": 99}, 30)
+        assert status == b"E" and b"no page 99" in body and worker.proc is alive
+    finally:
+        worker.stop()

@@ -1,6 +1,7 @@
 """Document previews: a PDF's pages (of any revision, with chosen layers hidden) and images, drawn
-as PNGs we encode, in a child process with a deadline (`draw`). The browser never gets the file:
-a PDF viewer, an SVG or an office suite run the document's own content; a PNG runs nothing.
+as PNGs we encode, in long-lived child processes with a deadline a request (`draw serve`). The
+browser never gets the file: a PDF viewer, an SVG or an office suite run the document's own
+content; a PNG runs nothing.
 
 Office documents are not drawn yet (Aleph converts them to PDF with LibreOffice, which this machine
 lacks): their preview is the text read at ingest, and the page says so.
@@ -8,10 +9,14 @@ lacks): their preview is the text read at ingest, and the page says so.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import select
 import subprocess
 import sys
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -43,7 +48,7 @@ class PreviewError(Exception):
 
 
 def kind_of(mime: str | None) -> str | None:
-    """"pdf", "image", "office" or None (no preview: the text and the download only)."""
+    """Which preview the type has: "pdf", "image", "office" or None (the text and the download only)."""
     if mime == PDF:
         return "pdf"
     if mime in IMAGES:
@@ -79,16 +84,102 @@ _infos = _Cache(256)
 _pages = _Cache(CACHE_ENTRIES)
 
 
-def _run(args: list[str], timeout: float) -> bytes:
-    try:
-        proc = subprocess.run([sys.executable, "-m", "leaklens.preview.draw", *args], capture_output=True,
-                              timeout=timeout)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        raise PreviewError(f"the document took over {timeout:g} s to read") from None
-    if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise PreviewError(lines[-1][:200] if lines else "the document could not be read")
-    return proc.stdout
+class _Worker:
+    """One long-lived `draw serve` child: the imports (pdfium, qpdf, PIL: most of a cold draw's
+    time) are paid once, not once a page. A request over its deadline, or a crash, ends the child;
+    the next request starts a new one. It is also renewed every MAX_SERVED requests, so that what a
+    hostile file leaks inside the renderer does not build up."""
+
+    MAX_SERVED = 500
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.served = 0
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "leaklens.preview.draw", "serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.served = 0
+        return self.proc
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def call(self, request: dict[str, Any], timeout: float) -> tuple[bytes, bytes]:
+        proc = self.proc
+        if proc is None or proc.poll() is not None or self.served >= self.MAX_SERVED:
+            proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        try:
+            proc.stdin.write(json.dumps(request).encode() + b"\n")
+            proc.stdin.flush()
+            head = _read_exact(proc.stdout.fileno(), 9, deadline)
+            body = _read_exact(proc.stdout.fileno(), int.from_bytes(head[1:], "big"), deadline)
+        except TimeoutError:
+            self.stop()
+            raise PreviewError(f"the document took over {timeout:g} s to read") from None
+        except (OSError, EOFError):
+            self.stop()
+            raise PreviewError("the renderer stopped on this document (damaged or hostile)") from None
+        self.served += 1
+        return head[:1], body
+
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(n - len(out), 1 << 20))
+        if not chunk:
+            raise EOFError
+        out += chunk
+    return bytes(out)
+
+
+class _Pool:
+    """A few workers (one per core, at most POOL_SIZE): previews drawn side by side, each by one child."""
+
+    def __init__(self, size: int) -> None:
+        self._idle: list[_Worker] = [_Worker() for _ in range(size)]
+        self._free = threading.Semaphore(size)
+        self._lock = threading.Lock()
+
+    def call(self, request: dict[str, Any], timeout: float) -> tuple[bytes, bytes]:
+        with self._free:
+            with self._lock:
+                worker = self._idle.pop()
+            try:
+                return worker.call(request, timeout)
+            finally:
+                with self._lock:
+                    self._idle.append(worker)
+
+    def stop(self) -> None:
+        with self._lock:
+            for w in self._idle:
+                w.stop()
+
+
+POOL_SIZE = 2
+_pool = _Pool(max(1, min(POOL_SIZE, os.cpu_count() or 1)))
+atexit.register(_pool.stop)
+
+
+def _run(request: dict[str, Any], timeout: float) -> bytes:
+    status, body = _pool.call(request, timeout)
+    if status == b"E":
+        raise PreviewError(body.decode("utf-8", "replace").strip().splitlines()[-1][:200] if body.strip() else
+                           "the document could not be read")  # fmt: skip
+    return body
 
 
 def describe(path: Path, mime: str, sha256: str) -> dict[str, Any]:
@@ -97,7 +188,7 @@ def describe(path: Path, mime: str, sha256: str) -> dict[str, Any]:
     key = (sha256, mime)
     cached = _infos.get(key)
     if cached is None:
-        cached = json.loads(_run(["info", str(path), mime], INFO_TIMEOUT))
+        cached = json.loads(_run({"cmd": "info", "path": str(path), "mime": mime}, INFO_TIMEOUT))
         _infos.put(key, cached)
     return cached
 
@@ -112,8 +203,9 @@ def page_png(
     key = (sha256, mime, page, revision, off, dpi)
     png = _pages.get(key)
     if png is None:
-        args = {"page": page, "revision": revision, "off": list(off) if off is not None else None, "dpi": dpi}
-        png = _run(["page", str(path), mime, json.dumps(args)], PAGE_TIMEOUT)
+        request = {"cmd": "page", "path": str(path), "mime": mime, "page": page, "revision": revision,
+                   "off": list(off) if off is not None else None, "dpi": dpi}  # fmt: skip
+        png = _run(request, PAGE_TIMEOUT)
         if not png.startswith(b"\x89PNG"):
             raise PreviewError("the page could not be drawn")
         _pages.put(key, png)

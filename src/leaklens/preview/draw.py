@@ -6,12 +6,14 @@ description, or a PNG we encoded (never the document's own bytes, never active c
 
     python -m leaklens.preview.draw info PATH MIME
     python -m leaklens.preview.draw page PATH MIME '{"page": 1, "revision": null, "off": null, "dpi": 110}'
+    python -m leaklens.preview.draw serve      (requests as JSON lines; what the server runs, see `serve`)
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -165,21 +167,48 @@ def _with_layers_off(body: bytes, off: list[int]) -> bytes:
         return out.getvalue()
 
 
-def main(argv: list[str]) -> int:
+def _answer(req: dict[str, Any]) -> tuple[bytes, bytes]:
+    """(status, body) for one request: b"J" and JSON, b"P" and a PNG, or b"E" and one line."""
     try:
-        cmd, path, mime = argv[0], Path(argv[1]), argv[2]
-        if cmd == "info":
-            sys.stdout.write(json.dumps(info(path, mime)))
-            return 0
-        args = json.loads(argv[3])
-        png = page(path, mime, int(args["page"]), args.get("revision"), args.get("off"), int(args.get("dpi", 110)))
+        path, mime = Path(req["path"]), req["mime"]
+        if req["cmd"] == "info":
+            return b"J", json.dumps(info(path, mime)).encode()
+        return b"P", page(path, mime, int(req["page"]), req.get("revision"), req.get("off"), int(req.get("dpi", 110)))
     except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        return b"E", str(exc).encode("utf-8", "replace")[:400]
     except Exception as exc:  # noqa: BLE001 - one line for the reader, whatever the file did
-        print(f"{type(exc).__name__}: {exc}"[:200], file=sys.stderr)
+        return b"E", f"{type(exc).__name__}: {exc}"[:200].encode("utf-8", "replace")
+
+
+def serve() -> int:
+    """Answer requests (one JSON object a line on stdin) until stdin closes: each answer is a status
+    byte, the body's length (8 bytes, big-endian) and the body. The answers go to the stdout the
+    parent reads; anything a library prints goes to stderr instead, so it cannot break the framing."""
+    frames = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    for line in sys.stdin.buffer:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+        except ValueError:
+            status, body = b"E", b"unreadable request"
+        else:
+            status, body = _answer(req)
+        frames.write(status + len(body).to_bytes(8, "big") + body)
+        frames.flush()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        return serve()
+    cmd, path, mime = argv[0], argv[1], argv[2]
+    status, body = _answer({"cmd": cmd, "path": path, "mime": mime, **(json.loads(argv[3]) if len(argv) > 3 else {})})
+    if status == b"E":
+        print(body.decode("utf-8", "replace"), file=sys.stderr)
         return 1
-    sys.stdout.buffer.write(png)
+    sys.stdout.buffer.write(body)
     return 0
 
 
