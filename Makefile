@@ -18,6 +18,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check src tests bench
+	tests/fetch_enron_pst.sh
 	$(BIN)/pytest -q
 
 bench: setup
