@@ -73,6 +73,10 @@ def write_dump(root: Path, pem: bytes) -> Path:
     (d / "copies" / "03-original.eml").write_bytes(signed)
     (d / "03-forged.eml").write_bytes(signed.replace(b"Subject: Q3 budget", b"Subject: Q3 budget: resign now"))
 
+    # A second Subject added on top after signing: mail programs show it, the signature covers the lower one.
+    doubled = _sign(pem, _crlf(_message(anne, "Board minutes", "s1", "Minutes attached.\n")))
+    (d / "03-doubled.eml").write_bytes(b"Subject: Board minutes: the CEO resigns\r\n" + doubled)
+
     # l= covers the body as signed; a paragraph was appended after signing.
     limited = _sign(pem, _crlf(_message(anne, "Bank details", "l1", "Our bank details are unchanged.\n")), length=True)
     (d / "04-limited.eml").write_bytes(limited + APPENDED.encode() + b"\r\n")

@@ -144,3 +144,16 @@ def test_leak_text_on_the_item_page_is_isolated_with_markers(client, case):
     parent = _page(client, case, "01-verified.eml")
     (link,) = parent.xpath("//section[@aria-labelledby='h-children']//td/a")
     assert link.text_content() == "Rapport_RLOfdp.exe.docx" and link.xpath("bdi")
+
+
+def test_a_subject_added_above_the_signed_one_is_marked_unsigned(client, case):
+    v = _view(case, "03-doubled.eml")
+    subjects = [(h["value"], h["signed"]) for h in v["headers"] if h["name"] == "Subject"]
+    # DKIM signs from the bottom up: the upper one, the one mail programs show, is not signed.
+    assert subjects == [("Board minutes: the CEO resigns", False), ("Board minutes", True)]
+    assert v["title_warning"] == "Unsigned Subject"
+    page = _page(client, case, "03-doubled.eml")
+    assert page.findtext(".//title").startswith("⚠ Unsigned Subject: ")
+    marks = [tr.xpath("string(td[@class='sig-cell'])").strip() for tr in page.xpath("//table[@class='headers']//tr")
+             if tr.xpath("string(th)") == "Subject"]
+    assert marks == ["not signed", "✓ signed"]
