@@ -58,15 +58,13 @@ def method(name: str, meaning: str) -> Callable:
 def _groups_from_edges(
     ps: PostSet, edges: dict[tuple[str, str], float], evgroups: dict | None, win: float, fmt: str = "{:g}"
 ) -> list[dict[str, Any]]:
-    names: dict[str, str] = {}
-    for i in range(len(ps)):
-        a = ps.account[i]
-        if a and a not in names:
-            names[a] = ps.author[i]
+    names = ps.first_authors()
     flagged = {a for e in edges for a in e}
     index: dict[str, list] = {}
-    if evgroups:
+    if evgroups and flagged:
         for key, g in evgroups.items():
+            if len(g) < 2:  # an object one post acted on is shared by no one
+                continue
             for _t, a, _i in g:
                 if a in flagged:
                     index.setdefault(a, []).append(key)
@@ -98,7 +96,7 @@ def _windowed(name: str, extract: Callable[[PostSet, Sequence[int]], list]) -> C
         evgroups = networks.group_events(events)
         est = window.estimate(evgroups)
         win = p.window if p.window is not None else (est["seconds"] or p.fallback_window)
-        weights = networks.network(networks.active_only(events, p.min_weight), win)
+        weights = networks.network_of_groups(networks.active_groups(evgroups, p.min_weight), win)
         edges = networks.undirected(weights, p.min_weight)
         return {
             "parameters": {
