@@ -16,6 +16,7 @@ than its bytes, which the next put of those bytes detects and rewrites whole.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -24,6 +25,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+from .. import crashpoints
 
 CHUNK = 1 << 20
 _EXCL = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -49,6 +52,15 @@ def _stops_the_run(write):
 
     put.__doc__, put.__name__ = write.__doc__, write.__name__
     return put
+
+
+def _room() -> None:
+    """A test's full disk (crashpoints.full), raised where the first write of a blob's bytes would
+    raise it: the file is already created, as a real ENOSPC leaves it."""
+    if crashpoints.full("blob-write"):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
 RangeLookup = Callable[[str], Range | None]
 
 
@@ -108,6 +120,7 @@ class BlobStore:
                 self._write(final, data)
             return sha, len(data)
         try:
+            _room()
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
@@ -130,6 +143,7 @@ class BlobStore:
         fd, tmpname = tempfile.mkstemp(dir=self.tmp)
         try:
             with os.fdopen(fd, "wb") as out:
+                _room()
                 while True:
                     chunk = stream.read(CHUNK)
                     if not chunk:
@@ -159,6 +173,7 @@ class BlobStore:
         try:
             self.ensure()
             with open(tmpname, "wb") as out:
+                _room()
                 out.write(data)
             self._ensure_dir(final)
             os.replace(tmpname, final)

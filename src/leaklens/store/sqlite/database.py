@@ -109,6 +109,8 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
     def commit(self) -> None:
         if self.conn.in_transaction:
             crashpoints.reached("before-commit")
+            if crashpoints.full("db-commit"):  # a test's full disk: the error SQLite gives for one
+                raise sqlite3.OperationalError("database or disk is full")
             self.conn.execute("COMMIT")
             crashpoints.reached("commit")
 
