@@ -16,6 +16,7 @@ from typing import Any
 from ..case import Case
 from ..model import Finding
 from ..steps import Run, step
+from ..store.base import TableSpec
 from .gather import Gathered, gather, iter_hosts
 from .lookalike import Match, Scorer
 from .phishing import email_findings
@@ -57,8 +58,7 @@ def analyse(case: Case) -> tuple[IntelResult, set[str]]:
     verifications = _verifications()
     g = gather(case, verifications=verifications if db.table_columns(verifications) else None)
     db.ensure_table(SIGHTINGS)
-    db.delete_rows(SIGHTINGS)
-    db.put_rows(SIGHTINGS, _unique(g))
+    _replace_if_changed(db, SIGHTINGS, _unique(g))
     result = IntelResult(protected)
     lookalikes: dict[str, Match] = {}
     if protected:
@@ -86,6 +86,20 @@ def analyse(case: Case) -> tuple[IntelResult, set[str]]:
     db.add_findings_of(pairs, STAGE)
     result.findings = len(pairs)
     return result, changed | {i for i, _ in pairs}
+
+
+def _replace_if_changed(db: Any, spec: TableSpec, rows: list[dict[str, Any]]) -> bool:
+    """The table's rows replaced by `rows`, unless it holds these already, in this order (a verify
+    run again on an unchanged case: 83,000 sightings at 20,000 emails, rewritten with their three
+    indexes, were a third of the step). Order counts: readers list items and places in
+    the order they were written. Returns whether it wrote."""
+    names = spec.column_names
+    held = list(zip(*db.table_values(spec, names), strict=True))
+    if len(held) == len(rows) and held == [tuple(map(r.get, names)) for r in rows]:
+        return False
+    db.delete_rows(spec)
+    db.put_rows(spec, rows)
+    return True
 
 
 def _unique(g: Gathered) -> list[dict[str, Any]]:
