@@ -114,7 +114,10 @@ def main() -> None:
         print(f"first page, warm (server caches):        {ranges(warm)}")
         print(f"baseline, in-process pypdfium2 draw:     {ranges(floor)}")
         print(f"baseline, ocr.render child process:      {ranges(ocr)}")
-        print(f"target under 1 s: {'met' if max(cold) < 1.0 else 'NOT met'} (worst cold {max(cold) * 1000:.0f} ms)")
+        verdict = "met" if max(cold) < 1.0 else "NOT met"
+        first_verdict = "met" if max(first) < 1.0 else "NOT met"
+        print(f"target under 1 s: {verdict} for a new document on a running server (worst {max(cold) * 1000:.0f} ms);")
+        print(f"  the server's first preview: {first_verdict} (worst {max(first) * 1000:.0f} ms)")
 
 
 if __name__ == "__main__":
