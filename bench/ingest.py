@@ -1,6 +1,7 @@
 """Ingest benchmark (not a test): leaklens ingest vs a one-process parse-and-hash baseline.
 
     python bench/ingest.py [--n 20000] [--workers N] [--case-dir DIR] [--repeat R] [--compare-with REV]
+                           [--without-texts]
 
 Generates an mbox of N emails (~20% with an attachment), then, in the same run,
 times (a) `leaklens ingest` of that mbox into a fresh case (storing, extracting,
@@ -18,6 +19,10 @@ folders; mailbox members are ranges of the stored mbox) from leaklens's own work
 temporary folder, its `src` first on PYTHONPATH, removed afterwards) on the same mbox,
 interleaved with this tree's runs (R rounds, the order alternating), and prints both
 with their range: on a shared machine only figures from the same run compare.
+
+--without-texts runs every ingest with the texts steps (OCR, entities, names, languages: the
+steps of group "texts") unregistered, as a revision from before them (21da9bf) had none: what
+is left to compare is the walk, the store and the search index, like for like.
 """
 
 from __future__ import annotations
@@ -85,9 +90,29 @@ def baseline(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - t
 
 
-def leaklens(path: Path, case: Path, workers: int | None, src: Path | None = None) -> tuple[float, float, int]:
+# `leaklens` with the texts steps unregistered first (a tree without leaklens.steps, or without such
+# steps, runs as it is): the command line is the same, only what the ingest runs after its walk changes.
+WITHOUT_TEXTS = (
+    "import sys\n"
+    "try:\n"
+    "    from leaklens.steps import REGISTRY\n"
+    "    REGISTRY.load()\n"
+    "    for s in REGISTRY.ordered(('texts',)):\n"
+    "        REGISTRY.unregister(s.name)\n"
+    "except ImportError:\n"
+    "    pass\n"
+    "from leaklens.cli import main\n"
+    "sys.argv[0] = 'leaklens'\n"
+    "main()\n"
+)
+
+
+def leaklens(
+    path: Path, case: Path, workers: int | None, src: Path | None = None, without_texts: bool = False
+) -> tuple[float, float, int]:
     """One `leaklens ingest` into a fresh case: (wall seconds, CPU seconds of all its processes, peak RSS in KB)."""
-    cmd = [sys.executable, "-m", "leaklens", "ingest", "--quiet", "--case", str(case), str(path)]
+    run = ["-c", WITHOUT_TEXTS] if without_texts else ["-m", "leaklens"]
+    cmd = [sys.executable, *run, "ingest", "--quiet", "--case", str(case), str(path)]
     if workers:
         cmd += ["--workers", str(workers)]
     shutil.rmtree(case, ignore_errors=True)
@@ -110,6 +135,7 @@ def main() -> None:
     ap.add_argument("--case-dir", type=Path, default=None, help="folder for the case (default: beside the mbox)")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of timings, interleaved (default 1)")
     ap.add_argument("--compare-with", metavar="REV", help="also time a checkout of this git revision, same mbox")
+    ap.add_argument("--without-texts", action="store_true", help="the texts steps off in every run (like for like)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="leaklens-bench-"))
     case_root = Path(tempfile.mkdtemp(prefix="leaklens-bench-case-", dir=args.case_dir)) if args.case_dir else tmp
@@ -117,6 +143,8 @@ def main() -> None:
         mbox = tmp / "bench.mbox"
         size = generate(mbox, args.n)
         print(f"mbox: {args.n:,} messages, {size / 1e6:,.1f} MB; case on: {case_root} ({filesystem(case_root)})")
+        if args.without_texts:
+            print("every ingest without its texts steps (OCR, entities, names, languages)")
         if args.compare_with:
             with checkout(args.compare_with) as tree:
                 sha = describe(args.compare_with)
@@ -145,7 +173,7 @@ def rounds(mbox: Path, size: int, case_root: Path, args, trees: list[tuple[str, 
         )
         order = trees if r % 2 == 0 else trees[::-1]  # alternate who goes first: the machine's load drifts
         for label, src in order:
-            wall, cpu, peak_kb = leaklens(mbox, case_root / "case", args.workers, src)
+            wall, cpu, peak_kb = leaklens(mbox, case_root / "case", args.workers, src, args.without_texts)
             rate = args.n / wall
             out[label].append((rate, cpu / args.n * 1e6, rate / base_rate, peak_kb / 1024))
             print(
