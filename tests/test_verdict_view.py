@@ -157,3 +157,11 @@ def test_a_subject_added_above_the_signed_one_is_marked_unsigned(client, case):
     marks = [tr.xpath("string(td[@class='sig-cell'])").strip() for tr in page.xpath("//table[@class='headers']//tr")
              if tr.xpath("string(th)") == "Subject"]
     assert marks == ["not signed", "✓ signed"]
+
+
+def test_the_preview_page_opens_with_the_banner_too(client, case):
+    r = client.get(f"/items/{item_id(case, RLO_FILE)}/preview")
+    assert r.status_code == 200
+    (b,) = lxml_html.fromstring(r.text).xpath("//div[contains(@class,'verdict-banner')]")
+    assert "vb-verified" in b.get("class") and "Verified through its email" in b.text_content()
+    assert "Covered by the signature of its email" in b.text_content()

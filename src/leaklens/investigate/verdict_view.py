@@ -132,6 +132,16 @@ def banner(
     return {"verdict": verdict, "reason": reason, "signer": signer(judged), "recovered": bool(recovered)}
 
 
+def banner_of(store: CaseStore, row: Row) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The banner of an item read from the store (for a page that has not read its findings), and the
+    altered item's recovery explanation the verdict badge shows, or None."""
+    from ..verify.recover import explanation
+
+    findings = store.findings_for(row["id"])
+    recovered = explanation(findings) if row["verdict"] == ALTERED else None
+    return banner(row, findings, store.verification_of(row["id"]), recovered), recovered
+
+
 # -- headers -------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ... import preview
+from ...investigate import verdict_view
 from ...investigate.items import item_text
 from .. import data
 
@@ -126,11 +127,14 @@ def preview_page(
         lay["index"]: (lay["index"] in hidden) if hidden is not None else lay["hidden"]
         for lay in (info or {}).get("layers", [])
     }
+    banner, recovered = verdict_view.banner_of(case.db, row)  # the verdict atop the preview, as on the item page
     return HTMLResponse(
         request.app.state.render.page(
             request,
             "preview.html",
             row=row,
+            banner=banner,
+            recovered=recovered,
             kind=kind,
             info=info,
             error=error,
