@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..model import iso
-from ..table import PostSet
+from ..table import PostSet, last_authors
 from . import accounts, networks, similarity, tfidf, window
 from .groups import components, shared_objects
 
@@ -69,9 +69,16 @@ def _groups_from_edges(
                 if a in flagged:
                     index.setdefault(a, []).append(key)
     out = []
-    for members in components(edges):
+    comps = components(edges)
+    # each edge to its group in one pass (a pass over every edge per group was the most of a method with
+    # thousands of small groups)
+    comp_of = {a: k for k, members in enumerate(comps) for a in members}
+    per: list[list[tuple[str, str, float]]] = [[] for _ in comps]
+    for (a, b), w in edges.items():
+        per[comp_of[a]].append((a, b, w))
+    for members, es in zip(comps, per, strict=True):
         mset = set(members)
-        es = sorted(((a, b, w) for (a, b), w in edges.items() if a in mset), key=lambda e: (-e[2], e[0], e[1]))
+        es.sort(key=lambda e: (-e[2], e[0], e[1]))
         group: dict[str, Any] = {
             "accounts": [{"account": a, "author": names.get(a, "")} for a in members],
             "size": len(members),
@@ -143,9 +150,13 @@ def _co_similarity(ps: PostSet, sel: Sequence[int], p: Params) -> dict[str, Any]
     )
     edges = networks.undirected(weights, p.min_weight)
     groups = _groups_from_edges(ps, edges, None, p.similarity_window)
-    for g in groups:
-        members = {a["account"] for a in g["accounts"]}
-        ex = [(s, i, j) for (i, j), s in pairs.items() if ps.account[i] in members and ps.account[j] in members]
+    group_of = {a["account"]: k for k, g in enumerate(groups) for a in g["accounts"]}
+    per: list[list[tuple[float, int, int]]] = [[] for _ in groups]
+    for (i, j), s in pairs.items():  # each pair to the group of both its accounts, in one pass
+        k = group_of.get(ps.account[i])
+        if k is not None and group_of.get(ps.account[j]) == k:
+            per[k].append((s, i, j))
+    for g, ex in zip(groups, per, strict=True):
         ex.sort(key=lambda x: ps.ts[x[1]] or 0)
         g["shared_objects"] = len(ex)
         g["examples"] = [
@@ -186,7 +197,7 @@ def _tfidf(ps: PostSet, sel: Sequence[int], p: Params) -> dict[str, Any]:
 @method("new-accounts", "Many of the posting accounts created within the same day, far above the baseline.")
 def _new_accounts(ps: PostSet, sel: Sequence[int], p: Params) -> dict[str, Any]:
     bursts = accounts.creation_bursts(ps, sel, min_accounts=p.new_account_min, ratio=p.new_account_ratio)
-    names = {ps.account[i]: ps.author[i] for i in sel if ps.account[i]}
+    names = last_authors(ps, sel)
     groups = [
         {
             "accounts": [{"account": a, "author": names.get(a, "")} for a in b["accounts"]],

@@ -21,19 +21,17 @@ MAX_HOLDERS = 1000
 
 
 def traces(ps: PostSet, sel: Sequence[int]) -> dict[str, Counter[str]]:
-    out: dict[str, Counter[str]] = {}
-    for i in sel:
-        a = ps.account[i]
-        if not a:
-            continue
-        c = out.setdefault(a, Counter())
-        if ps.repost_of[i]:
-            c["rt " + ps.repost_of[i]] += 1
-            continue
-        if ps.hashtags[i]:
-            c["tags " + " ".join(ps.hashtags[i])] += 1
-        for u in ps.urls[i]:
-            c["url " + norm_url(u)] += 1
+    """Each account's traces with their counts (an account that posted without leaving one has none)."""
+    acct, rep, tags, urls = ps.account, ps.repost_of, ps.hashtags, ps.urls
+    mine = [i for i in sel if acct[i]]
+    # (account, trace) pairs counted at once by one Counter (in C), not a Counter per account filled per post
+    pairs: list[tuple[str, str]] = [(acct[i], "rt " + rep[i]) for i in mine if rep[i]]
+    rest = [i for i in mine if not rep[i]]
+    pairs += [(acct[i], "tags " + " ".join(tags[i])) for i in rest if tags[i]]
+    pairs += [(acct[i], "url " + norm_url(u)) for i in rest if urls[i] for u in urls[i]]
+    out: dict[str, Counter[str]] = {a: Counter() for a in dict.fromkeys(map(acct.__getitem__, mine))}
+    for (a, t), n in Counter(pairs).items():
+        out[a][t] = n
     return out
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..model import Bad, Post, uid
+from ..model import Bad, Post, parse_time, uid
 from . import reader, sniffer
 from .jsonlines import first_char, objects
 
@@ -92,7 +92,8 @@ def read_4chan(path: Path) -> Iterator[Post | Bad]:
             yield Post(
                 uid=uid("4chan", f"{prefix}{p['no']}"),
                 platform="4chan",
-                ts=float(p["time"]) if isinstance(p.get("time"), int | float) else None,
+                # through parse_time: a time past what a date can show (10**20) is no time, not a crash later
+                ts=parse_time(p["time"]) if isinstance(p.get("time"), int | float) else None,
                 # per-thread poster ids: "ab12CD34" in one thread is not the same person in another
                 author_id=f"{prefix}{thread}/{poster}" if poster else "",
                 author=str(poster or ""),
