@@ -164,3 +164,19 @@ def test_a_renderer_over_its_deadline_or_killed_is_replaced(tmp_path):
         assert status == b"E" and b"no page 99" in body and worker.proc is alive
     finally:
         worker.stop()
+
+
+def test_warm_starts_every_renderer_ahead_of_the_first_preview():
+    import time
+
+    from leaklens import preview
+
+    preview.warm()
+    deadline = time.monotonic() + 60
+    workers = preview._pool._idle
+    while time.monotonic() < deadline and not (
+        len(workers) == preview._pool.size and all(w.proc is not None and w.served >= 1 for w in workers)
+    ):
+        time.sleep(0.1)
+    assert len(workers) == preview._pool.size
+    assert all(w.proc is not None and w.proc.poll() is None and w.served >= 1 for w in workers)

@@ -149,6 +149,7 @@ class _Pool:
     """A few workers (one per core, at most POOL_SIZE): previews drawn side by side, each by one child."""
 
     def __init__(self, size: int) -> None:
+        self.size = size
         self._idle: list[_Worker] = [_Worker() for _ in range(size)]
         self._free = threading.Semaphore(size)
         self._lock = threading.Lock()
@@ -172,6 +173,20 @@ class _Pool:
 POOL_SIZE = 2
 _pool = _Pool(max(1, min(POOL_SIZE, os.cpu_count() or 1)))
 atexit.register(_pool.stop)
+
+
+def warm() -> None:
+    """Start every renderer and have it import what it draws with, in the background: the server's
+    first preview then waits for no process start (1.3-2.6 s on a loaded 2-core machine)."""
+
+    def one() -> None:
+        try:
+            _pool.call({"cmd": "warm"}, INFO_TIMEOUT)
+        except PreviewError:
+            pass  # the first real request starts another and says what went wrong
+
+    for _ in range(_pool.size):
+        threading.Thread(target=one, daemon=True, name="leaklens-preview-warm").start()
 
 
 def _run(request: dict[str, Any], timeout: float) -> bytes:

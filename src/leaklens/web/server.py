@@ -32,6 +32,7 @@ def run(case_dir: Path, host: str, port: int, auth: str | None, open_browser: bo
     """Serve the case until interrupted. Anything but a loopback address requires `auth`."""
     import uvicorn
 
+    from .. import preview
     from .app import create_app
 
     if not is_loopback(host) and not auth:
@@ -42,6 +43,7 @@ def run(case_dir: Path, host: str, port: int, auth: str | None, open_browser: bo
     if not 0 < port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, got {port}")
     app = create_app(Path(case_dir), auth_token=auth, allowed_hosts=allowed_hosts_for(host, port))
+    preview.warm()  # the document renderers start with the server, not with its first preview
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     print(f"leaklens workbench on {url}  (case: {Path(case_dir).resolve()}; Ctrl+C to stop)", flush=True)
