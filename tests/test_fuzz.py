@@ -55,6 +55,27 @@ def test_an_out_of_range_time_is_a_bad_line_or_a_post_without_a_time(tmp_path: P
     assert [(p.post_id, p.ts, p.author_created) for p in posts] == [("1", None, None), ("2", None, None)]
 
 
+def test_a_4chan_time_past_a_date_is_no_time_and_the_analysis_runs(tmp_path: Path):
+    """A 4chan post whose epoch time no date can show (10**20 s): the reader used to keep it as a float,
+    and `spread analyse` then failed on it with an internal OverflowError (a timeline's date)."""
+    from typer.testing import CliRunner
+
+    from leaklens.cli import app
+    from leaklens.spread.model import Post
+    from leaklens.spread.readers import load
+
+    thread = tmp_path / "thread.json"
+    thread.write_text('{"posts":[{"no":1,"time":1646128800,"com":"leak","resto":0},'
+                      '{"no":2,"time":100000000000000000000,"com":"hi","resto":1},'
+                      '{"no":3,"time":1646128900,"com":"x","resto":1}]}')
+    posts = [g for g in load()["4chan"].read(thread) if isinstance(g, Post)]
+    assert [p.ts for p in posts] == [1646128800.0, None, 1646128900.0]
+    case = str(tmp_path / "case")
+    assert CliRunner().invoke(app, ["spread", "ingest", "--case", case, str(thread)]).exit_code == 0
+    r = CliRunner().invoke(app, ["spread", "analyse", "--case", case])
+    assert r.exit_code == 0, r.output
+
+
 def test_cpython_email_crash_inputs_still_crash_the_stdlib():
     """The two inputs atheris found in CPython 3.11's email package (`fuzz/run.py cpython_email_as_bytes`,
     `cpython_email_from`, under a minute each): why they are here."""
