@@ -76,3 +76,11 @@ def test_a_snippet_is_one_isolate_with_its_marks_and_markers():
     (bdi,) = out.xpath("bdi")
     assert bdi.xpath("string(mark)") == "viRLOrement" and bdi.xpath("string(mark/span)") == "RLO"
     assert bdi.text_content() == "x viRLOrement y <b>" and not out.xpath("//b")
+
+
+def test_chart_labels_show_hidden_characters_as_markers():
+    from leaklens.web.charts import count_bars_svg
+
+    svg = count_bars_svg([(RLO_NAME, 3, None), ("محمد", 1, None)], title="Senders")
+    assert "\u202e" not in svg and "Rapport_[RLO]fdp.exe.docx" in svg
+    assert "\u2068محمد\u2069" in svg  # isolated: cannot turn the label's count around

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from html import escape
 from urllib.parse import quote
 
+from .leaktext import leak_plain
+
 VERDICT_ORDER = ("verified", "altered", "suspicious", "unverified", "error")
 VERDICT_COLOURS = {
     "verified": "#1a7f37",
@@ -32,7 +34,9 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    # Labels and tips are leak text (addresses, names, posts): a bidi override or zero-width character
+    # is drawn as a marker ([RLO]) and a right-to-left label isolated, as everywhere else (leaktext).
+    return escape(leak_plain(str(value)), quote=True)
 
 
 def _bucket(day: date, unit: str) -> date:
