@@ -157,7 +157,7 @@ def _co_similarity(ps: PostSet, sel: Sequence[int], p: Params) -> dict[str, Any]
         if k is not None and group_of.get(ps.account[j]) == k:
             per[k].append((s, i, j))
     for g, ex in zip(groups, per, strict=True):
-        ex.sort(key=lambda x: ps.ts[x[1]] or 0)
+        ex.sort(key=lambda x: (ps.ts[x[1]] or 0, ps.ts[x[2]] or 0, x[1], x[2]))  # earliest first, ties fixed
         g["shared_objects"] = len(ex)
         g["examples"] = [
             {

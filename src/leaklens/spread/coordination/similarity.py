@@ -69,20 +69,34 @@ def signatures(words: np.ndarray, starts: np.ndarray, hashes: np.ndarray, num_pe
         # texts k..j-1, about CHUNK words (at least one text, however long)
         j = max(k + 1, int(np.searchsorted(ends, starts[k] + CHUNK, side="right")))
         lo, hi = starts[k], ends[j - 1]
-        phv = mixed[words[lo:hi], None] * a + b  # uint32: the wraparound is the permutation's modulo 2^32
-        out[k:j] = np.minimum.reduceat(phv, starts[k:j] - lo, axis=0)
+        # (permutation, word) with the words contiguous: reduceat along rows of words was four times slower.
+        # uint32: the wraparound is the permutation's modulo 2^32.
+        phv = a[:, None] * mixed[words[lo:hi]][None, :] + b[:, None]
+        out[k:j] = np.minimum.reduceat(phv, starts[k:j] - lo, axis=1).T
         k = j
     return out
 
 
-def _bucket_runs(sig: np.ndarray, bands: int) -> list[np.ndarray]:
-    """The texts meeting in a bucket (the same rows of one band), each run of two or more as an array of text
-    numbers: per band, the rows are sorted by a 64-bit mix of the band's values and equal values are runs.
-    A collision of two mixes only adds a candidate, which the exact check then judges."""
+BIG_RUN = 64  # texts in one bucket past which pairs are made in time order with a break, not all at once
+
+
+def candidates(sig: np.ndarray, ts: np.ndarray, acc: np.ndarray, window: float, bands: int = BANDS) -> np.ndarray:
+    """The text pairs (x < y, as x * n + y, each once) meeting in a bucket of some band (the same rows of that
+    band), within the window of each other and by two accounts: what the exact check compares. Per band the
+    rows are sorted by a 64-bit mix of the band's values and equal values are a bucket (a collision of two
+    mixes only adds a candidate, which the exact check judges); pairs in a bucket are made by offsets in
+    numpy, a big bucket's in time order with a break. A dict of byte keys and a Python loop over every
+    bucket of every band was most of co-similarity's time at a million posts."""
     n, width = sig.shape
     rows = width // bands
-    runs: list[np.ndarray] = []
     mult = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63], dtype=np.uint64)
+    found: list[np.ndarray] = []
+
+    def keep(x: np.ndarray, y: np.ndarray) -> None:
+        ok = (np.abs(ts[x] - ts[y]) <= window) & (acc[x] != acc[y])
+        x, y = x[ok], y[ok]
+        found.append(np.minimum(x, y).astype(np.int64) * n + np.maximum(x, y))
+
     for band in range(bands):
         block = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
         key = np.zeros(n, dtype=np.uint64)
@@ -90,12 +104,32 @@ def _bucket_runs(sig: np.ndarray, bands: int) -> list[np.ndarray]:
             key = (key ^ block[:, r]) * mult[r % len(mult)]
         order = np.argsort(key, kind="stable")
         sk = key[order]
-        edges = np.flatnonzero(sk[1:] != sk[:-1]) + 1
-        bounds = np.concatenate(([0], edges, [n]))
+        bounds = np.concatenate(([0], np.flatnonzero(sk[1:] != sk[:-1]) + 1, [n]))
         sizes = np.diff(bounds)
-        for s in np.flatnonzero(sizes > 1):
-            runs.append(order[bounds[s] : bounds[s + 1]])
-    return runs
+        multi = np.flatnonzero(sizes > 1)
+        if not len(multi):
+            continue
+        # the members of the small buckets of two or more, in bucket order, with their bucket's number
+        size_at = np.repeat(sizes, sizes)
+        small = (size_at > 1) & (size_at <= BIG_RUN)
+        members = order[small]
+        run = np.repeat(np.arange(len(sizes)), sizes)[small]
+        for d in range(1, int(size_at[small].max()) if small.any() else 1):
+            same = run[:-d] == run[d:]
+            if not same.any():
+                break
+            keep(members[:-d][same], members[d:][same])
+        for s in multi[sizes[multi] > BIG_RUN]:
+            big = order[bounds[s] : bounds[s + 1]]
+            big = big[np.argsort(ts[big], kind="stable")]
+            t = ts[big]
+            for k in range(len(big) - 1):
+                hi = int(np.searchsorted(t, t[k] + window, side="right"))
+                if hi > k + 1:
+                    keep(np.full(hi - k - 1, big[k]), big[k + 1 : hi])
+    if not found:
+        return np.empty(0, dtype=np.int64)
+    return np.unique(np.concatenate(found))
 
 
 def similar_network(
@@ -147,30 +181,19 @@ def similar_network(
     kept_starts = np.concatenate(([0], np.cumsum(kept_len)[:-1]))
     hashes = np.fromiter((zlib.crc32(t.encode()) for t in ids), dtype=np.uint64, count=len(ids))
     sig = signatures(flat[keep], kept_starts, hashes)
-    checked: set[tuple[int, int]] = set()
+    tsa = np.array([ts[i] for i in idx], dtype=np.float64)
+    aid: dict[str, int] = {}
+    acc = np.fromiter((aid.setdefault(acct[i], len(aid)) for i in idx), dtype=np.int64, count=len(idx))
     matched: dict[int, set[str]] = {}
-    for run in _bucket_runs(sig, BANDS):
-        members = sorted(run.tolist(), key=lambda k: ts[idx[k]])
-        n = len(members)
-        for x in range(n):
-            kx = members[x]
-            tx = ts[idx[kx]]
-            for y in range(x + 1, n):
-                ky = members[y]
-                if ts[idx[ky]] - tx > window:
-                    break
-                i, j = idx[kx], idx[ky]
-                if acct[i] == acct[j]:
-                    continue
-                pair = (i, j) if i < j else (j, i)
-                if pair in checked:
-                    continue
-                checked.add(pair)
-                s = jaccard(bags[kx], bags[ky])
-                if s >= threshold:
-                    pairs[pair] = s
-                    matched.setdefault(i, set()).add(acct[j])
-                    matched.setdefault(j, set()).add(acct[i])
+    n = len(idx)
+    for code in candidates(sig, tsa, acc, window).tolist():
+        kx, ky = divmod(code, n)
+        s = jaccard(bags[kx], bags[ky])
+        if s >= threshold:
+            i, j = idx[kx], idx[ky]
+            pairs[(i, j) if i < j else (j, i)] = s
+            matched.setdefault(i, set()).add(acct[j])
+            matched.setdefault(j, set()).add(acct[i])
     for i, others in matched.items():
         for b in others:
             weights[(acct[i], b)] += 1
