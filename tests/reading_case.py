@@ -17,7 +17,8 @@ from leaklens.verify.case_verify import verify_case
 
 DOMAIN, SELECTOR = "kept.example", "s2017"
 RLO_NAME = "Rapport_\u202efdp.exe.docx"
-N_PLAIN = 60  # mbox members past the thread: more than one page of 50
+N_PLAIN = 60  # mbox members past the first seven: more than one page of 50
+N_FIRST = 7  # the thread (3), the undated, the display-name attack, the budget and its doctored forward
 
 
 def _msg(sender: str, subject: str, date: str | None, mid: str, reply_to: str | None = None) -> EmailMessage:
@@ -61,6 +62,19 @@ def build(root: Path, db: str | None = None) -> Case:
     spoof = _msg(f'"aaa@{DOMAIN}" <zzz@evil.example>', "Display name attack", "Mon, 01 May 2017 07:00:00 +0200", "s1")
     spoof.set_content("Sent from elsewhere.\n")
     msgs.append(bytes(spoof))
+    # A verified budget, and an unsigned forward carrying a copy with one figure changed: the
+    # near-duplicate check finds the copy altered and names the verified one.
+    budget = "".join(f"Line {k}: the {k}th item of the regional budget costs {1000 + k * 17} EUR.\n" for k in range(40))
+    signed = _msg(f"Zoé Martin <zoe@{DOMAIN}>", "Budget annexe", "Thu, 04 May 2017 09:00:00 +0200", "b1")
+    signed.set_content("The budget is attached.\n")
+    signed.add_attachment(budget.encode(), maintype="text", subtype="plain", filename="budget.txt")
+    msgs.append(sign(signed))
+    forward = _msg(f"Someone <someone@{DOMAIN}>", "Fwd: Budget annexe", "Fri, 05 May 2017 09:00:00 +0200", "b2")
+    forward.set_content("See the budget.\n")
+    doctored = budget.replace("costs 1170 EUR", "costs 91170 EUR")
+    assert doctored != budget
+    forward.add_attachment(doctored.encode(), maintype="text", subtype="plain", filename="budget.txt")
+    msgs.append(bytes(forward))
     for i in range(N_PLAIN):
         m = _msg(f"Clerk {i} <clerk{i:02d}@{DOMAIN}>", f"Notice {i:02d}", f"Mon, 08 May 2017 {i % 24:02d}:00:00 +0000",
                  f"n{i}")  # fmt: skip

@@ -49,7 +49,7 @@ def _all(case, mbox, **kw) -> list[dict]:
 
 def test_pages_cover_every_member_once_in_the_order_found(case, mbox):
     found = _all(case, mbox)
-    assert [m["name"] for m in found] == [f"#{i}" for i in range(1, reading_case.N_PLAIN + 6)]
+    assert [m["name"] for m in found] == [f"#{i}" for i in range(1, reading_case.N_PLAIN + reading_case.N_FIRST + 1)]
     assert members(case.db, mbox, per_page=7)["pages"] == -(-len(found) // 7)
 
 
@@ -90,9 +90,9 @@ def test_members_page_lists_sorts_and_pages(client, mbox):
     nxt = doc.xpath('//nav[@class="pager"]/a[@rel="next"]')[0].get("href")
     assert "sort=sender" in nxt and "desc=1" in nxt and "page=2" in nxt
     page2 = lxml_html.fromstring(client.get(nxt).text).xpath("//table[contains(@class,'members')]/tbody/tr")
-    assert len(page2) == reading_case.N_PLAIN + 5 - 50
+    assert len(page2) == reading_case.N_PLAIN + reading_case.N_FIRST - 50
     api = client.get(f"/api/items/{mbox}/members", params={"sort": "date", "per_page": 3}).json()
-    assert api["total"] == reading_case.N_PLAIN + 5 and len(api["members"]) == 3
+    assert api["total"] == reading_case.N_PLAIN + reading_case.N_FIRST and len(api["members"]) == 3
 
 
 def test_bad_sort_and_unknown_item_are_one_clear_line(client, mbox):
@@ -157,3 +157,19 @@ def test_members_page_shows_a_hidden_character_as_a_marker(client, case):
     assert cell.text_content().replace(cell.xpath(".//span[@class='hidden-char']")[0].text_content(), "") == (
         "Rapport_fdp.exe.docx"
     )
+
+
+def test_an_altered_copy_side_by_side_with_its_verified_original(client, case):
+    copy, original = (r["id"] for r in sorted(case.db.items("name=?", ("budget.txt",)), key=lambda r: r["verdict"]))
+    page = client.get(f"/items/{copy}").text
+    link = f"/items/{copy}/compare/{original}"
+    assert f'href="{link}"' in page and "verified original" in page
+    doc = lxml_html.fromstring(client.get(link).text)
+    heads = doc.xpath("//table[@id='compare-table']/thead//th")
+    assert "verified" in heads[0].text_content().lower() and "altered" in heads[1].text_content().lower()
+    changed = doc.xpath("//table[@id='compare-table']/tbody/tr[@class='d-replace']")
+    assert len(changed) == 1  # one line differs, and within it one figure
+    assert [d.text_content() for d in changed[0].xpath(".//del")] == ["1170"]
+    assert [i.text_content() for i in changed[0].xpath(".//ins")] == ["91170"]
+    assert len(doc.xpath("//table[@id='compare-table']/tbody/tr[@class='d-equal']")) == 39
+    assert client.get(f"/items/{copy}/compare/0123456789abcdef0123").status_code == 404

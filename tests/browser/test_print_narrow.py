@@ -95,12 +95,14 @@ def test_no_page_scrolls_sideways_at_390px(browser, live, kept, web_case_dir, sh
     with Case.open(kept.case_dir) as case:
         mbox = reading_case.item_named(case, "board.mbox")
         zipped = reading_case.item_named(case, "files.zip")
+        copy, original = (r["id"] for r in sorted(case.db.items("name=?", ("budget.txt",)), key=lambda r: r["verdict"]))
     pages = [(live.url, u) for u in ("/", "/search?q=printer", "/search/batch", "/correspondents", "/tags",
                                     "/entities", "/jobs", "/audit", "/spread", "/phishing")]  # fmt: skip
     pages += [(live.url, f"/items/{i}") for i in items]
     reply = _id_of(kept, "<t2@kept.example>")
     pages += [(kept.url, f"/items/{mbox}"), (kept.url, f"/items/{mbox}/members?sort=sender"),
-              (kept.url, f"/items/{zipped}/members"), (kept.url, f"/items/{reply}/thread")]  # fmt: skip
+              (kept.url, f"/items/{zipped}/members"), (kept.url, f"/items/{reply}/thread"),
+              (kept.url, f"/items/{copy}/compare/{original}")]  # fmt: skip
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
     ours = (live.url + "/", kept.url + "/")
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(ours) else r.abort())
@@ -112,7 +114,7 @@ def test_no_page_scrolls_sideways_at_390px(browser, live, kept, web_case_dir, sh
             width, culprits = _no_sideways_scroll(pg)
             if width > 390:
                 wide.append((path, width, culprits))
-            if n < 4 or "/members" in path or "/thread" in path:
+            if n < 4 or any(k in path for k in ("/members", "/thread", "/compare")):
                 pg.screenshot(path=str(shots / f"narrow-{n:02d}.png"), full_page=True)
         assert wide == []
     finally:

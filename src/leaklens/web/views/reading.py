@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from ...investigate.compare import compare
 from ...investigate.members import SORTS, members
 from ...investigate.reading import conversation
 from .. import data
@@ -76,3 +77,12 @@ def thread_page(request: Request, item_id: str) -> HTMLResponse:
         raise HTTPException(404, "Only an email has a conversation.")
     c = conversation(request.app.state.pool.get().db, row)
     return HTMLResponse(request.app.state.render.page(request, "thread.html", c=c, row=row))
+
+
+@router.get("/items/{item_id}/compare/{other_id}", response_class=HTMLResponse, include_in_schema=False)
+def compare_page(request: Request, item_id: str, other_id: str) -> HTMLResponse:
+    """`other_id` (the original: for an altered copy, the verified item its finding names) on the
+    left, `item_id` on the right, their texts side by side with what changed marked."""
+    copy, original = _row(request, item_id), _row(request, other_id)
+    c = compare(request.app.state.pool.get().db, original, copy)
+    return HTMLResponse(request.app.state.render.page(request, "compare.html", c=c, row=copy))
