@@ -215,3 +215,31 @@ def test_nul_in_subject_file_name_and_body_is_shown_as_a_marker(bpage, site):
     assert bpage.locator("pre.body-text .hidden-char").first.inner_text() == "NUL"
     link = bpage.locator("section[aria-labelledby='h-children'] td a").first
     assert link.inner_text().replace("\n", "") == "repNULort.pdf"
+
+
+@pytest.mark.parametrize("name", ["03-forged.eml", "04-limited.eml", "06-fake-badge.eml", "01-verified.eml"])
+def test_banners_marks_and_frame_fit_a_narrow_screen(browser, site, shots, name):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site.url + "/") else r.abort())
+    page = context.new_page()
+    try:
+        _open(page, site, name)
+        page.locator("details", has_text="All").first.locator("summary").click()  # the full headers table too
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(shots / f"banner-390-{name.split('.')[0]}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_header_values_keep_their_width_on_a_narrow_screen(browser, site):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site.url + "/") else r.abort())
+    page = context.new_page()
+    try:
+        _open(page, site, "03-forged.eml")
+        value = page.locator("table.headers:not(.all) tr.changed td.hv")
+        # Not squeezed to a letter per line by the signed/unsigned mark beside it.
+        assert value.bounding_box()["width"] > 150
+        assert page.locator("h1").bounding_box()["height"] < 200
+    finally:
+        context.close()
