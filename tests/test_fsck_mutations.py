@@ -187,3 +187,27 @@ def test_seeded_mutations_are_each_detected_and_pinned(built, tmp_path):  # noqa
                 assert fsck(c).clean
     assert not missed, (len(missed), missed[:3])
     assert sum(by_kind.values()) == MUTATIONS and min(by_kind.values()) >= MUTATIONS // len(KINDS)
+
+
+def test_a_blob_no_item_holds_is_checked_too(built, tmp_path):  # noqa: F811
+    """A spread export is kept byte for byte as a blob with no item (spread/ingest.py): a byte of it
+    changed is found, as for any blob (its file's name is its hash)."""
+    from typer.testing import CliRunner
+
+    from leaklens.cli import app
+
+    work = tmp_path / "work"
+    shutil.copytree(built, work)
+    export = tmp_path / "thread.json"
+    export.write_text('{"posts":[{"no":1,"time":1646128800,"com":"leak","resto":0},'
+                      '{"no":2,"time":1646128860,"com":"reply","resto":1}]}')
+    r = CliRunner().invoke(app, ["spread", "ingest", "--case", str(work), str(export)])
+    assert r.exit_code == 0, r.output
+    sha = hashlib.sha256(export.read_bytes()).hexdigest()
+    with Case.open(work) as c:
+        assert fsck(c).clean
+    f = _blob(work, sha)
+    _flip(f, 10, random.Random(1))
+    with Case.open(work) as c:
+        bad = [p for p in fsck(c).problems if p.blob == sha]
+    assert [p.code for p in bad] == ["blob.mismatch"] and bad[0].item is None

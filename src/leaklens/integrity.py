@@ -162,6 +162,9 @@ def fsck(case, *, workers: int | None = None, progress: Progress | None = None) 
 
     manifests = {r["sha256"]: r for r in db.table_rows(CHUNKS)}
     files = {sha for sha in by_sha if sha not in ranges} | {c for c, _, _ in ranges.values()}
+    # and every blob file on disk that no item holds (a spread export, kept byte for byte without an
+    # item): its name is its hash, so it is checked all the same
+    files |= set(_blob_files_on_disk(case.blobs.root))
     sizes: dict[str, int] = {}
     for sha in files:
         try:
@@ -228,6 +231,25 @@ def fsck(case, *, workers: int | None = None, progress: Progress | None = None) 
                 )
     rep.seconds = time.monotonic() - started
     return rep
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _blob_files_on_disk(root) -> Iterator[str]:
+    """The sha256 names of the files under blobs/ab/cd/ (not tmp/, not anything else put there)."""
+    try:
+        tops = [e for e in os.scandir(root) if e.is_dir() and len(e.name) == 2]
+    except OSError:
+        return
+    for top in tops:
+        for mid in os.scandir(top.path):
+            if not mid.is_dir() or len(mid.name) != 2:
+                continue
+            for f in os.scandir(mid.path):
+                name = f.name
+                if len(name) == 64 and name.startswith(top.name + mid.name) and _HEX.issuperset(name):
+                    yield name
 
 
 def _check_range(case, sha: str, container: str, start: int, end: int, tick) -> tuple[str, str | None, str | None]:
