@@ -167,3 +167,35 @@ def test_keyboard_through_a_mailbox(kept_page, kept):
     page.keyboard.press("o")
     page.wait_for_url(re.compile(r"/items/[0-9a-f]{20}$"))
     assert page.locator(".item-verdict .verdict").first.inner_text().strip().lower().endswith("altered")
+
+
+def test_facet_counts_stay_whole(page, live, shots):
+    page.goto(live.url + "/search?q=")
+    # A long value beside a large count, as a big case's sender-domain facet has: drawn with the
+    # app's own stylesheet, in the facets column.
+    page.evaluate(
+        """() => { const ul = document.querySelector('.facet ul'); const li = document.createElement('li');
+        li.id = 'long-facet'; li.innerHTML = '<a href="#">' + 'mail.regional-campaign-office.'.repeat(3)
+          + 'example</a> <span class="count">123,456</span>'; ul.prepend(li); }"""
+    )
+    lines = """el => { const r = document.createRange(); r.selectNodeContents(el);
+        return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }"""
+    assert page.locator("#long-facet .count").evaluate(lines) == 1  # one line, not a digit a line
+    assert page.locator("#long-facet a").evaluate(lines) > 1  # the value wraps instead
+    page.locator(".facets").screenshot(path=str(shots / "facets-long-value.png"))
+
+
+def test_timeline_axis_labels_fit_the_drawing(page, live):
+    from datetime import date, timedelta
+
+    from leaklens.web.charts import timeline_svg
+
+    days = [((date(2017, 3, 1) + timedelta(days=n)).isoformat(), "verified", 1 + n % 5) for n in range(60)]
+    page.goto(live.url + "/tags")  # a page of the app, for its stylesheet and fonts
+    page.evaluate("svg => { document.querySelector('main').innerHTML = svg; }", timeline_svg(days))
+    outside = page.evaluate(
+        """() => { const svg = document.querySelector('svg.timeline'); const w = svg.viewBox.baseVal.width;
+        return [...svg.querySelectorAll('text')].map(t => [t.textContent, t.getBBox()])
+          .filter(([, b]) => b.x < 0 || b.x + b.width > w).map(([s]) => s); }"""
+    )
+    assert outside == []

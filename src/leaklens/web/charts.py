@@ -151,9 +151,16 @@ def timeline_svg(
     for k in range(ticks):
         i = round(k * (len(buckets) - 1) / max(ticks - 1, 1))
         start = buckets[i][0]
-        x = left + (i + 0.5) * bar_w
         text = start.isoformat() if unit != "month" else start.strftime("%Y-%m")
-        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#374151">{text}</text>')
+        # Centred under its bar, except at the ends: the first starts at its bar, the last ends at
+        # its bar, so neither runs past the drawing (the last was cut off at the right edge).
+        if ticks > 1 and k == 0:
+            x, anchor = left + i * bar_w, "start"
+        elif ticks > 1 and k == ticks - 1:
+            x, anchor = left + (i + 1) * bar_w, "end"
+        else:
+            x, anchor = left + (i + 0.5) * bar_w, "middle"
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}" fill="#374151">{text}</text>')
     lx = left
     for v in VERDICT_ORDER:
         parts.append(
