@@ -59,3 +59,14 @@ def test_nul_and_controls_are_stored_found_and_shown(tmp_path):
 def test_nul_is_kept_on_postgres(tmp_path, pg_url):
     email, part = _stored_byte_for_byte(_case(tmp_path, db=pg_url))
     assert email["subject"] == SUBJECT and part["name"] == NAME
+
+
+def test_the_search_table_in_a_terminal_shows_markers_not_control_bytes(tmp_path):
+    from typer.testing import CliRunner
+
+    from leaklens.cli import app
+
+    case = _case(tmp_path)
+    out = CliRunner().invoke(app, ["search", "hidden", "--case", str(case.root)], env={"COLUMNS": "250"}).output
+    assert "Budget[NUL]hidden [ESC][31mpart[DEL]" in out
+    assert "\x00" not in out and "\x1b[31m" not in out

@@ -444,6 +444,8 @@ def search(
         if format == "csv":
             sys.stdout.write(searchout.hits_csv(hits))
             return
+        from .web.leaktext import leak_plain  # a terminal too is fooled by an RLO or an escape sequence
+
         t = Table(title=f"{total:,} results for {query!r}" + (f" (first {len(hits)})" if total > len(hits) else ""))
         for col in ("date", "from", "subject / path", "match", "verdict", "id"):
             t.add_column(col, overflow="fold")
@@ -451,11 +453,11 @@ def search(
             snippet = Text()
             raw = (h["snippet"] or "").replace("\n", " ")
             for i, part in enumerate(raw.replace("\x03", "\x02").split("\x02")):
-                snippet.append(part, style="bold yellow" if i % 2 else "")
+                snippet.append(leak_plain(part), style="bold yellow" if i % 2 else "")
             t.add_row(
                 (h["date"] or "")[:10],
-                escape(h["email_from"] or ""),
-                escape(h["subject"] or h["path"]),
+                escape(leak_plain(h["email_from"] or "")),
+                escape(leak_plain(h["subject"] or h["path"])),
                 snippet,
                 h["verdict"],
                 h["id"],
