@@ -353,19 +353,29 @@ def _raw_index(content: bytes, need: int, relaxed: bool) -> int:
 # -- a container's parts and copies --------------------------------------------------------------
 
 
+def part_counts(store: CaseStore, item_id: str) -> list[dict[str, Any]]:
+    """The direct parts of a container counted by state, kind and verdict (one read, however many
+    parts an archive has): rows for `parent_summary`, each with "n"."""
+    return [
+        {"state": state, "kind": kind, "verdict": verdict, "n": n}
+        for state, kind, verdict, n in store.count_items_by(("state", "kind", "verdict"), ItemQuery(parent=item_id))
+    ]
+
+
 def parent_summary(
     children: Sequence[Row], copies: Mapping[str, int] | None = None, *, kind: str = "email"
 ) -> list[dict[str, Any]]:
     """Sentences for the top of a container: what its direct parts' verdicts are ("contains 1 altered
     attachment") and what its identical copies' are ("identical to 14 verified copies"), each
-    {"text", "verdict"}, the worst first."""
+    {"text", "verdict"}, the worst first. `children`: rows of parts, or counts of them (with "n")."""
     out = []
     by: dict[tuple[str, str], int] = {}
     for c in children:
         if c["state"] == "pending":
             continue
         noun_kind = c["kind"] if c["kind"] in _PART_NOUN else "file"
-        by[(c["verdict"] or "unverified", noun_kind)] = by.get((c["verdict"] or "unverified", noun_kind), 0) + 1
+        key = (c["verdict"] or "unverified", noun_kind)
+        by[key] = by.get(key, 0) + c.get("n", 1)
     verb = "carries" if kind == "email" else "contains"
     for v in _WORST_FIRST:
         for (verdict, noun_kind), n in sorted(by.items()):

@@ -72,14 +72,17 @@ def verdict_context(case: Case, detail: Mapping[str, Any]) -> dict[str, Any]:
         )
         out["changed"] = changed
         out["headers"] = verdict_view.header_marks(email["headers"], signatures, changed)
-        raw = case.blobs.read(row["sha256"]) if row["sha256"] and case.blobs.exists(row["sha256"]) else b""
+        # The bytes are read again only when a signature has l= (a large email is read once otherwise).
+        limited = any(sig.get("l") is not None for sig in signatures)
+        raw = case.blobs.read(row["sha256"]) if limited and case.blobs.exists(row["sha256"]) else b""
         start = verdict_view.unsigned_body_from(raw, signatures) if raw else None
         if start is not None and start < len(raw):
             out["unsigned_bytes"] = len(raw) - start
             out["texts"], out["unsigned_tail"] = split_unsigned(email["text"], raw[start:])
     out["title_warning"] = verdict_view.title_warning(row, findings, out["changed"])
-    children = case.db.children(row["id"]) if detail["children_total"] else []
     out["summary"] = verdict_view.parent_summary(
-        children, verdict_view.copy_verdicts(case.db, row), kind=row["kind"]
+        verdict_view.part_counts(case.db, row["id"]) if detail["children_total"] else [],
+        verdict_view.copy_verdicts(case.db, row),
+        kind=row["kind"],
     )
     return out
