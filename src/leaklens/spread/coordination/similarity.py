@@ -80,13 +80,23 @@ def signatures(words: np.ndarray, starts: np.ndarray, hashes: np.ndarray, num_pe
 BIG_RUN = 64  # texts in one bucket past which pairs are made in time order with a break, not all at once
 
 
-def candidates(sig: np.ndarray, ts: np.ndarray, acc: np.ndarray, window: float, bands: int = BANDS) -> np.ndarray:
+def candidates(
+    sig: np.ndarray,
+    ts: np.ndarray,
+    acc: np.ndarray,
+    window: float,
+    bands: int = BANDS,
+    sizes: np.ndarray | None = None,
+    threshold: float = 0.0,
+) -> np.ndarray:
     """The text pairs (x < y, as x * n + y, each once) meeting in a bucket of some band (the same rows of that
     band), within the window of each other and by two accounts: what the exact check compares. Per band the
     rows are sorted by a 64-bit mix of the band's values and equal values are a bucket (a collision of two
     mixes only adds a candidate, which the exact check judges); pairs in a bucket are made by offsets in
     numpy, a big bucket's in time order with a break. A dict of byte keys and a Python loop over every
-    bucket of every band was most of co-similarity's time at a million posts."""
+    bucket of every band was most of co-similarity's time at a million posts. With `sizes` (each text's
+    number of words), pairs whose sizes alone keep their Jaccard under `threshold` (smaller / larger) are
+    left out: an exact bound, not an estimate."""
     n, width = sig.shape
     rows = width // bands
     mult = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63], dtype=np.uint64)
@@ -94,6 +104,9 @@ def candidates(sig: np.ndarray, ts: np.ndarray, acc: np.ndarray, window: float, 
 
     def keep(x: np.ndarray, y: np.ndarray) -> None:
         ok = (np.abs(ts[x] - ts[y]) <= window) & (acc[x] != acc[y])
+        if sizes is not None:
+            # a hair of slack: 0.7 * 10 is 7.000000000000001 in floats, and 7 / 10 >= 0.7 holds
+            ok &= np.minimum(sizes[x], sizes[y]) >= (threshold - 1e-9) * np.maximum(sizes[x], sizes[y])
         x, y = x[ok], y[ok]
         found.append(np.minimum(x, y).astype(np.int64) * n + np.maximum(x, y))
 
@@ -105,28 +118,29 @@ def candidates(sig: np.ndarray, ts: np.ndarray, acc: np.ndarray, window: float, 
         order = np.argsort(key, kind="stable")
         sk = key[order]
         bounds = np.concatenate(([0], np.flatnonzero(sk[1:] != sk[:-1]) + 1, [n]))
-        sizes = np.diff(bounds)
-        multi = np.flatnonzero(sizes > 1)
+        runs = np.diff(bounds)
+        multi = np.flatnonzero(runs > 1)
         if not len(multi):
             continue
         # the members of the small buckets of two or more, in bucket order, with their bucket's number
-        size_at = np.repeat(sizes, sizes)
+        size_at = np.repeat(runs, runs)
         small = (size_at > 1) & (size_at <= BIG_RUN)
         members = order[small]
-        run = np.repeat(np.arange(len(sizes)), sizes)[small]
+        run = np.repeat(np.arange(len(runs)), runs)[small]
         for d in range(1, int(size_at[small].max()) if small.any() else 1):
             same = run[:-d] == run[d:]
             if not same.any():
                 break
             keep(members[:-d][same], members[d:][same])
-        for s in multi[sizes[multi] > BIG_RUN]:
+        for s in multi[runs[multi] > BIG_RUN]:
             big = order[bounds[s] : bounds[s + 1]]
             big = big[np.argsort(ts[big], kind="stable")]
-            t = ts[big]
-            for k in range(len(big) - 1):
-                hi = int(np.searchsorted(t, t[k] + window, side="right"))
-                if hi > k + 1:
-                    keep(np.full(hi - k - 1, big[k]), big[k + 1 : hi])
+            # each member with the later ones up to `window` after it: ranges made by one cumsum, no loop
+            hi = np.searchsorted(ts[big], ts[big] + window, side="right")
+            count = hi - np.arange(len(big)) - 1
+            first = np.repeat(np.arange(len(big)), count)
+            offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+            keep(big[first], big[first + 1 + offset])
     if not found:
         return np.empty(0, dtype=np.int64)
     return np.unique(np.concatenate(found))
@@ -186,7 +200,7 @@ def similar_network(
     acc = np.fromiter((aid.setdefault(acct[i], len(aid)) for i in idx), dtype=np.int64, count=len(idx))
     matched: dict[int, set[str]] = {}
     n = len(idx)
-    for code in candidates(sig, tsa, acc, window).tolist():
+    for code in candidates(sig, tsa, acc, window, sizes=lengths, threshold=threshold).tolist():
         kx, ky = divmod(code, n)
         s = jaccard(bags[kx], bags[ky])
         if s >= threshold:
