@@ -164,3 +164,103 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     done = run(cmd, env)
     assert done.returncode == 0, done.stderr[-2000:]
     return time.monotonic() - started
+
+
+# -- web writes --------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def web_writes_killed(case: Path, *, point: str | None = None, after: float | None = None,
+                      limit: float = 60) -> dict[str, Any]:
+    """`leaklens serve` on the case, tagged and annotated by a client as fast as it answers, killed
+    with SIGKILL at the crash point `point` or after `after` seconds of writing. Returns what the
+    server acknowledged (2xx) before it died: {"tags": [(item, tag)], "notes": [(item, body)],
+    "sent": writes sent, "killed": whether the kill came before `limit` seconds}."""
+    import httpx
+
+    from leaklens.case import Case
+
+    with Case.open(case) as c:
+        items = [i for (i,) in c.db.item_values(("id",))][:50]
+    port = _free_port()
+    env = {**os.environ, **({"LEAKLENS_CRASH_AT": point} if point else {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leaklens", "serve", "--case", str(case), "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )
+    acked: dict[str, Any] = {"tags": [], "notes": [], "sent": 0, "killed": False}
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    csrf = client.get("/api/session").json()["csrf_token"]
+                    break
+                except (httpx.HTTPError, ValueError):
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise AssertionError(f"the server did not start: {proc.stderr.read()[-2000:]!r}") from None
+                    time.sleep(0.1)
+            started = time.monotonic()
+            k = 0
+            while time.monotonic() - started < limit:
+                if after is not None and time.monotonic() - started >= after:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    acked["killed"] = True
+                    break
+                item = items[k % len(items)]
+                k += 1
+                note = k % 3 == 0
+                what = f"/api/items/{item}/" + ("notes" if note else "tags")
+                body = {"body": f"call back {k}"} if note else {"tag": f"t{k % 17}"}
+                acked["sent"] += 1
+                try:
+                    r = client.post(what, json=body, headers={"X-CSRF-Token": csrf})
+                except httpx.HTTPError:  # the server died under this request: not acknowledged
+                    acked["killed"] = proc.poll() is not None or acked["killed"]
+                    if proc.poll() is not None:
+                        break
+                    continue
+                if r.status_code in (200, 201):
+                    acked["notes" if note else "tags"].append((item, body.get("body") or body["tag"]))
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+    return acked
+
+
+def web_problems(case: Path, acked: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    """After a server was killed under writes: fsck clean, every acknowledged tag and note there, no
+    note twice, at most one write beyond those acknowledged (the one in flight), the items untouched."""
+    from leaklens.case import Case
+    from leaklens.integrity import fsck
+
+    out = []
+    with Case.open(case) as c:
+        out += [f"fsck: {p.code} {p.message}" for p in fsck(c, workers=2).problems]
+        items = {i for i, _ in acked["tags"]} | {i for i, _ in acked["notes"]}
+        tags = {i: c.db.tags_for(i) for i in items}
+        notes = {i: [n["body"] for n in c.db.notes_for(i)] for i in items}
+    lost = [(i, t) for i, t in acked["tags"] if t not in tags[i]]
+    lost += [(i, b) for i, b in acked["notes"] if b not in notes[i]]
+    if lost:
+        out.append(f"{len(lost)} acknowledged writes lost, e.g. {lost[0]}")
+    twice = [(i, b) for i, bs in notes.items() for b in set(bs) if bs.count(b) > 1]
+    if twice:
+        out.append(f"{len(twice)} notes present twice, e.g. {twice[0]}")
+    extra = sum(len(bs) for bs in notes.values()) - len(acked["notes"])
+    if extra > 1:
+        out.append(f"{extra} notes present that were never acknowledged (at most the one in flight)")
+    if snapshot(case)["items"] != before["items"]:
+        out.append("the items changed under web writes")
+    return out

@@ -1,5 +1,6 @@
 """SIGKILL in the middle of an ingest and of a verify (issue 15), then the same command again: nothing
-lost, nothing twice (items, findings, search hits), fsck clean, the accounting balanced.
+lost, nothing twice (items, findings, search hits), fsck clean, the accounting balanced; and under
+the workbench's writes (tags, notes): no acknowledged write lost.
 
 A few points in the suite; bench/crashpoints.py runs 100 (figures in bench/RESULTS.md). tests/test_resume.py
 kills an ingest of one big mailbox at each of its commits; here the dump has several containers, the
@@ -12,7 +13,7 @@ import random
 import shutil
 
 import pytest
-from crash_harness import command, killed_at, make_dump, problems, snapshot, timed
+from crash_harness import command, killed_at, make_dump, problems, snapshot, timed, web_problems, web_writes_killed
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +79,15 @@ def test_a_run_killed_twice_in_a_row_still_resumes(runs, tmp_path):
     killed_at(cmd, point="commit:2")
     timed(cmd)
     assert problems(case, runs["after_ingest"]) == []
+
+
+@pytest.mark.parametrize("after", [0.3, 1.5])
+def test_a_server_killed_under_web_writes(runs, tmp_path, after):
+    """`leaklens serve` killed while a client tags and annotates items as fast as it answers: every
+    write it acknowledged is there, no note twice, at most the one in flight beyond them, fsck clean.
+    By time only: a web write is one autocommitted statement, not a commit crashpoints.py counts."""
+    case = tmp_path / "case"
+    shutil.copytree(runs["ingested"], case)
+    acked = web_writes_killed(case, after=after)
+    assert acked["killed"] and acked["tags"] and (after < 1 or acked["notes"]), acked["sent"]
+    assert web_problems(case, acked, runs["after_ingest"]) == []
