@@ -1,7 +1,7 @@
 """Crash-point benchmark (not a test; issue 15): `leaklens ingest` and `leaklens verify` killed with
 SIGKILL at POINTS random points, each followed by the same command run again.
 
-    python bench/crashpoints.py [--points 100] [--emails 60] [--seed 15] [--keep DIR]
+    python bench/crashpoints.py [--points 100] [--emails 60] [--seed 15] [--web 0] [--keep DIR]
 
 Each point is, at random: the ingest or the verify (half each); killed at a random moment of the
 uninterrupted run's duration (measured first, and again every 10 points: the load drifts), or, one
@@ -10,7 +10,9 @@ The kill reaches the whole process group: the coordinator and its pool workers. 
 is compared with the uninterrupted run (tests/crash_harness.py: items, states, hashes, verdicts,
 findings, search hits; none lost, none twice; fsck clean; accounting balanced). Prints one line per
 point and the totals: points, kills that landed (a kill by time may come after a fast run ended),
-cases with a problem. Takes ~20 min on two loaded cores.
+cases with a problem. Takes ~20 min on two loaded cores. --web N then kills `leaklens serve` N times
+at a random moment (0.1-5 s) of a client's tags and notes, and checks that every acknowledged write
+is there (tests/crash_harness.py: web_problems).
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from crash_harness import command, killed_at, make_dump, problems, snapshot, timed  # noqa: E402
+from crash_harness import (  # noqa: E402
+    command,
+    killed_at,
+    make_dump,
+    problems,
+    snapshot,
+    timed,
+    web_problems,
+    web_writes_killed,
+)
 
 
 def count_commits(cmd_for, start) -> int:
@@ -46,6 +57,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=100)
     ap.add_argument("--emails", type=int, default=60)
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--web", type=int, default=0, help="then this many kills of `leaklens serve` under web writes")
     ap.add_argument("--keep", type=Path, help="keep the cases of points with a problem here")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -102,6 +114,21 @@ def main() -> None:
             if found and args.keep:
                 shutil.copytree(case, args.keep / case.name)
             shutil.rmtree(case, ignore_errors=True)
+        web_bad = acked_writes = 0
+        for i in range(args.web):
+            case = root / f"w{i}"
+            shutil.copytree(both, case)
+            after = rng.uniform(0.1, 5.0)
+            acked = web_writes_killed(case, after=after)
+            found = web_problems(case, acked, expect["verify"])
+            web_bad += bool(found)
+            acked_writes += len(acked["tags"]) + len(acked["notes"])
+            print(f"web {i:3d} after {after:4.2f} s: {acked['sent']} writes sent, "
+                  f"{len(acked['tags']) + len(acked['notes'])} acknowledged  "
+                  f"{'OK' if not found else 'PROBLEMS: ' + '; '.join(found)[:300]}", flush=True)
+            shutil.rmtree(case, ignore_errors=True)
+        if args.web:
+            print(json.dumps({"web_points": args.web, "acknowledged_writes": acked_writes, "with_problems": web_bad}))
         print(json.dumps({"points": args.points, "killed": landed, "with_problems": bad,
                           "commits": commits, "clean_s": duration, "seconds": round(time.monotonic() - started)}))
     finally:
