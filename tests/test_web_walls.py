@@ -265,3 +265,43 @@ def test_csrf_on_every_state_changing_route_of_every_router(client, walls_case):
         r = client.request(method, url, data={**form, "csrf_token": token}, headers={"Origin": "http://evil.example"})
         assert r.status_code == 403, (method, path, r.status_code)
     assert "csrf" not in client.get(f"/api/items/{email}").json()["tags"]
+
+
+def test_auth_bypass_attempts(walls_case):
+    """With --auth: public prefixes, dot segments, token spellings and forged sessions open nothing."""
+    app = create_app(walls_case, auth_token=SECRET)
+    c = TestClient(app, raise_server_exceptions=False)
+    email = _ids(walls_case)["01-parent.eml"]
+    secret_bits = (b"Printer budget", b"printer", email.encode())
+    paths = [
+        "/static/../api/summary",
+        "/static/..%2fapi%2fsummary",
+        "/static/%2e%2e/items/" + email + "/raw",
+        "/login/../api/summary",
+        "/login/..%2f..%2fapi/summary",
+        "/loginx",
+        "/favicon.ico/../api/summary",
+        "/api/summary/",
+        "//api/summary",
+        "/API/summary",
+        "/api/summary?token=" + SECRET,
+        "/api/summary%00",
+        "/items/" + email + "/raw?password=" + SECRET,
+    ]
+    for path in paths:
+        r = c.get(path, follow_redirects=False)
+        assert r.status_code in (303, 307, 400, 401, 404), (path, r.status_code)
+        assert not any(bit in r.content for bit in secret_bits), path
+    for header in (
+        {"Authorization": f"Basic {SECRET}"},
+        {"Authorization": f"Token {SECRET}"},
+        {"Authorization": "Bearer "},
+        {"Authorization": f"Bearer {SECRET[:-1]}"},
+        {"Authorization": f"Bearer {SECRET}x"},
+        {"X-Forwarded-For": "127.0.0.1"},
+        {"Cookie": f"{app.state.guard.cookie}=" + "A" * 43},  # a forged session id
+        {"Cookie": "leaklens=1; authenticated=true"},
+    ):
+        r = TestClient(app, raise_server_exceptions=False).get("/api/summary", headers=header)
+        assert r.status_code in (401, 429), (header, r.status_code)
+    assert c.get("/api/summary", headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200
