@@ -199,3 +199,34 @@ def test_timeline_axis_labels_fit_the_drawing(page, live):
           .filter(([, b]) => b.x < 0 || b.x + b.width > w).map(([s]) => s); }"""
     )
     assert outside == []
+
+
+def test_report_table_headers_break_between_words(browser, web_case_dir, tmp_path, shots):
+    from leaklens.report.html_report import write_html
+
+    out = tmp_path / "report.html"
+    with Case.open(web_case_dir) as case, out.open("w", encoding="utf-8") as fh:
+        write_html(case, fh)
+    # Every word of every header, on one line (a word whose rectangles sit on two lines was split).
+    split_words = """() => { const bad = [];
+      for (const th of document.querySelectorAll('th')) {
+        const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+        for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+          for (const m of node.data.matchAll(/\\S+/g)) {
+            const r = document.createRange(); r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+            if (new Set([...r.getClientRects()].map(b => Math.round(b.top))).size > 1) bad.push(m[0]);
+          } } }
+      return bad; }"""
+    for width in (390, 700, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.route("**/*", lambda r: r.abort())  # the report opens with nothing beside it
+        pg = context.new_page()
+        try:
+            pg.set_content(out.read_text(encoding="utf-8"))
+            assert pg.locator("th").count() > 5
+            assert pg.evaluate(split_words) == [], width
+            assert pg.evaluate("document.documentElement.scrollWidth") <= width  # and nothing scrolls sideways
+            if width == 390:
+                pg.screenshot(path=str(shots / "report-390.png"), full_page=True)
+        finally:
+            context.close()
