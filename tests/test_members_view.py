@@ -173,3 +173,19 @@ def test_an_altered_copy_side_by_side_with_its_verified_original(client, case):
     assert [i.text_content() for i in changed[0].xpath(".//ins")] == ["91170"]
     assert len(doc.xpath("//table[@id='compare-table']/tbody/tr[@class='d-equal']")) == 39
     assert client.get(f"/items/{copy}/compare/0123456789abcdef0123").status_code == 404
+
+
+def test_a_zip_of_mailbox_members_names_them_as_messages(case, mbox):
+    import json
+
+    from leaklens.web.export import as_zip, of_search
+
+    first_two = [m["id"] for m in members(case.db, mbox, per_page=2)["members"]]
+    rlo = item_named(case, RLO_NAME)
+    with zipfile.ZipFile(as_zip(case, of_search("test", [*first_two, rlo]))) as z:
+        names = z.namelist()
+        want = [f"{first_two[0]}-message-1.eml", f"{first_two[1]}-message-2.eml", f"{rlo}-Rapport_fdp.exe.docx"]
+        assert names[:3] == want
+        manifest = json.loads(z.read("manifest.json"))
+        assert [f["file"] for f in manifest["files"]] == names[:3]
+        assert BytesParser(policy=default).parsebytes(z.read(names[0]))["Message-ID"] == "<t1@kept.example>"

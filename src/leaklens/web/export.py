@@ -112,6 +112,8 @@ def safe_name(name: str) -> str:
 def as_zip(case: Case, selection: Selection) -> IO[bytes]:
     """A zip of the original files (spooled to disk past 64 MB); names are `<item id>-<name>`; its
     manifest.json lists each file with its sha256, and the items whose bytes were not stored."""
+    from .filenames import download_name  # here: filenames reads safe_name from this module
+
     out = tempfile.SpooledTemporaryFile(max_size=64 << 20)
     manifest, missing = [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -121,7 +123,8 @@ def as_zip(case: Case, selection: Selection) -> IO[bytes]:
                 missing.append({"id": it["id"], "path": it["path"], "why": "its original bytes were not stored"})
                 continue
             row = case.db.item(it["id"])
-            arcname = f"{it['id']}-{safe_name(row['name'] if row else 'item')}"
+            # The id keeps names unique; the name is the download's (.eml for a mailbox member's `#42`).
+            arcname = f"{it['id']}-{download_name(row) if row else 'item'}"
             with case.blobs.open(sha) as src, z.open(arcname, "w", force_zip64=True) as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
             manifest.append(
