@@ -165,3 +165,23 @@ def test_the_preview_page_opens_with_the_banner_too(client, case):
     (b,) = lxml_html.fromstring(r.text).xpath("//div[contains(@class,'verdict-banner')]")
     assert "vb-verified" in b.get("class") and "Verified through its email" in b.text_content()
     assert "Covered by the signature of its email" in b.text_content()
+
+
+def test_a_blank_unsigned_tail_is_said_to_be_blank(tmp_path):
+    import dkim
+    from banner_case import DOMAIN, SELECTOR, _crlf, _message
+    from helpers import SIGNED_HEADERS, build_case, key_record_file, make_rsa_key
+
+    from leaklens.verify.case_verify import verify_case
+
+    pem, pub = make_rsa_key()
+    raw = _crlf(_message(f"a <a@{DOMAIN}>", "Blank tail", "t1", "Signed text.\n"))
+    signed = dkim.sign(raw, SELECTOR.encode(), DOMAIN.encode(), pem, include_headers=SIGNED_HEADERS, length=True)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "t.eml").write_bytes(signed + raw + b"\r\n  \r\n\r\n")
+    case = build_case(tmp_path, tmp_path / "in")
+    verify_case(case, key_files=[key_record_file(tmp_path / "k.txt", pub, SELECTOR, DOMAIN)], workers=1)
+    v = _view(case, "t.eml")
+    assert v["unsigned_bytes"] == len(b"\r\n  \r\n\r\n") and v["unsigned_blank"] and v["texts"][0][1] == ""
+    note = lxml_html.fromstring(TestClient(create_app(case.root)).get(f"/items/{item_id(case, 't.eml')}").text)
+    assert "they are blank" in note.xpath("string(//p[@class='unsigned-note'])")

@@ -53,7 +53,7 @@ def split_unsigned(texts: list[str], tail: bytes) -> tuple[list[tuple[str, str]]
 
 def verdict_context(case: Case, detail: Mapping[str, Any]) -> dict[str, Any]:
     """What item.html draws of the verdict: {"banner", "title_warning", "headers", "texts",
-    "unsigned_tail", "unsigned_bytes", "summary"} (headers None for a non-email)."""
+    "unsigned_tail", "unsigned_bytes", "unsigned_blank", "summary"} (headers None for a non-email)."""
     row = detail["row"]
     findings = detail["findings"]
     out: dict[str, Any] = {
@@ -62,6 +62,7 @@ def verdict_context(case: Case, detail: Mapping[str, Any]) -> dict[str, Any]:
         "texts": [(t, "") for t in (detail["email"] or {}).get("text") or []],
         "unsigned_tail": "",
         "unsigned_bytes": 0,
+        "unsigned_blank": False,
         "changed": {},
     }
     email = detail["email"]
@@ -78,6 +79,7 @@ def verdict_context(case: Case, detail: Mapping[str, Any]) -> dict[str, Any]:
         start = verdict_view.unsigned_body_from(raw, signatures) if raw else None
         if start is not None and start < len(raw):
             out["unsigned_bytes"] = len(raw) - start
+            out["unsigned_blank"] = not raw[start:].strip()  # nothing to mark: said so, not promised
             out["texts"], out["unsigned_tail"] = split_unsigned(email["text"], raw[start:])
     out["title_warning"] = verdict_view.title_warning(row, findings, out["changed"])
     out["summary"] = verdict_view.parent_summary(
