@@ -113,13 +113,14 @@ def test_conversation_in_order_with_each_verdict(client, case):
     doc = lxml_html.fromstring(client.get(f"/items/{last}/thread").text)
     msgs = doc.xpath("//ol[@class='conversation']/li")
     assert [m.xpath(".//h2/a")[0].text_content() for m in msgs] == ["Budget 2017", "Re: Budget 2017", "Re: Budget 2017"]
-    badge = ".//p[@class='conv-verdict']/span[contains(@class,'verdict')]"
+    badge = ".//div[@class='conv-verdict']//span[@class='vb-verdict']/span"
     verdicts = [m.xpath(badge)[0].text_content().strip().lower() for m in msgs]
     assert verdicts[0] == "verified" and verdicts[2] == "verified" and "altered" in verdicts[1]
     assert "pay the offshore" in msgs[1].xpath(".//pre")[0].text_content()
     assert msgs[2].get("aria-current") == "true"
     # The altered reply says why, in the sentence that decided it.
-    assert msgs[1].xpath(".//span[@class='reason']")[0].text_content().strip()
+    assert "body" in msgs[1].xpath(".//span[@class='vb-reason']")[0].text_content()  # the changed body, said
+    assert "Signed by" in msgs[0].xpath(".//span[@class='vb-signer']")[0].text_content()
     assert client.get(f"/items/{item_named(case, 'board.mbox')}/thread").status_code == 404
 
 
@@ -167,6 +168,8 @@ def test_an_altered_copy_side_by_side_with_its_verified_original(client, case):
     doc = lxml_html.fromstring(client.get(link).text)
     heads = doc.xpath("//table[@id='compare-table']/thead//th")
     assert "verified" in heads[0].text_content().lower() and "altered" in heads[1].text_content().lower()
+    banners = doc.xpath("//tr[@class='banners']//div[contains(@class,'verdict-banner')]/@class")
+    assert banners == ["verdict-banner vb-verified", "verdict-banner vb-altered"]
     changed = doc.xpath("//table[@id='compare-table']/tbody/tr[@class='d-replace']")
     assert len(changed) == 1  # one line differs, and within it one figure
     assert [d.text_content() for d in changed[0].xpath(".//del")] == ["1170"]

@@ -10,23 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 from ..store.base import CaseStore
-from .items import Row, brief, findings_with_stage, item_text
+from .items import Row, brief, item_text
 from .threads import thread, thread_links
+from .verdict_view import banner_of
 
 MAX_MESSAGES = 100  # messages shown with their text; a longer thread lists the rest by link
 MAX_MESSAGE_CHARS = 20_000
 
 
-def _reason(findings: list[dict[str, Any]]) -> str:
-    # As the item page leads: the most severe finding's message (critical first, then warnings).
-    decisive = [f for f in findings if f["severity"] != "info"] or findings
-    return decisive[0]["message"] if decisive else ""
+def item_banner(store: CaseStore, row: Row) -> dict[str, Any]:
+    """The verdict banner every content panel opens with (verdict_view.banner_of), with "recovered"
+    (an altered item's signed original, when recovered) for its badge."""
+    b, recovered = banner_of(store, row)
+    return {**b, "recovered": recovered}
 
 
 def conversation(store: CaseStore, row: Row) -> dict[str, Any]:
     """{"messages": [...], "more": [...], "total"}: the thread around `row`, oldest first (undated
     last, then as found). Each message: brief fields, "depth", "current", "parent" (the id it
-    answers, when it is in the thread), "reason", "text", "cut" (text shortened)."""
+    answers, when it is in the thread), "banner" (item_banner), "text", "cut" (text shortened)."""
     t = thread(store, row)
     entries = t["tree"] or [{**brief(row), "depth": 0, "current": True}]
     parent_of = thread_links(store).parent
@@ -42,7 +44,7 @@ def conversation(store: CaseStore, row: Row) -> dict[str, Any]:
             {
                 **e,
                 "parent": parent if parent in in_thread else None,
-                "reason": _reason(findings_with_stage(store, e["id"])),
+                "banner": item_banner(store, full if full is not None else row),
                 "text": text[:MAX_MESSAGE_CHARS],
                 "cut": len(text) > MAX_MESSAGE_CHARS,
             }

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from ...investigate.compare import compare
 from ...investigate.members import SORTS, members
-from ...investigate.reading import conversation
+from ...investigate.reading import conversation, item_banner
 from .. import data
 
 router = APIRouter()
@@ -84,5 +84,7 @@ def compare_page(request: Request, item_id: str, other_id: str) -> HTMLResponse:
     """`other_id` (the original: for an altered copy, the verified item its finding names) on the
     left, `item_id` on the right, their texts side by side with what changed marked."""
     copy, original = _row(request, item_id), _row(request, other_id)
-    c = compare(request.app.state.pool.get().db, original, copy)
+    db = request.app.state.pool.get().db
+    c = compare(db, original, copy)
+    c.update(original_banner=item_banner(db, original), item_banner=item_banner(db, copy))
     return HTMLResponse(request.app.state.render.page(request, "compare.html", c=c, row=copy))
