@@ -11,7 +11,7 @@ Prints pages/s of each, (c)'s speed-up over (a) and (b), the character error rat
 load average before and after each reader (on a shared machine the ratios move with it).
 Targets: (c) >= 1.6x (a) and >= 3x (b).
 
-    .venv/bin/python bench/ocr.py [--pages 200] [--workers 2]
+    .venv/bin/python bench/ocr.py [--pages 200] [--workers 2] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -78,17 +78,32 @@ def _load() -> str:
     return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def leaklens_ocr(folder: Path, root: Path, workers: int) -> tuple[float, Case]:
+    """(seconds of the OCR step, the case) for the pages of `folder` ingested into a new case at `root`."""
+    case = Case.open(root, create=True)
+    ingest(case, [folder], workers=workers)  # not timed: the walk is not OCR
+    t = time.perf_counter()
+    run_ocr(case.db, str(case.root), langs="+".join(LANGS), workers=workers)
+    return time.perf_counter() - t, case
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=200)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--rounds", type=int, default=1, help="split the pages into rounds, each reader in turn in each "
+                    "round, its order rotated: on a shared machine a load that rises or falls weighs on all three")
     a = ap.parse_args()
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "scans"
-        folder.mkdir()
-        files, truths = [], {}
+        rounds: list[tuple[Path, list[tuple[Path, str]]]] = []
+        truths = {}
+        size = -(-a.pages // a.rounds)
         for n in range(a.pages):
+            if n % size == 0:
+                rounds.append((Path(tmp) / f"scans-{len(rounds)}", []))
+                rounds[-1][0].mkdir()
+            folder, files = rounds[-1]
             lang = LANGS[n % len(LANGS)]
             img, text = page(lang, rng)
             path = folder / f"page-{n:04d}-{lang}.png"
@@ -97,25 +112,39 @@ def main() -> None:
             path.write_bytes(buf.getvalue())
             files.append((path, lang))
             truths[path.name] = text
-        print(f"{a.pages} A4 pages at 300 dpi rendered ({', '.join(LANGS)}); {_load()}", flush=True)
-        t1 = sequential(files, "1")
-        print(f"(a) tesseract sequential, OMP_THREAD_LIMIT=1: {a.pages / t1:.3f} pages/s ({t1:.0f} s); {_load()}",
+        print(f"{a.pages} A4 pages at 300 dpi rendered ({', '.join(LANGS)}), {len(rounds)} round(s); {_load()}",
               flush=True)  # fmt: skip
-        tdef = sequential(files, None)
-        print(f"(b) tesseract sequential, default threads:   {a.pages / tdef:.3f} pages/s ({tdef:.0f} s); {_load()}",
-              flush=True)  # fmt: skip
-        case = Case.open(Path(tmp) / "case", create=True)
-        ingest(case, [folder], workers=a.workers)
-        t = time.perf_counter()
-        run_ocr(case.db, str(case.root), langs="+".join(LANGS), workers=a.workers)
-        tl = time.perf_counter() - t
+        spent = {"a": 0.0, "b": 0.0, "c": 0.0}
+        cases: list[Case] = []
+        for r, (folder, files) in enumerate(rounds):
+            readers = {
+                "a": lambda files=files: sequential(files, "1"),
+                "b": lambda files=files: sequential(files, None),
+                "c": lambda folder=folder, r=r: leaklens_ocr(folder, Path(tmp) / f"case-{r}", a.workers),
+            }
+            order = list(readers)[r % 3 :] + list(readers)[: r % 3]
+            shown = []
+            for name in order:
+                out = readers[name]()
+                if name == "c":
+                    out, case = out
+                    cases.append(case)
+                spent[name] += out
+                shown.append(f"{name} {len(files) / out:.3f} p/s ({_load()})")
+            if len(rounds) > 1:
+                print(f"  round {r + 1}, {len(files)} pages: " + ", ".join(shown), flush=True)
+        t1, tdef, tl = spent["a"], spent["b"], spent["c"]
+        print(f"(a) tesseract sequential, OMP_THREAD_LIMIT=1: {a.pages / t1:.3f} pages/s ({t1:.0f} s)")
+        print(f"(b) tesseract sequential, default threads:   {a.pages / tdef:.3f} pages/s ({tdef:.0f} s)")
         print(f"(c) leaklens OCR step, {a.workers} workers:        {a.pages / tl:.3f} pages/s ({tl:.0f} s); {_load()}")
         print(f"    speed-up: {t1 / tl:.2f}x (a), {tdef / tl:.2f}x (b)   [targets 1.6x, 3x]")
-        names = {sha: name for _, sha, name in case.db.item_values(("id", "sha256", "name"))}
-        rates = [cer(truths[names[r["sha256"]]], r["text"] or "") for r in case.db.table_rows(OCR_PAGES)]
+        rates = []
+        for case in cases:
+            names = {sha: name for _, sha, name in case.db.item_values(("id", "sha256", "name"))}
+            rates += [cer(truths[names[r["sha256"]]], r["text"] or "") for r in case.db.table_rows(OCR_PAGES)]
+            case.close()
         rates.sort()
         print(f"    character error rate: median {rates[len(rates) // 2]:.4f}, worst {rates[-1]:.4f}")
-        case.close()
 
 
 if __name__ == "__main__":
