@@ -24,7 +24,8 @@ def _people_pattern(context: Context) -> tuple[re.Pattern[str] | None, dict[str,
     return cached  # type: ignore[return-value]
 
 
-@kind("person", "A correspondent of the case (a display name from the mail headers) named in a text")
+@kind("person", "A correspondent of the case (a display name from the mail headers) named in a text; with the ner "
+      "extra, also a name spaCy's recogniser finds in French text (value: the name as printed)")
 def find_people(text: str, context: Context) -> Iterator[Mention]:
     pattern, names = _people_pattern(context)
     if pattern is None:
@@ -45,7 +46,8 @@ _RUSSIAN = re.compile(r"(?<![\w])((?:ООО|ОАО|ЗАО|ПАО|АО|ИП)\s?[�
 _STOP = {"The", "A", "An", "Le", "La", "Les", "Un", "Une", "Dear", "Cher", "Chère", "From", "To", "De"}
 
 
-@kind("org", "A company named with its legal form (SA, SAS, SARL, Ltd, LLC, Inc, GmbH, ООО, ...)")
+@kind("org", "A company named with its legal form (SA, SAS, SARL, Ltd, LLC, Inc, GmbH, ООО, ...); with the ner "
+      "extra, also an organisation spaCy's recogniser finds in French text")
 def find_orgs(text: str, context: Context) -> Iterator[Mention]:
     for m in _WESTERN.finditer(text):
         name = m.group(1)
