@@ -228,5 +228,16 @@ def test_report_table_headers_break_between_words(browser, web_case_dir, tmp_pat
             assert pg.evaluate("document.documentElement.scrollWidth") <= width  # and nothing scrolls sideways
             if width == 390:
                 pg.screenshot(path=str(shots / "report-390.png"), full_page=True)
+            if width == 1280:
+                # Printed, the offline report keeps its verdicts' colour and word, evidence included.
+                pdf = pg.pdf(format="A4")
+                (shots / "report-print.pdf").write_bytes(pdf)
+                text = _pdf_text(pdf)
+                assert "ALTERED" in text and "body_hash_signed" in text
+                assert _has_colour(pdf, ALTERED_RED)
+                # The badges' colour is a background, which a browser drops on paper unless told.
+                pg.emulate_media(media="print")
+                adjust = pg.locator(".verdict.v-altered").first.evaluate("el => getComputedStyle(el).printColorAdjust")
+                assert adjust == "exact"
         finally:
             context.close()

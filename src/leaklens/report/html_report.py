@@ -56,8 +56,11 @@ def report_context(case: Case) -> dict[str, Any]:
         "verdict_svg": charts.verdict_bars_svg(by_verdict),
         "listed": by_listed,
         "max_listed": MAX_LISTED,
-        # The workbench's own stylesheet, inlined: the file must open with nothing beside it.
-        "css": (TEMPLATES.parent / "static" / "app.css").read_text(encoding="utf-8"),
+        # The workbench's own stylesheets, inlined: the file must open with nothing beside it
+        # (reading.css: its print and phone rules, so a printed report keeps its verdict colours).
+        "css": "\n".join(
+            (TEMPLATES.parent / "static" / name).read_text(encoding="utf-8") for name in ("app.css", "reading.css")
+        ),
     }
 
 
