@@ -156,6 +156,20 @@ def test_keyboard_through_search_results(page, live):
     assert page.evaluate("document.activeElement.id") == "new-tag"
 
 
+def test_question_mark_lists_the_shortcuts(page, live):
+    page.goto(live.url + "/search?q=printer")
+    page.keyboard.press("?")
+    dialog = page.locator("dialog#keys-help")
+    assert dialog.is_visible() and "next / previous" in dialog.inner_text()
+    assert page.evaluate("document.activeElement.textContent") == "Close"  # the focus is inside it
+    page.keyboard.press("j")  # shortcuts wait while it is open
+    assert page.locator("ol.hits > li.kb-current").count() == 0
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+    page.keyboard.press("j")
+    assert page.locator("ol.hits > li.kb-current").count() == 1
+
+
 def test_keyboard_through_a_mailbox(kept_page, kept):
     page = kept_page
     with Case.open(kept.case_dir) as case:

@@ -3,6 +3,7 @@
 //   o      open the current result (Enter on its focused link does the same)
 //   t      tag: on a search, tick the current result and go to the tag box; on an item, its tag box
 //   /      the search box (app.js)
+//   ?      this list, in a dialog
 (function () {
   "use strict";
   var ROWS = "ol.hits > li.hit, table.members tbody tr, ol.conversation > li";
@@ -39,8 +40,34 @@
       }
     }
   });
+  var KEYS = [["j / k", "next / previous result, member or message"], ["o", "open it"],
+    ["t", "tag it (on a search: tick it and go to the tag box)"], ["/", "search"], ["?", "this list"]];
+  function help() {
+    var d = document.getElementById("keys-help");
+    if (!d) {
+      d = document.createElement("dialog");
+      d.id = "keys-help";
+      d.setAttribute("aria-label", "Keyboard shortcuts");
+      var h = document.createElement("h2");
+      h.textContent = "Keyboard shortcuts";
+      var dl = document.createElement("dl");
+      KEYS.forEach(function (k) {
+        var dt = document.createElement("dt"), dd = document.createElement("dd");
+        dt.innerHTML = "<kbd></kbd>"; dt.firstChild.textContent = k[0]; dd.textContent = k[1];
+        dl.appendChild(dt); dl.appendChild(dd);
+      });
+      var close = document.createElement("button");
+      close.type = "button"; close.textContent = "Close";
+      close.addEventListener("click", function () { d.close(); });
+      d.appendChild(h); d.appendChild(dl); d.appendChild(close);
+      document.body.appendChild(d);
+    }
+    if (d.open) { d.close(); } else { d.showModal(); d.querySelector("button").focus(); }
+  }
   document.addEventListener("keydown", function (ev) {
     if (typing(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    if (ev.key === "?") { ev.preventDefault(); help(); return; }
+    if (document.getElementById("keys-help") && document.getElementById("keys-help").open) { return; }
     if (ev.key === "j") { ev.preventDefault(); move(1); }
     else if (ev.key === "k") { ev.preventDefault(); move(current < 0 ? 1 : -1); }
     else if (ev.key === "o") {
