@@ -70,9 +70,9 @@ def make_dump(root: Path, emails: int = 240) -> Path:
     return src
 
 
-def command(verb: str, case: Path, src: Path | None = None, workers: int = 2) -> list[str]:
+def command(verb: str, case: Path, src: Path | None = None, workers: int = 2, db: str | None = None) -> list[str]:
     args = [sys.executable, "-m", "leaklens", verb, "-q", "--workers", str(workers), "--case", str(case)]
-    return args + ([str(src)] if verb == "ingest" else [])
+    return args + (["--db", db] if db else []) + ([str(src)] if verb == "ingest" else [])
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -108,11 +108,11 @@ def killed_at(cmd: list[str], *, point: str | None = None, after: float | None =
     return proc.returncode
 
 
-def snapshot(case_dir: Path) -> dict[str, Any]:
+def snapshot(case_dir: Path, db: str | None = None) -> dict[str, Any]:
     """What an uninterrupted run and a crashed-then-resumed one must agree on, read through the store."""
     from leaklens.case import Case
 
-    with Case.open(case_dir) as c:
+    with Case.open(case_dir, db=db) as c:
         items = [dict(r) for r in c.db.items()]
         path_of = {r["id"]: r["path"] for r in items}
         findings = Counter(
@@ -128,13 +128,13 @@ def snapshot(case_dir: Path) -> dict[str, Any]:
         }
 
 
-def problems(case_dir: Path, expected: dict[str, Any]) -> list[str]:
+def problems(case_dir: Path, expected: dict[str, Any], db: str | None = None) -> list[str]:
     """Every way the case differs from the uninterrupted run's, or is unsound (empty: none)."""
     from leaklens.case import Case
     from leaklens.integrity import fsck
 
     out = []
-    with Case.open(case_dir) as c:
+    with Case.open(case_dir, db=db) as c:
         rep = fsck(c, workers=2)
         out += [f"fsck: {p.code} {p.message}" for p in rep.problems]
         acc = c.db.accounting()
@@ -142,7 +142,7 @@ def problems(case_dir: Path, expected: dict[str, Any]) -> list[str]:
             a = acc[what]
             if a["pending"] or a["found"] != a["stored"] + a["skipped"] + a["failed"]:
                 out.append(f"accounting of {what} does not balance: {a}")
-    got = snapshot(case_dir)
+    got = snapshot(case_dir, db)
     twice = [k for k, n in got["findings"].items() if n > 1 and expected["findings"][k] < n]
     if twice:
         out.append(f"{len(twice)} findings more often than in the clean run, e.g. {twice[0]}")

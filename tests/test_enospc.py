@@ -60,3 +60,20 @@ def test_a_full_disk_stops_the_run_cleanly_and_the_run_resumes(runs, tmp_path, v
         assert left == [], [p.to_dict() for p in left]  # stopped, not damaged: only unfinished work
     timed(cmd)  # room again: the same command
     assert problems(case, runs["after_ingest" if verb == "ingest" else "after_verify"]) == []
+
+
+PG_POINTS = [("blob-write", 5), ("db-commit", 2), ("db-commit", 4)]
+
+
+@pytest.mark.parametrize("point,n", PG_POINTS, ids=[f"{p}-{n}" for p, n in PG_POINTS])
+def test_a_full_disk_on_postgresql_too(runs, tmp_path, pg_url, point, n):
+    """The same on PostgreSQL (its own DiskFull at the commit): one line, exit 75, the rerun gives the
+    items, findings and search hits of the uninterrupted SQLite run."""
+    case = tmp_path / "case"
+    cmd = command("ingest", case, runs["src"], workers=1, db=pg_url)
+    full = run(cmd, env={"LEAKLENS_ENOSPC_AT": f"{point}:{n}"})
+    assert full.returncode == 75, full.stderr
+    lines = [ln for ln in full.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "the disk is full" in lines[0] and "Traceback" not in full.stderr, full.stderr
+    timed(cmd)
+    assert problems(case, runs["after_ingest"], db=pg_url) == []

@@ -191,6 +191,8 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
     def commit(self) -> None:
         if self.in_transaction:
             crashpoints.reached("before-commit")
+            if crashpoints.full("db-commit"):  # a test's full disk: the error PostgreSQL gives for one
+                raise psycopg.errors.DiskFull("could not extend file: No space left on device")
             self.conn.execute("COMMIT")
             self._staged.clear()
             crashpoints.reached("commit")
