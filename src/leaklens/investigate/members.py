@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..addresses import parse_address_list
+from ..addresses import mailbox_addresses
 from ..store.base import CaseStore, ItemQuery
 from .items import Row, brief
 from .memo import remember
@@ -35,10 +35,8 @@ MAX_PER_PAGE = 200
 def sender_address(value: str | None) -> str:
     """The real address of the first mailbox of a From field, lower case ("" when none can be read):
     what a list shows and sorts as the sender, whatever the display name claims."""
-    if not value or "@" not in value:
-        return ""
-    found = parse_address_list(value)
-    return found.mailboxes[0].address.lower() if found.mailboxes else ""
+    found = mailbox_addresses(value)  # the one reading of a From field (cached by value)
+    return found[0] if found else ""
 
 
 def _value(sort: str, t: tuple[Any, ...], position: int) -> Any:
