@@ -64,8 +64,10 @@ class Client:
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         headers = {"Cookie": self.cookie} if self.cookie else {}
+        if method != "GET":  # every state-changing call carries the token, a body or not (DELETE)
+            headers["X-CSRF-Token"] = self.token
         if body is not None:
-            headers |= {"Content-Type": "application/json", "X-CSRF-Token": self.token}
+            headers["Content-Type"] = "application/json"
         for attempt in (0, 1):
             try:
                 self.conn.request(method, path, body=body, headers=headers)
