@@ -493,3 +493,181 @@ def sightings_timeline_svg(rows: Sequence[dict], *, width: int = 960, row_h: int
         parts.append(f'<text x="{x(day):.1f}" y="{axis_y + 16}" text-anchor="{anchor}" fill="#374151">{day}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+# -- correspondents: a directed graph, circular by domain -------------------------------------------
+DOMAIN_COLOURS = ("#1d4e89", "#c2410c", "#15803d", "#7c3aed", "#0e7490", "#b91c1c")
+OTHER_DOMAIN = "#6b7280"
+GRAPH_FONT = 12
+LABEL_CHARS = 36  # longer addresses are cut in the label; the full one is in <title> and on focus
+CHAR_W = 0.62  # an upper estimate of a sans-serif character's width, in ems, for the collision pass
+
+
+def label_text(address: str) -> str:
+    """The address as a label of at most LABEL_CHARS characters: cut in the middle of the local part
+    and at the start of a long domain, so that the domain's end (who it is) stays readable."""
+    shown = leak_plain(address)
+    if len(shown) <= LABEL_CHARS:
+        return shown
+    local, at, host = shown.rpartition("@")
+    if not at:
+        return shown[: LABEL_CHARS - 1] + "…"
+    host_room = LABEL_CHARS - 1 - min(len(local), 10)
+    if len(host) > host_room:
+        host = "…" + host[-(host_room - 1) :]
+    room = LABEL_CHARS - len(host) - 1
+    if len(local) > room:
+        tail = room // 3
+        local = local[: room - tail - 1] + "…" + local[len(local) - tail :]
+    return f"{local}@{host}"
+
+
+def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Heights as close to `wanted` (sorted) as can be with `gap` between neighbours, inside [low, high]:
+    one sweep down pushes apart, one sweep up pulls the tail back inside."""
+    out: list[float] = []
+    for y in wanted:
+        out.append(max(y, low, out[-1] + gap if out else low))
+    for i in range(len(out) - 1, -1, -1):
+        ceiling = high if i == len(out) - 1 else out[i + 1] - gap
+        out[i] = min(out[i], ceiling)
+    return out
+
+
+def circle_layout(nodes: Sequence[tuple[str, int]], *, font_size: int = GRAPH_FONT) -> dict:
+    """A deterministic layout: nodes on a circle, grouped by domain (busiest domain first, a gap
+    between domains), labels in two columns either side with no two overlapping (collision pass).
+
+    Returns the canvas size, each node's centre and radius, and each label's anchor point, side and
+    box (x0, y0, x1, y1) as estimated from its length: the box the tests check for overlaps."""
+    by_domain: dict[str, list[tuple[str, int]]] = {}
+    for name, n in nodes:
+        by_domain.setdefault(name.rpartition("@")[2], []).append((name, n))
+    groups = sorted(by_domain.items(), key=lambda g: (-sum(n for _, n in g[1]), g[0]))
+    order = [a for _, members in groups for a in sorted(members, key=lambda m: (-m[1], m[0]))]
+    gaps = len(groups) if len(groups) > 1 else 0
+    slots = len(order) + gaps
+    line_h = font_size * 1.35  # a label's box is 1.2 em high: 0.15 em clear between neighbours
+    label_w = LABEL_CHARS * font_size * CHAR_W
+    radius = max(150.0, min(260.0, slots * 7.0))
+    margin = 24.0
+    per_side = math.ceil(len(order) / 2) + 2
+    height = max(2 * radius + 2 * margin, per_side * line_h + 2 * margin)
+    col = radius + 36  # label columns, from the centre
+    width = 2 * (col + label_w + 8)
+    cx, cy = width / 2, height / 2
+    peak = max((n for _, n in order), default=1) or 1
+    pos: dict[str, tuple[float, float, float]] = {}
+    slot = 0
+    for _, members in groups:
+        for name, n in sorted(members, key=lambda m: (-m[1], m[0])):
+            theta = -math.pi / 2 + 2 * math.pi * (slot + 0.5) / slots
+            pos[name] = (cx + radius * math.cos(theta), cy + radius * math.sin(theta), 4 + 9 * math.sqrt(n / peak))
+            slot += 1
+        slot += 1 if gaps else 0
+    labels: dict[str, dict] = {}
+    for side in ("left", "right"):
+        names = [a for a in pos if (pos[a][0] < cx) == (side == "left")]
+        names.sort(key=lambda a: (pos[a][1], a))
+        ys = _spread([pos[a][1] for a in names], line_h, margin, height - margin)
+        for a, y in zip(names, ys, strict=True):
+            w = len(label_text(a)) * font_size * CHAR_W
+            x = cx - col if side == "left" else cx + col
+            x0, x1 = (x - w, x) if side == "left" else (x, x + w)
+            labels[a] = {"x": x, "y": y, "side": side, "box": (x0, y - font_size * 0.6, x1, y + font_size * 0.6)}
+    return {"width": width, "height": height, "centre": (cx, cy), "nodes": pos, "labels": labels, "groups": groups}
+
+
+def _towards(px: float, py: float, r: float, qx: float, qy: float) -> tuple[float, float]:
+    """The point on the circle (px, py, r) facing (qx, qy): where a curve meets the node's edge."""
+    ux, uy = qx - px, qy - py
+    d = math.hypot(ux, uy) or 1.0
+    return px + ux / d * (r + 2), py + uy / d * (r + 2)
+
+
+def correspondents_svg(
+    nodes: Sequence[tuple[str, int]],
+    directed: Sequence[tuple[str, str, int]],
+    *,
+    link: str | None = "/search?q=",
+) -> str:
+    """Who writes to whom: an arrow per direction (sender -> recipient) as thick as its messages,
+    nodes sized by messages and coloured by domain, every label readable (no two overlap) and each
+    node a link whose <title> and accessible name hold the full address."""
+    if not nodes:
+        return '<p class="empty">No correspondents for these filters.</p>'
+    lay = circle_layout(nodes)
+    width, height, pos, labels = lay["width"], lay["height"], lay["nodes"], lay["labels"]
+    cx, cy = lay["centre"]
+    groups = lay["groups"]
+    colour = {d: DOMAIN_COLOURS[i] if i < len(DOMAIN_COLOURS) else OTHER_DOMAIN for i, (d, _) in enumerate(groups)}
+    legend_h = 22 * math.ceil(len(lay["groups"][: len(DOMAIN_COLOURS) + 1]) / 2) + 10
+    total_h = height + legend_h
+    sent: dict[str, int] = {}
+    got: dict[str, int] = {}
+    for a, b, w in directed:
+        sent[a] = sent.get(a, 0) + w
+        got[b] = got.get(b, 0) + w
+    peak = max((w for _, _, w in directed), default=1) or 1
+    parts = [
+        f'<svg class="chart graph correspondents" viewBox="0 0 {width:.0f} {total_h:.0f}" width="100%" '
+        f'role="group" aria-label="Correspondents graph: {len(nodes)} people, {len(directed)} directed links" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="{_e(FONT)}" font-size="{GRAPH_FONT}">'
+        "<title>Correspondents: arrows from sender to recipient, thicker for more messages</title>"
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#4b5563"/>'
+        "</marker></defs>"
+    ]
+    for a, b, w in sorted(directed, key=lambda e: (e[2], e[0], e[1])):
+        (x1, y1, r1), (x2, y2, r2) = pos[a], pos[b]
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        dx, dy = x2 - x1, y2 - y1
+        length = math.hypot(dx, dy) or 1.0
+        # Bent toward the centre (a chord diagram) and to the left of its direction, so that a -> b
+        # and b -> a are two separate curves, not one line drawn twice.
+        qx = mx + (cx - mx) * 0.35 - dy / length * length * 0.08
+        qy = my + (cy - my) * 0.35 + dx / length * length * 0.08
+        sx, sy = _towards(x1, y1, r1, qx, qy)
+        ex, ey = _towards(x2, y2, r2, qx, qy)
+        sw = 1 + 6 * math.sqrt(w / peak)
+        tip = f"{a} → {b}: {w} message{'s' if w != 1 else ''}"
+        parts.append(
+            f'<path class="edge" d="M{sx:.1f},{sy:.1f} Q{qx:.1f},{qy:.1f} {ex:.1f},{ey:.1f}" fill="none" '
+            f'stroke="#7c8aa5" stroke-opacity="0.6" stroke-width="{sw:.2f}" marker-end="url(#arrow)">'
+            f"<title>{_e(tip)}</title></path>"
+        )
+    for name, n in nodes:
+        x, y, r = pos[name]
+        lab = labels[name]
+        fill = colour[name.rpartition("@")[2]]
+        anchor = "end" if lab["side"] == "left" else "start"
+        lx = lab["x"]
+        stub = lx + (6 if lab["side"] == "left" else -6)
+        words = f"{name}: {n} message{'s' if n != 1 else ''} (sent {sent.get(name, 0)}, received {got.get(name, 0)})"
+        body = (
+            f'<line class="leader" x1="{x:.1f}" y1="{y:.1f}" x2="{stub:.1f}" y2="{lab["y"]:.1f}" stroke="#c3cad5"/>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#ffffff" stroke-width="1.5"/>'
+            f'<text class="label" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="{anchor}" '
+            f'fill="#111827">{escape(label_text(name))}</text>'
+            f'<text class="full" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="{anchor}" fill="#111827" '
+            f'stroke="#ffffff" stroke-width="4" paint-order="stroke" visibility="hidden">{_e(name)}</text>'
+        )
+        title = f"<title>{_e(words)}</title>"
+        if link is not None:
+            href = link + quote(f"from:{name}")
+            parts.append(f'<a href="{_e(href)}" class="node" aria-label="{_e(words)}">{title}{body}</a>')
+        else:
+            parts.append(f'<g class="node" tabindex="0" aria-label="{_e(words)}">{title}{body}</g>')
+    y = height + 6
+    for i, (d, members) in enumerate(lay["groups"][: len(DOMAIN_COLOURS) + 1]):
+        more = i == len(DOMAIN_COLOURS)
+        x = 12 + (i % 2) * (width / 2)
+        yy = y + 22 * (i // 2)
+        text = f"other domains ({len(lay['groups']) - i})" if more else f"{d} ({len(members)})"
+        parts.append(
+            f'<g class="legend"><circle cx="{x + 6:.1f}" cy="{yy + 8:.1f}" r="6" '
+            f'fill="{OTHER_DOMAIN if more else colour[d]}"/><text x="{x + 18:.1f}" y="{yy + 12:.1f}" '
+            f'fill="#374151">{_e(text)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

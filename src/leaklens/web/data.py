@@ -57,9 +57,15 @@ def dashboard(case: Case) -> dict[str, Any]:
 
 
 def correspondents(
-    case: Case, *, after: str | None = None, before: str | None = None, verdict: str | None = None, top: int = 40
+    case: Case,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    verdict: str | None = None,
+    domain: str | None = None,
+    top: int = 40,
 ) -> dict[str, Any]:
-    return _correspondents(case.db, after=after, before=before, verdict=verdict, top=top)
+    return _correspondents(case.db, after=after, before=before, verdict=verdict, domain=domain, top=top)
 
 
 # -- one item -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Annotated
 from urllib.parse import quote
@@ -175,7 +176,9 @@ def delete_note(request: Request, item_id: str, note_id: int) -> RedirectRespons
 
 
 @router.get("/correspondents", response_class=HTMLResponse)
-def correspondents_page(request: Request, after: str = "", before: str = "", verdict: str = "") -> HTMLResponse:
+def correspondents_page(
+    request: Request, after: str = "", before: str = "", verdict: str = "", domain: str = ""
+) -> HTMLResponse:
     for name, value in (("after", after), ("before", before)):
         if value:
             try:
@@ -184,15 +187,21 @@ def correspondents_page(request: Request, after: str = "", before: str = "", ver
                 raise HTTPException(400, f"{name}: expects a date like 2017-05-05") from None
     if verdict and verdict not in VERDICTS:
         raise HTTPException(400, f"verdict: one of {', '.join(VERDICTS)}")
-    g = data.correspondents(_case(request), after=after or None, before=before or None, verdict=verdict or None)
+    domain = domain.strip().lstrip("@")
+    if domain and (len(domain) > 253 or not re.fullmatch(r"[^\s@/<>\"]+", domain)):
+        raise HTTPException(400, "domain: expects a domain name like example.org")
+    g = data.correspondents(
+        _case(request), after=after or None, before=before or None, verdict=verdict or None, domain=domain or None
+    )
     return _page(
         request,
         "correspondents.html",
         g=g,
-        svg=charts.graph_svg(g["nodes"], g["edges"]),
+        svg=charts.correspondents_svg(g["nodes"], g["directed"]),
         after=after,
         before=before,
         verdict=verdict,
+        domain=domain,
     )
 
 
