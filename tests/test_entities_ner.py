@@ -15,6 +15,7 @@ from helpers import ROOT, build_case
 from leaklens.entities import ner
 from leaklens.entities import step as entities_step
 from leaklens.entities.tables import ENTITIES, NER_SCANS
+from leaklens.investigate.entities import entity_page, item_entities
 from leaklens.steps import Run, run_steps
 from leaklens.store.base import ItemQuery
 
@@ -103,6 +104,12 @@ def test_french_people_and_organisations_found_with_offsets_english_left_to_the_
 
     # Searchable like the other kinds.
     assert case.db.search('entity:"person:Jean-Marc Dupont"')[1][0]["id"] == fr
+    # Every view (item page, entity page, report) says which mentions are the model's guesses.
+    shown = item_entities(case.db, fr)
+    assert {m["found_by"] for m in shown if (m["kind"], m["value"]) == ("person", "Jean-Marc Dupont")} == {"ner"}
+    assert {m["found_by"] for m in shown if m["kind"] == "iban"} == {"patterns"}
+    page = entity_page(case.db, "person", "Jean-Marc Dupont")
+    assert {m["found_by"] for i in page["items"] for m in i["mentions"]} == {"ner"}
 
     # A second run reads nothing again and writes nothing twice; --force reads it again, same rows.
     before = _ner_rows(case)

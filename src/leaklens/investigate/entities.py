@@ -31,15 +31,20 @@ def kinds_count(store: CaseStore) -> list[dict[str, Any]]:
     return [{"kind": k, "mentions": n, "distinct": values} for k, n, values in by_kind]
 
 
+def mention(row: Any) -> dict[str, Any]:
+    """One mention as every view shows it: {"kind", "value", "source", "start", "end", "snippet", "found_by"}.
+
+    `found_by` is "patterns" (a validated match: check digits, a correspondent's own name) or "ner"
+    (spaCy's statistical model: a guess), so no view presents a model's guess as a checked fact."""
+    return {"kind": row["kind"], "value": row["value"], "source": row["source"], "start": row["char_start"],
+            "end": row["char_end"], "snippet": row["snippet"], "found_by": row["scanner"] or "patterns"}  # fmt: skip
+
+
 def item_entities(store: CaseStore, item_id: str) -> list[dict[str, Any]]:
-    """The item's mentions in text order, source by source: {"kind", "value", "source", "start", "end", "snippet"}."""
+    """The item's mentions (`mention`) in text order, source by source."""
     rows = store.table_rows(ENTITIES, item_id=item_id)
     rows.sort(key=lambda r: (r["source"], r["char_start"]))
-    return [
-        {"kind": r["kind"], "value": r["value"], "source": r["source"], "start": r["char_start"],
-         "end": r["char_end"], "snippet": r["snippet"]}
-        for r in rows
-    ]  # fmt: skip
+    return [mention(r) for r in rows]
 
 
 def item_languages(store: CaseStore, item_id: str) -> dict[str, str]:
@@ -74,8 +79,7 @@ def entity_page(store: CaseStore, kind: str, value: str) -> dict[str, Any]:
             "id": item_id, "name": row["name"], "kind": row["kind"], "verdict": row["verdict"],
             "subject": row["subject"] or (email["subject"] if email is not None else None),
             "date": row["date"] or (email["date"] if email is not None else None), "sender": sender,
-            "mentions": [{"source": m["source"], "start": m["char_start"], "end": m["char_end"],
-                          "snippet": m["snippet"]} for m in by_item[item_id]],
+            "mentions": [mention(m) for m in by_item[item_id]],
         })  # fmt: skip
     dates = sorted(i["date"] for i in listed if i["date"])
     return {

@@ -11,7 +11,7 @@ from typing import Any
 from .. import __version__
 from ..case import Case
 from ..entities.tables import ENTITIES, TEXT_SCANS
-from ..investigate.entities import kinds_count, top_entities
+from ..investigate.entities import kinds_count, mention, top_entities
 from ..investigate.figures import duplicate_groups, summary
 from ..investigate.items import item_dict
 from ..verify.case_docs import population
@@ -42,10 +42,7 @@ def _with_texts_facts(case: Case, rows: list[Any], findings: dict) -> Iterator[d
     ids = [r["id"] for r in rows]
     mentions: dict[str, list[dict[str, Any]]] = {}
     for m in case.db.table_rows_in(ENTITIES, "item_id", ids):
-        mentions.setdefault(m["item_id"], []).append(
-            {"kind": m["kind"], "value": m["value"], "source": m["source"], "start": m["char_start"],
-             "end": m["char_end"], "snippet": m["snippet"]}
-        )  # fmt: skip
+        mentions.setdefault(m["item_id"], []).append(mention(m))
     langs: dict[str, dict[str, str]] = {}
     for s in case.db.table_rows_in(TEXT_SCANS, "item_id", ids):
         if s["lang"]:
