@@ -36,6 +36,9 @@ def test_links_have_a_direction_and_a_weight(case):
     # 126 messages of traffic, the altered one, the display-name attack and the bidi sender.
     assert g["emails"] == 129
     assert sum(n for _, n in g["nodes"]) == 2 * sum(d.values())
+    people = {p["address"]: p for p in g["people"]}
+    assert [p["address"] for p in g["people"]] == [a for a, _ in g["nodes"]]
+    assert (people[ANNE]["sent"], people[ANNE]["received"]) == (4, 3)  # 3 to Paul, 1 altered; 1 + 2 in
 
 
 def test_the_sender_is_the_real_mailbox_never_the_display_name(case):
@@ -81,11 +84,18 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _hits_circle(x: float, y: float, r: float, box: tuple[float, ...]) -> bool:
+    # The box's point nearest the centre, inside the radius or not.
+    nx, ny = min(max(x, box[0]), box[2]), min(max(y, box[1]), box[3])
+    return (nx - x) ** 2 + (ny - y) ** 2 < r * r
+
+
+@pytest.mark.parametrize("numbered", [False, True])
 @pytest.mark.parametrize("count", [1, 2, 5, 34, 40])
-def test_labels_never_overlap_and_stay_on_the_canvas(count):
+def test_labels_never_overlap_and_stay_on_the_canvas(count, numbered):
     # The worst case: every address as long as a label gets, many on one domain, equal volumes.
     nodes = [(f"person-with-a-long-name-{i:02d}@one-domain.example", 3) for i in range(count)]
-    lay = circle_layout(nodes)
+    lay = circle_layout(nodes, numbered=numbered)
     boxes = [lab["box"] for lab in lay["labels"].values()]
     assert len(boxes) == count
     for a, b in itertools.combinations(boxes, 2):
@@ -94,7 +104,7 @@ def test_labels_never_overlap_and_stay_on_the_canvas(count):
         assert 0 <= x0 < x1 <= lay["width"] and 0 <= y0 < y1 <= lay["height"]
     # No label covers a node's circle either.
     for x, y, r in lay["nodes"].values():
-        assert not any(_overlap((x - r, y - r, x + r, y + r), b) for b in boxes)
+        assert not any(_hits_circle(x, y, r, b) for b in boxes)
 
 
 def test_labels_of_the_real_case_do_not_overlap(case):
@@ -122,6 +132,16 @@ def test_svg_arrows_weights_and_full_addresses(case):
     assert any(t.startswith(LONG + ":") for t in titles)
     # Leak text is shown with a visible marker, never as a raw right-to-left override.
     assert "\u202e" not in svg and any(t.startswith("rlo[RLO]moc") for t in titles)
+
+
+def test_narrow_drawing_numbers_people_as_the_table_does(case):
+    g = correspondents(case.db)
+    svg = correspondents_svg(g["nodes"], g["directed"], numbered=True)
+    labels = re.findall(r'aria-label="(\d+)\. ([^:]+):', svg)
+    assert sorted(int(n) for n, _ in labels) == list(range(1, len(g["nodes"]) + 1))
+    assert all(g["nodes"][int(n) - 1][0] == a for n, a in labels if "[" not in a)
+    # Both drawings go on one page: their arrow markers must not share an id.
+    assert 'id="arrow-n"' in svg and 'id="arrow"' not in svg
 
 
 def test_page_filters_and_bad_input(case):

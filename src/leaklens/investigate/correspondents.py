@@ -39,7 +39,8 @@ def correspondents(
 
     `domain` keeps the links with at least one end in that domain (or a subdomain of it): a reporter
     asking "who does horizon-campaign.example talk to" wants its outside contacts too. `directed` is
-    the same links one per direction (sender -> recipient), for a graph with arrows; `domains` the
+    the same links one per direction (sender -> recipient), for a graph with arrows; `people` the
+    nodes in order with the emails each sent and received (all of them, not only within the top); `domains` the
     domains seen before the domain filter, busiest first, for the filter form. Addresses are the
     real mailboxes (addresses.mailbox_addresses), never a display name that looks like one."""
     dom = (domain or "").strip().lower().lstrip("@") or None
@@ -59,6 +60,8 @@ def _correspondents(
     where = ItemQuery(kind="email", state="stored", verdict=verdict or None, after=after or None, before=before or None)
     edges: Counter[tuple[str, str]] = Counter()
     volume: Counter[str] = Counter()
+    sent: Counter[str] = Counter()
+    received: Counter[str] = Counter()
     domains: Counter[str] = Counter()
     emails = 0
     # The same header values repeat across a mailbox: counted by the store, each parsed once.
@@ -80,9 +83,11 @@ def _correspondents(
                     continue
         emails += n
         volume[sender] += n
+        sent[sender] += n
         for r in recipients:
             edges[(sender, r)] += n
             volume[r] += n
+            received[r] += n
     nodes = [a for a, _ in volume.most_common(top)]
     keep = set(nodes)
     pair: Counter[tuple[str, str]] = Counter()
@@ -97,6 +102,7 @@ def _correspondents(
         "nodes": [(a, volume[a]) for a in nodes],
         "edges": [(a, b, n) for (a, b), n in pair.most_common()],
         "directed": directed,
+        "people": [{"address": a, "sent": sent[a], "received": received[a]} for a in nodes],
         "top_pairs": [{"from": a, "to": b, "emails": n} for (a, b), n in edges.most_common(25)],
         "domains": [d for d, _ in domains.most_common(50)],
         "domain": domain,

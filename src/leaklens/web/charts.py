@@ -534,9 +534,13 @@ def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[fl
     return out
 
 
-def circle_layout(nodes: Sequence[tuple[str, int]], *, font_size: int = GRAPH_FONT) -> dict:
+def circle_layout(
+    nodes: Sequence[tuple[str, int]], *, font_size: int = GRAPH_FONT, numbered: bool = False
+) -> dict:
     """A deterministic layout: nodes on a circle, grouped by domain (busiest domain first, a gap
     between domains), labels in two columns either side with no two overlapping (collision pass).
+    `numbered` (for narrow screens): each label is the node's number in `nodes` (1-based), placed just
+    outside its node, and the canvas is only as wide as the circle.
 
     Returns the canvas size, each node's centre and radius, and each label's anchor point, side and
     box (x0, y0, x1, y1) as estimated from its length: the box the tests check for overlaps."""
@@ -549,32 +553,53 @@ def circle_layout(nodes: Sequence[tuple[str, int]], *, font_size: int = GRAPH_FO
     slots = len(order) + gaps
     line_h = font_size * 1.35  # a label's box is 1.2 em high: 0.15 em clear between neighbours
     label_w = LABEL_CHARS * font_size * CHAR_W
-    radius = max(150.0, min(260.0, slots * 7.0))
     margin = 24.0
-    per_side = math.ceil(len(order) / 2) + 2
-    height = max(2 * radius + 2 * margin, per_side * line_h + 2 * margin)
+    if numbered:
+        # Numbers sit on a ring outside the nodes; 2.2 em of arc per slot keeps two-digit numbers apart.
+        radius = max(110.0, slots * font_size * 2.2 / (2 * math.pi))
+        height = width = 2 * (radius + 16 + font_size * 2.2) + 2 * margin
+    else:
+        radius = max(150.0, min(260.0, slots * 7.0))
+        per_side = math.ceil(len(order) / 2) + 2
+        height = max(2 * radius + 2 * margin, per_side * line_h + 2 * margin)
+        width = 2 * (radius + 36 + label_w + 8)
     col = radius + 36  # label columns, from the centre
-    width = 2 * (col + label_w + 8)
     cx, cy = width / 2, height / 2
     peak = max((n for _, n in order), default=1) or 1
     pos: dict[str, tuple[float, float, float]] = {}
+    angle: dict[str, float] = {}
     slot = 0
     for _, members in groups:
         for name, n in sorted(members, key=lambda m: (-m[1], m[0])):
             theta = -math.pi / 2 + 2 * math.pi * (slot + 0.5) / slots
             pos[name] = (cx + radius * math.cos(theta), cy + radius * math.sin(theta), 4 + 9 * math.sqrt(n / peak))
+            angle[name] = theta
             slot += 1
         slot += 1 if gaps else 0
     labels: dict[str, dict] = {}
+    if numbered:
+        number = {name: i + 1 for i, (name, _) in enumerate(nodes)}
+        for a, theta in angle.items():
+            text = str(number[a])
+            # Nodes reach radius + 13 at most; the box's corner (half-diagonal < 0.95 em for two
+            # digits) stays 3 clear of every circle.
+            ring = radius + 16 + font_size * 0.95
+            x, y = cx + ring * math.cos(theta), cy + ring * math.sin(theta)
+            w = len(text) * font_size * CHAR_W
+            labels[a] = {"x": x, "y": y, "side": "middle", "text": text,
+                         "box": (x - w / 2, y - font_size * 0.6, x + w / 2, y + font_size * 0.6)}
+        return {"width": width, "height": height, "centre": (cx, cy), "nodes": pos, "labels": labels, "groups": groups}
     for side in ("left", "right"):
         names = [a for a in pos if (pos[a][0] < cx) == (side == "left")]
         names.sort(key=lambda a: (pos[a][1], a))
         ys = _spread([pos[a][1] for a in names], line_h, margin, height - margin)
         for a, y in zip(names, ys, strict=True):
-            w = len(label_text(a)) * font_size * CHAR_W
+            text = label_text(a)
+            w = len(text) * font_size * CHAR_W
             x = cx - col if side == "left" else cx + col
             x0, x1 = (x - w, x) if side == "left" else (x, x + w)
-            labels[a] = {"x": x, "y": y, "side": side, "box": (x0, y - font_size * 0.6, x1, y + font_size * 0.6)}
+            labels[a] = {"x": x, "y": y, "side": side, "text": text,
+                         "box": (x0, y - font_size * 0.6, x1, y + font_size * 0.6)}
     return {"width": width, "height": height, "centre": (cx, cy), "nodes": pos, "labels": labels, "groups": groups}
 
 
@@ -590,18 +615,21 @@ def correspondents_svg(
     directed: Sequence[tuple[str, str, int]],
     *,
     link: str | None = "/search?q=",
+    numbered: bool = False,
 ) -> str:
     """Who writes to whom: an arrow per direction (sender -> recipient) as thick as its messages,
     nodes sized by messages and coloured by domain, every label readable (no two overlap) and each
-    node a link whose <title> and accessible name hold the full address."""
+    node a link whose <title> and accessible name hold the full address. `numbered`: the narrow
+    screen's drawing, labelled with each person's number in `nodes` (the page lists them)."""
     if not nodes:
         return '<p class="empty">No correspondents for these filters.</p>'
-    lay = circle_layout(nodes)
+    lay = circle_layout(nodes, numbered=numbered)
     width, height, pos, labels = lay["width"], lay["height"], lay["nodes"], lay["labels"]
     cx, cy = lay["centre"]
     groups = lay["groups"]
     colour = {d: DOMAIN_COLOURS[i] if i < len(DOMAIN_COLOURS) else OTHER_DOMAIN for i, (d, _) in enumerate(groups)}
-    legend_h = 22 * math.ceil(len(lay["groups"][: len(DOMAIN_COLOURS) + 1]) / 2) + 10
+    columns = 1 if numbered else 2
+    legend_h = 22 * math.ceil(len(groups[: len(DOMAIN_COLOURS) + 1]) / columns) + 10
     total_h = height + legend_h
     sent: dict[str, int] = {}
     got: dict[str, int] = {}
@@ -609,12 +637,15 @@ def correspondents_svg(
         sent[a] = sent.get(a, 0) + w
         got[b] = got.get(b, 0) + w
     peak = max((w for _, _, w in directed), default=1) or 1
+    marker = "arrow-n" if numbered else "arrow"  # both drawings are on one page: ids differ
     parts = [
-        f'<svg class="chart graph correspondents" viewBox="0 0 {width:.0f} {total_h:.0f}" width="100%" '
+        # the narrow drawing is not "graph": pages and tests that look for the graph find one
+        f'<svg class="chart correspondents {"narrow" if numbered else "graph wide"}" '
+        f'viewBox="0 0 {width:.0f} {total_h:.0f}" width="100%" '
         f'role="group" aria-label="Correspondents graph: {len(nodes)} people, {len(directed)} directed links" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="{_e(FONT)}" font-size="{GRAPH_FONT}">'
         "<title>Correspondents: arrows from sender to recipient, thicker for more messages</title>"
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+        f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
         'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#4b5563"/>'
         "</marker></defs>"
     ]
@@ -633,7 +664,7 @@ def correspondents_svg(
         tip = f"{a} → {b}: {w} message{'s' if w != 1 else ''}"
         parts.append(
             f'<path class="edge" d="M{sx:.1f},{sy:.1f} Q{qx:.1f},{qy:.1f} {ex:.1f},{ey:.1f}" fill="none" '
-            f'stroke="#7c8aa5" stroke-opacity="0.6" stroke-width="{sw:.2f}" marker-end="url(#arrow)">'
+            f'stroke="#7c8aa5" stroke-opacity="0.6" stroke-width="{sw:.2f}" marker-end="url(#{marker})">'
             f"<title>{_e(tip)}</title></path>"
         )
     for name, n in nodes:
@@ -644,11 +675,17 @@ def correspondents_svg(
         lx = lab["x"]
         stub = lx + (6 if lab["side"] == "left" else -6)
         words = f"{name}: {n} message{'s' if n != 1 else ''} (sent {sent.get(name, 0)}, received {got.get(name, 0)})"
+        if numbered:
+            words = f"{lab['text']}. {words}"
         body = (
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#ffffff" stroke-width="1.5"/>'
+            f'<text class="label" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="middle" '
+            f'fill="#111827">{lab["text"]}</text>'
+        ) if numbered else (
             f'<line class="leader" x1="{x:.1f}" y1="{y:.1f}" x2="{stub:.1f}" y2="{lab["y"]:.1f}" stroke="#c3cad5"/>'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#ffffff" stroke-width="1.5"/>'
             f'<text class="label" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="{anchor}" '
-            f'fill="#111827">{escape(label_text(name))}</text>'
+            f'fill="#111827">{escape(lab["text"])}</text>'
             f'<text class="full" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="{anchor}" fill="#111827" '
             f'stroke="#ffffff" stroke-width="4" paint-order="stroke" visibility="hidden">{_e(name)}</text>'
         )
@@ -659,10 +696,10 @@ def correspondents_svg(
         else:
             parts.append(f'<g class="node" tabindex="0" aria-label="{_e(words)}">{title}{body}</g>')
     y = height + 6
-    for i, (d, members) in enumerate(lay["groups"][: len(DOMAIN_COLOURS) + 1]):
+    for i, (d, members) in enumerate(groups[: len(DOMAIN_COLOURS) + 1]):
         more = i == len(DOMAIN_COLOURS)
-        x = 12 + (i % 2) * (width / 2)
-        yy = y + 22 * (i // 2)
+        x = 12 + (i % columns) * (width / columns)
+        yy = y + 22 * (i // columns)
         text = f"other domains ({len(lay['groups']) - i})" if more else f"{d} ({len(members)})"
         parts.append(
             f'<g class="legend"><circle cx="{x + 6:.1f}" cy="{yy + 8:.1f}" r="6" '

@@ -198,6 +198,7 @@ def correspondents_page(
         "correspondents.html",
         g=g,
         svg=charts.correspondents_svg(g["nodes"], g["directed"]),
+        svg_narrow=charts.correspondents_svg(g["nodes"], g["directed"], numbered=True),
         after=after,
         before=before,
         verdict=verdict,
