@@ -31,7 +31,7 @@ def test_links_have_a_direction_and_a_weight(case):
     d = directed(g)
     assert d[(ANNE, PAUL)] == 3 and d[(PAUL, ANNE)] == 1
     assert d[(LONG, ANNE)] == 2 and (ANNE, LONG) not in d
-    # The undirected view (kept for the report) adds both directions up.
+    # The undirected view (the read's older key, kept for its callers) adds both directions up.
     assert (ANNE, PAUL, 4) in g["edges"]
     # 126 messages of traffic, the altered one, the display-name attack and the bidi sender.
     assert g["emails"] == 129
