@@ -63,6 +63,8 @@ def test_labels_do_not_overlap_and_focus_shows_the_full_address(graph_page, grap
     assert not full.is_visible()
     node.focus()
     assert full.is_visible() and not label.is_visible()
+    shown = full.bounding_box()
+    assert svg["x"] <= shown["x"] and shown["x"] + shown["width"] <= svg["x"] + svg["width"]
     page.screenshot(path=str(shots / "correspondents-graph.png"), full_page=True)
     # Arrows: one path per direction, each ending in the arrow marker.
     assert page.locator("svg.wide path.edge[marker-end='url(#arrow)']").count() > 100

@@ -570,6 +570,14 @@ def correspondents_svg(
         words = f"{name}: {n} message{'s' if n != 1 else ''} (sent {sent.get(name, 0)}, received {got.get(name, 0)})"
         if numbered:
             words = f"{lab['text']}. {words}"
+        # The full address shown on focus stays on the canvas: one too long for its column is drawn
+        # from the canvas's edge inwards, over the drawing (with a white halo) while focused.
+        full_w = len(leak_plain(name)) * GRAPH_FONT * CHAR_W
+        fx, fanchor = lx, anchor
+        if lab["side"] == "left" and lx - full_w < 8:
+            fx, fanchor = 8.0, "start"
+        elif lab["side"] == "right" and lx + full_w > width - 8:
+            fx, fanchor = width - 8.0, "end"
         body = (
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#ffffff" stroke-width="1.5"/>'
             f'<text class="label" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="middle" '
@@ -579,7 +587,7 @@ def correspondents_svg(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="#ffffff" stroke-width="1.5"/>'
             f'<text class="label" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="{anchor}" '
             f'fill="#111827">{escape(lab["text"])}</text>'
-            f'<text class="full" x="{lx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="{anchor}" fill="#111827" '
+            f'<text class="full" x="{fx:.1f}" y="{lab["y"]:.1f}" dy="0.35em" text-anchor="{fanchor}" fill="#111827" '
             f'stroke="#ffffff" stroke-width="4" paint-order="stroke" visibility="hidden">{_e(name)}</text>'
         )
         title = f"<title>{_e(words)}</title>"
