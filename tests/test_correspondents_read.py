@@ -150,6 +150,8 @@ def test_page_filters_and_bad_input(case):
     assert r.status_code == 200
     assert "attacker@evil.example" in r.text and 'value="evil.example"' in r.text
     assert "journalist0@press.example" not in r.text
+    # The legend's domains filter the graph, keeping the dates chosen.
+    assert 'href="/correspondents?after=2017-05-01&amp;domain=evil.example"' in r.text
     bad = client.get("/correspondents", params={"domain": "<script>"})
     assert bad.status_code == 400 and "domain: expects a domain name" in bad.text
     assert "Traceback" not in bad.text

@@ -509,11 +509,13 @@ def correspondents_svg(
     *,
     link: str | None = "/search?q=",
     numbered: bool = False,
+    domain_link: str | None = None,
 ) -> str:
     """Who writes to whom: an arrow per direction (sender -> recipient) as thick as its messages,
     nodes sized by messages and coloured by domain, every label readable (no two overlap) and each
     node a link whose <title> and accessible name hold the full address. `numbered`: the narrow
-    screen's drawing, labelled with each person's number in `nodes` (the page lists them)."""
+    screen's drawing, labelled with each person's number in `nodes` (the page lists them).
+    `domain_link`: a URL the legend's domains are appended to (the page's domain filter)."""
     if not nodes:
         return '<p class="empty">No correspondents for these filters.</p>'
     lay = circle_layout(nodes, numbered=numbered)
@@ -602,10 +604,13 @@ def correspondents_svg(
         x = 12 + (i % columns) * (width / columns)
         yy = y + 22 * (i // columns)
         text = f"other domains ({len(lay['groups']) - i})" if more else f"{d} ({len(members)})"
-        parts.append(
-            f'<g class="legend"><circle cx="{x + 6:.1f}" cy="{yy + 8:.1f}" r="6" '
+        entry = (
+            f'<circle cx="{x + 6:.1f}" cy="{yy + 8:.1f}" r="6" '
             f'fill="{OTHER_DOMAIN if more else colour[d]}"/><text x="{x + 18:.1f}" y="{yy + 12:.1f}" '
-            f'fill="#374151">{_e(text)}</text></g>'
+            f'fill="#374151">{_e(text)}</text>'
         )
+        if domain_link is not None and not more:
+            entry = f'<a href="{_e(domain_link + quote(d))}" aria-label="{_e(f"Only links with {d}")}">{entry}</a>'
+        parts.append(f'<g class="legend">{entry}</g>')
     parts.append("</svg>")
     return "".join(parts)

@@ -193,12 +193,15 @@ def correspondents_page(
     g = data.correspondents(
         _case(request), after=after or None, before=before or None, verdict=verdict or None, domain=domain or None
     )
+    # The legend's domains narrow the graph to one domain, keeping the dates and verdict chosen.
+    kept = "".join(f"{k}={quote(v)}&" for k, v in (("after", after), ("before", before), ("verdict", verdict)) if v)
+    by_domain = f"/correspondents?{kept}domain="
     return _page(
         request,
         "correspondents.html",
         g=g,
-        svg=charts.correspondents_svg(g["nodes"], g["directed"]),
-        svg_narrow=charts.correspondents_svg(g["nodes"], g["directed"], numbered=True),
+        svg=charts.correspondents_svg(g["nodes"], g["directed"], domain_link=by_domain),
+        svg_narrow=charts.correspondents_svg(g["nodes"], g["directed"], numbered=True, domain_link=by_domain),
         after=after,
         before=before,
         verdict=verdict,
