@@ -144,6 +144,8 @@ def test_web_and_report_meet_only_in_investigate() -> None:
     # The HTML report draws with the workbench's templates and charts (presentation, no reads).
     assert {m for m in report if m.startswith("leaklens.web")} <= {
         "leaklens.web.charts",
+        "leaklens.web.leaktext.leak",
+        "leaklens.web.leaktext.leak_plain",
         "leaklens.web.render.human_size",
         "leaklens.web.render.pretty_json",
     }
