@@ -90,6 +90,8 @@ READ = (
     "context",
     "partial",
 )
+# A PostSet's own columns: what it reads, with the author's id held as `account`.
+COLUMNS = tuple("account" if c == "author_id" else c for c in READ)
 PART_SIZE = 20_000
 PARTS_META = "spread.parts"
 _LINES = ("urls", "hashtags", "origins")
@@ -228,23 +230,7 @@ class PostSet:
 
     def subset(self, keep: Sequence[int]) -> PostSet:
         out = PostSet()
-        for name in (
-            "uid",
-            "platform",
-            "ts",
-            "account",
-            "author",
-            "author_created",
-            "text",
-            "reply_to",
-            "repost_of",
-            "quote_of",
-            "urls",
-            "hashtags",
-            "files",
-            "context",
-            "partial",
-        ):
+        for name in COLUMNS:
             col = getattr(self, name)
             setattr(out, name, [col[i] for i in keep])
         out.index = {u: i for i, u in enumerate(out.uid)}
