@@ -85,3 +85,17 @@ def dkim_signed(message, pem: bytes, selector: str, domain: str) -> bytes:
 def key_record_file(path: Path, pub: str, selector: str, domain: str) -> Path:
     path.write_text(f'{selector}._domainkey.{domain}. IN TXT "v=DKIM1; k=rsa; " "p={pub}"\n')
     return path
+
+
+def app_routes(app) -> list:
+    """Every endpoint of the web app with its methods, through the included routers (this FastAPI keeps
+    them nested: app.routes alone lists only the app's own); not the static mount."""
+    out, todo = [], list(app.routes)
+    while todo:
+        r = todo.pop()
+        if hasattr(r, "original_router"):  # an included router: its routes carry their own prefix
+            assert not r.include_context.prefix, "a prefix at include time: add it to the paths here"
+            todo.extend(r.original_router.routes)
+        elif getattr(r, "methods", None):
+            out.append(r)
+    return out

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import web_case
 from fastapi.testclient import TestClient
+from helpers import app_routes
 from web_case import item_id
 
 from leaklens.errors import LeaklensError
@@ -70,11 +71,7 @@ def test_empty_auth_is_refused(case):
 
 
 # -- auth gate ------------------------------------------------------------------------------------
-def _routes(app):
-    """Every route of the app, including those of the included routers."""
-    from leaklens.web.views import api, pages
-
-    return [*app.routes, *api.router.routes, *pages.router.routes]
+_routes = app_routes  # every router's routes (api and pages alone missed bulk, batch, jobs, audit, ...)
 
 
 def _all_get_paths(app, some_item: str) -> list[str]:

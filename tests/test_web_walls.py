@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import web_case
 from fastapi.testclient import TestClient
+from helpers import app_routes
 
 from leaklens.case import Case
 from leaklens.ingest.walker import ingest
@@ -50,18 +51,7 @@ def _ids(case_dir: Path) -> dict[str, str]:
         return {r["name"]: r["id"] for r in case.db.items("1=1", ())}
 
 
-def _routes(app) -> list:
-    """Every endpoint of the app with its methods, through the included routers (this FastAPI keeps
-    them nested: app.routes alone lists only the app's own); not the static mount."""
-    out, todo = [], list(app.routes)
-    while todo:
-        r = todo.pop()
-        if hasattr(r, "original_router"):  # an included router: its routes carry their own prefix
-            assert not r.include_context.prefix, "a prefix at include time: add it to the paths here"
-            todo.extend(r.original_router.routes)
-        elif getattr(r, "methods", None):
-            out.append(r)
-    return out
+_routes = app_routes
 
 
 def _get_routes(app) -> list:
