@@ -7,7 +7,6 @@ returns, or crashes, must not take the web server with it. The page is drawn at 
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from pathlib import Path
@@ -36,33 +35,9 @@ def page_png(path: Path, mime: str, page: int, timeout: float = RENDER_TIMEOUT) 
 
 
 def _draw(path: Path, mime: str, page: int) -> bytes:
-    from PIL import Image
+    from ..preview.draw import draw
 
-    Image.MAX_IMAGE_PIXELS = 200_000_000  # a decompression bomb is refused, not drawn
-    if mime == "application/pdf":
-        import pypdfium2 as pdfium
-
-        pdf = pdfium.PdfDocument(str(path))
-        if not 1 <= page <= len(pdf):
-            raise SystemExit(f"no page {page} (the document has {len(pdf)})")
-        p = pdf[page - 1]
-        width, height = p.get_size()
-        scale = VIEW_DPI / 72
-        if width * height * scale * scale > MAX_VIEW_PIXELS:
-            scale = (MAX_VIEW_PIXELS / (width * height)) ** 0.5
-        img = p.render(scale=scale, grayscale=True).to_pil()
-    else:
-        if page != 1:
-            raise SystemExit("an image has one page")
-        img = Image.open(path)
-        img.seek(0)
-        img = img.convert("L")
-        if img.width * img.height > MAX_VIEW_PIXELS:
-            ratio = (MAX_VIEW_PIXELS / (img.width * img.height)) ** 0.5
-            img = img.resize((max(1, int(img.width * ratio)), max(1, int(img.height * ratio))))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
+    return draw(path, mime, page, dpi=VIEW_DPI, max_pixels=MAX_VIEW_PIXELS, grayscale=True)
 
 
 def main(argv: list[str]) -> int:

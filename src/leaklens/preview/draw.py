@@ -104,6 +104,30 @@ def info(path: Path, mime: str) -> dict[str, Any]:
 
 
 def page(path: Path, mime: str, page_no: int, revision: int | None, off: list[int] | None, dpi: int) -> bytes:
+    body: bytes | str | None = None
+    if mime == PDF:
+        # The file as it is opens from its path (no copy); an earlier revision or a choice of layers
+        # is a copy in memory.
+        if revision is not None:
+            body, _ = _revision_bytes(path.read_bytes(), revision)
+        if off is not None:
+            body = _with_layers_off(body if isinstance(body, bytes) else path.read_bytes(), off)
+    return draw(path, mime, page_no, dpi=dpi, body=body)
+
+
+def draw(
+    path: Path,
+    mime: str,
+    page_no: int,
+    *,
+    dpi: int,
+    max_pixels: int = MAX_PIXELS,
+    grayscale: bool = False,
+    body: bytes | str | None = None,
+) -> bytes:
+    """One page of a PDF (from `body` when given, else the file) or an image, as a PNG we encode:
+    drawn at `dpi`, smaller when it would exceed `max_pixels`. Shared by the preview and the OCR scan
+    view (grey, as Tesseract read it). Run in a child process: the caller holds the deadline."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = 200_000_000  # a decompression bomb is refused, not drawn
@@ -112,28 +136,22 @@ def page(path: Path, mime: str, page_no: int, revision: int | None, off: list[in
             raise SystemExit("an image has one page")
         with Image.open(path) as src:
             src.seek(0)
-            img = src.convert("RGBA" if src.mode in ("RGBA", "LA", "P") else "RGB")
+            mode = "L" if grayscale else "RGBA" if src.mode in ("RGBA", "LA", "P") else "RGB"
+            img = src.convert(mode)
     else:
         import pypdfium2 as pdfium
 
-        # The file as it is opens from its path (no copy, nothing else imported); an earlier revision
-        # or a choice of layers is a copy in memory.
-        body: bytes | str = str(path)
-        if revision is not None:
-            body, _ = _revision_bytes(path.read_bytes(), revision)
-        if off is not None:
-            body = _with_layers_off(body if isinstance(body, bytes) else path.read_bytes(), off)
-        pdf = pdfium.PdfDocument(body)
+        pdf = pdfium.PdfDocument(str(path) if body is None else body)
         if not 1 <= page_no <= len(pdf):
-            raise SystemExit(f"no page {page_no} (this revision has {len(pdf)})")
+            raise SystemExit(f"no page {page_no} (it has {len(pdf)})")
         p = pdf[page_no - 1]
         width, height = p.get_size()
         scale = dpi / 72
-        if width * height * scale * scale > MAX_PIXELS:
-            scale = (MAX_PIXELS / (width * height)) ** 0.5
-        img = p.render(scale=scale, may_draw_forms=True).to_pil()
-    if img.width * img.height > MAX_PIXELS:
-        ratio = (MAX_PIXELS / (img.width * img.height)) ** 0.5
+        if width * height * scale * scale > max_pixels:
+            scale = (max_pixels / (width * height)) ** 0.5
+        img = p.render(scale=scale, may_draw_forms=True, grayscale=grayscale).to_pil()
+    if img.width * img.height > max_pixels:
+        ratio = (max_pixels / (img.width * img.height)) ** 0.5
         img = img.resize((max(1, int(img.width * ratio)), max(1, int(img.height * ratio))))
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=3)
