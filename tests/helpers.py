@@ -99,3 +99,23 @@ def app_routes(app) -> list:
         elif getattr(r, "methods", None):
             out.append(r)
     return out
+
+
+def differences(a, b, path: str = "", out: list[str] | None = None, limit: int = 40) -> list[str]:
+    """Where two JSON-like values differ, one line a place (at most `limit`): an assertion that two
+    reports are equal then says what differs instead of printing both reports whole."""
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}: only in the {'first' if k in a else 'second'}")
+            else:
+                differences(a[k], b[k], f"{path}.{k}", out, limit)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            differences(x, y, f"{path}[{i}]", out, limit)
+    elif a != b:
+        out.append(f"{path}: {str(a)[:300]!s} != {str(b)[:300]!s}")
+    return out[:limit]
