@@ -11,7 +11,7 @@ from typing import Any
 from ..case import Case
 from . import amplifiers, cascades, links, match, movers, timeline
 from .coordination import Params, coordinate
-from .table import PostSet, load_posts
+from .table import PostSet, load_posts, no_cycle_collection
 
 
 def analyse(
@@ -23,6 +23,13 @@ def analyse(
     posts: PostSet | None = None,
 ) -> dict[str, Any]:
     """The whole analysis; `posts` may be handed in already loaded (the web keeps them between pages)."""
+    with no_cycle_collection():
+        return _analyse(case, matches, params, methods, posts)
+
+
+def _analyse(
+    case: Case, matches: Sequence[str], params: Params, methods: Sequence[str] | None, posts: PostSet | None
+) -> dict[str, Any]:
     timings: dict[str, float] = {}
     t = time.perf_counter()
 

@@ -7,8 +7,10 @@ million posts never sit in memory as a million mappings: each part becomes colum
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,7 @@ POSTS = TableSpec(
     ),
     meaning="Social posts read from exports (spread ingest): one row per post, duplicates across files merged; "
     "origins locate each copy in its export file, kept byte for byte in the blob store.",
+    snapshot=True,  # every analysis reads the whole table: served from a columnar file when unchanged
 )
 SPREAD_FILES = TableSpec(
     "spread_files",
@@ -268,11 +271,28 @@ def last_authors(ps: PostSet, sel: Sequence[int]) -> dict[str, str]:
     return names
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector off for a read or an analysis of the posts: they make lists and tuples
+    by the hundred thousand and no reference cycles, and the collector walked every one of them again each
+    time a few hundred more were made (building 100,000 posts' columns: 0.4-0.7 s with it, 0.06 s without).
+    Memory is freed as before (reference counting); it is back on afterwards if it was on."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load_posts(store: CaseStore) -> PostSet:
-    """Every post, read part by part as columns (only those an analysis reads: not the origins)."""
+    """Every post as columns (only those an analysis reads: not the origins), part after part: from the store's
+    snapshot of the table when no post changed since it was made (a few tens of ms per 100,000 posts instead
+    of ~0.5 s of SQL), else from the database."""
     ps = PostSet()
-    for p in range(parts(store) + 1):
-        cols = store.table_values(POSTS, READ, part=p)
+    with no_cycle_collection():
+        cols = store.table_snapshot(POSTS, READ, by="part")
         if cols[0]:
             ps.add_columns(cols)
     return ps

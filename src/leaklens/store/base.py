@@ -90,6 +90,9 @@ class TableSpec:
     meaning: str = ""
     version: int = 1  # a change of columns is a new version; the backend migrates
     extra: dict[str, Any] = field(default_factory=dict)
+    # Whole-table reads served from a columnar file in the case folder (`table_snapshot`, store/snapshot.py);
+    # the store then marks every write to the table so a stale file is never served.
+    snapshot: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -190,6 +193,13 @@ class CaseStore(Protocol):
     def table_values(self, spec: TableSpec, columns: Sequence[str], **equal: Any) -> list[Sequence[Any]]:
         """The values of these columns of the rows (those with these column values), one sequence per column in
         row order (a JSON column's decoded): a columnar read of a million rows without a mapping per row."""
+        ...
+
+    def table_snapshot(self, spec: TableSpec, columns: Sequence[str], *, by: str | None = None) -> list[Sequence[Any]]:
+        """Every row's values of these columns, one sequence per column, ordered by column `by` (then as
+        `table_values` orders them): `table_values` of the whole table, served from the table's snapshot in the
+        case folder when no write changed it since, else read from the database and the snapshot made again.
+        Only for a table declared `snapshot=True`."""
         ...
 
     def delete_rows(self, spec: TableSpec, **equal: Any) -> int: ...

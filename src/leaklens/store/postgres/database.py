@@ -28,9 +28,11 @@ from psycopg import pq, sql
 from ... import crashpoints
 from ...errors import LeaklensError
 from ...model import FAILED, ITEM_FIELDS, PENDING, SKIPPED, STORED, Finding, Item, Result
+from .. import snapshot
 from ..base import TableSpec, TextRecord, text_source
 from ..index import SearchIndexMixin
 from ..location import without_password
+from ..snapshot import SnapshotMixin
 from . import tables
 from .annotations import PgAnnotations
 from .integrity import PgIntegrity
@@ -158,7 +160,7 @@ def _first_line(exc: BaseException) -> str:
     return text
 
 
-class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestigateReads, PgIntegrity):
+class PostgresStore(SnapshotMixin, SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestigateReads, PgIntegrity):
     """The case store on one PostgreSQL database (one database per case)."""
 
     def __init__(self, url: str, index_dir: Path | None = None) -> None:
@@ -166,6 +168,8 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         # The search index's folder: DIR/index beside the case's blobs (Case.open names it; a store
         # opened without a case folder has none, and searching it is an error, not a folder made here).
         self.search_index_dir = index_dir
+        # Whole-table snapshots (store/snapshot.py) in the same case folder; none without one.
+        self.snapshot_dir = index_dir.parent / snapshot.FOLDER if index_dir is not None else None
         self.conn = connect(url)
         self._tables_made: set[tuple[str, int]] = set()  # declared tables this connection has ensured
         self._temps: set[str] = set()  # the temporary staging tables this connection has made
@@ -606,6 +610,7 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         if not rows:
             return
         with self._atomic():
+            snapshot.touch(self, spec)  # in the write's transaction: its snapshots are stale once it commits
             if not spec.key:  # a log: rows are only added
                 self._copy(spec.name, spec.column_names, rows)
                 return
@@ -641,7 +646,9 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
     def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
         self.ensure_table(spec)
         where, args = tables.where(spec, equal)
-        return self.conn.execute(f"DELETE FROM {spec.name}{where}", args).rowcount
+        with self._atomic():
+            snapshot.touch(self, spec)
+            return self.conn.execute(f"DELETE FROM {spec.name}{where}", args).rowcount
 
     def table_rows_in(self, spec: TableSpec, column: str, values: Iterable[Any]) -> list[dict[str, Any]]:
         self.ensure_table(spec)
@@ -691,6 +698,7 @@ class PostgresStore(SearchIndexMixin, PgAnnotations, PgVerifyQueries, PgInvestig
         self.conn.execute(f"DROP TABLE IF EXISTS {spec.name}")
         self._tables_made -= {m for m in self._tables_made if m[0] == spec.name}
         self._temps -= {t for t in self._temps if t.startswith(f"_in_t_{spec.name}_")}
+        snapshot.touch(self, spec)
 
     def range_lookup(self) -> PgRangeIndex:
         return PgRangeIndex(self.url)

@@ -18,8 +18,10 @@ from typing import Any
 from ... import crashpoints
 from ...errors import LeaklensError
 from ...model import FAILED, ITEM_FIELDS, PENDING, SKIPPED, STORED, Finding, Item, Result
+from .. import snapshot
 from ..base import TableSpec, TextRecord, text_source
 from ..index import SearchIndexMixin
+from ..snapshot import SnapshotMixin
 from . import tables
 from .annotations import AnnotationsMixin
 from .integrity import SqliteIntegrity
@@ -70,10 +72,11 @@ class RangeIndex:
         return (row[0], row[1], row[2]) if row else None
 
 
-class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueries, SqliteIntegrity):
+class Database(SnapshotMixin, SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueries, SqliteIntegrity):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.search_index_dir = self.path.parent / "index"  # the search index beside the case's blobs
+        self.snapshot_dir = self.path.parent / snapshot.FOLDER  # whole-table snapshots (store/snapshot.py)
         self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -365,7 +368,18 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
 
     def put_rows(self, spec: TableSpec, rows: Iterable[Mapping[str, Any]]) -> None:
         self.ensure_table(spec)
+        snapshot.touch(self, spec)  # before and after: a snapshot made during the write is stale too
         tables.put(self.conn, spec, rows)
+        snapshot.touch(self, spec)
+
+    def put_encoded_rows(self, spec: TableSpec, rows: Iterable[Sequence[Any]]) -> None:
+        snapshot.touch(self, spec)
+        super().put_encoded_rows(spec, rows)
+        snapshot.touch(self, spec)
+
+    def drop_table(self, spec: TableSpec) -> None:
+        super().drop_table(spec)
+        snapshot.touch(self, spec)
 
     def get_row(self, spec: TableSpec, key: tuple[Any, ...]) -> dict[str, Any] | None:
         self.ensure_table(spec)
@@ -381,7 +395,10 @@ class Database(SearchIndexMixin, AnnotationsMixin, InvestigateReads, VerifyQueri
 
     def delete_rows(self, spec: TableSpec, **equal: Any) -> int:
         self.ensure_table(spec)
-        return tables.delete(self.conn, spec, equal)
+        snapshot.touch(self, spec)
+        n = tables.delete(self.conn, spec, equal)
+        snapshot.touch(self, spec)
+        return n
 
     def table_rows_in(self, spec: TableSpec, column: str, values: Iterable[Any]) -> list[dict[str, Any]]:
         self.ensure_table(spec)
