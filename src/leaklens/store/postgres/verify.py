@@ -308,15 +308,16 @@ class PgVerifyQueries:
             )
 
     # Texts come from the text store (what ingest extracted, not OCR), in the order the groups'
-    # members have always been listed in: by kind and date (undated first, as on SQLite), emails by Message-ID.
+    # members have always been listed in: by kind and date (undated first, as on SQLite), emails by Message-ID;
+    # ties by path (as on SQLite), never by write order, which changes from run to run with several workers.
     def document_texts(self, kinds: Sequence[str], min_length: int) -> Iterator[tuple[str, str]]:
         yield from stream(
             self.conn,
             "SELECT i.id, string_agg(t.text, E'\\n' ORDER BY t.source COLLATE \"C\") FROM items i"
             " JOIN texts t ON t.item_id = i.id AND t.source IN ('attachment', 'document', 'ocr')"
             " WHERE i.state = 'stored' AND i.kind = ANY(%s)"
-            " GROUP BY i.id, i.kind, i.date, i.rowid HAVING length(string_agg(t.text, E'\\n')) > %s"
-            " ORDER BY i.kind, i.date NULLS FIRST, i.rowid",
+            " GROUP BY i.id, i.kind, i.date, i.path HAVING length(string_agg(t.text, E'\\n')) > %s"
+            " ORDER BY i.kind, i.date NULLS FIRST, i.path COLLATE \"C\"",
             (list(kinds), min_length),
             size=200,
         )
@@ -327,7 +328,7 @@ class PgVerifyQueries:
             "SELECT i.id, i.message_id, coalesce(t.text, '') FROM items i"
             " LEFT JOIN texts t ON t.item_id = i.id AND t.source = 'body' WHERE i.kind = 'email'"
             " AND i.state = 'stored' AND i.message_id IN (SELECT message_id FROM items"
-            " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1) ORDER BY i.message_id, i.rowid",
+            " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1) ORDER BY i.message_id COLLATE \"C\", i.path COLLATE \"C\"",
             size=200,
         )
 
@@ -337,7 +338,7 @@ class PgVerifyQueries:
             for r in self.conn.execute(
                 "SELECT id, sha256 FROM items WHERE state = 'stored' AND kind = ANY(%s)"
                 " AND sha256 IN (SELECT sha256 FROM items WHERE sha256 IS NOT NULL GROUP BY sha256"
-                " HAVING COUNT(*) > 1) ORDER BY rowid",
+                " HAVING COUNT(*) > 1) ORDER BY path COLLATE \"C\"",
                 (list(kinds),),
             )
         ]

@@ -304,11 +304,13 @@ class VerifyQueries:
     def document_texts(self, kinds: Sequence[str], min_length: int) -> Iterator[tuple[str, str]]:
         # A scan's OCR text counts too: a retyped or rescanned copy of a document is a near-duplicate of it.
         # Texts of one item joined in source order (the subquery's order is the one group_concat reads).
+        # Items in path order, not write order: with several workers the order items are written in
+        # changes from run to run, and the near-duplicate groups' joining pairs follow the input order.
         yield from self.conn.execute(
-            "SELECT id, group_concat(text, char(10)) AS joined FROM (SELECT i.id, i.kind, i.date, i.rowid AS r,"
+            "SELECT id, group_concat(text, char(10)) AS joined FROM (SELECT i.id, i.kind, i.date, i.path AS p,"
             " t.text FROM items i JOIN texts t ON t.item_id = i.id AND t.source IN ('attachment', 'document', 'ocr')"
             f" WHERE i.state='stored' AND i.kind IN ({_marks(kinds)}) ORDER BY i.rowid, t.source)"
-            " GROUP BY id HAVING length(joined) > ? ORDER BY kind, date, r",
+            " GROUP BY id HAVING length(joined) > ? ORDER BY kind, date, p",
             (*kinds, min_length),
         )
 
@@ -317,7 +319,7 @@ class VerifyQueries:
             "SELECT i.id, i.message_id, coalesce(t.text, '') FROM items i"
             " LEFT JOIN texts t ON t.item_id = i.id AND t.source = 'body' WHERE i.kind='email'"
             " AND i.state='stored' AND i.message_id IN (SELECT message_id FROM items"
-            " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1) ORDER BY i.message_id, i.rowid"
+            " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1) ORDER BY i.message_id, i.path"
         )
 
     def items_sharing_bytes(self, kinds: Sequence[str]) -> list[tuple[str, str]]:
@@ -326,7 +328,7 @@ class VerifyQueries:
             for r in self.conn.execute(
                 f"SELECT id, sha256 FROM items WHERE state='stored' AND kind IN ({_marks(kinds)})"
                 " AND sha256 IN (SELECT sha256 FROM items WHERE sha256 IS NOT NULL GROUP BY sha256"
-                " HAVING COUNT(*) > 1) ORDER BY rowid",
+                " HAVING COUNT(*) > 1) ORDER BY path",
                 tuple(kinds),
             ).fetchall()
         ]
