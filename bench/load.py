@@ -197,11 +197,17 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="leaklens-load-"))
     work.mkdir(parents=True, exist_ok=True)
     case = work / "case"
-    built = None
-    if not (case / "case.db").exists():
+    if (case / "case.db").exists() and (work / "build.json").exists():
+        built = json.loads((work / "build.json").read_text())
+    elif (case / "case.db").exists():
+        built = None
+    else:
         print(f"building a {args.items:,}-item case in {work} (bench/web.py's generator) ...", flush=True)
         case, built = web.build_case(work, args.items)
+        # As bench/web.py keeps it, so that `web.py --keep DIR` measures this same case.
+        (work / "build.json").write_text(json.dumps(built))
         print(json.dumps(built), flush=True)
+    print(f"case {case}: {built['items']:,} items" if built else f"case {case}", flush=True)
     items, stored = case_ids(case, 20_000, seed=5)
     queries = [q for _, q in web.query_mix()]
     proc, url = web.start_server(case, cache=True)
