@@ -247,7 +247,7 @@ def test_values_postgresql_cannot_hold_and_staged_writes(pg_url, tmp_path) -> No
     item = Item("n1", "dump.zip!/a\x00b.txt", source="dump.zip", name="a\x00b.txt", state="pending")
     assert db.insert_pending([item]) == 1 and db.insert_pending([item]) == 0  # known: left as it is
     (row,) = db.items()
-    assert row["name"] == "a\ufffdb.txt"  # NUL has no place in PostgreSQL text; the blob keeps the bytes
+    assert row["name"] == "a\x00b.txt"  # NUL kept, though PostgreSQL text has none (store/postgres/nul.py)
     db.put_texts([TextRecord("n1", "ocr", "x\x00y", 50.0), TextRecord("n1", "ocr", "last wins", 60.0)])
     assert db.texts_for("n1") == [TextRecord("n1", "ocr", "last wins", 60.0)]
     spec = TableSpec("t_log", key=(), columns=(Column("a"), Column("n", "int")))
@@ -256,6 +256,9 @@ def test_values_postgresql_cannot_hold_and_staged_writes(pg_url, tmp_path) -> No
     keyed = TableSpec("t_keyed", key=("a",), columns=(Column("a"), Column("n", "int")))
     db.put_rows(keyed, [{"a": "x", "n": 1}, {"a": "y", "n": 2}, {"a": "x", "n": 3}])  # one batch, key twice
     assert db.table_rows(keyed) == [{"a": "y", "n": 2}, {"a": "x", "n": 3}]  # replaced rows move last
+    db.put_rows(keyed, [{"a": "q\x00\ufdd0", "n": 6}])  # a declared table's text keeps NUL too
+    assert db.get_row(keyed, ("q\x00\ufdd0",)) == {"a": "q\x00\ufdd0", "n": 6}
+    assert db.delete_rows(keyed, a="q\x00\ufdd0") == 1  # an equality on it matches (its value escaped alike)
     assert db.table_keys(keyed) == {("x",), ("y",)} and db.table_columns(keyed) == {"a", "n"}
     db.begin()
     db.put_rows(keyed, [{"a": "z", "n": 4}])

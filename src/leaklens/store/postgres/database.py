@@ -33,7 +33,7 @@ from ..base import TableSpec, TextRecord, text_source
 from ..index import SearchIndexMixin
 from ..location import without_password
 from ..snapshot import SnapshotMixin
-from . import tables
+from . import nul, tables
 from .annotations import PgAnnotations
 from .integrity import PgIntegrity
 from .investigate import PgInvestigateReads
@@ -49,18 +49,6 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).enco
 
 def _json(value: Any) -> str | None:
     return None if value is None else _ENCODE(value)
-
-
-def _text(value: Any) -> Any:
-    """A value as PostgreSQL can hold it: its text type has no NUL character (a hostile file name or
-    subject can carry one), so NUL becomes U+FFFD there; the original bytes stay in the blob store."""
-    if value.__class__ is str and "\x00" in value:
-        return value.replace("\x00", "\ufffd")
-    return value
-
-
-def _clean(row: Sequence[Any]) -> tuple:
-    return tuple(_text(v) for v in row)
 
 
 def _item(row: Any) -> Item:
@@ -133,7 +121,10 @@ def row_factory(cursor: Any):
     if desc is None:
         return tuple
     index = {c.name: n for n, c in enumerate(desc)}
-    return lambda values: Row(values, index)
+    decode = nul.decoder(cursor)  # text comes back as it went in (NUL kept: store/postgres/nul.py)
+    if decode is None:
+        return lambda values: Row(values, index)
+    return lambda values: Row(decode(values), index)
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -141,11 +132,13 @@ def connect(url: str) -> psycopg.Connection:
     server, a wrong password or a missing database."""
     shown = without_password(url)
     try:
-        return psycopg.connect(url, autocommit=True, row_factory=row_factory, connect_timeout=10)
+        conn = psycopg.connect(url, autocommit=True, row_factory=row_factory, connect_timeout=10)
     except psycopg.ProgrammingError as exc:  # the URL itself cannot be read
         raise LeaklensError(f"bad PostgreSQL URL {shown}: {_first_line(exc)}") from None
     except psycopg.OperationalError as exc:
         raise LeaklensError(f"cannot connect to PostgreSQL at {shown}: {_first_line(exc)}") from None
+    nul.register(conn)  # every str sent is escaped, so that a NUL is kept (store/postgres/nul.py)
+    return conn
 
 
 def _first_line(exc: BaseException) -> str:
@@ -256,7 +249,7 @@ class PostgresStore(SnapshotMixin, SearchIndexMixin, PgAnnotations, PgVerifyQuer
         )
         with self.conn.cursor() as cur, cur.copy(stmt) as copy:
             for row in rows:
-                copy.write_row(_clean(row))
+                copy.write_row(row)
                 n += 1
         return n
 
@@ -283,7 +276,7 @@ class PostgresStore(SnapshotMixin, SearchIndexMixin, PgAnnotations, PgVerifyQuer
         column, for a merge (an upsert, an update) in one statement. A staging table filled by COPY
         would cost a statement more, and emptying it again inside a long transaction grows with every
         batch (the rows deleted there stay until the transaction ends)."""
-        arrays = [list(col) for col in zip(*map(_clean, rows), strict=True)] if rows else [[] for _ in columns]
+        arrays = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in columns]
         fragment = (
             "unnest(" + ", ".join(f"%s::{t}[]" for _, t in columns) + ") WITH ORDINALITY AS s("
             + ", ".join(f'"{c}"' for c, _ in columns) + ", _n)"
@@ -301,7 +294,7 @@ class PostgresStore(SnapshotMixin, SearchIndexMixin, PgAnnotations, PgVerifyQuer
     def add_source(self, root: str, abspath: str, added: str) -> None:
         self.conn.execute(
             "INSERT INTO sources(root, abspath, added) VALUES(%s,%s,%s) ON CONFLICT DO NOTHING",
-            _clean((root, abspath, added)),
+            (root, abspath, added),
         )
 
     def complete_source(self, root: str, when: str) -> None:
@@ -443,7 +436,7 @@ class PostgresStore(SnapshotMixin, SearchIndexMixin, PgAnnotations, PgVerifyQuer
         sets = ", ".join(f"{c}=%s" for c in _COMPLETE_COLUMNS[1:-1]) + ", origin=NULL, ext=COALESCE(%s, ext)"
         with self._atomic():
             row = self.conn.execute(
-                f"UPDATE items SET {sets} WHERE id=%s RETURNING rowid", _clean((*self._completion(result), result.id))
+                f"UPDATE items SET {sets} WHERE id=%s RETURNING rowid", (*self._completion(result), result.id)
             ).fetchone()
             self.conn.execute("DELETE FROM findings WHERE item_id=%s AND stage='ingest'", (result.id,))
             self.conn.execute("DELETE FROM texts WHERE item_id=%s AND source<>'ocr'", (result.id,))

@@ -9,7 +9,8 @@ so that figures, reports and pages list the same things in the same order on bot
 
 JSON values are TEXT (store/postgres/migrations.py) and read with `json_of`: PostgreSQL's json
 refuses to extract anything from a value holding a \\u0000 escape (a hostile header can carry one),
-so that escape is read as U+FFFD there, as the store writes NUL in text columns.
+so that escape is read as U+FFFD there, in SQL only (the figures grouped by a JSON field). Python
+reads the text itself (json.loads), which keeps the NUL, as every text column does (store/postgres/nul.py).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
 
 from ...errors import LeaklensError
 from ...model import Finding
 from ..base import ItemQuery
 from ..conditions import item_condition
 from ..sqlite.investigate import ORDERS, _evidence, _field
+from .nul import decoder
 
 # Text compared or lower-cased byte by byte, as SQLite does (its lower() and upper() touch ASCII only).
 C = 'COLLATE "C"'
@@ -51,12 +52,18 @@ def where_clause(q: ItemQuery) -> tuple[str, list[Any]]:
 _cursor_names = itertools.count()
 
 
+def _tuples(cursor: Any):
+    """psycopg's tuple_row, with text unescaped as the store's Row is (store/postgres/nul.py)."""
+    decode = decoder(cursor)
+    return decode or tuple
+
+
 def stream(conn: psycopg.Connection, query: str, args: Sequence[Any] = (), *, size: int = 2000) -> Iterator[tuple]:
     """The rows of a query as tuples, fetched `size` at a time through a server-side cursor (a read of
     millions of rows never sits whole in memory). WITH HOLD: it works outside a transaction (the store's
     connection is autocommit) and outlives a commit the caller makes while reading."""
     name = f"leaklens_read_{next(_cursor_names)}"
-    with conn.cursor(name, row_factory=tuple_row, withhold=True) as cur:
+    with conn.cursor(name, row_factory=_tuples, withhold=True) as cur:
         cur.itersize = size
         cur.execute(query, args)
         yield from cur
