@@ -3,8 +3,10 @@ as PNGs we encode, in long-lived child processes with a deadline a request (`dra
 browser never gets the file: a PDF viewer, an SVG or an office suite run the document's own
 content; a PNG runs nothing.
 
-Office documents are not drawn yet (Aleph converts them to PDF with LibreOffice, which this machine
-lacks): their preview is the text read at ingest, and the page says so.
+Office documents are converted to PDF by LibreOffice when it is installed, as Aleph does
+(`preview.office`: sandboxed, cached per sha256 in the case folder), and that PDF's pages drawn
+here; without LibreOffice, or when it fails on a document, their preview is the text read at
+ingest, and the page says why.
 """
 
 from __future__ import annotations

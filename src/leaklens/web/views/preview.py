@@ -1,6 +1,7 @@
 """Document preview: a PDF's pages, its layers (switchable) and its revisions side by side, and
 images, always as PNGs leaklens drew (`preview`), never the file itself; office documents as the
-text read at ingest."""
+pages of the PDF LibreOffice makes of them (`preview.office`) when it is installed, else (or when it
+fails on the document) as the text read at ingest, with the reason."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from ... import preview
 from ...investigate import verdict_view
 from ...investigate.items import item_text
+from ...preview import office
 from .. import data
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +56,13 @@ def _describe(case, row) -> dict:
     return preview.describe(case.blobs.path(row["sha256"]), row["mime"], row["sha256"])
 
 
+def _office_pdf(case, row):
+    """The PDF LibreOffice made of an office item (cached in the case folder): what its pages are drawn from."""
+    if (row["size"] or 0) > preview.MAX_PREVIEW_BYTES:
+        raise preview.PreviewError(f"the file is over {preview.MAX_PREVIEW_BYTES >> 20} MB: download it instead")
+    return office.pdf_of(case.root, case.blobs.path(row["sha256"]), row["sha256"], row["mime"])
+
+
 @router.get("/items/{item_id}/preview/{page}.png")
 def preview_png(
     request: Request,
@@ -64,15 +73,20 @@ def preview_png(
     dpi: Annotated[int, Query(ge=30, le=300)] = preview.VIEW_DPI,
 ) -> Response:
     case, row = _stored(request, item_id)
-    if preview.kind_of(row["mime"]) not in ("pdf", "image"):
-        raise HTTPException(404, "Only PDF pages and images are drawn.")
+    kind = preview.kind_of(row["mime"])
+    if kind not in ("pdf", "image") and not (kind == "office" and office.soffice()):
+        raise HTTPException(404, "Only PDF pages, images and (with LibreOffice) office documents are drawn.")
     hidden = parse_off(off)
     try:
         if (row["size"] or 0) > preview.MAX_PREVIEW_BYTES:
             raise preview.PreviewError("the file is too large to draw")
-        png = preview.page_png(
-            case.blobs.path(row["sha256"]), row["mime"], row["sha256"], page, revision=rev, off=hidden, dpi=dpi
-        )
+        if kind == "office":
+            # LibreOffice's PDF has no layers or revisions of the document's own: drawn as it is.
+            png = preview.page_png(_office_pdf(case, row), preview.PDF, row["sha256"], page, dpi=dpi)
+        else:
+            png = preview.page_png(
+                case.blobs.path(row["sha256"]), row["mime"], row["sha256"], page, revision=rev, off=hidden, dpi=dpi
+            )
     except preview.PreviewError as exc:
         raise HTTPException(422, f"This page cannot be drawn: {exc}") from None
     return Response(png, media_type="image/png", headers=PNG_HEADERS)
@@ -102,7 +116,7 @@ def preview_page(
 ) -> HTMLResponse:
     case, row = _stored(request, item_id)
     kind = preview.kind_of(row["mime"])
-    info, error, text = None, None, ""
+    info, error, text, office_error = None, None, "", None
     hidden = parse_off(off)
     if kind in ("pdf", "image"):
         try:
@@ -111,7 +125,14 @@ def preview_page(
                 error = info["error"]  # the file as it is cannot be read (its earlier revisions may)
         except preview.PreviewError as exc:
             error = str(exc)
-    elif kind == "office" or kind is None:
+    elif kind == "office" and office.soffice():
+        try:
+            info = preview.describe(_office_pdf(case, row), preview.PDF, row["sha256"])
+            if not info.get("pages"):
+                raise office.ConvertError(info.get("error") or "LibreOffice's PDF of it has no page")
+        except preview.PreviewError as exc:  # the text below instead, with the reason
+            info, office_error = None, str(exc)
+    if kind == "office" or kind is None:
         text = item_text(case.db, row)
     if info and layers is not None:  # the form: every layer not ticked is hidden
         shown = set(show or ())
@@ -138,6 +159,8 @@ def preview_page(
             kind=kind,
             info=info,
             error=error,
+            office_error=office_error,
+            libreoffice=office.soffice() is not None,
             text=text,
             page=page,
             pages=pages,
