@@ -563,8 +563,10 @@ def test_html_report_shows_recovered_apart(case):
     assert "3 items proven altered (1 altered in transit, original recovered;" in text
     altered = doc.xpath('//section[@id="altered"]')[0]
     articles = altered.xpath("./article")
-    labels = [" ".join(a.xpath('.//p[@class="item-verdict"]//text()')).strip() for a in articles]
-    assert labels[0] == ""  # the unexplained one first
+    # Each item's banner says its verdict, recovered or not (the report's banner is the item page's).
+    labels = [" ".join(a.xpath('./div[contains(@class, "verdict-banner")]//span[@class="vb-verdict"]//text()')).strip()
+              for a in articles]  # fmt: skip
+    assert labels[0] == "Altered"  # the unexplained one first
     assert sorted(labels[1:]) == sorted([recover.IN_TRANSIT_LABEL, recover.ADDED_LABEL])
 
 

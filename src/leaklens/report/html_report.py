@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .. import __version__
 from ..case import Case
 from ..investigate.figures import dashboard, listed
+from ..investigate.verdict_view import banner
 from ..model import VERDICTS
 from ..web import charts  # presentation only: the report draws verdicts as the workbench does
 from ..web.leaktext import leak, leak_plain
@@ -44,6 +45,11 @@ def report_context(case: Case) -> dict[str, Any]:
     s = d["summary"]
     by_verdict = {v: s["by_verdict"].get(v, 0) for v in VERDICTS}
     by_listed = {v: listed(case, v, MAX_LISTED) for v in LISTED_VERDICTS}
+    for _total, items in by_listed.values():
+        for it in items:
+            # The banner the workbench opens each content panel with (verdict, reason, signer), from
+            # the findings just read: the report says of an item what its page says.
+            it["banner"] = banner(it["row"], it["findings"], case.db.verification_of(it["row"]["id"]), it["recovered"])
     return {
         "version": __version__,
         "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
