@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
+from operator import itemgetter
 
 from ..match import norm_url
 from ..table import PostSet
@@ -25,7 +26,10 @@ Event = tuple[Hashable, float, str, int]  # (what was done, when, account, post 
 
 
 def preprocess(text: str) -> str:
-    return " ".join(MENTION.sub("", text.lower()).split())
+    t = text.lower()
+    if "@" in t:  # the pattern matches nothing else: most texts skip the regex
+        t = MENTION.sub("", t)
+    return " ".join(t.split())
 
 
 def repost_events(ps: PostSet, sel: Sequence[int]) -> list[Event]:
@@ -48,9 +52,18 @@ def post_events(ps: PostSet, sel: Sequence[int], min_chars: int = 0) -> list[Eve
 
 
 def link_events(ps: PostSet, sel: Sequence[int]) -> list[Event]:
-    # The toolkit ignores the links inside reposts (they are the original's).
+    # The toolkit ignores the links inside reposts (they are the original's). Each distinct link is
+    # normalised once (a popular link is in thousands of posts).
+    norm: dict[str, str] = {}
+
+    def normal(u: str) -> str:
+        n = norm.get(u)
+        if n is None:
+            n = norm[u] = norm_url(u)
+        return n
+
     return [
-        (norm_url(u), ps.ts[i], ps.account[i], i)
+        (normal(u), ps.ts[i], ps.account[i], i)
         for i in sel
         if not ps.repost_of[i] and ps.ts[i] is not None and ps.account[i]
         for u in dict.fromkeys(ps.urls[i])
@@ -100,14 +113,42 @@ def active_groups(groups: dict[Hashable, list[tuple[float, str, int]]], min_weig
 def network(events: Iterable[Event], window: float, min_weight: int = 1) -> Counter[tuple[str, str]]:
     """Directed weights (a, b) -> a's posts matched by b within the window, over every shared key. With
     `min_weight`, only the edges from accounts with that many posts are counted, as the toolkit selects its
-    user_1 (the weights of those edges are unchanged; lighter edges from them are kept too)."""
-    return network_of_groups(group_events(events), window, min_weight)
+    user_1 (the weights of those edges are unchanged; lighter edges from them are kept too).
+
+    The posts per account and the keys per post are counted over every event, in C; only the events of a key
+    acted on more than once are grouped (most texts and links are posted once: grouping them was most of
+    the time of co-tweet and co-link, for objects that pair no one)."""
+    events = events if isinstance(events, list) else list(events)
+    keys = Counter(map(itemgetter(0), events))
+    shared = [e for e in events if keys[e[0]] > 1]
+    per_post = Counter(map(itemgetter(3), events))
+    heavy = None
+    if min_weight > 1:  # each post once, whatever its keys
+        posts_of = Counter(dict(zip(map(itemgetter(3), events), map(itemgetter(2), events), strict=True)).values())
+        heavy = {a for a, n in posts_of.items() if n >= min_weight}
+    return _network(group_events(shared), window, per_post, heavy)
 
 
 def network_of_groups(
     groups: dict[Hashable, list[tuple[float, str, int]]], window: float, min_weight: int = 1
 ) -> Counter[tuple[str, str]]:
     """`network` over events grouped by their object already (`group_events`); the lists are sorted in place."""
+    per_post = Counter(i for g in groups.values() for _, _, i in g)
+    heavy = None
+    if min_weight > 1:
+        posts_of = Counter({i: a for g in groups.values() for _, a, i in g}.values())  # each post once
+        heavy = {a for a, n in posts_of.items() if n >= min_weight}
+    return _network(groups, window, per_post, heavy)
+
+
+def _network(
+    groups: dict[Hashable, list[tuple[float, str, int]]],
+    window: float,
+    per_post: Counter[int],
+    heavy_accounts: set[str] | None,
+) -> Counter[tuple[str, str]]:
+    """The weights over these groups; `per_post`: each post's keys (over every event, grouped here or not),
+    `heavy_accounts`: the only accounts whose edges are counted (None: every account's)."""
     names: list[str] = []
     ids: dict[str, int] = {}
     for g in groups.values():
@@ -119,12 +160,7 @@ def network_of_groups(
     # Pairs as one integer (a * m + b) counted by Counter.update over a map: the loop over a window's accounts
     # runs in C, which is most of the time when a crowd shares one thing within the window.
     counts: Counter[int] = Counter()
-    per_post = Counter(i for g in groups.values() for _, _, i in g)
-    posts_of = Counter()
-    if min_weight > 1:
-        for a in {i: a for g in groups.values() for _, a, i in g}.values():  # each post once, whatever its keys
-            posts_of[a] += 1
-    heavy = {ids[a] for a, n in posts_of.items() if n >= min_weight} if min_weight > 1 else None
+    heavy = None if heavy_accounts is None else {ids[a] for a in heavy_accounts if a in ids}
     done: set[tuple[int, int]] = set()  # (post, account) counted, for the posts under several keys
     for g in groups.values():
         n = len(g)
