@@ -99,11 +99,10 @@ def _groups_from_edges(
 
 def _windowed(name: str, extract: Callable[[PostSet, Sequence[int]], list]) -> Callable:
     def run(ps: PostSet, sel: Sequence[int], p: Params) -> dict[str, Any]:
-        events = extract(ps, sel)
-        evgroups = networks.group_events(events)
+        evgroups, acted = networks.shared_groups(extract(ps, sel))
         est = window.estimate(evgroups)
         win = p.window if p.window is not None else (est["seconds"] or p.fallback_window)
-        weights = networks.network_of_groups(networks.active_groups(evgroups, p.min_weight), win)
+        weights = networks.network_of_groups(networks.active_groups(evgroups, p.min_weight, acted), win)
         edges = networks.undirected(weights, p.min_weight)
         return {
             "parameters": {

@@ -95,12 +95,24 @@ def group_events(events: Iterable[Event]) -> dict[Hashable, list[tuple[float, st
     return groups
 
 
-def active_groups(groups: dict[Hashable, list[tuple[float, str, int]]], min_weight: int) -> dict[Hashable, list]:
+def shared_groups(events: list[Event]) -> tuple[dict[Hashable, list[tuple[float, str, int]]], Counter[str]]:
+    """(`group_events` of the events whose object was acted on more than once, each account's events counted
+    over all of them). Every reader of the groups passes over an object acted on once (it pairs no one, has
+    no second share for the window's estimate), and most texts and links are posted once: grouping them
+    was most of a method's time. The counts are what `active_groups` keeps accounts by."""
+    keys = Counter(map(itemgetter(0), events))
+    return group_events([e for e in events if keys[e[0]] > 1]), Counter(map(itemgetter(2), events))
+
+
+def active_groups(
+    groups: dict[Hashable, list[tuple[float, str, int]]], min_weight: int, acted: Counter[str] | None = None
+) -> dict[Hashable, list]:
     """`group_events(active_only(events, min_weight))` from the groups already made, less the objects fewer
-    than two such posts acted on (they pair no one): grouping a million events twice was seconds a method."""
+    than two such posts acted on (they pair no one): grouping a million events twice was seconds a method.
+    `acted`: each account's events, when `groups` holds only some of them (`shared_groups`)."""
     if min_weight <= 1:
         return {k: g for k, g in groups.items() if len(g) > 1}
-    n = Counter(a for g in groups.values() for _t, a, _i in g)
+    n = acted if acted is not None else Counter(a for g in groups.values() for _t, a, _i in g)
     out = {}
     for k, g in groups.items():
         if len(g) > 1:
