@@ -65,6 +65,10 @@ def test_nul_and_controls_are_stored_found_and_shown(tmp_path, backend):
     assert page.xpath("string(//pre[@class='body-text']/bdi/span[@class='hidden-char'])") == "NUL"
     (link,) = page.xpath("//section[@aria-labelledby='h-children']//td/a")
     assert link.text_content() == "repNULortU+0001\ufdd0.pdf"
+    # A search hit shows the Subject with its markers too (the index was fed the real string).
+    hits = lxml_html.fromstring(client.get("/search", params={"q": "kingfisher"}).text)
+    (title,) = hits.xpath("//a[@class='hit-title']")
+    assert [m.text for m in title.xpath(".//span[@class='hidden-char']")] == ["NUL", "ESC", "DEL"]
     # The download is the original bytes; its name loses the controls.
     r = client.get(f"/items/{part['id']}/raw")
     assert r.content == b"%PDF-1.4 stub" and "\x00" not in r.headers["content-disposition"]
