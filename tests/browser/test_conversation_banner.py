@@ -1,6 +1,7 @@
 """The verdict where a conversation is read, and in the printed report (issue 16), in Chromium: each
 message of a thread opens with the item page's banner (verdict, one-sentence reason, signer) right
-above its text, and the offline report, printed to PDF, keeps each item's banner in colour."""
+above its text, text beyond a signature's l= is marked unsigned inside it, and the offline report,
+printed to PDF, keeps each item's banner in colour."""
 
 from __future__ import annotations
 
@@ -102,6 +103,11 @@ def test_each_message_opens_with_its_banner_above_its_text(tpage, thread, shots)
         assert b["y"] + b["height"] <= text["y"] + 0.5, mid
         assert box["y"] - 0.5 <= b["y"] and box["x"] - 0.5 <= b["x"], mid
         assert b["x"] + b["width"] <= box["x"] + box["width"] + 0.5, mid
+    # The text appended beyond l= reads as unsigned inside the message, as on the item page.
+    tails = tpage.locator("li.conv-msg pre.body-text .unsigned-tail")
+    assert tails.count() == 1 and tails.inner_text().strip() == APPENDED.decode().strip()
+    assert tpage.locator(f"#m-{thread.ids['c3']} pre.body-text .unsigned-tail").count() == 1
+    assert tails.evaluate("e => getComputedStyle(e).outlineStyle") == "dashed"
     tpage.screenshot(path=str(shots / "conversation-banners.png"), full_page=True)
 
 

@@ -9,10 +9,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from ...case import Case
+from ...investigate import verdict_view
 from ...investigate.compare import compare
 from ...investigate.members import SORTS, members
 from ...investigate.reading import conversation, item_banner
 from .. import data
+from .item_verdict import split_unsigned
 
 router = APIRouter()
 PER_PAGE = 50
@@ -75,8 +78,32 @@ def thread_page(request: Request, item_id: str) -> HTMLResponse:
     row = _row(request, item_id)
     if row["kind"] != "email":
         raise HTTPException(404, "Only an email has a conversation.")
-    c = conversation(request.app.state.pool.get().db, row)
+    case = request.app.state.pool.get()
+    c = conversation(case.db, row)
+    for msg in c["messages"]:
+        msg["signed"], msg["unsigned"], msg["unsigned_apart"] = _unsigned_tail(case, msg)
     return HTMLResponse(request.app.state.render.page(request, "thread.html", c=c, row=row))
+
+
+def _unsigned_tail(case: Case, msg: dict) -> tuple[str, str, str]:
+    """A message's text as (signed, unsigned beyond l=, unsigned that could not be placed in the
+    text), marked as the item page marks it (verdict_view.unsigned_body_from, item_verdict.split_unsigned):
+    appended text reads as unsigned in the conversation too, not only in the banner above it."""
+    text = msg["text"]
+    if msg["kind"] != "email" or not msg["sha256"] or not text:
+        return text, "", ""
+    signatures = verdict_view.signatures_of(case.db, msg["id"])
+    # The bytes are read again only when a signature has l= (most messages: one read of the store).
+    if not any(s.get("l") is not None for s in signatures) or not case.blobs.exists(msg["sha256"]):
+        return text, "", ""
+    raw = case.blobs.read(msg["sha256"])
+    start = verdict_view.unsigned_body_from(raw, signatures)
+    if start is None or start >= len(raw):
+        return text, "", ""
+    if msg["cut"]:  # the tail is past what the page shows of the text: said apart, as it reads
+        return text, "", split_unsigned([], raw[start:])[1]
+    [(signed, unsigned)], apart = split_unsigned([text], raw[start:])
+    return signed, unsigned, apart
 
 
 @router.get("/items/{item_id}/compare/{other_id}", response_class=HTMLResponse, include_in_schema=False)
