@@ -97,12 +97,12 @@ def test_nul_is_kept_on_postgres(tmp_path, pg_url):
     assert hit["subject"] == SUBJECT == on_sqlite.db.search("kingfisher")[1][0]["subject"]
 
 
-def test_the_search_table_in_a_terminal_shows_markers_not_control_bytes(tmp_path):
+def test_the_search_table_in_a_terminal_shows_markers_not_control_bytes(tmp_path, backend):
     from typer.testing import CliRunner
 
     from leaklens.cli import app
 
-    case = _case(tmp_path)
+    case = _case(tmp_path, db=backend)
     out = CliRunner().invoke(app, ["search", "hidden", "--case", str(case.root)], env={"COLUMNS": "250"}).output
     assert "Budget[NUL]hidden [ESC][31mpart[DEL]" in out
     assert "\x00" not in out and "\x1b[31m" not in out
