@@ -62,24 +62,26 @@ def search_with_facets(
     the sum of their groups), or from a plain count when the facets ran out of time."""
     if sort not in SORTS:
         sort = "relevance"
-    hits = store.search_hits(text, limit=limit, offset=offset, sort=sort)
     key = _cache_key(store, text, top)
     outcome = _recall(key)
-    if outcome is None:
-        outcome = _outcome(store, text, top)
+    if outcome is not None:  # the total is known: the page alone (a ranking's top skips what cannot reach it)
+        hits = store.search_hits(text, limit=limit, offset=offset, sort=sort)
+    else:  # the hits and their total in one pass over the matches, then the facets (the store keeps the count)
+        total, hits = store.search(text, limit=limit, offset=offset, sort=sort)
+        key = _cache_key(store, text, top)  # again: that search may have brought the index up to date
+        outcome = _outcome(store, text, top, total)
         _remember(key, outcome)  # a skipped breakdown too: the next ask of this query is not kept waiting
     total, found, complete = outcome
     return total, hits, found, complete
 
 
-def _outcome(store: CaseStore, text: str, top: int) -> Outcome:
-    cheap = store.search_count(text, only_if_cheap=True)
-    if cheap is not None and cheap > FACET_MAX_MATCHES:
+def _outcome(store: CaseStore, text: str, top: int, total: int) -> Outcome:
+    if total > FACET_MAX_MATCHES:
         # Certain to run out of time: do not spend the budget finding that out.
-        return cheap, {}, False
+        return total, {}, False
     got = _compute_facets(store, text, top=top)
     if got is None:
-        return (cheap if cheap is not None else store.search_count(text) or 0), {}, False
+        return total, {}, False
     return got[0], got[1], True
 
 

@@ -154,18 +154,22 @@ class SearchIndex:
             gc.collect(0)
 
     # -- read --------------------------------------------------------------------------
-    def page(self, plan: Plan, *, limit: int, offset: int, sort: str) -> tuple[tantivy.Searcher, list[str]]:
-        """(the searcher it read, the ids of one page of matches in the order asked)."""
+    def page(
+        self, plan: Plan, *, limit: int, offset: int, sort: str, count: bool = False
+    ) -> tuple[tantivy.Searcher, list[str], int | None]:
+        """(the searcher it read, the ids of one page of matches in the order asked, and with `count`
+        the number of matches, counted in the same pass over them; else None: without a count the
+        top of a ranking can skip the matches that cannot reach it)."""
         searcher = self.searcher()
         if limit <= 0:
-            return searcher, []
+            return searcher, [], searcher.search(plan.query, 1, count=True).count if count else None
         if sort == "relevance" and plan.ranked:
-            found = searcher.search(plan.query, limit, count=False, offset=offset)
+            found = searcher.search(plan.query, limit, count=count, offset=offset)
         else:  # an order of a field; relevance without words to rank by: newest first
             field, ascending = ORDER_FIELDS.get(sort, (SORT_DESC, False))
             order = tantivy.Order.Asc if ascending else tantivy.Order.Desc
-            found = searcher.search(plan.query, limit, count=False, offset=offset, order_by_field=field, order=order)
-        return searcher, [searcher.doc(addr).get_first(ID) for _, addr in found.hits]
+            found = searcher.search(plan.query, limit, count=count, offset=offset, order_by_field=field, order=order)
+        return searcher, [searcher.doc(addr).get_first(ID) for _, addr in found.hits], found.count if count else None
 
     def ids(self, plan: Plan, *, limit: int) -> list[str]:
         """The ids of up to `limit` matches, in no particular order (a selection of "all matching")."""
@@ -176,10 +180,12 @@ class SearchIndex:
     def count(self, plan: Plan) -> int:
         return self.searcher().search(plan.query, 1, count=True).count
 
-    def facets(self, plan: Plan, *, top: int) -> tuple[int, Facets]:
-        """(matches, facet -> its `top` values with their matches, most first, then by value)."""
+    def facets(self, plan: Plan, *, top: int, total: int | None = None) -> tuple[int, Facets]:
+        """(matches, facet -> its `top` values with their matches, most first, then by value);
+        `total`: the matches, when the caller has just counted them on this index's last commit."""
         searcher = self.searcher()
-        total = searcher.search(plan.query, 1, count=True).count
+        if total is None:
+            total = searcher.search(plan.query, 1, count=True).count
         # Ask more buckets than shown, so that values tied at the cut are all there to be ordered.
         size = top * 2 + 20
         spec = {

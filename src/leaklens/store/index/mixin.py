@@ -175,17 +175,51 @@ class SearchIndexMixin:
         self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
     ) -> tuple[int, list[dict[str, Any]]]:
         engine = self._search_ready()
-        p = self._plan(engine, text)
-        return engine.count(p), self._hits(engine, p, limit=limit, offset=offset, sort=sort)
+        key = self._count_key(engine, text)  # before the search: a commit meanwhile makes the key unasked
+        hits, total = self._hits(engine, self._plan(engine, text), limit=limit, offset=offset, sort=sort, count=True)
+        self._remember_count(key, total)  # the page's facets ask it next
+        return total, hits
 
     def search_hits(
         self, text: str, *, limit: int = 50, offset: int = 0, sort: str = "relevance"
     ) -> list[dict[str, Any]]:
         engine = self._search_ready()
-        return self._hits(engine, self._plan(engine, text), limit=limit, offset=offset, sort=sort)
+        return self._hits(engine, self._plan(engine, text), limit=limit, offset=offset, sort=sort)[0]
 
-    def _hits(self, engine: SearchIndex, p: Plan, *, limit: int, offset: int, sort: str) -> list[dict[str, Any]]:
-        searcher, ids = engine.page(p, limit=limit, offset=offset, sort=sort if sort in SORTS else "relevance")
+    def _hits(
+        self, engine: SearchIndex, p: Plan, *, limit: int, offset: int, sort: str, count: bool = False
+    ) -> tuple[list[dict[str, Any]], Any]:
+        """(one page of hits, the matches counted in the same pass when `count`, else None)."""
+        sort = sort if sort in SORTS else "relevance"
+        searcher, ids, total = engine.page(p, limit=limit, offset=offset, sort=sort, count=count)
+        return self._hit_rows(searcher, engine, p, ids), total
+
+    # A count is kept for the next ask of the same text on the same commit and tags (the page asks
+    # its hits and total, then its facets, each once a pass over every match of the query).
+    COUNTS_KEPT = 64
+
+    def _count_key(self, engine: SearchIndex, text: str) -> tuple[Any, ...]:
+        # The index's commit and the tags (tag: is answered by the store when searched).
+        return (text, engine.generation(), self.tags_version())  # type: ignore[attr-defined]
+
+    def _remember_count(self, key: tuple[Any, ...], total: int) -> None:
+        counts = self.__dict__.setdefault("_search_counts_", {})
+        if len(counts) >= self.COUNTS_KEPT:
+            counts.clear()
+        counts[key] = total
+
+    def _count(self, engine: SearchIndex, text: str) -> tuple[int, Plan | None]:
+        """(the matches of `text`, its plan if it had to be made): remembered, else counted."""
+        key = self._count_key(engine, text)
+        known = self.__dict__.get("_search_counts_", {}).get(key)
+        if known is not None:
+            return known, None
+        p = self._plan(engine, text)
+        total = engine.count(p)
+        self._remember_count(key, total)
+        return total, p
+
+    def _hit_rows(self, searcher: Any, engine: SearchIndex, p: Plan, ids: list[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
         rows = {r["id"]: dict(r) for r in self.select_items(ItemQuery(ids=tuple(ids)))}  # type: ignore[attr-defined]
@@ -218,19 +252,18 @@ class SearchIndexMixin:
     def search_count(self, text: str, *, only_if_cheap: bool = False) -> int | None:
         # The index counts any query at once (filters are its fields too), so it is always cheap.
         engine = self._search_ready()
-        return engine.count(self._plan(engine, text))
+        return self._count(engine, text)[0]
 
     def search_facets(self, text: str, *, top: int, budget_s: float) -> tuple[int, Facets] | None:
         if budget_s <= 0:
             return None  # spent before it began
         engine = self._search_ready()
-        p = self._plan(engine, text)
         # tantivy cannot be stopped midway: predict from the matches and the rate measured so far.
-        matches = engine.count(p)
+        matches, p = self._count(engine, text)
         if matches / self._facet_rate > budget_s:
             return None
         started = time.perf_counter()
-        got = engine.facets(p, top=top)
+        got = engine.facets(p or self._plan(engine, text), top=top, total=matches)
         spent = time.perf_counter() - started
         if matches > 10_000 and spent > 0:
             type(self)._facet_rate = 0.5 * self._facet_rate + 0.5 * (matches / spent)
