@@ -61,11 +61,12 @@ _KEPT_IN_TEXT = frozenset("\t\n\r")
 # A fast first look: most values hold none of these, and are only escaped.
 _SUSPECT = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
-    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffc\u2800"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufdd0-\ufdef\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffc\ufffe\uffff\u2800"
     "\U000e0000-\U000e0fff\U0001d173-\U0001d17a\U000f0000-\U0010ffff\ud800-\udfff]"
 )
-# Strong right-to-left letters: a value holding one is isolated even with nothing hidden in it.
-_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
+# Strong right-to-left letters: a value holding one is isolated even with nothing hidden in it (not
+# the noncharacters U+FDD0-U+FDEF inside the Arabic presentation forms: they are no letters at all).
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdcf\ufdf0-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
 
 
 def is_hidden(ch: str, *, multiline: bool = False) -> bool:
@@ -78,7 +79,14 @@ def is_hidden(ch: str, *, multiline: bool = False) -> bool:
     cat = unicodedata.category(ch)
     # Cc control, Cf format (bidi, zero-width, tags), Cs lone surrogate, Co private use (a private
     # font's glyph), Zl/Zp separators; variation selectors draw nothing of their own.
-    return cat in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") or 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
+    # Noncharacters (U+FDD0-U+FDEF, U+FFFE/U+FFFF) are never assigned and draw nothing, or a box.
+    return (
+        cat in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+        or 0xFE00 <= cp <= 0xFE0F
+        or 0xE0100 <= cp <= 0xE01EF
+        or 0xFDD0 <= cp <= 0xFDEF
+        or cp in (0xFFFE, 0xFFFF)
+    )
 
 
 def marker_name(ch: str) -> str:
