@@ -29,7 +29,9 @@ def _csv(n: int, start: int = 0) -> str:
         rt = "1" if k % 3 == 0 and k else ""
         text = f'"RT first post, line one\nline two {k % 4}"' if rt else f"post {k} #Tag{k % 5} x.example/{k % 7}"
         created = "" if k % 5 == 0 else str(1490000000 + k % 11)
-        lines.append(f"{k + 1},{t},user{k % 13},u{k % 13},{text},,{rt},,x.example/{k % 7},{created},twitter,tag{k % 5}\n")
+        lines.append(
+            f"{k + 1},{t},user{k % 13},u{k % 13},{text},,{rt},,x.example/{k % 7},{created},twitter,tag{k % 5}\n"
+        )
     return "".join(lines)
 
 
@@ -75,9 +77,7 @@ def test_a_write_makes_the_snapshot_stale(tmp_path, backend):
         _ingest(case, tmp_path, "b.csv", _csv(30, start=50))
         assert case.db.get_meta(snapshot.token_key(POSTS)) != token
         ps = load_posts(case.db)
-        assert len(ps) == 80 and [list(c) for c in case.db.table_snapshot(POSTS, READ, by="part")] == _by_parts(
-            case.db
-        )
+        assert len(ps) == 80 and [list(c) for c in case.db.table_snapshot(POSTS, READ, by="part")] == _by_parts(case.db)
         # A post changed in place (a merge, a deletion) through the store's methods: stale too.
         row = case.db.get_row(POSTS, ("twitter:2",))
         case.db.put_rows(POSTS, [{**row, "text": "changed"}])
@@ -193,3 +193,19 @@ def test_an_empty_table(tmp_path, backend):
         assert [list(c) for c in case.db.table_snapshot(POSTS, READ, by="part")] == [[] for _ in READ]
         assert len(load_posts(case.db)) == 0
         assert len(PostSet()) == 0
+
+
+def test_an_unwritable_folder_and_an_untouched_table_are_served(tmp_path):
+    """A snapshot folder that cannot be made (a file in its place) leaves the read served from the database;
+    a table no write has marked yet (a case from before snapshots) gets a snapshot without a write to it."""
+    with Case.open(tmp_path / "case", create=True) as case:
+        _ingest(case, tmp_path, "a.csv", _csv(25))
+        want = _by_parts(case.db)
+        case.db.conn.execute("DELETE FROM meta WHERE key = ?", (snapshot.token_key(POSTS),))
+        (case.root / snapshot.FOLDER).write_text("not a folder")
+        assert [list(c) for c in case.db.table_snapshot(POSTS, READ, by="part")] == want
+        (case.root / snapshot.FOLDER).unlink()
+        assert [list(c) for c in case.db.table_snapshot(POSTS, READ, by="part")] == want
+        assert _snapshot_files(case) and case.db.get_meta(snapshot.token_key(POSTS)) is None
+        _ingest(case, tmp_path, "b.csv", _csv(5, start=25))  # the first write marks it: stale
+        assert len(load_posts(case.db)) == 30

@@ -203,8 +203,8 @@ def read(path: Path, want: dict[str, Any]) -> list[list[Any]] | None:
         if any(len(c) != header["count"] for c in cols):
             return None
         return cols
-    except (ValueError, KeyError, TypeError, IndexError, struct.error, UnicodeDecodeError):
-        return None
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError, MemoryError, struct.error):
+        return None  # damaged in a way the checks above missed: made again (UnicodeDecodeError is a ValueError)
 
 
 # -- the store's method, for every backend ---------------------------------------------------------
@@ -225,10 +225,9 @@ class SnapshotMixin:
             spec.check_columns([by])
         if self.snapshot_dir is None or store.in_transaction:  # a transaction's rows may yet be rolled back
             return _from_database(store, spec, columns, by)
+        # None for a table no write has touched since snapshots exist: valid until the first write sets one (a
+        # read writes nothing, so a read-only database is served too).
         token = store.get_meta(token_key(spec))
-        if token is None:  # a table written before snapshots: give it a token now
-            touch(store, spec)
-            token = store.get_meta(token_key(spec))
         count = store.count_rows(spec)
         path = path_of(self.snapshot_dir, spec, columns, by)
         want = {"table": spec.name, "version": spec.version, "columns": list(columns), "by": by}
@@ -241,7 +240,7 @@ class SnapshotMixin:
             kinds = [{c.name: c.type for c in spec.columns}[name] for name in columns]
             try:
                 write(path, {**want, "token": token, "count": count}, kinds, cols)
-            except (OSError, ValueError, OverflowError, TypeError):
+            except (OSError, ValueError, OverflowError, TypeError, MemoryError):
                 pass  # no snapshot this time (a full disk, a value it cannot hold): the read is served anyway
         return [c if isinstance(c, list) else list(c) for c in cols]  # lists, as the file gives them
 
