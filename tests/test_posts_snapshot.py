@@ -209,3 +209,19 @@ def test_an_unwritable_folder_and_an_untouched_table_are_served(tmp_path):
         assert _snapshot_files(case) and case.db.get_meta(snapshot.token_key(POSTS)) is None
         _ingest(case, tmp_path, "b.csv", _csv(5, start=25))  # the first write marks it: stale
         assert len(load_posts(case.db)) == 30
+
+
+def test_long_columns_round_trip_through_the_file(tmp_path):
+    """Columns longer than the sample that picks a layout: unique values kept as they are, repeated ones coded,
+    a column unique at its start and repeated after (the sample misjudges it: still the same values)."""
+    n = snapshot.SAMPLE * 3
+    cols = [
+        [f"id{i}" for i in range(n)],
+        [f"acct{i % 7}" for i in range(n)],
+        [f"u{i}" if i < snapshot.SAMPLE else "same" for i in range(n)],
+        [None if i % 9 == 0 else i * 0.5 for i in range(n)],
+    ]
+    path = tmp_path / "t.cols"
+    snapshot.write(path, {"count": n}, ["text", "text", "text", "real"], cols)
+    assert snapshot.read(path, {"count": n}) == cols
+    assert snapshot.read(path, {"count": n + 1}) is None

@@ -45,6 +45,7 @@ FOLDER = "snapshots"
 # Separators tried for a text column's values, in order: the first none of them holds is used.
 SEPARATORS = ("\x00", "\x1f", "\x1e", "\ufdd0", "\U0010fffe")
 ALIGN = 64
+SAMPLE = 2048  # values looked at to tell a column of mostly unique values
 
 
 def token_key(spec: TableSpec) -> str:
@@ -96,8 +97,11 @@ def _encode(kind: str, values: Sequence[Any]) -> tuple[dict[str, Any], dict[str,
         return {"kind": kind}, arrays
     if kind == "json":
         values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-    distinct = list(dict.fromkeys(values))
-    coded = len(distinct) * 2 <= len(values)
+    # Values repeated (accounts, reposted ids): their distinct values once and a code per row; mostly unique
+    # (ids, texts): as they are. A sample says which first, so a column of unique values is not hashed whole.
+    sample = values[:SAMPLE]
+    distinct = None if len(set(sample)) * 2 > len(sample) >= SAMPLE else list(dict.fromkeys(values))
+    coded = distinct is not None and len(distinct) * 2 <= len(values)
     vocab = distinct if coded else list(values)
     none = _nones(vocab)
     strings = vocab if none is None else ["" if v is None else v for v in vocab]
@@ -108,7 +112,7 @@ def _encode(kind: str, values: Sequence[Any]) -> tuple[dict[str, Any], dict[str,
     if none is not None:
         arrays["none"] = none
     if coded:
-        at = {v: i for i, v in enumerate(distinct)}
+        at = dict(zip(distinct, range(len(distinct)), strict=True))
         arrays["codes"] = np.fromiter(map(at.__getitem__, values), dtype=np.int32, count=len(values))
     return {"kind": kind, "sep": sep, "n": len(vocab)}, arrays
 
@@ -142,7 +146,8 @@ def _decode(entry: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[Any]:
 
 def write(path: Path, header: dict[str, Any], kinds: Sequence[str], cols: Sequence[Sequence[Any]]) -> None:
     """Write the columns as a snapshot file (atomically: a temporary file renamed over the old one)."""
-    entries, blobs = [], []
+    entries: list[dict[str, Any]] = []
+    blobs: list[Any] = []
     offset = 0
     for kind, values in zip(kinds, cols, strict=True):
         entry, arrays = _encode(kind, values)
@@ -150,7 +155,7 @@ def write(path: Path, header: dict[str, Any], kinds: Sequence[str], cols: Sequen
         for role, arr in arrays.items():
             arr = np.ascontiguousarray(arr)
             entry["arrays"][role] = {"dtype": arr.dtype.str, "shape": list(arr.shape), "offset": offset}
-            blobs.append(arr.tobytes())
+            blobs.append(arr.data.cast("B"))  # the array's own bytes, not a copy
             offset += arr.nbytes
             pad = -offset % ALIGN
             if pad:
