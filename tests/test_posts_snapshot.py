@@ -225,3 +225,19 @@ def test_long_columns_round_trip_through_the_file(tmp_path):
     snapshot.write(path, {"count": n}, ["text", "text", "text", "real"], cols)
     assert snapshot.read(path, {"count": n}) == cols
     assert snapshot.read(path, {"count": n + 1}) is None
+
+
+def test_fsck_and_the_manifest_leave_the_snapshot_out(tmp_path):
+    """The snapshot is derived data, not evidence: fsck is as clean with it as without it, damaged or not, and
+    the case manifest names the same things."""
+    from leaklens.integrity import fsck, manifest_lines
+
+    with Case.open(tmp_path / "case", create=True) as case:
+        _ingest(case, tmp_path, "a.csv", _csv(30))
+        before = list(manifest_lines(case))
+        load_posts(case.db)
+        (path,) = _snapshot_files(case)
+        path.write_bytes(b"damaged")
+        rep = fsck(case)
+        assert rep.clean, rep.problems
+        assert list(manifest_lines(case)) == before
