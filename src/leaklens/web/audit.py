@@ -43,6 +43,7 @@ class AuditMiddleware:
 
     def __init__(self, app, pool) -> None:
         self.app, self.pool = app, pool
+        self._writer: anyio.CapacityLimiter | None = None  # one audit write at a time, made in the loop
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or not is_action(scope["method"], scope["path"]):
@@ -67,7 +68,11 @@ class AuditMiddleware:
             }
             command = f"{scope['method']} {options['route'] or scope['path']}"
             entry = audit.entry(web_user(scope), "web", command, options)
-            await anyio.to_thread.run_sync(self._write, entry)
+            # Its own thread token: with the requests' (one per core, app.CONCURRENCY) an action
+            # queued twice behind every page, once to run and once to be recorded.
+            if self._writer is None:
+                self._writer = anyio.CapacityLimiter(1)
+            await anyio.to_thread.run_sync(self._write, entry, limiter=self._writer)
 
     def _write(self, entry: dict[str, Any]) -> None:
         try:
