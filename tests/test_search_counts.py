@@ -76,3 +76,20 @@ def test_a_remembered_count_follows_tags_and_index_commits(case, monkeypatch):
     db.clear_findings(("dkim",))
     assert db.search_count("signer:horizon.example") == 0
     assert db.search("signer:horizon.example", limit=5) == (0, [])
+
+
+def test_a_tag_keeps_the_facets_of_queries_without_a_tag_filter(case, monkeypatch):
+    monkeypatch.setattr(webquery, "FACET_CACHE_SIZE", 256)
+    webquery._cache.clear()
+    db = case.db
+    asked = ("printer", "printer -tag:story", "budget OR tag:story")
+    before = {q: webquery.search_with_facets(db, q, limit=1, offset=0, sort="relevance")[0] for q in asked}
+    assert before == {"printer": 5, "printer -tag:story": 5, "budget OR tag:story": 5}
+    seen = _passes(monkeypatch, case)
+    db.add_tag(db.search("printer", limit=1)[1][0]["id"], "story")
+    seen.clear()
+    after = {q: webquery.search_with_facets(db, q, limit=1, offset=0, sort="relevance")[0] for q in asked}
+    assert after == {"printer": 5, "printer -tag:story": 4, "budget OR tag:story": 5}
+    # Only the queries with a tag: filter are counted again; "printer" kept its facets.
+    assert seen == ["page", "page+count", "facets", "page+count", "facets"]
+    webquery._cache.clear()

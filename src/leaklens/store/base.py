@@ -436,8 +436,9 @@ class CaseStore(Protocol):
         `leaklens.query`, or None when that would take longer than `budget_s` seconds."""
         ...
 
-    def search_fingerprint(self) -> tuple[Any, ...]:
-        """A value that changes whenever a search's answer could (new items, findings or tags)."""
+    def search_fingerprint(self, text: str | None = None) -> tuple[Any, ...]:
+        """A value that changes whenever a search's answer could (new items, findings or tags);
+        with `text`, whenever that query's answer could."""
         ...
 
     # -- what the search index (store/index/, whose SearchIndexMixin implements the search methods

@@ -95,7 +95,7 @@ CacheKey = tuple[str, tuple[Any, ...]]
 def _cache_key(store: CaseStore, text: str, top: int) -> CacheKey | None:
     if not FACET_CACHE_SIZE:
         return None
-    return (f"{top}\x00{text}", store.search_fingerprint())
+    return (f"{top}\x00{text}", store.search_fingerprint(text))
 
 
 def _recall(key: CacheKey | None) -> Outcome | None:

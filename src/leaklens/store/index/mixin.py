@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ...errors import UsageError
 from ...query import FILTERS, SORTS, parse
+from ...syntax import Field, Not
 from ..base import Facets, ItemQuery, TextRecord
 from .engine import Busy, SearchIndex
 from .schema import document, meta_of, text_values
@@ -44,6 +46,21 @@ READ_TABLES = tuple({spec.name: spec for f in FILTERS.values() for spec in f.rea
 
 _OPENING = threading.Lock()
 _TIMES = bool(os.environ.get("LEAKLENS_STEP_TIMES"))  # as leaklens.steps: where a run's time goes
+
+
+def _asks_live(text: str) -> bool:
+    """Whether the query has a filter the store answers when searched (tag:); True when it cannot
+    be read (the caller's search says why)."""
+    try:
+        todo = [parse(text).tree]
+    except UsageError:
+        return True
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Field) and FILTERS[node.name].live:
+            return True
+        todo += getattr(node, "nodes", ()) or ([node.node] if isinstance(node, Not) else [])
+    return False
 
 
 class SearchIndexMixin:
@@ -269,13 +286,13 @@ class SearchIndexMixin:
             type(self)._facet_rate = 0.5 * self._facet_rate + 0.5 * (matches / spent)
         return got
 
-    def search_fingerprint(self) -> tuple[Any, ...]:
+    def search_fingerprint(self, text: str | None = None) -> tuple[Any, ...]:
         """The index's commit, the case's content (a change not yet in the index) and its tags (tag:
-        is answered by the store when searched, so a tag changes an answer at once)."""
+        is answered by the store when searched, so a tag changes an answer at once). With `text`:
+        of that query's answer only, so the tags are left out of one without a tag: filter (the
+        workbench's facet cache: a tag written elsewhere cost every other query its facets)."""
         engine = self._search_engine()
-        return (
-            str(engine.path),
-            engine.generation(),
-            *self.content_fingerprint(),  # type: ignore[attr-defined]
-            self.tags_version(),  # type: ignore[attr-defined]
-        )
+        base = (str(engine.path), engine.generation(), *self.content_fingerprint())  # type: ignore[attr-defined]
+        if text is not None and not _asks_live(text):
+            return base
+        return (*base, self.tags_version())  # type: ignore[attr-defined]
