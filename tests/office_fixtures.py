@@ -135,6 +135,60 @@ def noise_docx() -> bytes:
     return out.getvalue()
 
 
+def macro_odt(marker: Path) -> bytes:
+    """An .odt whose Basic macro, bound to the document's OnLoad event, writes the file `marker`: run,
+    it leaves a trace. (The Basic library layout LibreOffice itself saves: Basic/script-lc.xml, the
+    library's script-lb.xml and module, and their folders in the manifest.)"""
+    office_ns = 'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {office_ns} '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'xmlns:ooo="http://openoffice.org/2004/office" xmlns:dom="http://www.w3.org/2001/xml-events" '
+        'office:version="1.2"><office:scripts><office:event-listeners><script:event-listener '
+        'script:language="ooo:script" script:event-name="dom:load" xlink:type="simple" '
+        'xlink:href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document"/>'
+        "</office:event-listeners></office:scripts><office:body><office:text>"
+        "<text:p>A document with an OnLoad macro.</text:p></office:text></office:body></office:document-content>"
+    )
+    module = (
+        '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument '
+        '1.0//EN" "module.dtd"><script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" '
+        f'script:language="StarBasic">Sub Main\n  Open &quot;{marker}&quot; For Output As #1\n'
+        "  Print #1, &quot;ran&quot;\n  Close #1\nEnd Sub\n</script:module>"
+    )
+    library = (
+        '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE library:library PUBLIC "-//OpenOffice.org//DTD OfficeDocument'
+        ' 1.0//EN" "library.dtd"><library:library xmlns:library="http://openoffice.org/2000/library" '
+        'library:name="Standard" library:readonly="false" library:passwordprotected="false">'
+        '<library:element library:name="Module1"/></library:library>'
+    )
+    libraries = (
+        '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE library:libraries PUBLIC "-//OpenOffice.org//DTD '
+        'OfficeDocument 1.0//EN" "libraries.dtd"><library:libraries xmlns:library="http://openoffice.org/2000/library"'
+        ' xmlns:xlink="http://www.w3.org/1999/xlink"><library:library library:name="Standard" library:link="false"/>'
+        "</library:libraries>"
+    )
+    entries = [("/", "application/vnd.oasis.opendocument.text"), ("content.xml", "text/xml"), ("Basic/", ""),
+               ("Basic/Standard/", ""), ("Basic/script-lc.xml", "text/xml"),
+               ("Basic/Standard/script-lb.xml", "text/xml"), ("Basic/Standard/Module1.xml", "text/xml")]  # fmt: skip
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        + "".join(f'<manifest:file-entry manifest:full-path="{p}" manifest:media-type="{t}"/>' for p, t in entries)
+        + "</manifest:manifest>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", content)
+        z.writestr("Basic/script-lc.xml", libraries)
+        z.writestr("Basic/Standard/script-lb.xml", library)
+        z.writestr("Basic/Standard/Module1.xml", module)
+        z.writestr("META-INF/manifest.xml", manifest)
+    return out.getvalue()
+
+
 def build_case(root: Path):
     """A case of a 2-page docx, an xlsx, an odt, an RTF with U+202E and NUL, and a damaged docx
     (its zip cut in half), ingested by the real walker."""

@@ -9,8 +9,10 @@ import hashlib
 import http.server
 import io
 import os
+import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import office_fixtures as of
@@ -26,6 +28,7 @@ from leaklens.web.app import create_app
 
 of.need_libreoffice()
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODT = "application/vnd.oasis.opendocument.text"
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +269,39 @@ def test_an_oversized_output_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(office, "MAX_PDF_BYTES", 64 << 20)  # the control: under a larger cap it converts
     office.convert(blob, DOCX, tmp_path / "out.pdf")
     assert (tmp_path / "out.pdf").stat().st_size > 300_000
+
+
+def _opened_with_macros_allowed(doc: Path, profile: Path, marker: Path, wait: float = 60.0) -> bool:
+    """The control: `doc` opened (not converted) by LibreOffice with macro security Low, as a user
+    who allows macros would; whether its macro wrote `marker` before `wait` s."""
+    xcu = office.profile_xcu((("org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "int", "0"),))
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(xcu)
+    proc = subprocess.Popen([office.soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                             "--norestore", str(doc)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + wait
+        while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        return marker.exists()
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_a_documents_macro_is_not_run_by_the_conversion(tmp_path, monkeypatch):
+    marker = tmp_path / "macro-ran.txt"
+    doc = tmp_path / "macro.odt"
+    doc.write_bytes(of.macro_odt(marker))
+    assert _opened_with_macros_allowed(doc, tmp_path / "low", marker)  # the macro is real and runs
+    marker.unlink()
+    office.convert(doc, ODT, tmp_path / "ours.pdf")
+    assert (tmp_path / "ours.pdf").read_bytes().startswith(b"%PDF-") and not marker.exists()
+    # Even with the profile's macro settings at their lowest, a conversion loads the document hidden,
+    # which LibreOffice opens with MacroExecutionMode NEVER_EXECUTE: the macro still does not run.
+    scripting = "org.openoffice.Office.Common/Security/Scripting"
+    low = ((scripting, "MacroSecurityLevel", "int", "0"), (scripting, "DisableMacrosExecution", "boolean", "false"))
+    monkeypatch.setattr(office, "SETTINGS", low)
+    office.convert(doc, ODT, tmp_path / "low.pdf")
+    assert (tmp_path / "low.pdf").read_bytes().startswith(b"%PDF-") and not marker.exists()

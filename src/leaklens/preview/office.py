@@ -10,7 +10,9 @@ The document is hostile input and LibreOffice a large C++ program, so a conversi
   and LoadEnv::initializeUIDefaults (framework/source/loadenv/loadenv.cxx) gives a hidden load
   MacroExecutionMode NEVER_EXECUTE and UpdateDocMode NO_UPDATE, whatever the security level; the
   profile also sets MacroSecurityLevel 3 (Very high: only macros from trusted locations, of which
-  the profile has none) and DisableMacrosExecution, so that the rule does not rest on that code path;
+  the profile has none) and DisableMacrosExecution, so that the rule does not rest on that code path
+  (measured on 7.4: an .odt whose OnLoad macro writes a file writes it when opened with security
+  Low, and not when converted, even with security Low);
 - no network: LibreOffice 7.4 fetches a docx's linked images during a headless convert (measured: an
   image linked to http://127.0.0.1:PORT/x.png was requested twice, after an OPTIONS), so the profile
   sets BlockUntrustedRefererLinks (no link is loaded from a document outside the trusted locations),
@@ -72,10 +74,11 @@ SETTINGS = (
 )
 
 
-def profile_xcu(settings: tuple[tuple[str, str, str, str], ...] = SETTINGS) -> str:
+def profile_xcu(settings: tuple[tuple[str, str, str, str], ...] | None = None) -> str:
+    """registrymodifications.xcu holding `settings` (None: SETTINGS, as the module has it now)."""
     items = "".join(
         f'<item oor:path="/{node}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>\n'
-        for node, name, _type, value in settings
+        for node, name, _type, value in (SETTINGS if settings is None else settings)
     )
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
             'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
@@ -218,7 +221,8 @@ def _reached_cap(work: Path) -> bool:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """End soffice and whatever it started (soffice.bin, a crash reporter): its whole process group."""
+    """End soffice and whatever it started (soffice.bin, a crash reporter): its whole process group,
+    with SIGKILL (oosplash outlived a SIGTERM from `timeout` by many minutes here, soffice.bin dead)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
