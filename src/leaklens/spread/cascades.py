@@ -104,6 +104,45 @@ def _walk(ps: PostSet, children: dict[str, list[int]], ref: str, j: int | None) 
     return members
 
 
+def _figures(
+    ps: PostSet,
+    children: dict[str, list[int]],
+    kind: dict[int, str],
+    ref: str,
+    j: int | None,
+    t0: float | None,
+    root_time: str,
+    size: int,
+) -> dict[str, Any]:
+    """A shown cascade's figures and edges (after its root's fields, in the order the output gives them)."""
+    ts, account = ps.ts, ps.account
+    members = _walk(ps, children, ref, j)
+    times = sorted(ts[i] for i, _, _ in members if ts[i] is not None)
+    counts = {"repost": 0, "quote": 0, "reply": 0}
+    for i, _, _ in members:
+        counts[kind[i]] += 1
+    out: dict[str, Any] = {
+        "root_platform": ps.platform[j] if j is not None else ref.partition(":")[0],
+        "root_time": root_time,
+        "root_text": ps.text[j][:280] if j is not None else "",
+        "size": size,
+        "depth": max(d for _, d, _ in members),
+        **counts,
+        "accounts": len({account[i] for i, _, _ in members if account[i]}),
+        "within_1min": _within(times, t0, 60),
+        "within_5min": _within(times, t0, 300),
+        "to_half_s": _until(times, t0, 0.5),
+        "to_90pct_s": _until(times, t0, 0.9),
+        "duration_s": (times[-1] - t0) if times and t0 is not None else None,
+    }
+    edges = [(ps.uid[p] if p is not None else ref, ps.uid[i], kind[i]) for i, _, p in members]
+    out["edges"] = edges
+    if len(edges) > MAX_EDGES:  # enough to draw; the figures above count them all
+        out["edges"] = sorted(edges, key=lambda e: e[2] != "reply")[:MAX_EDGES]
+        out["edges_cut"] = True
+    return out
+
+
 def cascades(ps: PostSet, sel: Sequence[int], *, top: int = 50, tree: Tree | None = None) -> dict[str, Any]:
     """`tree`: `build(ps, sel)` when the caller has it already (the analysis shares it with the amplifiers)."""
     children, kind = tree if tree is not None else build(ps, sel)
@@ -114,63 +153,40 @@ def cascades(ps: PostSet, sel: Sequence[int], *, top: int = 50, tree: Tree | Non
         if ref not in child_uids:  # a post that repeats nothing here: the top of its tree
             j = ps.index.get(ref)
             roots.append((ref, j if j is not None and j in chosen else None))
-    out = []
+    # Every cascade's size, start and root account (what the ranking and the root accounts need), then the
+    # figures of the `top` shown, walked again: a dict of figures for each of a million posts' cascades,
+    # dropped but for fifty, was most of this function's time.
     ts, account = ps.ts, ps.account
+    ranked = []
     for ref, j in roots:
         members = _walk(ps, children, ref, j)
         if len(members) + 1 < MIN_SIZE:
             continue
-        times = sorted(ts[i] for i, _, _ in members if ts[i] is not None)
-        t0 = ts[j] if j is not None and ts[j] is not None else (times[0] if times else None)
-        counts = {"repost": 0, "quote": 0, "reply": 0}
-        for i, _, _ in members:
-            counts[kind[i]] += 1
-
-        accounts = {account[i] for i, _, _ in members if account[i]}
-        out.append(
-            {
+        t0 = ts[j] if j is not None and ts[j] is not None else None
+        if t0 is None:  # the root's time unknown: its cascade's first post
+            t0 = min((ts[i] for i, _, _ in members if ts[i] is not None), default=None)
+        ranked.append((len(members) + 1, iso(t0), ref, j, t0))
+    ranked.sort(key=lambda c: (-c[0], c[1]))
+    out = []
+    by_root: dict[str, dict[str, Any]] = {}
+    for k, (size, root_time, ref, j, t0) in enumerate(ranked):
+        root_account = account[j] if j is not None else ""
+        root_author = ps.author[j] if j is not None else ""
+        acct = root_account or "(not in the exports)"
+        r = by_root.setdefault(acct, {"account": acct, "author": root_author, "cascades": 0, "posts": 0})
+        r["cascades"] += 1
+        r["posts"] += size - 1
+        if k < top:
+            c: dict[str, Any] = {
                 "root": ref,
                 "root_in_exports": j is not None,
-                "root_account": account[j] if j is not None else "",
-                "root_author": ps.author[j] if j is not None else "",
-                "root_platform": ps.platform[j] if j is not None else ref.partition(":")[0],
-                "root_time": iso(t0),
-                "root_text": ps.text[j][:280] if j is not None else "",
-                "size": len(members) + 1,
-                "depth": max(d for _, d, _ in members),
-                **counts,
-                "accounts": len(accounts),
-                "within_1min": _within(times, t0, 60),
-                "within_5min": _within(times, t0, 300),
-                "to_half_s": _until(times, t0, 0.5),
-                "to_90pct_s": _until(times, t0, 0.9),
-                "duration_s": (times[-1] - t0) if times and t0 is not None else None,
-                "_root_index": j,
+                "root_account": root_account,
+                "root_author": root_author,
             }
-        )
-    out.sort(key=lambda c: (-c["size"], c["root_time"]))
-    for k, c in enumerate(out):
-        j = c.pop("_root_index")
-        # Edges only for the cascades shown, walked again: making them for every cascade of a million posts
-        # (hundreds of thousands of lists, dropped at once) cost more than the second walk.
-        edges = []
-        if k < top:
-            edges = [
-                (ps.uid[p] if p is not None else c["root"], ps.uid[i], kind[i])
-                for i, _, p in _walk(ps, children, c["root"], j)
-            ]
-        c["edges"] = edges
-        if len(edges) > MAX_EDGES:  # enough to draw; the figures above count them all
-            c["edges"] = sorted(edges, key=lambda e: e[2] != "reply")[:MAX_EDGES]
-            c["edges_cut"] = True
-    by_root: dict[str, dict[str, Any]] = {}
-    for c in out:
-        acct = c["root_account"] or "(not in the exports)"
-        r = by_root.setdefault(acct, {"account": acct, "author": c["root_author"], "cascades": 0, "posts": 0})
-        r["cascades"] += 1
-        r["posts"] += c["size"] - 1
+            c.update(_figures(ps, children, kind, ref, j, t0, root_time, size))
+            out.append(c)
     return {
-        "count": len(out),
-        "cascades": out[:top],
+        "count": len(ranked),
+        "cascades": out,
         "root_accounts": sorted(by_root.values(), key=lambda r: -r["posts"])[:top],
     }
