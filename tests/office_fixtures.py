@@ -68,6 +68,25 @@ def xlsx_bytes() -> bytes:
     return buf.getvalue()
 
 
+def pptx_bytes() -> bytes:
+    """A one-slide presentation (16:9, landscape) with a red rectangle and a title."""
+    from pptx import Presentation
+    from pptx.dml.color import RGBColor
+    from pptx.enum.shapes import MSO_SHAPE
+    from pptx.util import Inches
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    slide = prs.slides.add_slide(prs.slide_layouts[5])
+    slide.shapes.title.text = "Quarterly transfers"
+    box = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(1), Inches(3), Inches(4), Inches(2))
+    box.fill.solid()
+    box.fill.fore_color.rgb = RGBColor(0xFF, 0, 0)
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
 def odt_bytes() -> bytes:
     from odf.opendocument import OpenDocumentText
     from odf.text import P
@@ -190,7 +209,7 @@ def macro_odt(marker: Path) -> bytes:
 
 
 def build_case(root: Path):
-    """A case of a 2-page docx, an xlsx, an odt, an RTF with U+202E and NUL, and a damaged docx
+    """A case of a 2-page docx, an xlsx, a pptx, an odt, an RTF with U+202E and NUL, and a damaged docx
     (its zip cut in half), ingested by the real walker."""
     from leaklens.case import Case
     from leaklens.ingest.walker import ingest
@@ -200,6 +219,7 @@ def build_case(root: Path):
     (dump / "memo.docx").write_bytes(docx_bytes(2))
     (dump / "budget.xlsx").write_bytes(xlsx_bytes())
     (dump / "minutes.odt").write_bytes(odt_bytes())
+    (dump / "slides.pptx").write_bytes(pptx_bytes())
     (dump / "invoice.rtf").write_bytes(rtf_bytes())
     whole = docx_bytes(1, "damaged")
     (dump / "damaged.docx").write_bytes(whole[: len(whole) // 2])

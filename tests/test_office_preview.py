@@ -90,6 +90,12 @@ def test_a_spreadsheet_cell_fill_and_an_odt_are_drawn(client, case):
     assert min(img.convert("L").tobytes()) < 100  # its text, drawn in black
 
 
+def test_a_slide_is_drawn_landscape(client, case):
+    slides = _row(case, "slides.pptx")
+    img = _png(client, f"/items/{slides['id']}/preview/1.png")
+    assert img.width > img.height and _reds(img) > 5000  # 16:9, the red rectangle
+
+
 def test_the_pdf_is_cached_per_sha256_in_the_case_folder_not_among_the_blobs(client, case, monkeypatch):
     memo = _row(case, "memo.docx")
     client.get(f"/items/{memo['id']}/preview")
@@ -305,3 +311,14 @@ def test_a_documents_macro_is_not_run_by_the_conversion(tmp_path, monkeypatch):
     monkeypatch.setattr(office, "SETTINGS", low)
     office.convert(doc, ODT, tmp_path / "low.pdf")
     assert (tmp_path / "low.pdf").read_bytes().startswith(b"%PDF-") and not marker.exists()
+
+
+def test_a_conversion_over_its_memory_cap_fails_in_one_line(tmp_path, monkeypatch):
+    blob = tmp_path / "memo.docx"
+    blob.write_bytes(of.docx_bytes(1, "memory"))
+    monkeypatch.setattr(office, "MAX_MEMORY", 64 << 20)  # LibreOffice cannot even start in 64 MB
+    with pytest.raises(office.ConvertError, match="^LibreOffice (stopped on|could not convert|could not read)"):
+        office.convert(blob, DOCX, tmp_path / "out.pdf")
+    assert not (tmp_path / "out.pdf").exists()
+    monkeypatch.setattr(office, "MAX_MEMORY", 2 << 30)  # the control: the default converts it
+    office.convert(blob, DOCX, tmp_path / "out.pdf")

@@ -18,7 +18,8 @@ The document is hostile input and LibreOffice a large C++ program, so a conversi
   sets BlockUntrustedRefererLinks (no link is loaded from a document outside the trusted locations),
   and where the system allows it (`unshare -n`, root or user namespaces) the process runs in an
   empty network namespace, where no address answers at all;
-- its output capped (RLIMIT_FSIZE: a write past the cap ends the process) and checked to be a PDF.
+- its output capped (RLIMIT_FSIZE: a write past the cap ends the process) and checked to be a PDF,
+  its memory capped (RLIMIT_AS).
 
 The PDF is derived data, kept per sha256 in the case folder (cache/office-pdf/, never beside the
 blobs: fsck lists blobs/ only), so the next view of the document draws without converting; two
@@ -44,6 +45,9 @@ from . import PreviewError
 
 CONVERT_TIMEOUT = 60.0  # a large spreadsheet on a loaded 2-core machine; a request waits this long at worst
 MAX_PDF_BYTES = 256 << 20
+# Address space of LibreOffice (RLIMIT_AS): a document that decompresses into gigabytes fails its
+# conversion instead of taking the server's memory. 20-page documents convert under 1 GB here.
+MAX_MEMORY = 2 << 30
 CONVERSIONS = 2  # LibreOffice processes at once: each takes a core and a few hundred MB
 RETRY_FAILED_AFTER = 600.0  # a document LibreOffice failed on is not tried again for each view
 CACHE_DIR = Path("cache") / "office-pdf"
@@ -154,6 +158,7 @@ def pdf_of(case_root: Path, blob: Path, sha256: str, mime: str, *, timeout: floa
 
 def _limits() -> None:  # in the child, before exec
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_PDF_BYTES, MAX_PDF_BYTES))
+    resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
