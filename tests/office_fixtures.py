@@ -23,7 +23,7 @@ def need_libreoffice() -> None:
     sets LEAKLENS_REQUIRE_LIBREOFFICE=1): there its absence fails the tests."""
     if shutil.which("soffice") or shutil.which("libreoffice"):
         return
-    message = "LibreOffice not installed (apt-get install libreoffice-writer-nogui libreoffice-calc-nogui)"
+    message = "LibreOffice not installed (apt-get install libreoffice-{writer,calc,impress}-nogui)"
     if REQUIRED:
         pytest.fail(message + " and LEAKLENS_REQUIRE_LIBREOFFICE=1", pytrace=False)
     pytest.skip(message, allow_module_level=True)
