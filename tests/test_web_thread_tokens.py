@@ -75,3 +75,27 @@ def test_an_actions_audit_entry_is_written_while_every_request_token_is_taken():
 
     anyio.run(main)
     assert [e["command"] for e in written] == ["POST /api/items/x/tags"]
+
+
+def test_a_tag_call_takes_a_request_token_once(case, monkeypatch):
+    """Its work, and nothing else on the requests' pool (FastAPI checked its return value on it)."""
+    taken: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, limiter=None, **kw):
+        if limiter is None:  # the default limiter: the requests' tokens
+            taken.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, limiter=limiter, **kw)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    [row] = [r for r in case.db.items("name = ?", ("small.txt",))]
+    with TestClient(create_app(case.root)) as client:
+        token = client.get("/api/session").json()["csrf_token"]
+        taken.clear()
+        r = client.post(f"/api/items/{row['id']}/tags", json={"tag": "Story"}, headers={"X-CSRF-Token": token})
+        assert r.status_code == 201 and r.json() == {"tag": "story", "tags": ["story"]}
+        assert len(taken) == 1, taken
+        taken.clear()
+        r = client.delete(f"/api/items/{row['id']}/tags/story", headers={"X-CSRF-Token": token})
+        assert r.status_code == 200 and r.json() == {"tags": []}
+        assert len(taken) == 1, taken
