@@ -180,11 +180,14 @@ def _html_of_old_email(case: Case, sha: str) -> dict[str, Any]:
 
 
 def _received(case: Case, out: Gathered, verifications: Any) -> None:
-    for row in case.db.table_rows(verifications):
-        em = out.emails.get(row["item_id"])
+    # Only the three columns read here: a whole row also carries the signatures' JSON, and reading
+    # and decoding every column was a third of the step at 10,000 emails.
+    ids, received, domains = case.db.table_values(verifications, ("item_id", "received", "domains"))
+    for item_id, hops, signing in zip(ids, received, domains, strict=True):
+        em = out.emails.get(item_id)
         if em is None:
             continue
-        for hop in _json(row.get("received")) or ():
+        for hop in _json(hops) or ():
             if not isinstance(hop, dict):
                 continue
             for key in ("from", "by"):
@@ -193,7 +196,7 @@ def _received(case: Case, out: Gathered, verifications: Any) -> None:
                     out.host(host, em.id, "received", em.date)
             for ip in ips_in(str(hop.get("raw") or "")):
                 out.ip(ip, em.id, "received", em.date)
-        for d in _json(row.get("domains")) or ():
+        for d in _json(signing) or ():
             out.host(str(d), em.id, "dkim", em.date)
 
 

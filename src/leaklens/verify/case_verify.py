@@ -14,6 +14,9 @@ from __future__ import annotations
 import gc
 import json
 import os
+import resource
+import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
@@ -35,6 +38,10 @@ from .message import MessageVerification, verify_message
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
+
+# As leaklens.steps: where a run's time goes (bench/verify.py reads it): the messages step also says
+# how its CPU splits between this process and the workers, and how busy the workers were.
+_TIMES = bool(os.environ.get("LEAKLENS_STEP_TIMES"))
 
 ENGINE_VERSION = "3"  # 3: issue 10 rules (alignment, one header reading, key rules)
 
@@ -82,6 +89,7 @@ class VerifyStats:
     checked: int = 0
     skipped_up_to_date: int = 0
     failed: int = 0  # of those checked, the ones whose check timed out or crashed (a finding says so)
+
 
 # The findings of a check that did not finish: what `--only-failed` checks again.
 UNFINISHED = ("verify.timeout", "verify.crash")
@@ -357,6 +365,8 @@ def check_messages(
 
     if not jobs:
         return stats
+    # From here: the first message's check in this process is part of the step's time.
+    usage = _Usage(min(workers, len(jobs)), cluster is None) if _TIMES else None
     first: list[tuple[str, Stored]] = []
     todo = jobs
     if cluster is None and workers > 1 and len(jobs) >= POOL_MIN:
@@ -376,10 +386,50 @@ def check_messages(
     try:
         with pool:
             outcomes = pool.map(_check, todo, ordered=True, batch=chunk)
+            if usage is not None:
+                outcomes = usage.follow(outcomes)
             record(chain(first, (_stored_outcome(out, timeout, unfinished) for out in outcomes)))
     finally:
         db.commit()
+    if usage is not None:
+        usage.report(len(jobs))
     return stats
+
+
+class _Usage:
+    """Where the messages step's time goes (LEAKLENS_STEP_TIMES): this process's CPU (its thread
+    serving the workers included), the workers' (reaped when the pool closes), and how long the
+    workers spent in a job of the step's wall time: what says whether the workers or this
+    process (reading, writing) hold the step up."""
+
+    def __init__(self, workers: int, local: bool) -> None:
+        self.workers, self.local = workers, local
+        self.wall, self.cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
+        self.children = _cpu(resource.RUSAGE_CHILDREN)
+        self.in_jobs = 0.0
+
+    def follow(self, outcomes: Iterable[Outcome]) -> Iterable[Outcome]:
+        for out in outcomes:
+            self.in_jobs += out.seconds
+            yield out
+
+    def report(self, n: int) -> None:
+        wall = time.perf_counter() - self.wall
+        cpu = _cpu(resource.RUSAGE_SELF) - self.cpu
+        line = f"leaklens: verify.messages: {n:,} checks in {wall:.2f} s; this process {cpu:.2f} CPU-s"
+        if self.local:  # a cluster's workers are not this process's children
+            workers = _cpu(resource.RUSAGE_CHILDREN) - self.children
+            busy = self.in_jobs / (self.workers * wall) if wall else 0.0
+            line += (
+                f", {self.workers} workers {workers:.2f} CPU-s ({workers / max(n, 1) * 1e6:.0f} us/msg),"
+                f" in a job {busy:.0%} of their time"
+            )
+        print(line, file=sys.stderr)
+
+
+def _cpu(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
 
 def _pool(workers: int, init_args: tuple[Any, ...], timeout: float | None, cluster: Cluster | None) -> Executor:
