@@ -9,8 +9,10 @@ evidence (fsck walks blobs/, not this folder; deleting `snapshots/` loses nothin
 Fresh means all of:
   - the table's change token in the database's meta (`snapshot.<table>`) is the one the file was made at.
     Every write the store makes to a table declared `snapshot=True` (put_rows, put_encoded_rows,
-    delete_rows, drop_table) sets a new random token before and after the write, so a file made while a
-    write was under way carries a token that write replaced;
+    delete_rows, drop_table) sets a new random token: on PostgreSQL in the write's own transaction, on
+    SQLite before and after the write (its writes may run outside a transaction), so a file made while a
+    write was under way carries a token that write replaced; a snapshot is only written when the token
+    read before the database's rows is still the one after them;
   - the table's row count is the one the file holds (a write that went around the store's methods);
   - the file's header names the same table version, columns and order, and its CRC-32 over the whole
     payload matches (a damaged file is rebuilt, never trusted).
