@@ -120,11 +120,11 @@ def _failed(label: str, mime: str, error: str) -> TextResult:
 
 
 def _tidy(text: str) -> str:
-    """Line ends normalised, trailing blanks and runs of empty lines dropped, no NULs or lone surrogates.
+    """Line ends normalised, trailing blanks and runs of empty lines dropped, no lone surrogates.
 
-    NUL cannot be stored in PostgreSQL text; lone surrogates cannot be encoded.
+    NUL is kept (issue 16: nothing from the leak is cut at a NUL; the PostgreSQL store escapes it,
+    store/postgres/nul.py, and pages show it as a marker); lone surrogates cannot be encoded.
     """
-    text = text.replace("\x00", "")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     out: list[str] = []
