@@ -19,6 +19,7 @@ from rich.text import Text
 
 from . import __version__
 from .case import DEFAULT_CASE, Case
+from .display import evidence_shown, when
 from .errors import LeaklensError, UsageError
 from .ingest.limits import Limits
 from .jobs import Job, identity_line, recorded
@@ -455,7 +456,7 @@ def search(
             for i, part in enumerate(raw.replace("\x03", "\x02").split("\x02")):
                 snippet.append(leak_plain(part), style="bold yellow" if i % 2 else "")
             t.add_row(
-                (h["date"] or "")[:10],
+                when(h["date"], "day"),
                 escape(leak_plain(h["email_from"] or "")),
                 escape(leak_plain(h["subject"] or h["path"])),
                 snippet,
@@ -633,7 +634,7 @@ def check(
         console.print(f"[bold {colour}]{result.verdict.upper()}[/]  {escape(result.summary)}\n")
         for f in result.findings:
             console.print(f"[bold]{f.code}[/] ({f.severity}): {escape(f.message)}")
-            for k, v in f.evidence.items():
+            for k, v in evidence_shown(f.evidence).items():
                 console.print(f"    {k}: {escape(str(v))[:300]}", style="dim")
     raise typer.Exit({"verified": 0, "altered": 3}.get(result.verdict, 4))
 
@@ -863,11 +864,12 @@ def entities(
         return
     if value is not None:
         console.print(f"[bold]{type} {value}[/bold]: {data['mentions']:,} mentions in {len(data['items']):,} items"
-                      + (f", {data['first']} to {data['last']}" if data["first"] else ""))  # fmt: skip
+                      + (f", {when(data['first'], 'day')} to {when(data['last'], 'day')}"
+                         if data["first"] else ""))  # fmt: skip
         table = Table("item", "kind", "date", "sender", "where")
         for i in data["items"]:
             table.add_row(
-                escape(i["name"] or i["id"]), i["kind"] or "", (i["date"] or "")[:10], escape(i["sender"] or ""),
+                escape(i["name"] or i["id"]), i["kind"] or "", when(i["date"], "day"), escape(i["sender"] or ""),
                 escape(i["mentions"][0]["snippet"]),
             )
         console.print(table)
@@ -963,7 +965,7 @@ def domains(
         for r in rows:
             shown = r["shown"] if r["shown"] == r["domain"] else f"{r['shown']} ({r['domain']})"
             t.add_row(escape(shown), r["target"], ", ".join(r["techniques"]), str(r["score"]),
-                      (r.get("first_seen") or "")[:10], (r.get("last_seen") or "")[:10],
+                      when(r.get("first_seen"), "day"), when(r.get("last_seen"), "day"),
                       escape(ranked.where_text(r)))  # fmt: skip
         console.print(t)
 

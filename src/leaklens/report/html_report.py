@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import __version__
 from ..case import Case
+from ..display import document_fields, evidence_shown, when
 from ..investigate.figures import dashboard, listed
 from ..investigate.verdict_view import banner
 from ..model import VERDICTS
@@ -35,7 +36,15 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(human_size=human_size, pretty_json=pretty_json, leak=leak, leak_plain=leak_plain)
+    env.filters.update(
+        human_size=human_size,
+        pretty_json=pretty_json,
+        leak=leak,
+        leak_plain=leak_plain,
+        when=when,
+        evidence_shown=evidence_shown,
+        document_fields=document_fields,
+    )
     env.globals.update(VERDICTS=VERDICTS, VERDICT_LABELS=charts.VERDICT_LABELS, VERDICT_COLOURS=charts.VERDICT_COLOURS)
     return env
 

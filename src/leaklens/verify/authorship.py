@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from leaklens.addresses import addresses_in, organisational_domain, parse_address_list
+from leaklens.display import quoted_header
 from leaklens.headerblock import HeaderBlock, disagreement, head_of, read_block, unfolded_text
 from leaklens.model import Finding
 from leaklens.verify.verdict import SUSPICIOUS, register_effect
@@ -81,7 +82,7 @@ def check_authorship(raw: bytes, head: bytes | None = None, block: HeaderBlock |
                 "headers.from_unparseable",
                 "warning",
                 f"The From field has no address that can be checked ({parsed.problems[0]}): it reads "
-                f"{value[:200]!r}. A mail program may show an author that no signature check can confirm.",
+                f"{quoted_header(value)}. A mail program may show an author that no signature check can confirm.",
                 {"value": value[:500], "problems": parsed.problems},
             )
         )
@@ -106,7 +107,7 @@ def check_authorship(raw: bytes, head: bytes | None = None, block: HeaderBlock |
             Finding(
                 "headers.display_name_address",
                 "warning",
-                f"The From field shows {first['text']!r}, which looks like {first['looks_like']}, but the "
+                f"The From field shows {quoted_header(first['text'])}, which looks like {first['looks_like']}, but the "
                 f"address it really carries is {out.mailboxes[0]}. Mail programs often show only the "
                 "name: a reader would take it for another sender.",
                 {"from": value[:500], "addresses": out.mailboxes, "misleading": misleading},
@@ -120,7 +121,7 @@ def check_authorship(raw: bytes, head: bytes | None = None, block: HeaderBlock |
                 Finding(
                     "headers.sender_differs",
                     "info",
-                    f"The Sender field ({sender[:200]!r}) names someone other than the From field: the "
+                    f"The Sender field ({quoted_header(sender)}) names someone other than the From field: the "
                     "message was sent on the author's behalf by that sender.",
                     {"sender": sender[:500], "from": out.mailboxes},
                 )

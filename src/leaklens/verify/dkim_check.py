@@ -35,6 +35,8 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 
 from leaklens.addresses import aligned as org_aligned
 from leaklens.addresses import ascii_domain, organisational_domain
+from leaklens.display import quoted_header
+from leaklens.display import when as utc_text
 from leaklens.model import Finding
 from leaklens.verify import canon
 from leaklens.verify.keys import DnsKeySource, KeyArchive, KeyRecord
@@ -483,7 +485,7 @@ def _check_signature(
     weak = ktag == b"rsa" and bits < MIN_KEY_BITS
     info["result"] = "pass"
     info["weak_key"] = weak
-    when = f" The signature is dated {info['t_utc']}." if info["t_utc"] else ""
+    when = f" The signature is dated {utc_text(info['t_utc'], 'second')}." if info["t_utc"] else ""
     window = rec.window_text()
     if window:
         when += (
@@ -530,9 +532,10 @@ def _check_signature(
             _finding(
                 "dkim.expired",
                 "info",
-                f"Signature #{idx + 1} carried an expiry date ({info['x_utc']}) that has passed. "
+                f"Signature #{idx + 1} carried an expiry date ({utc_text(info['x_utc'], 'second')}) that has passed. "
                 "leaklens judges it as "
-                f"of its signing time{' (' + info['t_utc'] + ')' if info['t_utc'] else ''}, when it was "
+                f"of its signing time{' (' + utc_text(info['t_utc'], 'second') + ')' if info['t_utc'] else ''}, "
+                "when it was "
                 "valid: "
                 f"expiry limits how long receivers should trust it, not whether the content was signed.",
                 info,
@@ -606,8 +609,8 @@ def _pass_caveats(
             _finding(
                 "dkim.future_timestamp",
                 "warning",
-                f"Signature #{idx + 1} says it was made on {info['t_utc']}, after the moment it is being "
-                f"checked (tolerance {FUTURE_TOLERANCE_S // 60} minutes): a wrong clock or a crafted "
+                f"Signature #{idx + 1} says it was made on {utc_text(info['t_utc'], 'second')}, after the moment "
+                f"it is being checked (tolerance {FUTURE_TOLERANCE_S // 60} minutes): a wrong clock or a crafted "
                 "signature; it is not counted.",
                 info,
                 t=info["t"],
@@ -675,12 +678,12 @@ def _unsigned_header_findings(
         if covered == 0:
             msg = (
                 f"The {name} header is not covered by the DKIM signature: it could have been changed "
-                f"without breaking the signature. It reads: {unsigned[0][:200]!r}."
+                f"without breaking the signature. It reads: {quoted_header(unsigned[0])}."
             )
         else:
             msg = (
                 f"The message has {present} {name} headers but the signature covers only {covered}: "
-                f"the extra one ({unsigned[0][:200]!r}) was added after signing, and mail programs "
+                f"the extra one ({quoted_header(unsigned[0])}) was added after signing, and mail programs "
                 f"usually show it instead of the signed one."
             )
         out.append(

@@ -12,6 +12,7 @@ from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from ..display import document_fields, evidence_shown, when
 from ..model import VERDICTS
 from . import query as webquery
 from .charts import VERDICT_COLOURS, VERDICT_LABELS
@@ -85,6 +86,9 @@ class Renderer:
             plain_snippet=plain_snippet,
             leak=leak,
             leak_plain=leak_plain,
+            when=when,
+            evidence_shown=evidence_shown,
+            document_fields=document_fields,
         )
         self.env.globals.update(
             VERDICTS=VERDICTS,
