@@ -26,6 +26,8 @@ from leaklens.display import document_fields, evidence_shown, quoted_header, whe
 from leaklens.ingest.walker import ingest
 from leaklens.report.html_report import write_html
 from leaklens.verify.case_verify import verify_case
+from leaklens.verify.rawmail import parse_raw
+from leaklens.verify.recover import list_hints
 from leaklens.web.app import create_app
 
 DOMAIN, SELECTOR = "small.example", "s2017"
@@ -171,6 +173,13 @@ def test_unparseable_from_message_quotes_the_decoded_name(built) -> None:
     assert f.evidence["value"] == NO_ADDRESS_FROM
 
 
+def test_mailing_list_label_decodes_an_encoded_list_name() -> None:
+    raw = (b"List-Id: =?utf-8?q?Liste_Comit=C3=A9?= <comite.lists.example>\r\nFrom: a@lists.example\r\n"
+           b"Subject: x\r\n\r\nbody\r\n")  # fmt: skip
+    hints = list_hints(parse_raw(raw))
+    assert hints.label() == "“Liste Comité” (comite.lists.example)", hints.label()
+
+
 # -- 3. the document metadata panel -----------------------------------------------------------------
 def test_document_fields_drop_empty_fields_and_the_records_own_findings() -> None:
     record = {"family": "ooxml", "author": "P", "company": None, "template": "", "findings": [],
@@ -217,6 +226,7 @@ def test_item_page_and_thread_sidebar_say_utc(built) -> None:
 
 def test_search_hits_members_and_thread_pages_say_utc(built) -> None:
     case, client = built
+    assert "Emails over time (UTC)" in _text(client.get("/").text)
     search = _text(client.get("/search", params={"q": "budget"}).text)
     assert "2017-05-02 UTC" in search
     _no_bare_time(search)
@@ -234,5 +244,6 @@ def test_html_report_dates_say_utc(built) -> None:
     write_html(case, buf)
     text = _text(buf.getvalue())
     assert re.search(r"generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", text), text[:400]
+    assert "Emails over time (UTC)" in text  # the timeline's days are UTC days
     assert "2017-05-03 14:02 UTC" in text  # the memo (16:02 +0200), listed as suspicious
     _no_bare_time(text)

@@ -105,6 +105,14 @@ def document_fields(document: Any) -> Any:
     return out
 
 
+def header_text(value: str) -> str:
+    """A header value with its RFC 2047 encoded words decoded, for a finding message to name."""
+    # Imported here: the CLI imports this module at start, and the mail reader is not light.
+    from .ingest.readers.email_reader import decode_header_value
+
+    return decode_header_value(value)[0]
+
+
 def quoted_header(value: str, limit: int = 200) -> str:
     """A header value as a finding message quotes it: RFC 2047 encoded words decoded, then quoted.
 
@@ -113,8 +121,4 @@ def quoted_header(value: str, limit: int = 200) -> str:
     is lost. Quoted as Python's repr does, so a control character reads as an escape (`\\x00`)
     in the plain-text message, and the page's leak markers show the rest.
     """
-    # Imported here: the CLI imports this module at start, and the mail reader is not light.
-    from .ingest.readers.email_reader import decode_header_value
-
-    text, _ = decode_header_value(value)
-    return repr(text[:limit])
+    return repr(header_text(value)[:limit])

@@ -35,6 +35,7 @@ from typing import Any
 
 from dkim.canonicalization import ALGORITHMS
 
+from leaklens.display import header_text
 from leaklens.model import Finding
 from leaklens.verify.rawmail import RawMail, as_text
 from leaklens.verify.verdict import ALTERED, effect_of, register_effect
@@ -110,7 +111,7 @@ class ListHints:
     def label(self) -> str:
         """How a finding names the list: “Equipe mailing list” (equipe.lists.example, Mailman)."""
         bits = [b for b in (self.list_id if self.name and self.list_id != self.name else None, self.platform) if b]
-        head = f"“{self.name}”" if self.name else "a mailing list"
+        head = f"“{header_text(self.name)}”" if self.name else "a mailing list"  # a List-Id phrase may be encoded
         return head + (f" ({', '.join(bits)})" if bits else "")
 
 
