@@ -247,3 +247,21 @@ def test_html_report_dates_say_utc(built) -> None:
     assert "Emails over time (UTC)" in text  # the timeline's days are UTC days
     assert "2017-05-03 14:02 UTC" in text  # the memo (16:02 +0200), listed as suspicious
     _no_bare_time(text)
+
+
+def test_cli_tables_and_lines_say_utc(built) -> None:
+    case, _ = built
+    run = CliRunner(env={"COLUMNS": "220"})
+    root = str(case.root)
+    search = run.invoke(cli_app, ["search", "--case", root, "budget"])
+    assert search.exit_code == 0, search.output
+    assert "2017-05-02 UTC" in search.output and "2017-05-03 UTC" in search.output, search.output
+    # `timestamp` has a local named `when`: its line must still go through the helper.
+    stamp = run.invoke(cli_app, ["timestamp", "--case", root, _item(case, name="plan.docx"),
+                                 "--at", "2017-07-01T12:00+02:00", "--source", "an archive copy"])  # fmt: skip
+    assert stamp.exit_code == 0, stamp.output
+    assert "existed by 2017-07-01 10:00:00 UTC" in stamp.output, stamp.output
+    audit = run.invoke(cli_app, ["audit", "--case", root])
+    assert audit.exit_code == 0, audit.output
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", audit.output), audit.output
+    _no_bare_time(search.output + stamp.output + audit.output)

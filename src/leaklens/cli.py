@@ -19,7 +19,8 @@ from rich.text import Text
 
 from . import __version__
 from .case import DEFAULT_CASE, Case
-from .display import evidence_shown, when
+from .display import evidence_shown
+from .display import when as utc_text  # `when` is a local name in several commands
 from .errors import LeaklensError, UsageError
 from .ingest.limits import Limits
 from .jobs import Job, identity_line, recorded
@@ -456,7 +457,7 @@ def search(
             for i, part in enumerate(raw.replace("\x03", "\x02").split("\x02")):
                 snippet.append(leak_plain(part), style="bold yellow" if i % 2 else "")
             t.add_row(
-                when(h["date"], "day"),
+                utc_text(h["date"], "day"),
                 escape(leak_plain(h["email_from"] or "")),
                 escape(leak_plain(h["subject"] or h["path"])),
                 snippet,
@@ -670,7 +671,10 @@ def timestamp(
             sha = target
         entry = timestamps.record(c, sha, when, source)
         c.db.commit()
-    console.print(f"recorded: {entry['sha256']} existed by {entry['at']} ({entry['source']}). Run verify again.")
+    console.print(
+        f"recorded: {entry['sha256']} existed by {utc_text(entry['at'], 'second')} ({entry['source']})."
+        " Run verify again."
+    )
 
 
 @app.command("jobs")
@@ -693,7 +697,7 @@ def jobs_command(
                 t.add_column(col, overflow="fold", no_wrap=col in ("job", "started"))
             for j in list_jobs(c):
                 t.add_row(
-                    j["id"], j["command"], j["state"], j["started"], f"{j['seconds'] or 0:,.1f}",
+                    j["id"], j["command"], j["state"], utc_text(j["started"], "second"), f"{j['seconds'] or 0:,.1f}",
                     escape(f"{j['user']}@{j['host']}"), f"{j['done'] or 0:,}", f"{j['rate_avg'] or 0:,.1f}",
                     f"{j['errors_total']:,}", escape(j["reason"] or ""),
                 )  # fmt: skip
@@ -705,7 +709,8 @@ def jobs_command(
     why = f" ({escape(j['reason'])})" if j["reason"] else ""
     console.print(f"[bold]{j['command']}[/bold] job {j['id']}: {j['state']}{why}")
     console.print(
-        f"{j['started']} to {j['ended'] or 'now'} by {escape(str(j['user']))}@{escape(str(j['host']))}: "
+        f"{utc_text(j['started'], 'second')} to {utc_text(j['ended'], 'second') or 'now'} "
+        f"by {escape(str(j['user']))}@{escape(str(j['host']))}: "
         f"{j['done'] or 0:,} items, {j['rate_avg'] or 0:,.1f} items/s on average"
     )
     if j["accounting"] and "items" in j["accounting"]:
@@ -864,12 +869,12 @@ def entities(
         return
     if value is not None:
         console.print(f"[bold]{type} {value}[/bold]: {data['mentions']:,} mentions in {len(data['items']):,} items"
-                      + (f", {when(data['first'], 'day')} to {when(data['last'], 'day')}"
+                      + (f", {utc_text(data['first'], 'day')} to {utc_text(data['last'], 'day')}"
                          if data["first"] else ""))  # fmt: skip
         table = Table("item", "kind", "date", "sender", "where")
         for i in data["items"]:
             table.add_row(
-                escape(i["name"] or i["id"]), i["kind"] or "", when(i["date"], "day"), escape(i["sender"] or ""),
+                escape(i["name"] or i["id"]), i["kind"] or "", utc_text(i["date"], "day"), escape(i["sender"] or ""),
                 escape(i["mentions"][0]["snippet"]),
             )
         console.print(table)
@@ -965,7 +970,7 @@ def domains(
         for r in rows:
             shown = r["shown"] if r["shown"] == r["domain"] else f"{r['shown']} ({r['domain']})"
             t.add_row(escape(shown), r["target"], ", ".join(r["techniques"]), str(r["score"]),
-                      when(r.get("first_seen"), "day"), when(r.get("last_seen"), "day"),
+                      utc_text(r.get("first_seen"), "day"), utc_text(r.get("last_seen"), "day"),
                       escape(ranked.where_text(r)))  # fmt: skip
         console.print(t)
 
@@ -1129,7 +1134,7 @@ def audit(
     for col in ("when", "who", "via", "version", "command", "options", "outcome"):
         t.add_column(col, overflow="fold")
     for e in entries:
-        t.add_row(e["at"], escape(e["who"]), e["via"], e["version"], escape(e["command"]),
+        t.add_row(utc_text(e["at"], "second"), escape(e["who"]), e["via"], e["version"], escape(e["command"]),
                   escape(json.dumps(e["options"], ensure_ascii=False)), e["outcome"] or "")
     console.print(t)
 
