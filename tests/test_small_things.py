@@ -3,7 +3,8 @@ encoded words decoded where a finding quotes a header, a document metadata panel
 fields or a false "findings: none", and every date shown saying its zone (UTC).
 
 Built by the real ingest and verify steps over real files: DKIM-signed mail (dkimpy), a .docx
-written by python-docx; pages read through the web app and the HTML report.
+written by python-docx, on SQLite and PostgreSQL; pages read through the web app, the HTML report
+and the CLI.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _msg(subject: str, date: str, mid: str, reply_to: str | None = None) -> Emai
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Case, object]:
+def built(tmp_path_factory, module_backend) -> tuple[Case, object]:
     root = tmp_path_factory.mktemp("small")
     pem, pub = make_rsa_key()
     first = _msg("Budget vote", "Tue, 02 May 2017 09:00:00 +0200", "v1")
@@ -75,7 +76,7 @@ def built(tmp_path_factory) -> tuple[Case, object]:
     make_docx(dump / "plan.docx", author="Paul Durand", last_by="Paul Durand",
               created=datetime(2017, 6, 1, tzinfo=UTC), modified=datetime(2017, 3, 1, tzinfo=UTC))  # fmt: skip
     keys = key_record_file(root / "keys.txt", pub, SELECTOR, DOMAIN)
-    case = Case.open(root / "case", create=True)
+    case = Case.open(root / "case", create=True, db=module_backend)
     ingest(case, [dump], workers=1)
     verify_case(case, key_files=[keys], workers=1)
     return case, TestClient(create_app(case.root))
