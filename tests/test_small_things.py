@@ -266,3 +266,24 @@ def test_cli_tables_and_lines_say_utc(built) -> None:
     assert audit.exit_code == 0, audit.output
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", audit.output), audit.output
     _no_bare_time(search.output + stamp.output + audit.output)
+
+
+def test_spread_pages_say_utc(tmp_path) -> None:
+    import spread_fixtures as fx
+
+    from leaklens.spread.ingest import ingest_files
+
+    files = fx.build(tmp_path / "exports")
+    with Case.open(tmp_path / "case", create=True) as case:
+        ingest_files(case, [files[k] for k in ("telegram", "v2")])
+        case.db.commit()
+    client = TestClient(create_app(tmp_path / "case"))
+    page = client.get("/spread").text
+    text = _text(page)
+    assert re.search(r"Busiest \w+: \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", text), text[:600]
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", text)  # the first posts' times
+    _no_bare_time(text)
+    post = next(iter(lxml_html.fromstring(page).xpath("//a[starts-with(@href, '/spread/post?')]/@href")))
+    shown = _text(client.get(post).text)
+    assert re.search(r"When ?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", shown), shown[:600]  # <dt>When</dt><dd>...
+    _no_bare_time(shown)
