@@ -287,3 +287,19 @@ def test_spread_pages_say_utc(tmp_path) -> None:
     shown = _text(client.get(post).text)
     assert re.search(r"When ?\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", shown), shown[:600]  # <dt>When</dt><dd>...
     _no_bare_time(shown)
+
+
+def test_header_time_messages_compare_in_utc_and_keep_the_written_offset() -> None:
+    from leaklens.verify.headers import check_headers
+
+    raw = (b"Received: from a.example by mx.small.example; Wed, 03 May 2017 09:00:00 +0000\r\n"
+           b"Date: Tue, 02 May 2017 09:00:00 +0200\r\nFrom: a@small.example\r\nSubject: x\r\n\r\nbody\r\n")  # fmt: skip
+    _, findings = check_headers(parse_raw(raw), published=datetime(2017, 5, 1, 18, 0, tzinfo=UTC))
+    by = {f.code: f for f in findings}
+    skew = by["headers.date_skew"]
+    assert "(2017-05-02 07:00:00 UTC, written 09:00:00 +02:00)" in skew.message, skew.message
+    assert "(2017-05-03 09:00:00 UTC)" in skew.message, skew.message
+    assert skew.evidence["date"] == "2017-05-02T09:00:00+02:00"  # the evidence keeps the header's own offset
+    late = by["headers.date_after_publication"]
+    assert "(2017-05-01 18:00:00 UTC)" in late.message, late.message
+    _no_bare_time(skew.message + late.message)

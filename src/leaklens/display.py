@@ -58,6 +58,19 @@ def when(value: Any, precision: str = "minute") -> str:
     return f"{moment.strftime(pattern)} UTC"
 
 
+def when_quoted(value: datetime) -> str:
+    """A time read from the item's own header, for a finding message: in UTC like every other time,
+    with the offset the header was written in when it is not UTC ("2017-05-02 07:00:00 UTC, written
+    09:00:00 +02:00"), so two times in one sentence compare at a glance and the header still reads
+    as the reader will find it."""
+    shown = when(value, "second")
+    offset = value.utcoffset() if value.tzinfo is not None else None
+    if not offset:
+        return shown
+    written = value.isoformat(timespec="seconds")
+    return f"{shown}, written {written[11:19]} {written[19:]}"
+
+
 def evidence_shown(evidence: Any) -> Any:
     """A finding's evidence as a reader sees it: positions counted from 1, as in the message."""
     if not isinstance(evidence, Mapping):

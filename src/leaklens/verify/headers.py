@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from leaklens.display import when_quoted
 from leaklens.model import Finding
 from leaklens.verify.rawmail import RawMail, as_text
 
@@ -161,9 +162,9 @@ def check_headers(mail: RawMail, published: datetime | None = None) -> tuple[lis
                 Finding(
                     "headers.date_skew",
                     "warning",
-                    f"The Date header ({_iso(date)}) is {_fmt_gap(abs(skew))} {direction} the first "
+                    f"The Date header ({when_quoted(date)}) is {_fmt_gap(abs(skew))} {direction} the first "
                     "server received "
-                    f"the message ({_iso(first.time)}). A wrong sender clock or a delayed queue can "
+                    f"the message ({when_quoted(first.time)}). A wrong sender clock or a delayed queue can "
                     "explain it; so "
                     f"can a back- or forward-dated message.",
                     {
@@ -186,8 +187,8 @@ def check_headers(mail: RawMail, published: datetime | None = None) -> tuple[lis
                 Finding(
                     "headers.date_after_publication",
                     "warning",
-                    f"The message's {what} ({_iso(when)}) is later than the dump's publication "
-                    f"({_iso(pub)}): "
+                    f"The message's {what} ({when_quoted(when)}) is later than the dump's publication "
+                    f"({when_quoted(pub)}): "
                     f"it cannot have been in the dump as published.",
                     {"date": _iso(when), "source": what, "published": _iso(pub)},
                 )
