@@ -328,7 +328,8 @@ class PgVerifyQueries:
             "SELECT i.id, i.message_id, coalesce(t.text, '') FROM items i"
             " LEFT JOIN texts t ON t.item_id = i.id AND t.source = 'body' WHERE i.kind = 'email'"
             " AND i.state = 'stored' AND i.message_id IN (SELECT message_id FROM items"
-            " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1) ORDER BY i.message_id COLLATE \"C\", i.path COLLATE \"C\"",
+            " WHERE message_id IS NOT NULL GROUP BY message_id HAVING COUNT(*) > 1)"
+            " ORDER BY i.message_id COLLATE \"C\", i.path COLLATE \"C\"",
             size=200,
         )
 
