@@ -303,3 +303,20 @@ def test_header_time_messages_compare_in_utc_and_keep_the_written_offset() -> No
     late = by["headers.date_after_publication"]
     assert "(2017-05-01 18:00:00 UTC)" in late.message, late.message
     _no_bare_time(skew.message + late.message)
+
+
+def test_document_after_publication_message_says_utc(tmp_path) -> None:
+    from datetime import timedelta, timezone
+
+    from test_docmeta_formats import DOCX
+
+    from leaklens.verify.doc_checks import check_document
+    from leaklens.verify.docmeta import extract_metadata
+
+    doc = make_docx(tmp_path / "late.docx", author="P", last_by="P",
+                    created=datetime(2017, 5, 1, tzinfo=UTC), modified=datetime(2017, 5, 9, tzinfo=UTC))  # fmt: skip
+    published = datetime(2017, 5, 5, 22, 0, tzinfo=timezone(timedelta(hours=2)))
+    found = check_document(extract_metadata(doc, DOCX), email_date=None, email_verdict=None, published=published,
+                           now=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    late = next(f for f in found if f.code == "doc.after_publication")
+    assert "(2017-05-05 20:00:00 UTC, written 22:00:00 +02:00)" in late.message, late.message

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leaklens.display import when_quoted
 from leaklens.model import Finding
 from leaklens.verify.docmeta.common import DATE_FIELDS, DocMetadata, DocRecord
 from leaklens.verify.neardup import word_diff
@@ -176,7 +177,7 @@ def _after_publication(meta: DocMetadata, published: datetime | None) -> list[Fi
             "doc.after_publication",
             "warning",
             "The document carries a date after the dump was published "
-            f"({published.date().isoformat()}): it was edited after the leak.",
+            f"({when_quoted(published)}): it was edited after the leak.",
             {"effect": "suspicious", "dates": late, "published": published.isoformat()},
         )
     ]
