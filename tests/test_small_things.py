@@ -128,6 +128,9 @@ def test_item_page_evidence_says_the_signature_number_the_message_says(built) ->
         for dd in [dt.getnext()]
     ]
     assert shown and set(shown) == {"#1"}, shown
+    # The raw JSON keeps the stored 0 and says how it counts.
+    notes = [p.text_content() for p in tree.xpath("//details[contains(@class,'f-json')]/p")]
+    assert notes and all("0 is signature #1" in n for n in notes), notes
     # The HTML report draws evidence with the same macro: the same number there.
     buf = io.StringIO()
     write_html(case, buf)
