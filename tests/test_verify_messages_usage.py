@@ -47,16 +47,18 @@ def test_messages_step_reports_its_cpu_split(tmp_path, pem, monkeypatch, capsys)
     verify_case(case, workers=2, documents=False)
     err = capsys.readouterr().err
     m = re.search(
-        r"verify\.messages: ([\d,]+) checks in ([\d.]+) s; this process ([\d.]+) CPU-s, 2 workers ([\d.]+) CPU-s"
+        r"verify\.messages: ([\d,]+) checks in ([\d.]+) s \(first result at ([\d.]+) s, last at ([\d.]+) s\);"
+        r" this process ([\d.]+) CPU-s, 2 workers ([\d.]+) CPU-s"
         r" \((\d+) us/msg\), in a job (\d+)% of their time",
         err,
     )
     assert m, err
-    checks, wall, mine, theirs, per_msg, busy = m.groups()
+    checks, wall, first, last, mine, theirs, per_msg, busy = m.groups()
     assert int(checks.replace(",", "")) == n
     # The workers are this process's children, reaped when the pool closes: their CPU is counted.
     assert float(theirs) > 0 and int(per_msg) > 0
     assert float(wall) > 0 and float(mine) > 0
+    assert 0 <= float(first) <= float(last) <= float(wall)
     assert 0 < int(busy) <= 100
     case.close()
 

@@ -400,23 +400,32 @@ class _Usage:
     """Where the messages step's time goes (LEAKLENS_STEP_TIMES): this process's CPU (its thread
     serving the workers included), the workers' (reaped when the pool closes), and how long the
     workers spent in a job of the step's wall time: what says whether the workers or this
-    process (reading, writing) hold the step up."""
+    process (reading, writing) hold the step up. And when the first and the last result came:
+    the time before the first is the start (this process's first check, the fork), the time after
+    the last the pool's close and the last writes."""
 
     def __init__(self, workers: int, local: bool) -> None:
         self.workers, self.local = workers, local
         self.wall, self.cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
         self.children = _cpu(resource.RUSAGE_CHILDREN)
         self.in_jobs = 0.0
+        self.first = self.last = self.wall
 
     def follow(self, outcomes: Iterable[Outcome]) -> Iterable[Outcome]:
-        for out in outcomes:
+        for n, out in enumerate(outcomes):
+            self.last = time.perf_counter()
+            if not n:
+                self.first = self.last
             self.in_jobs += out.seconds
             yield out
 
     def report(self, n: int) -> None:
         wall = time.perf_counter() - self.wall
         cpu = _cpu(resource.RUSAGE_SELF) - self.cpu
-        line = f"leaklens: verify.messages: {n:,} checks in {wall:.2f} s; this process {cpu:.2f} CPU-s"
+        line = (
+            f"leaklens: verify.messages: {n:,} checks in {wall:.2f} s (first result at {self.first - self.wall:.2f} s,"
+            f" last at {self.last - self.wall:.2f} s); this process {cpu:.2f} CPU-s"
+        )
         if self.local:  # a cluster's workers are not this process's children
             workers = _cpu(resource.RUSAGE_CHILDREN) - self.children
             busy = self.in_jobs / (self.workers * wall) if wall else 0.0
