@@ -212,10 +212,11 @@ def test_rlo_and_nul_in_the_text_are_drawn_and_marked(client, case):
     doc = lxml_html.fromstring(r.text)
     assert doc.xpath("string(//h2[@id='h-page'])").strip() == "Page 1 of 1"
     _png(client, f"/items/{rtf['id']}/preview/1.png")
-    # In the text beside the pages, the override is isolated and shown as a marker, not obeyed.
+    # In the text beside the pages, the override is isolated and shown as a marker, not obeyed, and the
+    # NUL the text keeps (ingest drops none) is shown as a marker too.
     text = doc.xpath("//details[@class='office-text']//pre")[0]
-    assert "\u202e" not in text.text_content()
-    assert text.xpath(".//bdi[@class='leak']/span[@class='hidden-char']/text()") == ["RLO"]
+    assert "\u202e" not in text.text_content() and "\x00" not in text.text_content()
+    assert text.xpath(".//bdi[@class='leak']/span[@class='hidden-char']/text()") == ["RLO", "NUL"]
     assert "Invoice Rapport_" in text.text_content() and "fdp.exe.docx" in text.text_content()
     # The blob LibreOffice read a copy of is byte for byte what was ingested (the NUL kept).
     stored = case.blobs.path(rtf["sha256"]).read_bytes()
