@@ -7,6 +7,7 @@ import json
 import mailbox
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -373,9 +374,13 @@ def _mbox(path: Path, n: int) -> Path:
 
 def _paused_ingest(case: Path, src: Path, flag: Path, *extra: str, at: str = "commit:2") -> subprocess.Popen:
     """An ingest held at its `at` commit until the test removes `flag` (crashpoints: LEAKLENS_PAUSE_AT)."""
-    env = {**os.environ, "LEAKLENS_PAUSE_AT": at, "LEAKLENS_PAUSE_FILE": str(flag)}
+    # PYTHONFAULTHANDLER: a run that hangs is stopped with SIGABRT, which prints every thread's stack.
+    env = {**os.environ, "LEAKLENS_PAUSE_AT": at, "LEAKLENS_PAUSE_FILE": str(flag), "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "leaklens", "ingest", "-q", "--workers", "1", "--case", str(case), *extra, str(src)],
+        # Ctrl-C as a terminal delivers it: a suite started in the background (`nohup make test &`) ignores
+        # SIGINT, and an ignored signal stays ignored in every child, so the ingest would never see it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -419,15 +424,19 @@ def test_a_lost_postgresql_connection_is_loud_and_the_run_resumes(tmp_path, pg_u
 
 
 def test_ctrl_c_marks_the_job_interrupted_and_the_same_command_resumes(tmp_path):
-    import signal
-
     src = _mbox(tmp_path / "box.mbox", 400)
     case = tmp_path / "case"
     flag = tmp_path / "paused"
     proc = _paused_ingest(case, src, flag)
     proc.send_signal(signal.SIGINT)
-    # A hang guard only: on a loaded machine the exit (workers killed, the job marked) once took over 60 s.
-    _, err = proc.communicate(timeout=240)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # a hang: its signal masks and its threads' stacks say where
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        masks = [line for line in status.splitlines() if line.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigIgn"))]
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=30)
+        pytest.fail(f"the interrupted ingest did not end within 120 s; {masks}; its stacks:\n{err[-6000:]}")
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
     with Case.open(case) as c:
