@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.message
 import hashlib
 from pathlib import Path
 
@@ -119,3 +120,16 @@ def differences(a, b, path: str = "", out: list[str] | None = None, limit: int =
     elif a != b:
         out.append(f"{path}: {str(a)[:300]!s} != {str(b)[:300]!s}")
     return out[:limit]
+
+
+def thread_message(sender: str, to: str, subject: str, date: str | None, mid: str, domain: str,
+                   reply_to: str | None = None) -> email.message.EmailMessage:
+    """A message of a conversation: Message-ID `<mid@domain>`, and In-Reply-To/References to `reply_to`'s."""
+    m = email.message.EmailMessage()
+    m["From"], m["To"], m["Subject"] = sender, to, subject
+    if date:
+        m["Date"] = date
+    m["Message-ID"] = f"<{mid}@{domain}>"
+    if reply_to:
+        m["In-Reply-To"] = m["References"] = f"<{reply_to}@{domain}>"
+    return m

@@ -9,7 +9,7 @@ import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from helpers import dkim_signed, key_record_file, make_rsa_key
+from helpers import dkim_signed, key_record_file, make_rsa_key, thread_message
 
 from leaklens.case import Case
 from leaklens.ingest.walker import ingest
@@ -22,17 +22,7 @@ N_FIRST = 7  # the thread (3), the undated, the display-name attack, the budget 
 
 
 def _msg(sender: str, subject: str, date: str | None, mid: str, reply_to: str | None = None) -> EmailMessage:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = f"board@{DOMAIN}"
-    m["Subject"] = subject
-    if date:
-        m["Date"] = date
-    m["Message-ID"] = f"<{mid}@{DOMAIN}>"
-    if reply_to:
-        m["In-Reply-To"] = f"<{reply_to}@{DOMAIN}>"
-        m["References"] = f"<{reply_to}@{DOMAIN}>"
-    return m
+    return thread_message(sender, f"board@{DOMAIN}", subject, date, mid, DOMAIN, reply_to)
 
 
 def _mbox(messages: list[bytes]) -> bytes:

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import dkim_signed, key_record_file, make_rsa_key
+from helpers import dkim_signed, key_record_file, make_rsa_key, thread_message
 from lxml import html as lxml_html
 from test_docmeta_formats import make_docx
 from typer.testing import CliRunner
@@ -41,16 +41,7 @@ NO_ADDRESS_FROM = "=?utf-8?q?Z=C3=A9lie_Bureau?="
 
 
 def _msg(subject: str, date: str, mid: str, reply_to: str | None = None) -> EmailMessage:
-    m = EmailMessage()
-    m["From"] = f"Anne Roy <anne@{DOMAIN}>"
-    m["To"] = f"board@{DOMAIN}"
-    m["Subject"] = subject
-    m["Date"] = date
-    m["Message-ID"] = f"<{mid}@{DOMAIN}>"
-    if reply_to:
-        m["In-Reply-To"] = f"<{reply_to}@{DOMAIN}>"
-        m["References"] = f"<{reply_to}@{DOMAIN}>"
-    return m
+    return thread_message(f"Anne Roy <anne@{DOMAIN}>", f"board@{DOMAIN}", subject, date, mid, DOMAIN, reply_to)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import io
 from email.message import EmailMessage
 from pathlib import Path
 
-from helpers import dkim_signed, key_record_file, make_rsa_key
+from helpers import dkim_signed, key_record_file, make_rsa_key, thread_message
 
 from leaklens.case import Case
 from leaklens.ingest.walker import ingest
@@ -50,16 +50,7 @@ def _sign(pem: bytes, m: EmailMessage) -> bytes:
 
 
 def _message(sender: str, to: str, subject: str, date: str, mid: str, reply_to: str | None = None) -> EmailMessage:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = to
-    m["Subject"] = subject
-    m["Date"] = date
-    m["Message-ID"] = f"<{mid}@{DOMAIN}>"
-    if reply_to:
-        m["In-Reply-To"] = f"<{reply_to}@{DOMAIN}>"
-        m["References"] = f"<{reply_to}@{DOMAIN}>"
-    return m
+    return thread_message(sender, to, subject, date, mid, DOMAIN, reply_to)
 
 
 def docx_bytes(author: str, editor: str, text: str) -> bytes:
