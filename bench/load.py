@@ -220,8 +220,7 @@ def main() -> None:
             tally, wall = drive(url, args.clients, args.seconds, queries, items, stored, seed=2 + run)
             figures["runs"].append(report(f"run {run + 1}, {args.clients} clients", tally, wall))
     finally:
-        proc.terminate()
-        proc.wait(10)
+        web.stop_server(proc)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
 

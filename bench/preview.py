@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from web import fetch, start_server  # noqa: E402  # the same server start and timing as bench/web.py
+from web import fetch, start_server, stop_server  # noqa: E402  # the same server start and timing as bench/web.py
 
 
 def make_pdf(seed: int, pages: int = 20) -> bytes:
@@ -115,11 +115,7 @@ def main() -> None:
                     ocr_page_png(path, "application/pdf", 1)
                     ocr.append(time.perf_counter() - t0)
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop_server(proc)
         print(f"first preview after the server starts:  {ranges(first)}")
         print(f"first page, cold (page + PNG over HTTP): {ranges(cold)}")
         print(f"first page, warm (server caches):        {ranges(warm)}")
@@ -188,11 +184,7 @@ def office_bench(docs: int, rounds: int) -> None:
                         if not started:
                             warm.append(_first_office_page(url, item_id))
                 finally:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
+                    stop_server(proc)
             for d in range(docs):  # the floor: LibreOffice's conversion alone, from the command line
                 out = root / f"bare{rnd}-{d}"
                 t0 = time.perf_counter()

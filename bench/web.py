@@ -307,6 +307,16 @@ def start_server(case: Path, cache: bool) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
 
 
+def stop_server(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """The server started by `start_server` stopped: asked first, killed if it does not go."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def fetch(url: str) -> float:
     t0 = time.perf_counter()
     with urllib.request.urlopen(url, timeout=60) as r:
@@ -416,8 +426,7 @@ def main() -> None:
             rng.shuffle(jobs)
             conc_pv, wall_p = load(jobs, args.clients, get=lambda d: first_page(url, d)) if jobs else ([], 1.0)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop_server(proc)
 
         def flat(d: dict[str, list[float]], klass: str | None = None) -> list[float]:
             return [t for q, ts in d.items() for t in ts if klass is None or cls[q] == klass]
