@@ -335,7 +335,41 @@ def run_toolkit(work: Path, window: float, min_weight: int = 2) -> dict:
             }
         )
     con.close()
+    out["co_link_links_only"] = _toolkit_co_link_links_only(work, window, min_weight)
     return out
+
+
+def _toolkit_co_link_links_only(work: Path, window: float, min_weight: int) -> dict:
+    """The toolkit's co-link network over only the posts that carry a link, compared with ours (not timed).
+    Its CSV reader keeps an empty `urls` field as the link "", so every two accounts posting without a
+    link within the window share a "link" in its co_link network; without those rows the two must agree."""
+    src, links, db = work / "toolkit.csv", work / "toolkit-links.csv", work / "toolkit-links.db"
+    for p in work.glob("toolkit-links.db*"):
+        p.unlink()
+    with open(src, newline="", encoding="utf-8") as f, open(links, "w", newline="", encoding="utf-8") as g:
+        rows, out = csv.reader(f), csv.writer(g)
+        header = next(rows)
+        out.writerow(header)
+        at = header.index("urls")
+        out.writerows(row for row in rows if row[at].strip())
+    cmd = [sys.executable, "-m", "coordination_network_toolkit", str(db)]
+    subprocess.run([*cmd, "preprocess", "--format", "csv", str(links)], check=True, capture_output=True)
+    subprocess.run([*cmd, "compute", "co_link", "--time_window", str(int(window)), "--n_cpus", "2",
+                    "--min_edge_weight", str(min_weight)], check=True, capture_output=True)  # fmt: skip
+    con = sqlite3.connect(db)
+    theirs = {(a, b): w for a, b, w in con.execute("select user_1, user_2, weight from co_link_network") if a != b}
+    con.close()
+    mine = {}
+    with open(work / "mine_co_link.tsv", encoding="utf-8") as f:
+        for line in f:
+            a, b, w = line.rstrip("\n").split("\t")
+            mine[(a, b)] = int(w)
+    return {
+        "edges": len(theirs),
+        "same_edges_and_weights": sum(1 for k, w in mine.items() if theirs.get(k) == w),
+        "only_leaklens": len(mine.keys() - theirs.keys()),
+        "only_toolkit": len(theirs.keys() - mine.keys()),
+    }
 
 
 def _child(*args: str) -> dict:
