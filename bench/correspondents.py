@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from timing import fmt_ms, times  # noqa: E402 - bench/timing.py
 
 
 def mbox(n: int, seed: int = 16) -> bytes:
@@ -59,8 +59,8 @@ def main() -> None:
             print(f"ingest of {args.messages:,} messages: {time.perf_counter() - t0:.1f} s")
             where = ItemQuery(kind="email", state="stored")
             cols = ("email_from", "email_to", "email_cc")
-            base = _times(args.rounds, lambda: list(case.db.count_items_by(cols, where)))
-            print(f"baseline store.count_items_by: {_fmt(base)}")
+            base = times(args.rounds, lambda: list(case.db.count_items_by(cols, where)))
+            print(f"baseline store.count_items_by: {fmt_ms(base)}")
             for label, kw in (
                 ("all", {}),
                 ("dated", {"after": "2017-05-03", "before": "2017-05-10"}),
@@ -74,25 +74,15 @@ def main() -> None:
 
                 g = cold()
                 assert g["emails"] > 0 and len(g["nodes"]) == 40, g["emails"]
-                print(f"read {label:6s} cold: {_fmt(_times(args.rounds, cold))} ({g['emails']:,} emails)")
+                print(f"read {label:6s} cold: {fmt_ms(times(args.rounds, cold))} ({g['emails']:,} emails)")
             g = correspondents(case.db)
             for numbered in (False, True):
-                t = _times(args.rounds, lambda n=numbered: correspondents_svg(g["nodes"], g["directed"], numbered=n))
-                print(f"svg numbered={numbered!s:5s}: {_fmt(t)} ({len(g['directed'])} arrows)")
+                t = times(args.rounds, lambda n=numbered: correspondents_svg(g["nodes"], g["directed"], numbered=n))
+                print(f"svg numbered={numbered!s:5s}: {fmt_ms(t)} ({len(g['directed'])} arrows)")
 
 
-def _times(rounds: int, fn) -> list[float]:
-    out = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
-def _fmt(xs: list[float]) -> str:
-    xs = sorted(xs)
-    return f"median {statistics.median(xs) * 1000:.1f} ms ({xs[0] * 1000:.1f}-{xs[-1] * 1000:.1f})"
 
 
 if __name__ == "__main__":

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from timing import fmt_ms, times  # noqa: E402 - bench/timing.py
 
 
 def mbox(n: int, seed: int = 7) -> bytes:
@@ -55,12 +55,8 @@ def main() -> None:
             ingest(case, [dump], workers=2)
             print(f"ingest of {args.members:,} messages: {time.perf_counter() - t0:.1f} s")
             box = next(iter(case.db.items("name='big.mbox'")))["id"]
-            base = []
-            for _ in range(args.rounds):
-                t = time.perf_counter()
-                case.db.children(box)
-                base.append(time.perf_counter() - t)
-            print(f"baseline store.children() (every full row): {_fmt(base)}")
+            base = times(args.rounds, lambda: case.db.children(box))
+            print(f"baseline store.children() (every full row): {fmt_ms(base)}")
             for sort in SORTS:
                 cold, warm = [], []
                 for _ in range(args.rounds):
@@ -72,12 +68,9 @@ def main() -> None:
                     members(case.db, box, sort=sort, page=8, descending=True)
                     warm.append(time.perf_counter() - t)
                 assert m["total"] == args.members and len(m["members"]) == 50
-                print(f"{sort:8s} cold {_fmt(cold)}; warm {_fmt(warm)}")
+                print(f"{sort:8s} cold {fmt_ms(cold)}; warm {fmt_ms(warm)}")
 
 
-def _fmt(xs: list[float]) -> str:
-    xs = sorted(xs)
-    return f"median {statistics.median(xs) * 1000:.1f} ms ({xs[0] * 1000:.1f}-{xs[-1] * 1000:.1f})"
 
 
 if __name__ == "__main__":

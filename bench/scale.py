@@ -48,6 +48,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from memwatch import Peaks, watch
+from timing import pct  # noqa: E402 - bench/timing.py
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -331,9 +332,6 @@ def load(base: str, mix: list[tuple[str, str, str]], clients: int) -> tuple[dict
     return times, errors, time.perf_counter() - t0
 
 
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
 
 
 def measure_search(case: Path, url: str | None, args, log: Path) -> dict:

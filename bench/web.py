@@ -56,6 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The leaklens measured: this tree's, or a checkout's (set by --compare-with for its second run).
 SRC = Path(os.environ.get("LEAKLENS_BENCH_SRC") or ROOT / "src")
 sys.path.insert(0, str(SRC))
+from timing import pct  # noqa: E402 - bench/timing.py (load.py reads it as web.pct)
+
 ENV = {**os.environ, "PYTHONPATH": str(SRC)}
 
 DOMAIN, SELECTOR = "horizon.example", "bench2017"
@@ -245,9 +247,6 @@ def preview_ids(case: Path) -> list[str]:
     return [i for _, i in sorted(rows, key=lambda r: int(r[0][len("report-") : -len(".pdf")]))]
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def raw_times(case: Path, mix: list[tuple[str, str]], rounds: int) -> dict[str, dict[str, list[float]]]:
