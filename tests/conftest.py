@@ -75,6 +75,12 @@ def pg_url():
     yield from _fresh_database()
 
 
+@pytest.fixture
+def second_pg_url():
+    """Another fresh database, for a test that compares two PostgreSQL cases."""
+    yield from _fresh_database()
+
+
 @pytest.fixture(scope="module")
 def module_pg_url():
     """`pg_url` for a module's fixtures: one fresh database, dropped after the module's tests."""

@@ -52,7 +52,7 @@ def test_near_duplicate_groups_do_not_follow_the_write_order(tmp_path, backend, 
         ((one if k % 2 == 0 else two) / f"note{k}.txt").write_text(text + "\n")
     first = build_case(tmp_path, one, two, name="first", db=backend)
     # A PostgreSQL case is its database: the second case needs a database of its own.
-    other = None if backend is None else request.getfixturevalue("module_pg_url")
+    other = None if backend is None else request.getfixturevalue("second_pg_url")
     second = build_case(tmp_path, two, one, name="second", db=other)
     rowids = [[r["id"] for r in c.db.items("kind='document'")] for c in (first, second)]
     assert rowids[0] != rowids[1] and sorted(rowids[0]) == sorted(rowids[1])  # written in two orders
@@ -62,5 +62,34 @@ def test_near_duplicate_groups_do_not_follow_the_write_order(tmp_path, backend, 
     assert _dup_rows(first) == _dup_rows(second)
     (members, _similarity), *_ = _dup_rows(first)
     assert len(members) == 4
+    for c in (first, second):
+        c.close()
+
+
+def test_the_verified_copy_named_does_not_follow_the_write_order(tmp_path, backend, request):
+    """An item with the bytes of verified items is verified through one of them, and its finding
+    names that one: the first by path, whichever was written first."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    text = "the same bytes in three places\n"
+    (one / "a.txt").write_text(text)
+    (two / "b.txt").write_text(text)
+    (two / "c.txt").write_text(text)
+    first = build_case(tmp_path, one, two, name="first", db=backend)
+    other = None if backend is None else request.getfixturevalue("second_pg_url")
+    second = build_case(tmp_path, two, one, name="second", db=other)
+    named = []
+    for c in (first, second):
+        by_name = {r["name"]: r["id"] for r in c.db.items("kind='document'")}
+        assert sorted(by_name) == ["a.txt", "b.txt", "c.txt"]
+        c.db.set_verdicts([(by_name["a.txt"], "verified"), (by_name["b.txt"], "verified")])
+        c.db.commit()
+        rows = c.db.copies_of_verified()
+        assert [(r["id"], r["copies"]) for r in rows] == [(by_name["c.txt"], 2)]
+        named.append(rows[0]["copy_path"])
+    written = [[r["name"] for r in c.db.items("kind='document'")] for c in (first, second)]
+    assert written[0] != written[1]  # the two cases were written in different orders
+    assert named[0] == named[1] and named[0].endswith("a.txt")
     for c in (first, second):
         c.close()

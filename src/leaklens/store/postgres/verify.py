@@ -66,17 +66,20 @@ _PROVING_DOMAINS = (
     f" AND f.code = 'dkim.pass' AND {_ALIGNED.format(f='f')}"
 )
 # The verified copies of each content first (few, read once), then the items with the same bytes
-# by the sha256 index: SQLite's statement, in the order a planner here runs well.
+# by the sha256 index: SQLite's statement, in the order a planner here runs well. The copy named is
+# the first by path (SQLite's order of text, C), not by write order, which follows the workers.
 _IDENTICAL = f"""
 WITH proven AS (
-    SELECT sha256, MIN(rowid) AS first, COUNT(*) AS n FROM items
+    SELECT sha256, COUNT(*) AS n FROM items
     WHERE state = 'stored' AND verdict = 'verified' AND sha256 IS NOT NULL
     GROUP BY sha256
 )
 SELECT c.id, p.sha256, p.n, copy.id, copy.path, copy.kind, proof.id, proof.path
 FROM proven p
 JOIN items c ON c.sha256 = p.sha256 AND c.state = 'stored' AND c.verdict <> 'verified'
-JOIN items copy ON copy.rowid = p.first
+JOIN items copy ON copy.id = (
+    SELECT v.id FROM items v WHERE v.sha256 = p.sha256 AND v.state = 'stored' AND v.verdict = 'verified'
+    ORDER BY v.path {C}, v.id {C} LIMIT 1)
 LEFT JOIN items proof ON proof.id = (
     SELECT {json_of("f.evidence")}->>'verified_email' FROM findings f
     WHERE f.item_id = copy.id AND f.code = 'dkim.covered_by_parent' ORDER BY f.rowid LIMIT 1)

@@ -70,18 +70,22 @@ _PROVING_DOMAINS = (
     "SELECT item_id, lower(json_extract(evidence, '$.d')) FROM findings WHERE item_id IN"
     " (SELECT value FROM json_each(?)) AND +code = 'dkim.pass' AND json_extract(evidence, '$.aligned')"
 )
+# The verified copy named is the first by path, not by write order: with several workers or a
+# cluster the write order changes from run to run, and the finding's evidence would follow it.
 _IDENTICAL = """
 WITH candidates AS (
     SELECT id, sha256 FROM items WHERE state = 'stored' AND verdict != 'verified' AND sha256 IS NOT NULL
 ), proven AS (
-    SELECT sha256, MIN(rowid) AS first, COUNT(*) AS n FROM items
+    SELECT sha256, COUNT(*) AS n FROM items
     WHERE state = 'stored' AND verdict = 'verified' AND sha256 IN (SELECT sha256 FROM candidates)
     GROUP BY sha256
 )
 SELECT c.id, p.sha256, p.n, copy.id, copy.path, copy.kind, proof.id, proof.path
 FROM candidates c
 JOIN proven p ON p.sha256 = c.sha256
-JOIN items copy ON copy.rowid = p.first
+JOIN items copy ON copy.id = (
+    SELECT v.id FROM items v WHERE v.sha256 = p.sha256 AND v.state = 'stored' AND v.verdict = 'verified'
+    ORDER BY v.path, v.id LIMIT 1)
 LEFT JOIN items proof ON proof.id = (
     SELECT json_extract(f.evidence, '$.verified_email') FROM findings f
     WHERE f.item_id = copy.id AND +f.code = 'dkim.covered_by_parent' LIMIT 1)
