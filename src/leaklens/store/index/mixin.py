@@ -30,7 +30,7 @@ from ...query import FILTERS, SORTS, parse
 from ...syntax import Field, Not
 from ..base import Facets, ItemQuery, TextRecord
 from .engine import Busy, SearchIndex
-from .schema import document, meta_of, text_values
+from .schema import documents, meta_of, text_values
 from .snippets import Snippets
 from .translate import Plan, plan
 
@@ -38,6 +38,7 @@ HIT_FIELDS = ("id", "path", "kind", "verdict", "date", "email_from", "subject", 
 BATCH = 2000  # queued items read from the store at a time
 COMMIT_EVERY = 50_000  # documents between two commits of the index while catching up
 TELL_AFTER = 5000  # a catch-up longer than this says so on stderr when nobody watches its progress
+FRESH_IDS_KEPT = 200_000  # ids remembered as written into an empty index (~100 bytes each)
 
 Progress = Callable[[int, int | None], None]  # (items written, items to write if known)
 # The declared tables whose rows of an item some filter reads (its entities, its languages).
@@ -139,6 +140,11 @@ class SearchIndexMixin:
             if clear:
                 # Committed with the first COMMIT_EVERY documents: until the last, readers see part of it.
                 w.delete_all_documents()
+            # An index emptied here or still empty (a new case's first catch-up) holds no document of
+            # an item but those written since: only those are deleted before being written again
+            # (an item queued twice), not every id looked up in every segment at the commit.
+            # Past FRESH_IDS_KEPT ids, every id is deleted again (always right, memory bounded).
+            fresh: set[str] | None = set() if clear or engine.searcher().num_docs == 0 else None
             while True:
                 if not batch:
                     break
@@ -147,7 +153,12 @@ class SearchIndexMixin:
                 after = batch[-1][1]
                 ids = list(dict.fromkeys(item_id for item_id, _ in batch))  # an item may be queued twice
                 for item_id in ids:
-                    w.delete_documents_by_term("id", item_id)
+                    if fresh is None or item_id in fresh:
+                        w.delete_documents_by_term("id", item_id)
+                if fresh is not None:
+                    fresh.update(ids)
+                    if len(fresh) > FRESH_IDS_KEPT:
+                        fresh = None
                 for doc in self._documents(ids):
                     w.add_document(doc)
                 pending += batch
@@ -170,16 +181,14 @@ class SearchIndexMixin:
 
     def _documents(self, ids: list[str]) -> Iterable[Any]:
         rows = self.select_items(ItemQuery(ids=tuple(ids)))  # type: ignore[attr-defined]
-        items = [dict(r) for r in rows if r["state"] == "stored"]  # a stored item no more: only removed
-        stored = [r["id"] for r in items]
+        stored = [r["id"] for r in rows if r["state"] == "stored"]  # a stored item no more: only removed
         texts = self.texts_of(stored)  # type: ignore[attr-defined]
         findings = self.findings_of(stored)  # type: ignore[attr-defined]
         read: dict[str, dict[str, list[dict[str, Any]]]] = {}  # item id -> table name -> its rows
         for spec in READ_TABLES:
             for row in self.table_rows_in(spec, "item_id", stored):  # type: ignore[attr-defined]
                 read.setdefault(row["item_id"], {}).setdefault(spec.name, []).append(row)
-        for r in items:
-            yield document(r, texts.get(r["id"], []), findings.get(r["id"], []), read.get(r["id"], {}))
+        return documents(rows, texts, findings, read)
 
     # -- the CaseStore search methods ------------------------------------------------------
     def _plan(self, engine: SearchIndex, text: str) -> Plan:

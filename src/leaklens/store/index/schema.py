@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,13 @@ def stem_fields_of(tables: Mapping[str, Sequence[Mapping[str, Any]]] | None) -> 
     Stemming is most of an index update's cost (two Snowball stemmers over every word cost 5x the
     rest of a document), and stems of a language the text is not in only conflate unrelated words;
     queries ask every stem field, so a word still finds its stems in the text's own language."""
-    langs = {r.get("lang") for r in (tables or {}).get(TEXT_SCANS_TABLE, ())}
+    scans = tables.get(TEXT_SCANS_TABLE) if tables else None
+    if not scans:
+        return _ALL_STEM_FIELDS
+    if len(scans) == 1:  # most items: one text
+        own_field = STEM_FIELD_OF_LANG.get(scans[0].get("lang"))  # type: ignore[arg-type]
+        return (own_field,) if own_field else _ALL_STEM_FIELDS
+    langs = {r.get("lang") for r in scans}
     own = tuple(dict.fromkeys(STEM_FIELD_OF_LANG[lang] for lang in langs if lang in STEM_FIELD_OF_LANG))
     return tuple(n for n in _ALL_STEM_FIELDS if n in own) if own else _ALL_STEM_FIELDS
 
@@ -208,7 +214,12 @@ def filter_terms(ff: FilterField, raw: Iterable[Any]) -> list[Any]:
 
 
 # (field, its values, how a value becomes a term), once: documents are made by the thousand.
-_WRITERS = [(ff.field, ff.filter.values, _normaliser(ff)) for ff in FILTER_FIELDS.values() if ff.filter.values]
+# A filter whose values are one column of the item (`query.column`) names it: read without a call.
+_WRITERS = [
+    (ff.field, ff.filter.values, _normaliser(ff), getattr(ff.filter.values, "column", None))
+    for ff in FILTER_FIELDS.values()
+    if ff.filter.values
+]
 _FACET_WRITERS = [(FACET_FIELDS[f.name], f.facet_values) for f in FACETS if f.facet_values is not None]
 
 
@@ -244,10 +255,18 @@ def meta_of(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+_SOURCE_ORDER = {s: n for n, s in enumerate(TEXT_SOURCES)}
+
+
+def _source_rank(t: TextRecord) -> int:
+    return _SOURCE_ORDER.get(t.source, len(_SOURCE_ORDER))
+
+
 def body_text(texts: Sequence[TextRecord]) -> str:
     """Every text read from the item (body, attachment, document, OCR), in that order."""
-    order = {s: n for n, s in enumerate(TEXT_SOURCES)}
-    return "\n".join(t.text for t in sorted(texts, key=lambda t: order.get(t.source, len(order))) if t.text)
+    if len(texts) == 1:  # most items: one text, nothing to order or join
+        return texts[0].text or ""
+    return "\n".join(t.text for t in sorted(texts, key=_source_rank) if t.text)
 
 
 def names_text(item: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
@@ -269,29 +288,55 @@ def text_values(item: Mapping[str, Any], texts: Sequence[TextRecord], meta: Mapp
     }
 
 
-def document(
-    item: Mapping[str, Any],
+def documents(
+    rows: Iterable[Mapping[str, Any]],
+    texts: Mapping[str, Sequence[TextRecord]],
+    findings: Mapping[str, Sequence[Finding]],
+    tables: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+) -> Iterator[tantivy.Document]:
+    """The index's document of each stored item of `rows` (the store's rows), with its texts, findings
+    and rows of the tables the filters read, each looked up by its id: a batch read from the store,
+    each row copied once and its meta read once."""
+    no_tables: dict[str, Sequence[Mapping[str, Any]]] = {}
+    for row in rows:
+        item = dict(row)
+        if item["state"] != "stored":  # a stored item no more: only removed from the index
+            continue
+        item_id = item["id"]
+        item["meta"] = meta_of(item["meta"])
+        fields = _fields(item, texts.get(item_id, ()), findings.get(item_id, ()), tables.get(item_id, no_tables))
+        yield tantivy.Document.from_dict(fields, SCHEMA)
+
+
+def _fields(
+    item: dict[str, Any],
     texts: Sequence[TextRecord],
     findings: Sequence[Finding],
-    tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-) -> tantivy.Document:
-    """The index's document of one stored item (`tables`: its rows of the tables the filters read).
-
-    Made as one dict of field -> values, handed to tantivy in one call (a call per value cost more
-    than the values' own work)."""
-    meta = meta_of(item.get("meta"))
-    facts = ItemFacts({**item, "meta": meta}, findings, tables or {})
+    tables: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> dict[str, list[Any]]:
+    """The document's field -> values of one item (`item`: its own copy, `meta` read), handed to
+    tantivy in one call (a call per value cost more than the values' own work)."""
+    meta = item["meta"]
+    facts = ItemFacts(item, findings, tables)
     fields: dict[str, list[Any]] = {ID: [item["id"]]}
     values = text_values(item, texts, meta)
     for name, value in values.items():
         if value:
             fields[name] = [value]
-    said = "\n".join(filter(None, (values["subject"], values["body"])))
+    subject, body = values["subject"], values["body"]
+    said = f"{subject}\n{body}" if subject and body else subject or body
     if said:
         for name in stem_fields_of(tables):
             fields[name] = [said]
-    for name, values, norm in _WRITERS:
-        terms = [norm(v if type(v) is str else str(v)) for v in values(facts) if v is not None and v != ""]
+    for name, values_of, norm, col in _WRITERS:
+        if col is not None:  # one column's value: read here, without a call and a tuple around it
+            v = item.get(col)
+            if v is not None and v != "":
+                term = norm(v if type(v) is str else str(v))
+                if term is not None:  # a value that is no day: no term
+                    fields[name] = [term]
+            continue
+        terms = [norm(v if type(v) is str else str(v)) for v in values_of(facts) if v is not None and v != ""]
         if len(terms) > 1:
             terms = list(dict.fromkeys(terms))  # once each
         if terms:
@@ -300,8 +345,8 @@ def document(
                 if not terms:
                     continue
             fields[name] = terms
-    for name, values in _FACET_WRITERS:
-        got = list(dict.fromkeys(str(v) for v in values(facts) if v not in (None, "")))
+    for name, values_of in _FACET_WRITERS:
+        got = list(dict.fromkeys(str(v) for v in values_of(facts) if v not in (None, "")))
         if got:
             fields[name] = got
     date, rowid = item.get("date") or "", int(item.get("rowid") or 0)
@@ -310,4 +355,4 @@ def document(
     fields[SORT_SIZE] = [max(0, int(item.get("size") or 0))]
     fields[SORT_SENDER] = [sender_key(item.get("email_from") or "")]
     fields[SORT_VERDICT] = [VERDICT_RANK.get(item.get("verdict") or "", len(VERDICT_RANK))]
-    return tantivy.Document.from_dict(fields, SCHEMA)
+    return fields
