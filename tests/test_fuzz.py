@@ -168,3 +168,27 @@ def test_the_atheris_runner_runs_a_harness_and_writes_its_figures(tmp_path: Path
     stats = json.loads((tmp_path / "domain_parser" / "stats.json").read_text())
     assert stats["executions"] >= 300
     assert stats["crashes"] == {} and stats["hangs"] == 0
+
+
+def test_zips_python_cannot_open_or_name_are_read_as_far_as_they_go(tmp_path: Path):
+    """The two archive_walker inputs atheris found on 2026-12-03: a central directory asking for zip
+    version 8.0 (zipfile raises NotImplementedError when opening it) and a member with an empty name
+    (ZipInfo.is_dir() raised IndexError). Ingest gives a finding and keeps what it can read."""
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for name in ("zip-version-python-cannot-read", "zip-member-with-empty-name"):
+        (dump / f"{name}.zip").write_bytes((FIXTURES / f"archive_walker--{name}.zip").read_bytes())
+    case = build_case(tmp_path, dump)
+    assert_balanced(case)
+    by_name = {r["name"]: r for r in rows(case)}
+    version = by_name["zip-version-python-cannot-read.zip"]
+    assert codes(case, version["id"]) == ["ingest.corrupt"]
+    (finding,) = case.db.findings_for(version["id"])
+    assert "zip file version 8.0" in finding.evidence["error"]
+    recovered = rows(case, "parent = ? AND state = 'stored'", (version["id"],))
+    assert recovered, "the members' local headers are read instead"
+    empty = by_name["zip-member-with-empty-name.zip"]
+    assert empty["state"] == "stored" and "ingest.crash" not in codes(case, empty["id"])
+    children = {r["name"] for r in rows(case, "parent = ?", (empty["id"],))}
+    assert "unnamed" in children  # the member without a name is accounted for under a name
+    case.close()

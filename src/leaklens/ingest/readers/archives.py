@@ -51,7 +51,8 @@ def read_zip(src: Source, ctx: ReadContext) -> None:
     ctx.kind = "archive"
     try:
         zf = zipfile.ZipFile(src.path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    # NotImplementedError: a central directory asking for a zip version Python cannot read.
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         _corrupt(ctx, "zip", exc, recovery="local headers scanned")
         scan_local_headers(src.path, ctx)
         return
@@ -62,7 +63,8 @@ def read_zip(src: Source, ctx: ReadContext) -> None:
             _corrupt(ctx, "zip", exc)
             return
         for info in infos:
-            if info.is_dir():
+            # ZipInfo.is_dir() reads the name's last character: an empty name raised IndexError.
+            if info.filename.endswith("/"):
                 continue
             name = clean_member_name(info.filename)
             findings = unsafe_name_findings(info.filename)
