@@ -139,6 +139,17 @@ def test_setup_runs_in_each_job_process_before_its_jobs(cluster, tmp_path):
     assert pids <= {int(p.name) for p in tmp_path.iterdir()}  # every job ran where setup had run
 
 
+def test_the_dask_workers_hand_on_the_jobs_module_without_importing_it(cluster, tmp_path):
+    """The setup, its arguments, the job function and the results cross a Dask worker pickled: only
+    the job processes read them (a worker that imported a step's modules would pay for them twice)."""
+    with DaskExecutor(cluster, setup=_mark, setup_args=(str(tmp_path),)) as ex:
+        outs = list(ex.map(_marked, range(8), batch=4))
+    assert all(o.ok for o in outs) and {o.result for o in outs} <= {int(p.name) for p in tmp_path.iterdir()}
+    # eval: a function of this module would be imported by the worker to run it.
+    imported = cluster.client.run(eval, "'test_cluster' in __import__('sys').modules")
+    assert imported and not any(imported.values()), imported
+
+
 _MARK: dict[str, str] = {}
 
 

@@ -30,6 +30,7 @@ import logging
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import statistics
 import threading
@@ -47,7 +48,7 @@ from distributed.scheduler import KilledWorker
 
 from .errors import LeaklensError
 from .executor import CRASHED, DONE, ExecutorError, J, LocalExecutor, Outcome, R, _Base
-from .jobprocess import JOB_MODULES, Paired, child_setup, start_forkserver
+from .jobprocess import JOB_MODULES, Packed, Paired, child_setup, start_forkserver
 
 TASK_JOBS = 1000  # jobs one task carries at most ...
 TASK_SECONDS = 1.0  # ... or about this much work, whichever is fewer
@@ -124,8 +125,9 @@ class Cluster:
         if self.kind == "local":
             # Its scheduler runs in this process: it is the one that counts a task's worker deaths.
             # Its workers start job processes of their own (not daemonic, then).
+            # Nor do they sample their threads' stacks 100 times a second (Dask's profiler: nobody reads it).
             settings = {"distributed.scheduler.allowed-failures": self.allowed_failures,
-                        "distributed.worker.daemon": False}  # fmt: skip
+                        "distributed.worker.daemon": False, "distributed.worker.profile.enabled": False}  # fmt: skip
             with dask.config.set(settings):
                 self._local = LocalCluster(
                     n_workers=int(self.target), threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -188,20 +190,23 @@ class JobRunner(WorkerPlugin):
     it kills and replaces at a deadline), one per task running at once in this worker."""
 
     def __init__(
-        self, setup: Callable[..., None] | None, setup_args: tuple, timeout: float | None, modules: tuple[str, ...] = ()
+        self, setup: Packed | None, setup_module: str | None, timeout: float | None, modules: tuple[str, ...] = ()
     ) -> None:
-        self.setup_fn, self.setup_args, self.timeout, self.modules = setup, setup_args, timeout, modules
+        """`setup`: the step's setup and its arguments, pickled (read by the job processes only);
+        `setup_module`: where it is, which the job processes' forkserver loads."""
+        # (Not `self.setup`: that is the plugin's method the worker calls.)
+        self.packed_setup, self.setup_module, self.timeout, self.modules = setup, setup_module, timeout, modules
         self.idle: list[LocalExecutor] = []
         self.made: list[LocalExecutor] = []
         self.lock: threading.Lock | None = None
         self.closed = False
 
     def __getstate__(self) -> dict:
-        return {"setup_fn": self.setup_fn, "setup_args": self.setup_args, "timeout": self.timeout,
+        return {"setup": self.packed_setup, "setup_module": self.setup_module, "timeout": self.timeout,
                 "modules": self.modules}  # fmt: skip
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["setup_fn"], state["setup_args"], state["timeout"], state["modules"])
+        self.__init__(state["setup"], state["setup_module"], state["timeout"], state["modules"])
 
     def setup(self, worker: Any = None) -> None:
         """On every worker, those that join later too (a restarted one): the job processes' forkserver
@@ -211,7 +216,7 @@ class JobRunner(WorkerPlugin):
         # children: the job processes are ours to stop (they die with the worker: jobprocess.py).
         if multiprocessing.current_process().daemon:
             multiprocessing.current_process().daemon = False
-        first = () if self.setup_fn is None else (self.setup_fn.__module__,)
+        first = () if self.setup_module is None else (self.setup_module,)
         start_forkserver((*JOB_MODULES, *first, *self.modules))
 
     def teardown(self, worker: Any = None) -> None:
@@ -222,7 +227,7 @@ class JobRunner(WorkerPlugin):
         for ex in made:
             ex.close()
 
-    def run(self, fn: Callable, numbered: list[tuple[int, Any]]) -> list[tuple]:
+    def run(self, fn: Packed, numbered: list[tuple[int, Any]]) -> list[tuple]:
         assert self.lock is not None
         with self.lock:
             if self.closed:
@@ -231,7 +236,7 @@ class JobRunner(WorkerPlugin):
         if ex is None:
             # Forked by the forkserver that setup started (jobprocess.py), not by this worker.
             ex = LocalExecutor(
-                1, setup=child_setup, setup_args=(self.setup_fn, self.setup_args, self.modules), timeout=self.timeout,
+                1, setup=child_setup, setup_args=(self.packed_setup, self.modules), timeout=self.timeout,
                 context="forkserver",
             )  # fmt: skip
             with self.lock:
@@ -256,7 +261,7 @@ class JobRunner(WorkerPlugin):
                     ex.close()
 
 
-def _run_task(plugin: str, fn: Callable, numbered: list[tuple[int, Any]]) -> list[tuple]:
+def _run_task(plugin: str, fn: Packed, numbered: list[tuple[int, Any]]) -> list[tuple]:
     """A Dask task: these jobs, in this worker's job process; (seq, status, result, error, seconds, trace) each."""
     return get_worker().plugins[plugin].run(fn, numbered)
 
@@ -287,7 +292,10 @@ class DaskExecutor(_Base):
         self.workers = cluster.cores()
         self.timeout = timeout
         self._name = f"leaklens-jobs-{uuid.uuid4().hex[:12]}"
-        self._client.register_plugin(JobRunner(setup, setup_args, timeout, cluster.preload), name=self._name)
+        packed = None if setup is None else Packed((setup, setup_args))
+        module = None if setup is None else setup.__module__
+        self._client.register_plugin(JobRunner(packed, module, timeout, cluster.preload), name=self._name)
+        self._packed: dict[Callable, Packed] = {}  # each job function, pickled once
         self._buffer: list[tuple[int, Any]] = []
         self._buffer_fn: Callable | None = None
         self._tasks: dict[str, _Task] = {}  # by the Dask key
@@ -399,7 +407,10 @@ class DaskExecutor(_Base):
         key = f"{self._name}-{self._next_key}"
         self._next_key += 1
         self._tasks[key] = _Task(fn, dict(numbered), time.monotonic())
-        fut = self._client.submit(_run_task, self._name, fn, numbered, key=key, pure=False)
+        packed = self._packed.get(fn)
+        if packed is None:
+            packed = self._packed[fn] = Packed(fn)
+        fut = self._client.submit(_run_task, self._name, packed, numbered, key=key, pure=False)
         self._futures[key] = fut
         self.tasks_sent += 1
         fut.add_done_callback(self._done)
@@ -408,7 +419,10 @@ class DaskExecutor(_Base):
         """In distributed's callback thread: the task's results read (deserialised) while the
         coordinator goes on writing the previous ones."""
         try:
-            rows = fut.result()
+            # A job's result comes pickled by its job process (jobprocess.Paired): read here, not by
+            # the coordinator's main thread, which writes.
+            rows = [(seq, status, pickle.loads(result) if status == DONE else result, *rest)
+                    for seq, status, result, *rest in fut.result()]  # fmt: skip
         except BaseException as exc:  # noqa: BLE001 - the coordinator decides what a failure means
             self._arrived.put((fut.key, None, exc))
         else:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import ctypes
 import importlib
 import multiprocessing
+import pickle
 import signal
 import threading
-from collections.abc import Callable
 from typing import Any
 
 # What every job process imports, loaded once by each worker's forkserver.
@@ -33,20 +33,52 @@ def start_forkserver(modules: tuple[str, ...]) -> None:
     threading.Thread(target=forkserver.ensure_running, name="leaklens-forkserver", daemon=True).start()
 
 
-class Paired:
-    """`fn` over (seq, job) pairs, so that an outcome of the inner executor names its job's seq."""
+class Packed:
+    """A function, or a setup with its arguments, pickled once by the coordinator and unpickled only
+    where it is used: in the job process. The Dask worker in between carries the bytes, so it never
+    imports a step's modules (a verify's checks and key archive: ~0.4 s of CPU in each worker, on a
+    command of a few seconds) for objects it only hands on."""
 
-    def __init__(self, fn: Callable) -> None:
+    def __init__(self, obj: Any) -> None:
+        self.blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self._obj: Any = _UNREAD
+
+    def __getstate__(self) -> bytes:
+        return self.blob
+
+    def __setstate__(self, blob: bytes) -> None:
+        self.blob, self._obj = blob, _UNREAD
+
+    def get(self) -> Any:
+        if self._obj is _UNREAD:
+            self._obj = pickle.loads(self.blob)
+        return self._obj
+
+
+_UNREAD = object()
+
+
+class Paired:
+    """`fn` (Packed) over (seq, job) pairs, so that an outcome of the inner executor names its job's seq.
+
+    The result goes back pickled by this job process, once: the Dask worker hands the bytes on
+    instead of unpickling every result and pickling it again for Dask (DaskExecutor unpickles it)."""
+
+    def __init__(self, fn: Packed) -> None:
         self.fn = fn
 
-    def __call__(self, pair: tuple[int, Any]) -> Any:
-        return self.fn(pair[1])
+    def __call__(self, pair: tuple[int, Any]) -> bytes:
+        result = self.fn.get()(pair[1])
+        try:
+            return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - that job's failure, as in the local pool (executor._send_results)
+            raise TypeError(f"the job's result cannot be sent back: {type(exc).__name__}: {exc}") from None
 
 
-def child_setup(setup: Callable[..., None] | None, setup_args: tuple, modules: tuple[str, ...] = ()) -> None:
+def child_setup(setup: Packed | None, modules: tuple[str, ...] = ()) -> None:
     """Runs first in each job process: it dies with its parent (a Dask worker killed with SIGKILL
     takes its forkserver with it, and the forkserver's death this process), imports `modules`, then
-    runs the step's setup.
+    runs the step's setup (`setup`: the function and its arguments).
 
     The forkserver's own imports are only a head start: Python 3.11's forkserver ignores the
     worker's sys.path, so a module found only there is imported here, where it is restored."""
@@ -58,4 +90,5 @@ def child_setup(setup: Callable[..., None] | None, setup_args: tuple, modules: t
     for name in modules:
         importlib.import_module(name)
     if setup is not None:
-        setup(*setup_args)
+        fn, args = setup.get()
+        fn(*args)
