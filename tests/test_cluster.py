@@ -254,25 +254,17 @@ def _ingest_and_verify(case_dir, dump, manifest, cluster=None, progress=None, db
     return json.loads(out.getvalue())
 
 
-# Which of several identical verified copies a finding names (in its evidence and its message) depends
-# on the order the items were written, as between two local runs with two workers: what is kept is the
-# sha256 they share and how many there are.
-_ORDER_CHOSEN = {"dkim.identical_to_verified": ("verified_copy", "verified_email", "verified_path")}
-
-
 def _comparable(report: dict) -> dict:
     """The report without what differs between any two runs: the case's folder and times, and the
-    order in which items were written (item order, group members, the copy chosen among equals)."""
+    order in which items were written (item order, group numbers). What a finding names is compared
+    whole: where several items qualify (the verified copy an identical item names), the store
+    chooses by path, not by write order (tests/test_write_order.py)."""
     import json
 
     items = []
     for item in sorted(report["items"], key=lambda i: i["id"]):
-        findings = []
-        for f in item["findings"]:
-            evidence = {k: v for k, v in (f["evidence"] or {}).items() if k not in _ORDER_CHOSEN.get(f["code"], ())}
-            message = None if f["code"] in _ORDER_CHOSEN else f["message"]
-            findings.append(json.dumps({**f, "evidence": evidence, "message": message}, sort_keys=True))
-        items.append({**item, "findings": sorted(findings)})
+        findings = sorted(json.dumps(f, sort_keys=True) for f in item["findings"])
+        items.append({**item, "findings": findings})
     groups = sorted(
         json.dumps({**g, "group": None, "members": sorted(g["members"])}, sort_keys=True)
         for g in report.get("duplicate_groups", [])
@@ -354,3 +346,40 @@ def test_a_postgresql_case_on_the_cluster_gives_the_local_report(cluster, demo_d
     on_cluster = _ingest_and_verify(tmp / "pg", tmp / "dump", manifest, cluster, db=pg_url)
     assert (tmp / "pg" / "database").exists() and not (tmp / "pg" / "case.db").exists()
     assert_same_report(on_cluster, local)
+
+
+def test_the_entities_step_reads_the_texts_on_the_cluster(cluster, tmp_path):
+    """`ingest --cluster`: the texts' entities and languages are read by the cluster's workers (a
+    task of the step runs there), and what they find is what this machine's workers find."""
+    from distributed import get_task_stream
+    from helpers import build_case
+
+    from leaklens.entities.step import POOL_MIN, scan_texts
+    from leaklens.entities.tables import ENTITIES, TEXT_SCANS
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for n in range(POOL_MIN + 20):  # enough texts for the step to hand them out
+        (dump / f"note{n:03d}.txt").write_text(
+            f"Note {n}: the transfer to FR76 3000 6000 0112 3456 7890 189 was approved on 2017-05-0{n % 9 + 1}. "
+            "Virement approuvé par le trésorier de la campagne avant le second tour.\n"
+        )
+    case = build_case(tmp_path, dump)
+
+    def found() -> tuple[list, list]:
+        mentions = sorted((r["item_id"], r["kind"], r["value"], r["char_start"]) for r in case.db.table_rows(ENTITIES))
+        langs = sorted((r["item_id"], r["lang"]) for r in case.db.table_rows(TEXT_SCANS))
+        return mentions, langs
+
+    case.db.begin()
+    assert scan_texts(case.db, workers=2) == POOL_MIN + 20  # this machine's workers
+    case.db.commit()
+    local = found()
+    assert len(local[1]) == POOL_MIN + 20 and any(m[1] == "iban" for m in local[0])
+    with get_task_stream(client=cluster.client) as stream:
+        case.db.begin()
+        assert scan_texts(case.db, force=True, workers=2, cluster=cluster) == POOL_MIN + 20
+        case.db.commit()
+    assert stream.data, "no task of the step ran on the cluster"
+    assert found() == local
+    case.close()

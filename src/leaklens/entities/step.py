@@ -9,7 +9,7 @@ import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..executor import CRASHED, DONE, TIMEOUT, executor_for
 from ..language import detect
@@ -18,6 +18,9 @@ from ..store.base import CaseStore, ItemQuery
 from . import ner
 from .kinds import Context, find_mentions, snippet
 from .tables import ENGINE, ENTITIES, NER_SCANS, TEXT_SCANS
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 WRITE_BATCH = 500
 POOL_MIN = 200  # fewer texts than this are read in this process
@@ -72,12 +75,13 @@ def scan_texts(
     progress: Callable[[int], None] | None = None,
     workers: int | None = 1,
     timeout: float | None = SCAN_TIMEOUT,
+    cluster: Cluster | None = None,
 ) -> int:
     """Read every text record not scanned by this engine: its mentions into `entities`, its language
     into `text_scans`. Returns the number of texts read. With several `workers` the texts are read
     by the executor's processes (a case's million texts took 25 minutes on one core); a text whose
     reading overruns `timeout` or kills its worker is left unscanned (the next run tries again) and
-    counted in `SCAN_FAILURES`."""
+    counted in `SCAN_FAILURES`. With a `cluster`, its workers read them (`ingest --cluster`)."""
     done = set() if force else {(k[0], k[1]) for k in store.table_keys(TEXT_SCANS, engine=ENGINE)}
     context = case_context(store)
     store.ensure_table(ENTITIES)
@@ -115,7 +119,8 @@ def scan_texts(
             progress(n)
 
     todo = ((r.item_id, r.source, r.text) for r in store.iter_texts() if (r.item_id, r.source) not in done)
-    read_all(todo, _scan, keep, setup=_setup, setup_args=(context,), workers=workers, timeout=timeout)
+    read_all(todo, _scan, keep, setup=_setup, setup_args=(context,), workers=workers, timeout=timeout,
+             cluster=cluster)  # fmt: skip
     if scans:
         flush()
     return n
@@ -132,11 +137,13 @@ def read_all(
     timeout: float | None = SCAN_TIMEOUT,
     chunks: Callable[[list[Any]], list[Any]] | None = None,
     label: str = "",
+    cluster: Cluster | None = None,
 ) -> None:
     """`fn` of every job of `todo` (jobs whose first two fields are an item id and a text source),
     each result handed to `keep`, by the executor's workers when there are enough jobs; a job that
     overruns `timeout` or kills its worker is named in SCAN_FAILURES (with `label`) and left out.
-    `chunks`, if given, completes each chunk of jobs before it is handed out (a read of the store)."""
+    `chunks`, if given, completes each chunk of jobs before it is handed out (a read of the store);
+    `cluster`, if given, runs the jobs on its workers instead of this machine's."""
     workers = workers if workers is not None else (os.cpu_count() or 2)
     # Read a chunk of texts, then hand it out: no database statement is open while the executor
     # forks a replacement for a killed worker (it does so from this thread).
@@ -152,7 +159,7 @@ def read_all(
                 keep(fn(job))
             chunk = next_chunk()
         return
-    with executor_for(workers, setup=setup, setup_args=setup_args, timeout=timeout) as pool:
+    with executor_for(workers, setup=setup, setup_args=setup_args, timeout=timeout, cluster=cluster) as pool:
         while chunk:
             for out in pool.map(fn, chunk, ordered=True, batch=16):
                 if out.status == DONE:
@@ -198,7 +205,7 @@ def _entities(run: Run) -> None:
     try:
         run.results["texts.entities"] = scan_texts(
             db, force=bool(run.options.get("force")), progress=run.options.get("entities_progress"),
-            workers=run.workers,
+            workers=run.workers, cluster=run.cluster,
         )
     finally:
         db.commit()
@@ -313,6 +320,8 @@ def _names(run: Run) -> None:
     if not run.options.get("ner", True):
         run.results["texts.ner"] = {"skipped": True}
         return
+    # Read on this machine even with --cluster: every process that reads loads spaCy and its models
+    # (seconds each), which this process has loaded once; only texts in a language with a model go.
     db = run.case.db
     db.begin()
     try:
