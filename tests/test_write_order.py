@@ -93,3 +93,36 @@ def test_the_verified_copy_named_does_not_follow_the_write_order(tmp_path, backe
     assert named[0] == named[1] and named[0].endswith("a.txt")
     for c in (first, second):
         c.close()
+
+
+def test_the_altered_item_a_carrier_names_is_the_first_by_path(tmp_path, backend):
+    """`dup.carries_altered` names an email's first altered item: the first by path, not the first
+    written (the reader writes an email's attachments in MIME order, b.txt here before a.txt; with
+    workers, nested items are written in the order their jobs finish)."""
+    from email.message import EmailMessage
+
+    from leaklens.verify.case_proof import carries_altered
+
+    msg = EmailMessage()
+    msg["From"] = "Emilie <emilie@horizon.example>"
+    msg["To"] = "treasurer@horizon.example"
+    msg["Subject"] = "two copies"
+    msg["Date"] = "Fri, 05 May 2017 10:00:00 +0000"
+    msg.set_content("See attached.\n")
+    for name in ("b.txt", "a.txt"):
+        msg.add_attachment(f"the text of {name}\n".encode(), maintype="text", subtype="plain", filename=name)
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    (dump / "carrier.eml").write_bytes(msg.as_bytes())
+    case = build_case(tmp_path, dump, db=backend)
+    by_name = {r["name"]: r for r in case.db.items("1=1")}
+    written = [r["name"] for r in case.db.items("name IN ('a.txt', 'b.txt')")]
+    assert written == ["b.txt", "a.txt"]  # written in MIME order: not the order of their paths
+    case.db.set_verdicts([(by_name["a.txt"]["id"], "altered"), (by_name["b.txt"]["id"], "altered")])
+    case.db.commit()
+    carries_altered(case)
+    case.db.commit()
+    (finding,) = [f for f in case.db.findings_for(by_name["carrier.eml"]["id"]) if f.code == "dup.carries_altered"]
+    assert "'a.txt'" in finding.message and finding.evidence["count"] == 2
+    assert [x["path"] for x in finding.evidence["altered"]] == sorted(x["path"] for x in finding.evidence["altered"])
+    case.close()

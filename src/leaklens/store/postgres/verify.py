@@ -110,10 +110,10 @@ WITH RECURSIVE up(item, ancestor) AS (
     SELECT up.item, (SELECT p.parent FROM items p WHERE p.id = up.ancestor) FROM up WHERE up.ancestor IS NOT NULL
 )
 SELECT e.id, a.id, a.path, a.name FROM up
-CROSS JOIN LATERAL (SELECT id, rowid FROM items WHERE id = up.ancestor AND kind = 'email' AND state = 'stored'
+CROSS JOIN LATERAL (SELECT id, path FROM items WHERE id = up.ancestor AND kind = 'email' AND state = 'stored'
                     AND verdict <> 'verified' OFFSET 0) e
-CROSS JOIN LATERAL (SELECT id, rowid, path, name FROM items WHERE id = up.item OFFSET 0) a
-ORDER BY e.rowid, a.rowid
+CROSS JOIN LATERAL (SELECT id, path, name FROM items WHERE id = up.item OFFSET 0) a
+ORDER BY e.path COLLATE "C", a.path COLLATE "C"
 """
 # A finding as the verdict rules read it: its code, and its evidence's effect (the evidence is
 # parsed only when it names one).

@@ -107,7 +107,8 @@ _SIGNED = (
     "EXISTS (SELECT 1 FROM findings f WHERE f.item_id = i.id AND +f.code = 'dkim.pass'"
     " AND json_extract(f.evidence, '$.aligned'))"
 )
-# Every altered item, walked up to every email above it that nothing verifies.
+# Every altered item, walked up to every email above it that nothing verifies; by path, not by write
+# order (which follows the workers): the finding names an email's first altered item.
 _CARRIERS = """
 WITH RECURSIVE up(item, ancestor) AS (
     SELECT a.id, a.parent FROM items a WHERE a.state = 'stored' AND a.verdict = 'altered' AND a.parent IS NOT NULL
@@ -118,7 +119,7 @@ SELECT e.id, a.id, a.path, a.name FROM up
 JOIN items e ON e.id = up.ancestor
 JOIN items a ON a.id = up.item
 WHERE e.kind = 'email' AND e.state = 'stored' AND e.verdict != 'verified'
-ORDER BY e.rowid, a.rowid
+ORDER BY e.path, a.path
 """
 
 
