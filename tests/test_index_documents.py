@@ -12,7 +12,6 @@ must give every item the same document, field by field and value by value (`to_d
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -20,11 +19,9 @@ import tantivy
 
 from leaklens.addresses import parse_address_list
 from leaklens.case import Case
+from leaklens.demo.build import fill_demo_case
 from leaklens.demo.generate import generate_demo
-from leaklens.ingest.walker import ingest
-from leaklens.intel.steps import set_protected
 from leaklens.query import FACETS, FILTERS, ItemFacts
-from leaklens.steps import Run, run_steps
 from leaklens.store.base import TEXT_SOURCES, ItemQuery
 from leaklens.store.index.schema import (
     FACET_FIELDS,
@@ -42,8 +39,6 @@ from leaklens.store.index.schema import (
     VERDICT_RANK,
     day_number,
 )
-from leaklens.verify.case_keys import import_into_case
-from leaklens.verify.case_verify import verify_case
 
 READ_TABLES = tuple({spec.name: spec for f in FILTERS.values() for spec in f.reads}.values())
 
@@ -52,15 +47,8 @@ READ_TABLES = tuple({spec.name: spec for f in FILTERS.values() for spec in f.rea
 def demo(tmp_path_factory, module_backend):
     tmp = tmp_path_factory.mktemp("documents")
     dump = tmp / "dump"
-    manifest = generate_demo(dump)
-    sources = sorted(p for p in dump.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
     case = Case.open(tmp / "case", create=True, db=module_backend)
-    case.set_published(datetime.fromisoformat(manifest.published))
-    ingest(case, sources, workers=1)
-    run_steps(Run(case, workers=1), ("texts",))
-    import_into_case(case, dump / manifest.keys_file)
-    set_protected(case, [manifest.organisation["domain"]])
-    verify_case(case, workers=1)
+    fill_demo_case(case, dump, generate_demo(dump), workers=1)
     yield case
     case.close()
 

@@ -12,25 +12,21 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
 from leaklens.case import Case
+from leaklens.demo.build import fill_demo_case
 from leaklens.demo.generate import generate_demo
-from leaklens.ingest.walker import ingest
-from leaklens.intel.steps import set_protected
 from leaklens.investigate.threads import thread
 from leaklens.model import Finding
 from leaklens.report.html_report import write_html
 from leaklens.report.writers import write_csv, write_json, write_jsonl
-from leaklens.steps import Run, run_steps
 from leaklens.store.base import ItemQuery
 from leaklens.verify.case_docs import DOCUMENT_KINDS
-from leaklens.verify.case_keys import import_into_case
 from leaklens.verify.case_proof import LOCAL_HOSTS, SUBMISSION_PROTOCOLS
-from leaklens.verify.case_verify import CHECKABLE_MIME, NOT_ORIGINAL, VERIFICATIONS, verify_case
+from leaklens.verify.case_verify import CHECKABLE_MIME, NOT_ORIGINAL, VERIFICATIONS
 from leaklens.web.app import create_app
 
 
@@ -40,16 +36,10 @@ def pair(tmp_path_factory, module_pg_url):
     tmp = tmp_path_factory.mktemp("parity")
     dump = tmp / "dump"
     manifest = generate_demo(dump)
-    sources = sorted(p for p in dump.iterdir() if p.name not in ("MANIFEST.json", manifest.keys_file))
     cases = []
     for name, db in (("sqlite", None), ("postgres", module_pg_url)):
         case = Case.open(tmp / name / "case", create=True, db=db)  # one folder name: pages show it
-        case.set_published(datetime.fromisoformat(manifest.published))
-        ingest(case, sources, workers=1)
-        run_steps(Run(case, workers=1), ("texts",))
-        import_into_case(case, dump / manifest.keys_file)
-        set_protected(case, [manifest.organisation["domain"]])
-        verify_case(case, workers=1)
+        fill_demo_case(case, dump, manifest, workers=1)
         cases.append(case)
     assert type(cases[0].db).__name__ != type(cases[1].db).__name__  # two backends, not one twice
     yield tuple(cases)
