@@ -192,3 +192,19 @@ def test_zips_python_cannot_open_or_name_are_read_as_far_as_they_go(tmp_path: Pa
     children = {r["name"] for r in rows(case, "parent = ?", (empty["id"],))}
     assert "unnamed" in children  # the member without a name is accounted for under a name
     case.close()
+
+
+def test_a_v1_status_whose_user_or_entities_are_not_objects_is_read_without_them(tmp_path: Path):
+    """The spread_readers input atheris found on 2026-12-03 ("user": "1" raised AttributeError): the
+    status is kept as a post, with no author, and fields of the wrong type read as none."""
+    from leaklens.spread.model import Post
+    from leaklens.spread.readers import load
+
+    path = tmp_path / "tweets.jsonl"
+    path.write_text('{"id_str":"1","text":"leak","user":"1","entities":{"urls":7,"hashtags":"x"}}\n'
+                    '{"id_str":"2","text":"ok","user":{"id_str":"8","screen_name":"bob"},"extended_tweet":[1]}\n')
+    posts = [g for g in load()["twitter-v1"].read(path) if isinstance(g, Post)]
+    assert [(p.text, p.author, p.author_id, p.urls, p.hashtags) for p in posts] == [
+        ("leak", "", "", [], []),
+        ("ok", "bob", "8", [], []),
+    ]

@@ -67,10 +67,19 @@ def _sniff_v2(head: bytes, name: str) -> int:
 
 
 # --- v1.1 ---------------------------------------------------------------------------------------
+def _obj(value: Any) -> dict:
+    """A field that should hold an object: anything else (a string, a number) reads as none."""
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _v1_post(t: dict, where: str, out: list[Post]) -> Post:
-    user = t.get("user") or {}
-    ext = t.get("extended_tweet") or {}
-    ents = ext.get("entities") or t.get("entities") or {}
+    user = _obj(t.get("user"))
+    ext = _obj(t.get("extended_tweet"))
+    ents = _obj(ext.get("entities")) or _obj(t.get("entities"))
     text = ext.get("full_text") or t.get("full_text") or t.get("text") or ""
     post = Post(
         uid=uid(P, t.get("id_str") or t.get("id")),
@@ -84,10 +93,10 @@ def _v1_post(t: dict, where: str, out: list[Post]) -> Post:
         quote_of=uid(P, t.get("quoted_status_id_str") or t.get("quoted_status_id")),
         urls=[
             u.get("expanded_url") or u.get("url")
-            for u in ents.get("urls") or []
+            for u in _items(ents.get("urls"))
             if isinstance(u, dict) and (u.get("expanded_url") or u.get("url"))
         ],
-        hashtags=[str(h.get("text", "")).lower() for h in ents.get("hashtags") or [] if isinstance(h, dict)],
+        hashtags=[str(h.get("text", "")).lower() for h in _items(ents.get("hashtags")) if isinstance(h, dict)],
         context=str(t.get("in_reply_to_status_id_str") or ""),
         origin=where,
     )
